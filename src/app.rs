@@ -1,0 +1,163 @@
+//! One run, start to finish: open the sinks, read until the input ends or a
+//! signal arrives, drain within the shutdown timeout, print the summary and
+//! choose the exit status.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::config::{Config, SummaryFormat};
+use crate::diagnostics;
+use crate::envelope::Encoder;
+use crate::exit_code::Status;
+use crate::pipeline::ledger::DropReason;
+use crate::pipeline::{CloseFailure, Pipeline};
+use crate::shutdown::{Signal, Signals};
+use crate::sink;
+use crate::source;
+use crate::summary::Summary;
+
+/// Why intake stopped.
+enum Stop {
+    /// The input ended; `Err` when a read failed.
+    EndOfInput(std::io::Result<()>),
+    Signal(Signal),
+}
+
+/// How the drain ended.
+enum Drain {
+    Finished(Vec<CloseFailure>),
+    /// `--shutdown-timeout` ran out.
+    TimedOut,
+    /// A signal cut it short.
+    Cut(Signal),
+}
+
+pub(crate) fn run(config: Config) -> anyhow::Result<Status> {
+    diagnostics::set_verbose(config.verbose);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    let status = runtime.block_on(ship(&config));
+    // A reader blocked on a pipe or a sink stuck in a write must not keep
+    // shipper alive once the summary is out.
+    runtime.shutdown_background();
+    diagnostics::flush();
+    status
+}
+
+async fn ship(config: &Config) -> anyhow::Result<Status> {
+    let started = Instant::now();
+    let sinks = sink::open_all(&config.sinks, config.file)?;
+    let mut signals = Signals::listen().context("could not listen for signals")?;
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let mut pipeline = Pipeline::start(
+        &config.pipeline,
+        Encoder::new(&config.envelope, &host),
+        sinks,
+    );
+    let mut reader = source::stdin::spawn(pipeline.queue(), config.envelope.max_line_bytes)
+        .context("could not start reading standard input")?;
+
+    let stop = tokio::select! {
+        read = &mut reader.done => Stop::EndOfInput(read.unwrap_or(Ok(()))),
+        signal = signals.next() => Stop::Signal(signal),
+    };
+    pipeline.close_intake();
+    let drain_started = Instant::now();
+    match &stop {
+        Stop::EndOfInput(result) => {
+            // The thread has sent its result and is ending.
+            let _ = reader.thread.join();
+            if let Err(error) = result {
+                diagnostics::error("source", "read", || {
+                    (
+                        format!("could not read standard input: {error}"),
+                        json!({"error": error.to_string()}),
+                    )
+                });
+            }
+        }
+        Stop::Signal(signal) => diagnostics::info(
+            "shutdown",
+            format!("{} received: draining", signal.name()),
+            json!({"signal": signal.name()}),
+        ),
+    }
+
+    let drain = tokio::select! {
+        drained = tokio::time::timeout(config.pipeline.shutdown_timeout, pipeline.drain()) => match drained {
+            Ok(failures) => Drain::Finished(failures),
+            Err(_) => Drain::TimedOut,
+        },
+        signal = signals.next() => Drain::Cut(signal),
+    };
+    let close_errors = settle_drain(&pipeline, &drain, config);
+
+    let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), &close_errors);
+    let signal = match (&stop, &drain) {
+        (Stop::Signal(signal), _) | (_, Drain::Cut(signal)) => Some(*signal),
+        _ => None,
+    };
+    let status = match (&stop, signal) {
+        (_, Some(signal)) => signal.status(),
+        (Stop::EndOfInput(Err(_)), None) => Status::CouldNotRun,
+        _ if summary.dropped > 0 || !close_errors.is_empty() => Status::Dropped,
+        _ => Status::Delivered,
+    };
+    summary.stopped_by = signal.map(Signal::name);
+    summary.exit_code = status.code();
+    summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    summary.drain_seconds = drain_started.elapsed().as_secs_f64();
+    report(&summary, config)?;
+    Ok(status)
+}
+
+/// Counts what an unfinished drain left in flight, says so, and returns
+/// the sinks whose close failed.
+fn settle_drain(pipeline: &Pipeline, drain: &Drain, config: &Config) -> Vec<(usize, String)> {
+    let (reason, why) = match drain {
+        Drain::Finished(failures) => {
+            return failures
+                .iter()
+                .map(|failure| (failure.sink, failure.error.to_string()))
+                .collect();
+        }
+        Drain::TimedOut => (
+            DropReason::ShutdownTimeout,
+            format!(
+                "the pipeline did not finish within --shutdown-timeout ({})",
+                humantime::format_duration(config.pipeline.shutdown_timeout)
+            ),
+        ),
+        Drain::Cut(signal) => (
+            DropReason::Shutdown,
+            format!("{} cut the drain short", signal.name()),
+        ),
+    };
+    let abandoned = pipeline.seal(reason);
+    diagnostics::warn("shutdown", "abandoned", || {
+        (
+            format!(
+                "{why}: {abandoned} events abandoned, counted as {}",
+                reason.name()
+            ),
+            json!({"abandoned": abandoned, "reason": reason.name()}),
+        )
+    });
+    Vec::new()
+}
+
+fn report(summary: &Summary, config: &Config) -> anyhow::Result<()> {
+    match config.summary.format {
+        SummaryFormat::Text => eprintln!("{}", summary.to_text()),
+        SummaryFormat::Json => eprintln!("{}", summary.to_json()),
+        SummaryFormat::None => {}
+    }
+    if let Some(path) = &config.summary.file {
+        summary.write_file(path)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! Command-line arguments: the clap definition and nothing else.
+//!
+//! Every flag can also be set through a `SHIPPER_*` environment variable.
+//! `Config::from_args` turns these into a validated, clap-free `Config`;
+//! no other module reads arguments.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  Ship a program's output to ./shipper.log:
+    app | shipper --sink file
+
+  Ship to a named file and to standard output at once:
+    app | shipper --sink file=/var/log/app.jsonl --sink stdout
+
+  Reject anything that is not a well-formed JSON event:
+    app | shipper --strict-envelope --sink file=events.jsonl
+
+  Never slow the program down; drop (and count) what does not fit:
+    app | shipper --drop-on-full --backpressure-wait 10ms --sink file
+
+  Let a script read what happened:
+    app | shipper --sink file --summary-file run.json; jq .dropped run.json
+
+Exit status: 0 every line delivered, 1 could not run, 2 bad usage,
+3 ran but dropped some events, 130/143 stopped by SIGINT/SIGTERM.";
+
+/// Ship log lines from standard input through a bounded pipeline to sinks,
+/// and account for every one of them.
+#[derive(Debug, Parser)]
+#[command(name = "shipper", version, about, after_help = EXAMPLES)]
+pub(crate) struct Args {
+    /// Where events go: `stdout`, `file` (see --file-path) or `file=PATH`.
+    /// Repeat for several sinks; each event goes to every sink.
+    /// [default: stdout]
+    #[arg(
+        long = "sink",
+        value_name = "SINK",
+        env = "SHIPPER_SINK",
+        value_delimiter = ',',
+        help_heading = "Sinks"
+    )]
+    pub sinks: Vec<String>,
+
+    /// Path written by a bare `--sink file`.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "shipper.log",
+        env = "SHIPPER_FILE_PATH",
+        help_heading = "Sinks"
+    )]
+    pub file_path: PathBuf,
+
+    /// Rotate a file sink before it would grow past this size
+    /// (`100MiB`, `1G`, `65536`). No rotation when unset.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, env = "SHIPPER_FILE_MAX_BYTES", help_heading = "Sinks")]
+    pub file_max_bytes: Option<u64>,
+
+    /// How many rotated files (`PATH.1` … `PATH.N`) a file sink keeps.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 5,
+        env = "SHIPPER_FILE_MAX_FILES",
+        help_heading = "Sinks"
+    )]
+    pub file_max_files: usize,
+
+    /// Reject (and count as `invalid`) any line that is not a well-formed
+    /// JSON event, instead of wrapping it as best it can.
+    #[arg(
+        long,
+        env = "SHIPPER_STRICT_ENVELOPE",
+        conflicts_with = "raw",
+        help_heading = "Envelope"
+    )]
+    pub strict_envelope: bool,
+
+    /// Ship each line byte for byte, without an envelope.
+    #[arg(long, env = "SHIPPER_RAW", help_heading = "Envelope")]
+    pub raw: bool,
+
+    /// Add KEY=VALUE to every event's `data` (repeatable; the input's own
+    /// keys win).
+    #[arg(long = "field", value_name = "KEY=VALUE", value_parser = parse_field, env = "SHIPPER_FIELD", value_delimiter = ',', help_heading = "Envelope")]
+    pub fields: Vec<(String, String)>,
+
+    /// Longest line kept whole; longer lines are cut (best-effort) or
+    /// rejected (strict), and memory never grows past this bound.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size, env = "SHIPPER_MAX_LINE_BYTES", help_heading = "Input")]
+    pub max_line_bytes: u64,
+
+    /// How many events the queue holds before intake waits (or drops).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10_000,
+        env = "SHIPPER_QUEUE_CAPACITY",
+        help_heading = "Pipeline"
+    )]
+    pub queue_capacity: usize,
+
+    /// How many bytes of lines the queue holds, whatever their number.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_size, env = "SHIPPER_QUEUE_MAX_BYTES", help_heading = "Pipeline")]
+    pub queue_max_bytes: u64,
+
+    /// When the queue is full, drop new lines (counted `queue_full`)
+    /// instead of making the writer wait.
+    #[arg(long, env = "SHIPPER_DROP_ON_FULL", help_heading = "Pipeline")]
+    pub drop_on_full: bool,
+
+    /// With --drop-on-full: how long a line waits for room before it is
+    /// dropped.
+    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = parse_duration, env = "SHIPPER_BACKPRESSURE_WAIT", help_heading = "Pipeline")]
+    pub backpressure_wait: Duration,
+
+    /// Most events in one batch.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 256,
+        env = "SHIPPER_BATCH_SIZE",
+        help_heading = "Pipeline"
+    )]
+    pub batch_size: usize,
+
+    /// Longest a partly filled batch waits before it is written.
+    #[arg(long, value_name = "DURATION", default_value = "250ms", value_parser = parse_duration, env = "SHIPPER_BATCH_TIMEOUT", help_heading = "Pipeline")]
+    pub batch_timeout: Duration,
+
+    /// Longest the drain may take once input ends or a signal arrives;
+    /// what is still in flight then is counted `shutdown_timeout`.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, env = "SHIPPER_SHUTDOWN_TIMEOUT", help_heading = "Pipeline")]
+    pub shutdown_timeout: Duration,
+
+    /// How the drain summary is printed on stderr at exit.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "text",
+        env = "SHIPPER_SUMMARY",
+        help_heading = "Output"
+    )]
+    pub summary: SummaryArg,
+
+    /// Also write the summary as JSON to this file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "SHIPPER_SUMMARY_FILE",
+        help_heading = "Output"
+    )]
+    pub summary_file: Option<PathBuf>,
+
+    /// Also report routine events (sinks opened and closed) on stderr.
+    #[arg(short, long, env = "SHIPPER_VERBOSE", help_heading = "Output")]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SummaryArg {
+    /// One or two lines for a person.
+    Text,
+    /// One JSON object.
+    Json,
+    /// Nothing.
+    None,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|err| format!("{err} (try `250ms`, `10s`, `1m`)"))
+}
+
+/// Parses `65536`, `64KiB`, `64k`, `16MiB`, `16M`, `1GiB`: binary units,
+/// since they bound memory and files.
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size (try `65536`, `64KiB`, `16MiB`)"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit '{other}' (use KiB, MiB or GiB)")),
+    };
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("'{text}' is too large"))
+}
+
+fn parse_field(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("'{text}' is not KEY=VALUE")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_args() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("16M"), Ok(16 << 20));
+        assert_eq!(parse_size("1 GiB"), Ok(1 << 30));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("MiB").is_err());
+        assert!(parse_size("99999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn fields_need_a_key() {
+        assert_eq!(parse_field("env=prod"), Ok(("env".into(), "prod".into())));
+        assert_eq!(parse_field("note=a=b"), Ok(("note".into(), "a=b".into())));
+        assert!(parse_field("=x").is_err());
+        assert!(parse_field("novalue").is_err());
+    }
+}

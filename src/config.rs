@@ -1,0 +1,281 @@
+//! The validated settings of one run. Nothing past this point sees clap.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{Args, SummaryArg};
+
+/// Longest line the reader accepts as a setting; lines are indexed with u32.
+const MAX_LINE_LIMIT: u64 = 1 << 30;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// How lines become events.
+    pub envelope: EnvelopeConfig,
+    /// Queue, batching and shutdown settings.
+    pub pipeline: PipelineConfig,
+    /// Sinks in command-line order (the order they open; they close in reverse).
+    pub sinks: Vec<SinkSpec>,
+    /// Rotation settings shared by every file sink.
+    pub file: FileOptions,
+    /// Where and how the drain summary is printed.
+    pub summary: SummaryConfig,
+    /// Report routine events (sinks opened and closed) on stderr.
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EnvelopeMode {
+    /// Every line becomes an event; what cannot be read is repaired and flagged.
+    BestEffort,
+    /// Lines that are not well-formed events are dropped as `invalid`.
+    Strict,
+    /// Lines are shipped byte for byte, without an envelope.
+    Raw,
+}
+
+impl EnvelopeMode {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            EnvelopeMode::BestEffort => "best-effort",
+            EnvelopeMode::Strict => "strict",
+            EnvelopeMode::Raw => "raw",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct EnvelopeConfig {
+    pub mode: EnvelopeMode,
+    /// Longest line kept whole, in bytes.
+    pub max_line_bytes: usize,
+    /// `--field KEY=VALUE` pairs added to every event's `data`.
+    pub fields: Vec<(String, String)>,
+}
+
+/// What intake does when the queue has no room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WhenFull {
+    /// Wait for room: lossless, and the writer feels the backpressure.
+    Block,
+    /// Wait at most this long, then drop the line as `queue_full`.
+    DropNewest { wait: Duration },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PipelineConfig {
+    pub queue_capacity: usize,
+    pub queue_max_bytes: usize,
+    pub when_full: WhenFull,
+    pub batch_size: usize,
+    pub batch_timeout: Duration,
+    pub shutdown_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum SinkSpec {
+    Stdout,
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FileOptions {
+    /// Rotate before a write would take the file past this many bytes.
+    pub max_bytes: Option<u64>,
+    /// Rotated files kept beside the live one.
+    pub max_files: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SummaryFormat {
+    Text,
+    Json,
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SummaryConfig {
+    pub format: SummaryFormat,
+    pub file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Checks what clap cannot check alone; the message becomes a usage error.
+    pub(crate) fn from_args(args: Args) -> Result<Config, String> {
+        let sinks = parse_sinks(&args.sinks, &args.file_path)?;
+        positive("--queue-capacity", args.queue_capacity as u64)?;
+        positive("--batch-size", args.batch_size as u64)?;
+        positive("--max-line-bytes", args.max_line_bytes)?;
+        positive("--queue-max-bytes", args.queue_max_bytes)?;
+        if args.max_line_bytes > MAX_LINE_LIMIT {
+            return Err(format!(
+                "--max-line-bytes may be at most {MAX_LINE_LIMIT} (1GiB)"
+            ));
+        }
+        if args.file_max_bytes == Some(0) {
+            return Err("--file-max-bytes must be greater than 0".into());
+        }
+        let mode = match (args.strict_envelope, args.raw) {
+            (true, _) => EnvelopeMode::Strict,
+            (_, true) => EnvelopeMode::Raw,
+            _ => EnvelopeMode::BestEffort,
+        };
+        let when_full = if args.drop_on_full {
+            WhenFull::DropNewest {
+                wait: args.backpressure_wait,
+            }
+        } else {
+            WhenFull::Block
+        };
+        Ok(Config {
+            envelope: EnvelopeConfig {
+                mode,
+                max_line_bytes: args.max_line_bytes as usize,
+                fields: args.fields,
+            },
+            pipeline: PipelineConfig {
+                queue_capacity: args.queue_capacity,
+                queue_max_bytes: usize::try_from(args.queue_max_bytes).unwrap_or(usize::MAX),
+                when_full,
+                batch_size: args.batch_size,
+                batch_timeout: args.batch_timeout,
+                shutdown_timeout: args.shutdown_timeout,
+            },
+            sinks,
+            file: FileOptions {
+                max_bytes: args.file_max_bytes,
+                max_files: args.file_max_files,
+            },
+            summary: SummaryConfig {
+                format: match args.summary {
+                    SummaryArg::Text => SummaryFormat::Text,
+                    SummaryArg::Json => SummaryFormat::Json,
+                    SummaryArg::None => SummaryFormat::None,
+                },
+                file: args.summary_file,
+            },
+            verbose: args.verbose,
+        })
+    }
+}
+
+fn positive(flag: &str, value: u64) -> Result<(), String> {
+    if value == 0 {
+        Err(format!("{flag} must be greater than 0"))
+    } else {
+        Ok(())
+    }
+}
+
+/// `stdout`, `file`, `file=PATH`; no sink at all means `stdout`.
+fn parse_sinks(specs: &[String], default_file: &std::path::Path) -> Result<Vec<SinkSpec>, String> {
+    if specs.is_empty() {
+        return Ok(vec![SinkSpec::Stdout]);
+    }
+    let mut sinks = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let sink = match spec.split_once('=') {
+            None if spec == "stdout" => SinkSpec::Stdout,
+            None if spec == "file" => SinkSpec::File(default_file.to_path_buf()),
+            Some(("file", path)) if !path.is_empty() => SinkSpec::File(PathBuf::from(path)),
+            _ => {
+                return Err(format!(
+                    "unknown sink '{spec}' (expected `stdout`, `file` or `file=PATH`)"
+                ));
+            }
+        };
+        sinks.push(sink);
+    }
+    let mut seen = HashSet::new();
+    for sink in &sinks {
+        if !seen.insert(sink) {
+            return Err(format!(
+                "sink '{}' is given twice; each sink may appear once",
+                sink_label(sink)
+            ));
+        }
+    }
+    Ok(sinks)
+}
+
+/// The name a sink goes by in diagnostics and the summary.
+pub(crate) fn sink_label(sink: &SinkSpec) -> String {
+    match sink {
+        SinkSpec::Stdout => "stdout".to_owned(),
+        SinkSpec::File(path) => format!("file:{}", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> Result<Config, String> {
+        let args = Args::try_parse_from(std::iter::once("shipper").chain(args.iter().copied()))
+            .map_err(|err| err.to_string())?;
+        Config::from_args(args)
+    }
+
+    #[test]
+    fn no_sink_means_stdout() {
+        assert_eq!(config(&[]).unwrap().sinks, vec![SinkSpec::Stdout]);
+    }
+
+    #[test]
+    fn bare_file_sink_uses_file_path() {
+        let config = config(&["--sink", "file", "--file-path", "/tmp/a.log"]).unwrap();
+        assert_eq!(config.sinks, vec![SinkSpec::File("/tmp/a.log".into())]);
+    }
+
+    #[test]
+    fn sinks_keep_their_order() {
+        let config = config(&["--sink", "file=/tmp/x", "--sink", "stdout"]).unwrap();
+        assert_eq!(
+            config.sinks,
+            vec![SinkSpec::File("/tmp/x".into()), SinkSpec::Stdout]
+        );
+    }
+
+    #[test]
+    fn bad_and_repeated_sinks_are_refused() {
+        assert!(
+            config(&["--sink", "kafka"])
+                .unwrap_err()
+                .contains("unknown sink")
+        );
+        assert!(
+            config(&["--sink", "file="])
+                .unwrap_err()
+                .contains("unknown sink")
+        );
+        let twice = config(&["--sink", "stdout", "--sink", "stdout"]).unwrap_err();
+        assert!(twice.contains("given twice"), "{twice}");
+    }
+
+    #[test]
+    fn zero_sizes_are_refused() {
+        assert!(config(&["--batch-size", "0"]).is_err());
+        assert!(config(&["--queue-capacity", "0"]).is_err());
+        assert!(config(&["--max-line-bytes", "0"]).is_err());
+    }
+
+    #[test]
+    fn modes_follow_flags() {
+        assert_eq!(config(&[]).unwrap().envelope.mode, EnvelopeMode::BestEffort);
+        assert_eq!(
+            config(&["--strict-envelope"]).unwrap().envelope.mode,
+            EnvelopeMode::Strict
+        );
+        assert_eq!(config(&["--raw"]).unwrap().envelope.mode, EnvelopeMode::Raw);
+        assert!(config(&["--raw", "--strict-envelope"]).is_err());
+        let drop = config(&["--drop-on-full", "--backpressure-wait", "5ms"]).unwrap();
+        assert_eq!(
+            drop.pipeline.when_full,
+            WhenFull::DropNewest {
+                wait: Duration::from_millis(5)
+            }
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! A JSON object read without building a `serde_json::Value`: its keys and
+//! the raw text of its values, borrowed from the line.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// The members of one JSON object, in input order.
+pub(crate) type Members<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
+
+/// Why a line is not a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NotObject {
+    /// It is not JSON at all; serde_json's message says where.
+    NotJson(String),
+    /// It is JSON, but an array, a string, a number...
+    OtherJson,
+}
+
+/// Reads `text` as one JSON object.
+pub(crate) fn parse_object(text: &str) -> Result<Members<'_>, NotObject> {
+    match serde_json::from_str::<Object>(text) {
+        Ok(object) => Ok(object.0),
+        Err(err) => match serde_json::from_str::<IgnoredAny>(text) {
+            Ok(_) => Err(NotObject::OtherJson),
+            Err(_) => Err(NotObject::NotJson(err.to_string())),
+        },
+    }
+}
+
+/// The members of a value already known to be valid JSON, if it is an object.
+pub(crate) fn members(raw: &RawValue) -> Option<Members<'_>> {
+    serde_json::from_str::<Object>(raw.get())
+        .ok()
+        .map(|object| object.0)
+}
+
+pub(crate) fn is_object(raw: &RawValue) -> bool {
+    raw.get().starts_with('{')
+}
+
+pub(crate) fn is_string(raw: &RawValue) -> bool {
+    raw.get().starts_with('"')
+}
+
+/// What sits between an object's braces, trimmed: `"a":1` for `{ "a":1 }`.
+pub(crate) fn object_body(raw: &RawValue) -> &str {
+    let text = raw.get();
+    text[1..text.len() - 1].trim()
+}
+
+/// The text of a JSON string value; borrowed when it holds no escapes.
+pub(crate) fn as_str(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+}
+
+struct Object<'a>(Members<'a>);
+
+impl<'de> Deserialize<'de> for Object<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+struct ObjectVisitor;
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = Object<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(Key(key)) = map.next_key()? {
+            members.push((key, map.next_value()?));
+        }
+        Ok(Object(members))
+    }
+}
+
+/// A key, borrowed from the input unless it holds escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Borrowed(key)))
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(key.to_owned())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_keep_order_and_raw_values() {
+        let members = parse_object(r#"{"b": [1, 2], "a\"q": {"x":1}, "c":"s"}"#).unwrap();
+        let pairs: Vec<(&str, &str)> = members.iter().map(|(k, v)| (k.as_ref(), v.get())).collect();
+        assert_eq!(
+            pairs,
+            [("b", "[1, 2]"), ("a\"q", r#"{"x":1}"#), ("c", r#""s""#)]
+        );
+        assert!(matches!(members[0].0, Cow::Borrowed(_)));
+        assert!(
+            matches!(members[1].0, Cow::Owned(_)),
+            "escaped keys are decoded"
+        );
+    }
+
+    #[test]
+    fn what_is_not_an_object_says_why() {
+        assert_eq!(parse_object("[1]").unwrap_err(), NotObject::OtherJson);
+        assert_eq!(parse_object("\"text\"").unwrap_err(), NotObject::OtherJson);
+        assert!(matches!(
+            parse_object("{\"a\":"),
+            Err(NotObject::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_object("plain words"),
+            Err(NotObject::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_object("{} trailing"),
+            Err(NotObject::NotJson(_))
+        ));
+    }
+
+    #[test]
+    fn strings_are_borrowed_unless_escaped() {
+        let members = parse_object(r#"{"a":"plain","b":"tab\there","c":5}"#).unwrap();
+        assert!(matches!(as_str(members[0].1), Some(Cow::Borrowed("plain"))));
+        assert_eq!(as_str(members[1].1).as_deref(), Some("tab\there"));
+        assert_eq!(as_str(members[2].1), None);
+    }
+
+    #[test]
+    fn object_bodies_are_trimmed() {
+        let members = parse_object(r#"{"o":{ "a":1 },"e":{ }}"#).unwrap();
+        assert_eq!(object_body(members[0].1), r#""a":1"#);
+        assert_eq!(object_body(members[1].1), "");
+        assert!(is_object(members[0].1) && !is_string(members[0].1));
+    }
+}

@@ -1,0 +1,572 @@
+//! One line in, one event out, or a rejection with its reason.
+//!
+//! The event follows fapilog's v1.1 envelope: `timestamp`, `level`,
+//! `message`, `logger`, `context`, `diagnostics`, `data`. A JSON line is
+//! read without building a `serde_json::Value`: known members are mapped,
+//! the rest are copied as raw JSON text under `data`, and the event is
+//! written once, straight into the batch.
+
+pub(crate) mod fields;
+pub(crate) mod level;
+pub(crate) mod timestamp;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::SystemTime;
+
+use serde_json::json;
+use serde_json::value::RawValue;
+
+use crate::config::{EnvelopeConfig, EnvelopeMode};
+use crate::diagnostics;
+use fields::{Members, NotObject, as_str, is_object, is_string, object_body};
+use level::Level;
+
+/// One line and what is known of it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LineRef<'a> {
+    pub bytes: &'a [u8],
+    /// `stdin` or the file's path.
+    pub source: &'a str,
+    /// When it was read: the timestamp of a line that carries none.
+    pub read_at: SystemTime,
+    /// The full length of a line cut at the line limit.
+    pub cut_from: Option<u64>,
+}
+
+/// Why strict mode rejected a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Invalid {
+    TooLong { length: u64, limit: usize },
+    NotUtf8,
+    NotJson(String),
+    NotObject,
+    MissingMessage,
+    MessageNotString,
+    LevelNotString,
+    UnknownLevel(String),
+    BadTimestamp(String),
+    NotAnObject(&'static str),
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Invalid::TooLong { length, limit } => {
+                write!(
+                    f,
+                    "line of {length} bytes is longer than --max-line-bytes ({limit})"
+                )
+            }
+            Invalid::NotUtf8 => f.write_str("not valid UTF-8"),
+            Invalid::NotJson(err) => write!(f, "not JSON: {err}"),
+            Invalid::NotObject => f.write_str("JSON, but not an object"),
+            Invalid::MissingMessage => f.write_str("no `message` (or `msg`) member"),
+            Invalid::MessageNotString => f.write_str("`message` is not a string"),
+            Invalid::LevelNotString => f.write_str("`level` is not a string"),
+            Invalid::UnknownLevel(level) => write!(f, "unknown level '{level}'"),
+            Invalid::BadTimestamp(value) => write!(f, "unparseable timestamp {value}"),
+            Invalid::NotAnObject(name) => write!(f, "`{name}` is not an object"),
+        }
+    }
+}
+
+/// What best-effort mode changed in a line to ship it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Repairs {
+    invalid_utf8: bool,
+    cut_from: Option<u64>,
+}
+
+/// Turns lines into JSON events, as the envelope mode says.
+pub(crate) struct Encoder {
+    mode: EnvelopeMode,
+    max_line: usize,
+    /// `"host":"name"`, ready to add to `diagnostics`.
+    host: Vec<u8>,
+    /// `--field` pairs: the key, and `"key":"value"` ready to add to `data`.
+    fields: Vec<(String, Vec<u8>)>,
+    /// The last read time formatted, since a chunk's lines share one.
+    clock: (i64, [u8; timestamp::TEXT_LEN]),
+}
+
+impl Encoder {
+    pub(crate) fn new(config: &EnvelopeConfig, host: &str) -> Encoder {
+        let fields = config
+            .fields
+            .iter()
+            .map(|(key, value)| (key.clone(), member_bytes(key, &json!(value))))
+            .collect();
+        Encoder {
+            mode: config.mode,
+            max_line: config.max_line_bytes,
+            host: member_bytes("host", &json!(host)),
+            fields,
+            clock: (i64::MIN, [0; timestamp::TEXT_LEN]),
+        }
+    }
+
+    /// Writes `line`'s event into `out` (without a newline). A rejected
+    /// line writes nothing useful (the caller discards `out`'s new bytes)
+    /// and is reported on stderr.
+    pub(crate) fn encode(&mut self, line: &LineRef, out: &mut Vec<u8>) -> Result<(), Invalid> {
+        match self.mode {
+            EnvelopeMode::Raw => {
+                out.extend_from_slice(line.bytes);
+                if let Some(length) = line.cut_from {
+                    report_repair(line, self.mode, format!("cut a line of {length} bytes"));
+                }
+                Ok(())
+            }
+            EnvelopeMode::BestEffort => {
+                self.encode_best_effort(line, out);
+                Ok(())
+            }
+            EnvelopeMode::Strict => self.encode_strict(line, out).inspect_err(|invalid| {
+                diagnostics::warn("envelope", "invalid_line", || {
+                    (
+                        format!("dropped invalid line: {invalid}"),
+                        json!({"mode": EnvelopeMode::Strict.name(), "reason": invalid.to_string(), "source": line.source}),
+                    )
+                });
+            }),
+        }
+    }
+
+    fn encode_strict(&mut self, line: &LineRef, out: &mut Vec<u8>) -> Result<(), Invalid> {
+        if let Some(length) = line.cut_from {
+            return Err(Invalid::TooLong {
+                length,
+                limit: self.max_line,
+            });
+        }
+        let text = std::str::from_utf8(line.bytes).map_err(|_| Invalid::NotUtf8)?;
+        let members = fields::parse_object(text).map_err(|err| match err {
+            NotObject::NotJson(message) => Invalid::NotJson(message),
+            NotObject::OtherJson => Invalid::NotObject,
+        })?;
+        let event = Event::from_members(members, true, Repairs::default())?;
+        self.write(&event, line, out);
+        Ok(())
+    }
+
+    fn encode_best_effort(&mut self, line: &LineRef, out: &mut Vec<u8>) {
+        let bytes = match line.cut_from {
+            Some(_) => trim_partial_char(line.bytes),
+            None => line.bytes,
+        };
+        let (text, invalid_utf8) = match std::str::from_utf8(bytes) {
+            Ok(text) => (Cow::Borrowed(text), false),
+            Err(_) => (String::from_utf8_lossy(bytes), true),
+        };
+        let repairs = Repairs {
+            invalid_utf8,
+            cut_from: line.cut_from,
+        };
+        if invalid_utf8 {
+            report_repair(line, self.mode, "replaced invalid UTF-8".to_owned());
+        }
+        if let Some(length) = line.cut_from {
+            report_repair(line, self.mode, format!("cut a line of {length} bytes"));
+        }
+        let from_json = text
+            .trim_start()
+            .starts_with('{')
+            .then(|| fields::parse_object(&text).ok())
+            .flatten()
+            .and_then(|members| Event::from_members(members, false, repairs).ok());
+        let event = from_json.unwrap_or_else(|| Event::from_text(&text, repairs));
+        self.write(&event, line, out);
+    }
+
+    fn write(&mut self, event: &Event, line: &LineRef, out: &mut Vec<u8>) {
+        let time = match event.timestamp {
+            Some(ms) => timestamp::format(ms),
+            None => self.read_time(line.read_at),
+        };
+        out.extend_from_slice(b"{\"timestamp\":\"");
+        out.extend_from_slice(&time);
+        out.extend_from_slice(b"\",\"level\":\"");
+        out.extend_from_slice(event.level.name().as_bytes());
+        out.extend_from_slice(b"\",\"message\":");
+        match event.message {
+            Message::Json(raw) => out.extend_from_slice(raw.get().as_bytes()),
+            Message::Text(text) => write_str(out, text),
+        }
+        out.extend_from_slice(b",\"logger\":");
+        match event.logger {
+            Some(raw) => out.extend_from_slice(raw.get().as_bytes()),
+            None => write_str(out, line.source),
+        }
+        out.extend_from_slice(b",\"context\":");
+        out.extend_from_slice(event.context.map_or("{}", RawValue::get).as_bytes());
+        out.extend_from_slice(b",\"diagnostics\":{");
+        self.write_diagnostics(event, line, out);
+        out.extend_from_slice(b"},\"data\":{");
+        self.write_data(event, out);
+        out.extend_from_slice(b"}}");
+    }
+
+    /// The input's own diagnostics, then shipper's facts where absent.
+    fn write_diagnostics(&self, event: &Event, line: &LineRef, out: &mut Vec<u8>) {
+        let given = event
+            .diagnostics
+            .and_then(fields::members)
+            .unwrap_or_default();
+        let absent = |key: &str| !given.iter().any(|(name, _)| name == key);
+        let mut object = ObjectWriter::new(out);
+        if let Some(raw) = event.diagnostics {
+            object.body(object_body(raw));
+        }
+        if absent("host") {
+            object.member_bytes(&self.host);
+        }
+        if absent("source") {
+            object.member(|out| {
+                write_str(out, "source");
+                out.push(b':');
+                write_str(out, line.source);
+            });
+        }
+        if event.repairs.invalid_utf8 && absent("invalid_utf8") {
+            object.member_bytes(b"\"invalid_utf8\":true");
+        }
+        if let Some(length) = event.repairs.cut_from {
+            if absent("truncated") {
+                object.member_bytes(b"\"truncated\":true");
+            }
+            if absent("original_length") {
+                object.member_bytes(format!("\"original_length\":{length}").as_bytes());
+            }
+        }
+    }
+
+    /// The input's `data`, the members with no place of their own, then
+    /// the `--field` pairs the input did not set.
+    fn write_data(&self, event: &Event, out: &mut Vec<u8>) {
+        let mut object = ObjectWriter::new(out);
+        if let Some(raw) = event.data {
+            object.body(object_body(raw));
+        }
+        for (key, value) in &event.extra {
+            object.member(|out| {
+                write_str(out, key);
+                out.push(b':');
+                out.extend_from_slice(value.get().as_bytes());
+            });
+        }
+        if self.fields.is_empty() {
+            return;
+        }
+        let given = event.data.and_then(fields::members).unwrap_or_default();
+        for (key, member) in &self.fields {
+            let taken = given
+                .iter()
+                .chain(&event.extra)
+                .any(|(name, _)| name == key);
+            if !taken {
+                object.member_bytes(member);
+            }
+        }
+    }
+
+    fn read_time(&mut self, at: SystemTime) -> [u8; timestamp::TEXT_LEN] {
+        let ms = timestamp::millis(at);
+        if self.clock.0 != ms {
+            self.clock = (ms, timestamp::format(ms));
+        }
+        self.clock.1
+    }
+}
+
+fn report_repair(line: &LineRef, mode: EnvelopeMode, reason: String) {
+    diagnostics::warn("envelope", "repaired_line", || {
+        (
+            format!("shipped a repaired line: {reason}"),
+            json!({"mode": mode.name(), "reason": reason, "source": line.source}),
+        )
+    });
+}
+
+/// The envelope's members, as read from one line.
+struct Event<'a> {
+    /// Milliseconds since the epoch; `None` means the time it was read.
+    timestamp: Option<i64>,
+    level: Level,
+    message: Message<'a>,
+    /// A JSON string; `None` means the source's name.
+    logger: Option<&'a RawValue>,
+    context: Option<&'a RawValue>,
+    diagnostics: Option<&'a RawValue>,
+    data: Option<&'a RawValue>,
+    /// Members with no place of their own: they go under `data`.
+    extra: Members<'a>,
+    repairs: Repairs,
+}
+
+enum Message<'a> {
+    /// A JSON string value, copied as it is.
+    Json(&'a RawValue),
+    /// Text, escaped when written.
+    Text(&'a str),
+}
+
+/// The envelope member a key names, and the rank of that name (lower wins
+/// when a line has several: `timestamp` over `time` over `ts`).
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    Timestamp,
+    Level,
+    Message,
+    Logger,
+    Context,
+    Diagnostics,
+    Data,
+}
+
+fn role(key: &str) -> Option<(Role, u8)> {
+    Some(match key {
+        "timestamp" => (Role::Timestamp, 0),
+        "time" => (Role::Timestamp, 1),
+        "ts" => (Role::Timestamp, 2),
+        "@timestamp" => (Role::Timestamp, 3),
+        "level" => (Role::Level, 0),
+        "severity" => (Role::Level, 1),
+        "lvl" => (Role::Level, 2),
+        "loglevel" => (Role::Level, 3),
+        "message" => (Role::Message, 0),
+        "msg" => (Role::Message, 1),
+        "logger" => (Role::Logger, 0),
+        "name" => (Role::Logger, 1),
+        "context" => (Role::Context, 0),
+        "diagnostics" => (Role::Diagnostics, 0),
+        "data" => (Role::Data, 0),
+        _ => return None,
+    })
+}
+
+type Member<'a> = (Cow<'a, str>, &'a RawValue);
+
+impl<'a> Event<'a> {
+    fn from_text(text: &'a str, repairs: Repairs) -> Event<'a> {
+        Event {
+            timestamp: None,
+            level: Level::find_in_text(text).unwrap_or(Level::Info),
+            message: Message::Text(text),
+            logger: None,
+            context: None,
+            diagnostics: None,
+            data: None,
+            extra: Vec::new(),
+            repairs,
+        }
+    }
+
+    /// Maps a JSON object's members onto the envelope. In strict mode a
+    /// member that does not fit rejects the line; in best-effort mode it is
+    /// kept under `data` and the envelope falls back to a default.
+    fn from_members(
+        members: Members<'a>,
+        strict: bool,
+        repairs: Repairs,
+    ) -> Result<Event<'a>, Invalid> {
+        let mut claims: [Option<(u8, Member<'a>)>; 7] = Default::default();
+        let mut extra = Vec::new();
+        for (key, value) in unwrap_fapilog(members) {
+            let Some((role, rank)) = role(&key) else {
+                extra.push((key, value));
+                continue;
+            };
+            let slot = &mut claims[role as usize];
+            match slot {
+                Some((held, _)) if *held <= rank => extra.push((key, value)),
+                _ => {
+                    if let Some((_, displaced)) = slot.replace((rank, (key, value))) {
+                        extra.push(displaced);
+                    }
+                }
+            }
+        }
+        let [
+            timestamp,
+            level,
+            message,
+            logger,
+            context,
+            diagnostics,
+            data,
+        ] = claims.map(|claim| claim.map(|(_, member)| member));
+        // A member that does not fit: strict mode rejects the line, best-effort
+        // mode keeps the member under `data`.
+        let mut keep = |fault: Invalid, member: Member<'a>| {
+            if strict {
+                return Err(fault);
+            }
+            extra.push(member);
+            Ok(())
+        };
+        let timestamp = match timestamp {
+            Some(member) => match timestamp::parse(member.1) {
+                Some(ms) => Some(ms),
+                None => {
+                    keep(Invalid::BadTimestamp(member.1.get().to_owned()), member)?;
+                    None
+                }
+            },
+            None => None,
+        };
+        let level = match level {
+            Some(member) => match as_str(member.1) {
+                Some(word) => match Level::parse(&word) {
+                    Some(level) => Some(level),
+                    None => {
+                        keep(Invalid::UnknownLevel(word.into_owned()), member)?;
+                        None
+                    }
+                },
+                None => {
+                    keep(Invalid::LevelNotString, member)?;
+                    None
+                }
+            },
+            None => None,
+        };
+        let context = match context {
+            Some(member) if !is_object(member.1) => {
+                keep(Invalid::NotAnObject("context"), member)?;
+                None
+            }
+            member => member.map(|(_, raw)| raw),
+        };
+        let diagnostics = match diagnostics {
+            Some(member) if !is_object(member.1) => {
+                keep(Invalid::NotAnObject("diagnostics"), member)?;
+                None
+            }
+            member => member.map(|(_, raw)| raw),
+        };
+        let data = match data {
+            Some(member) if !is_object(member.1) => {
+                keep(Invalid::NotAnObject("data"), member)?;
+                None
+            }
+            member => member.map(|(_, raw)| raw),
+        };
+        let message = match message {
+            Some((_, raw)) if is_string(raw) => Message::Json(raw),
+            Some(_) if strict => return Err(Invalid::MessageNotString),
+            Some((_, raw)) => Message::Text(raw.get()),
+            None if strict => return Err(Invalid::MissingMessage),
+            None => Message::Text(""),
+        };
+        let logger = match logger {
+            Some((_, raw)) if is_string(raw) => Some(raw),
+            Some(member) => {
+                extra.push(member);
+                None
+            }
+            None => None,
+        };
+        Ok(Event {
+            timestamp,
+            level: level.unwrap_or(Level::Info),
+            message,
+            logger,
+            context,
+            diagnostics,
+            data,
+            extra,
+            repairs,
+        })
+    }
+}
+
+/// fapilog prints `{"log": {envelope}, "schema_version": "1.1"}`; the
+/// envelope inside is the event. Other objects pass unchanged.
+fn unwrap_fapilog(members: Members<'_>) -> Members<'_> {
+    let wrapped = members.iter().any(|(key, _)| key == "schema_version");
+    let inner = members
+        .iter()
+        .find(|(key, value)| key == "log" && is_object(value))
+        .and_then(|(_, value)| fields::members(value));
+    match inner {
+        Some(mut inner) if wrapped => {
+            let outer = members
+                .into_iter()
+                .filter(|(key, _)| key != "log" && key != "schema_version");
+            inner.extend(outer);
+            inner
+        }
+        _ => members,
+    }
+}
+
+/// Drops an incomplete UTF-8 sequence left at the end of a cut line.
+fn trim_partial_char(bytes: &[u8]) -> &[u8] {
+    let tail_start = bytes.len().saturating_sub(3);
+    for start in (tail_start..bytes.len()).rev() {
+        let byte = bytes[start];
+        if byte & 0b1100_0000 == 0b1000_0000 {
+            continue;
+        }
+        let width = match byte {
+            0x00..=0x7f => 1,
+            0xc0..=0xdf => 2,
+            0xe0..=0xef => 3,
+            _ => 4,
+        };
+        return if start + width > bytes.len() {
+            &bytes[..start]
+        } else {
+            bytes
+        };
+    }
+    bytes
+}
+
+fn write_str(out: &mut Vec<u8>, text: &str) {
+    serde_json::to_writer(out, text).expect("writing to a Vec cannot fail");
+}
+
+/// `"key":value` as bytes.
+fn member_bytes(key: &str, value: &serde_json::Value) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    write_str(&mut bytes, key);
+    bytes.push(b':');
+    serde_json::to_writer(&mut bytes, value).expect("writing to a Vec cannot fail");
+    bytes
+}
+
+/// Writes an object's members, with commas between them.
+struct ObjectWriter<'o> {
+    out: &'o mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'o> ObjectWriter<'o> {
+    fn new(out: &'o mut Vec<u8>) -> ObjectWriter<'o> {
+        ObjectWriter { out, empty: true }
+    }
+
+    fn member(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        write(self.out);
+    }
+
+    fn member_bytes(&mut self, member: &[u8]) {
+        self.member(|out| out.extend_from_slice(member));
+    }
+
+    /// Another object's members, as its raw text between the braces.
+    fn body(&mut self, body: &str) {
+        if !body.is_empty() {
+            self.member_bytes(body.as_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,281 @@
+//! The envelope's rules, one test a rule.
+
+use super::*;
+use serde_json::Value;
+use std::time::{Duration, UNIX_EPOCH};
+
+fn encoder(mode: EnvelopeMode, fields: &[(&str, &str)]) -> Encoder {
+    let config = EnvelopeConfig {
+        mode,
+        max_line_bytes: 64,
+        fields: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    Encoder::new(&config, "box")
+}
+
+const READ_AT_MS: u64 = 1_714_564_800_000;
+
+fn line(bytes: &[u8]) -> LineRef<'_> {
+    LineRef {
+        bytes,
+        source: "stdin",
+        read_at: UNIX_EPOCH + Duration::from_millis(READ_AT_MS),
+        cut_from: None,
+    }
+}
+
+fn encode_with(encoder: &mut Encoder, line: &LineRef) -> Result<Value, Invalid> {
+    let mut out = Vec::new();
+    encoder.encode(line, &mut out)?;
+    Ok(serde_json::from_slice(&out)
+        .unwrap_or_else(|err| panic!("not JSON ({err}): {}", String::from_utf8_lossy(&out))))
+}
+
+fn best_effort(bytes: &[u8]) -> Value {
+    encode_with(&mut encoder(EnvelopeMode::BestEffort, &[]), &line(bytes)).unwrap()
+}
+
+fn strict(bytes: &[u8]) -> Result<Value, Invalid> {
+    encode_with(&mut encoder(EnvelopeMode::Strict, &[]), &line(bytes))
+}
+
+#[test]
+fn plain_text_becomes_the_message() {
+    let event = best_effort(b"2024-05-01 12:00:00 ERROR disk \"full\"");
+    assert_eq!(event["message"], "2024-05-01 12:00:00 ERROR disk \"full\"");
+    assert_eq!(event["level"], "ERROR");
+    assert_eq!(
+        event["timestamp"], "2024-05-01T12:00:00.000Z",
+        "the time it was read"
+    );
+    assert_eq!(event["logger"], "stdin");
+    assert_eq!(event["context"], json!({}));
+    assert_eq!(
+        event["diagnostics"],
+        json!({"host": "box", "source": "stdin"})
+    );
+    assert_eq!(event["data"], json!({}));
+}
+
+#[test]
+fn members_are_mapped_and_the_rest_goes_under_data() {
+    let event = best_effort(
+        br#"{"ts":1714564800.5,"severity":"warn","msg":"slow","name":"db","status":500,"tags":["a"]}"#,
+    );
+    assert_eq!(event["timestamp"], "2024-05-01T12:00:00.500Z");
+    assert_eq!(event["level"], "WARNING");
+    assert_eq!(event["message"], "slow");
+    assert_eq!(event["logger"], "db");
+    assert_eq!(event["data"], json!({"status": 500, "tags": ["a"]}));
+}
+
+#[test]
+fn the_preferred_name_wins_and_the_other_is_kept() {
+    let event = best_effort(
+        br#"{"time":"2020-01-01T00:00:00Z","timestamp":"2024-05-01T12:00:00Z","message":"m"}"#,
+    );
+    assert_eq!(event["timestamp"], "2024-05-01T12:00:00.000Z");
+    assert_eq!(event["data"], json!({"time": "2020-01-01T00:00:00Z"}));
+}
+
+#[test]
+fn a_fapilog_envelope_passes_through_intact() {
+    let inner = json!({
+        "timestamp": "2024-01-15T10:30:00.123Z",
+        "level": "ERROR",
+        "message": "User action",
+        "logger": "app",
+        "context": {"correlation_id": "req-123", "user_id": "u-1"},
+        "diagnostics": {"service": "api", "host": "web-01", "pid": 12345},
+        "data": {"action": "login", "duration_ms": 42, "nested": {"a": [1, 2]}}
+    });
+    let wrapped = json!({"log": inner, "schema_version": "1.1"}).to_string();
+    let event = best_effort(wrapped.as_bytes());
+    for key in ["timestamp", "level", "message", "logger", "context", "data"] {
+        assert_eq!(event[key], inner[key], "{key}");
+    }
+    let mut diagnostics = inner["diagnostics"].clone();
+    diagnostics["source"] = json!("stdin");
+    assert_eq!(event["diagnostics"], diagnostics, "host kept, source added");
+    assert_eq!(strict(wrapped.as_bytes()).unwrap(), event);
+}
+
+#[test]
+fn invalid_utf8_is_replaced_and_flagged() {
+    let event = best_effort(b"caf\xe9 au lait");
+    assert_eq!(event["message"], "caf\u{fffd} au lait");
+    assert_eq!(event["diagnostics"]["invalid_utf8"], true);
+}
+
+#[test]
+fn a_cut_line_ends_on_a_character_boundary_and_is_flagged() {
+    let mut encoder = encoder(EnvelopeMode::BestEffort, &[]);
+    let bytes = "aé€".as_bytes();
+    let cut = LineRef {
+        cut_from: Some(1000),
+        ..line(&bytes[..bytes.len() - 1])
+    };
+    let event = encode_with(&mut encoder, &cut).unwrap();
+    assert_eq!(event["message"], "aé");
+    assert_eq!(event["diagnostics"]["truncated"], true);
+    assert_eq!(event["diagnostics"]["original_length"], 1000);
+    assert!(event["diagnostics"].get("invalid_utf8").is_none());
+}
+
+#[test]
+fn best_effort_keeps_what_does_not_fit_under_data() {
+    let event = best_effort(
+        br#"{"level":"verbose","timestamp":"yesterday","message":42,"context":"ctx","logger":7}"#,
+    );
+    assert_eq!(event["level"], "INFO");
+    assert_eq!(event["timestamp"], "2024-05-01T12:00:00.000Z");
+    assert_eq!(event["message"], "42");
+    assert_eq!(event["logger"], "stdin");
+    assert_eq!(
+        event["data"],
+        json!({"level": "verbose", "timestamp": "yesterday", "context": "ctx", "logger": 7})
+    );
+}
+
+#[test]
+fn json_that_is_not_an_object_is_text() {
+    assert_eq!(best_effort(b"[1,2]")["message"], "[1,2]");
+    assert_eq!(best_effort(b"{broken")["message"], "{broken");
+    assert_eq!(best_effort(br#"{"no":"message"}"#)["message"], "");
+}
+
+#[test]
+fn strict_mode_rejects_each_kind_of_invalid_line() {
+    let cases: &[(&[u8], Invalid)] = &[
+        (b"plain text", Invalid::NotJson(String::new())),
+        (b"[1]", Invalid::NotObject),
+        (b"{\"message\":\"caf\xe9\"}", Invalid::NotUtf8),
+        (br#"{"level":"INFO"}"#, Invalid::MissingMessage),
+        (br#"{"message":1}"#, Invalid::MessageNotString),
+        (
+            br#"{"message":"m","level":"loud"}"#,
+            Invalid::UnknownLevel("loud".into()),
+        ),
+        (br#"{"message":"m","level":3}"#, Invalid::LevelNotString),
+        (
+            br#"{"message":"m","ts":"soon"}"#,
+            Invalid::BadTimestamp("\"soon\"".into()),
+        ),
+        (
+            br#"{"message":"m","data":[]}"#,
+            Invalid::NotAnObject("data"),
+        ),
+    ];
+    for (input, expected) in cases {
+        let got = strict(input).unwrap_err();
+        match (expected, &got) {
+            (Invalid::NotJson(_), Invalid::NotJson(_)) => {}
+            _ => assert_eq!(&got, expected, "{}", String::from_utf8_lossy(input)),
+        }
+        assert!(!got.to_string().is_empty());
+    }
+}
+
+#[test]
+fn strict_mode_rejects_a_cut_line() {
+    let mut encoder = encoder(EnvelopeMode::Strict, &[]);
+    let cut = LineRef {
+        cut_from: Some(100),
+        ..line(br#"{"message":"m"}"#)
+    };
+    assert_eq!(
+        encode_with(&mut encoder, &cut),
+        Err(Invalid::TooLong {
+            length: 100,
+            limit: 64
+        })
+    );
+}
+
+#[test]
+fn strict_mode_accepts_a_well_formed_event() {
+    let event = strict(br#"{"message":"ok","level":"debug","time":1714564800123}"#).unwrap();
+    assert_eq!(event["level"], "DEBUG");
+    assert_eq!(event["timestamp"], "2024-05-01T12:00:00.123Z");
+}
+
+#[test]
+fn fields_are_added_unless_the_input_set_them() {
+    let mut encoder = encoder(
+        EnvelopeMode::BestEffort,
+        &[("env", "prod"), ("app", "x\"y")],
+    );
+    let event = encode_with(
+        &mut encoder,
+        &line(br#"{"message":"m","data":{"env":"dev"}}"#),
+    )
+    .unwrap();
+    assert_eq!(event["data"], json!({"env": "dev", "app": "x\"y"}));
+    let event = encode_with(&mut encoder, &line(b"text")).unwrap();
+    assert_eq!(event["data"], json!({"env": "prod", "app": "x\"y"}));
+}
+
+#[test]
+fn input_diagnostics_are_never_overwritten() {
+    let event =
+        best_effort(br#"{"message":"m","diagnostics":{"source":"app.py","invalid_utf8":"no"}}"#);
+    assert_eq!(
+        event["diagnostics"],
+        json!({"source": "app.py", "invalid_utf8": "no", "host": "box"})
+    );
+}
+
+#[test]
+fn raw_mode_ships_bytes_unchanged() {
+    let mut encoder = encoder(EnvelopeMode::Raw, &[]);
+    let mut out = Vec::new();
+    encoder
+        .encode(&line(b"\xff not \"json\""), &mut out)
+        .unwrap();
+    assert_eq!(out, b"\xff not \"json\"");
+}
+
+#[test]
+fn partial_characters_are_trimmed_only_at_the_end() {
+    assert_eq!(trim_partial_char("é".as_bytes()), "é".as_bytes());
+    assert_eq!(trim_partial_char(&"aé".as_bytes()[..2]), b"a");
+    assert_eq!(trim_partial_char(&"a€".as_bytes()[..3]), b"a");
+    assert_eq!(trim_partial_char(&"a😀".as_bytes()[..4]), b"a");
+    assert_eq!(trim_partial_char(b"abc"), b"abc");
+    assert_eq!(trim_partial_char(b""), b"");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the bytes, best-effort mode writes one valid JSON object
+        /// with the seven envelope members and no newline.
+        #[test]
+        fn best_effort_always_writes_one_event(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let bytes: Vec<u8> = bytes.into_iter().filter(|&b| b != b'\n').collect();
+            let mut encoder = encoder(EnvelopeMode::BestEffort, &[("k", "v")]);
+            let mut out = Vec::new();
+            encoder.encode(&line(&bytes), &mut out).unwrap();
+            prop_assert!(!out.contains(&b'\n'));
+            let event: Value = serde_json::from_slice(&out).unwrap();
+            for key in ["timestamp", "level", "message", "logger", "context", "diagnostics", "data"] {
+                prop_assert!(event.get(key).is_some(), "{} missing", key);
+            }
+        }
+
+        #[test]
+        fn json_objects_keep_every_member(keys in proptest::collection::btree_map("[a-z@]{1,10}", 0u32..1000, 0..8)) {
+            let object: serde_json::Map<String, Value> = keys.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            let text = Value::Object(object).to_string();
+            let event = best_effort(text.as_bytes());
+            let kept = event["data"].as_object().unwrap().len();
+            let mapped = keys.keys().filter(|k| role(k).is_some()).count();
+            prop_assert!(kept + mapped >= keys.len());
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Timestamps: read from RFC 3339 text or epoch numbers, written as RFC 3339
+//! UTC with milliseconds (`2024-05-01T12:00:00.123Z`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::fields::as_str;
+
+/// Length of `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub(crate) const TEXT_LEN: usize = 24;
+
+/// Milliseconds since the Unix epoch of a JSON timestamp value: an RFC 3339
+/// string, or an epoch number (or numeric string) in seconds, milliseconds,
+/// microseconds or nanoseconds, told apart by magnitude.
+pub(crate) fn parse(raw: &RawValue) -> Option<i64> {
+    let text = raw.get();
+    if text.starts_with('"') {
+        let text = as_str(raw)?;
+        if let Ok(number) = text.parse::<f64>() {
+            return from_epoch(number);
+        }
+        return parse_rfc3339(&text);
+    }
+    from_epoch(text.parse::<f64>().ok()?)
+}
+
+fn parse_rfc3339(text: &str) -> Option<i64> {
+    // RFC 3339 lets a space stand for the `T`.
+    let parsed = match text.as_bytes().get(10) {
+        Some(b' ') => {
+            let mut fixed = text.to_owned();
+            fixed.replace_range(10..11, "T");
+            OffsetDateTime::parse(&fixed, &Rfc3339)
+        }
+        _ => OffsetDateTime::parse(text, &Rfc3339),
+    };
+    let nanos = parsed.ok()?.unix_timestamp_nanos();
+    i64::try_from(nanos.div_euclid(1_000_000))
+        .ok()
+        .filter(|&ms| in_range(ms))
+}
+
+fn from_epoch(number: f64) -> Option<i64> {
+    if !number.is_finite() {
+        return None;
+    }
+    let magnitude = number.abs();
+    let ms = if magnitude < 1e11 {
+        number * 1e3
+    } else if magnitude < 1e14 {
+        number
+    } else if magnitude < 1e17 {
+        number / 1e3
+    } else {
+        number / 1e6
+    };
+    Some(ms.floor() as i64).filter(|&ms| in_range(ms))
+}
+
+/// Years 0000 to 9999: what the text form can hold.
+fn in_range(ms: i64) -> bool {
+    const YEAR_0: i64 = -62_167_219_200_000;
+    const YEAR_10000: i64 = 253_402_300_800_000;
+    (YEAR_0..YEAR_10000).contains(&ms)
+}
+
+pub(crate) fn millis(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(since) => since.as_millis() as i64,
+        Err(before) => -(before.duration().as_millis() as i64),
+    }
+}
+
+/// Writes `ms` as `YYYY-MM-DDTHH:MM:SS.mmmZ`; `ms` must be in range.
+pub(crate) fn format(ms: i64) -> [u8; TEXT_LEN] {
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    let (year, month, day) = civil_from_days(days);
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    put_digits(&mut text[0..4], year as u64);
+    put_digits(&mut text[5..7], month as u64);
+    put_digits(&mut text[8..10], day as u64);
+    put_digits(&mut text[11..13], (in_day / 3_600_000) as u64);
+    put_digits(&mut text[14..16], (in_day / 60_000 % 60) as u64);
+    put_digits(&mut text[17..19], (in_day / 1000 % 60) as u64);
+    put_digits(&mut text[20..23], (in_day % 1000) as u64);
+    text
+}
+
+fn put_digits(slot: &mut [u8], mut value: u64) {
+    for digit in slot.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day);
+/// Howard Hinnant's algorithm.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn raw(json: &str) -> Box<RawValue> {
+        RawValue::from_string(json.to_owned()).unwrap()
+    }
+
+    fn normalised(json: &str) -> Option<String> {
+        parse(&raw(json)).map(|ms| String::from_utf8(format(ms).to_vec()).unwrap())
+    }
+
+    #[test]
+    fn rfc3339_is_written_in_utc_with_milliseconds() {
+        assert_eq!(
+            normalised(r#""2024-05-01T12:00:00.123Z""#).as_deref(),
+            Some("2024-05-01T12:00:00.123Z")
+        );
+        assert_eq!(
+            normalised(r#""2024-05-01T14:00:00.5+02:00""#).as_deref(),
+            Some("2024-05-01T12:00:00.500Z")
+        );
+        assert_eq!(
+            normalised(r#""2024-05-01 12:00:00.123456Z""#).as_deref(),
+            Some("2024-05-01T12:00:00.123Z")
+        );
+    }
+
+    #[test]
+    fn epoch_numbers_are_told_apart_by_magnitude() {
+        let want = Some("2024-05-01T12:00:00.000Z");
+        assert_eq!(normalised("1714564800").as_deref(), want);
+        assert_eq!(normalised("1714564800000").as_deref(), want);
+        assert_eq!(normalised("1714564800000000").as_deref(), want);
+        assert_eq!(normalised("1714564800000000000").as_deref(), want);
+        assert_eq!(normalised(r#""1714564800""#).as_deref(), want);
+        assert_eq!(
+            normalised("1714564800.25").as_deref(),
+            Some("2024-05-01T12:00:00.250Z")
+        );
+    }
+
+    #[test]
+    fn nonsense_is_not_a_timestamp() {
+        for bad in [
+            r#""yesterday""#,
+            r#""2024-13-01T00:00:00Z""#,
+            "true",
+            "{}",
+            "[]",
+            "null",
+            r#""""#,
+        ] {
+            assert_eq!(parse(&raw(bad)), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_before_the_epoch_format() {
+        assert_eq!(&format(-1), b"1969-12-31T23:59:59.999Z");
+        assert_eq!(&format(0), b"1970-01-01T00:00:00.000Z");
+    }
+
+    proptest! {
+        #[test]
+        fn format_agrees_with_the_time_crate(ms in -62_167_219_200_000i64..253_402_300_799_999) {
+            let expected = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
+            let ours = String::from_utf8(format(ms).to_vec()).unwrap();
+            let back = OffsetDateTime::parse(&ours, &Rfc3339).unwrap();
+            prop_assert_eq!(back, expected);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! shipper: ship log lines from standard input through a bounded pipeline
+//! to sinks, and account for every one of them.
+
+mod app;
+mod cli;
+mod config;
+mod diagnostics;
+mod envelope;
+mod exit_code;
+mod pipeline;
+mod shutdown;
+mod sink;
+mod source;
+mod summary;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    let config = match config::Config::from_args(args) {
+        Ok(config) => config,
+        Err(message) => cli::Args::command()
+            .error(clap::error::ErrorKind::ValueValidation, message)
+            .exit(),
+    };
+    match app::run(config) {
+        Ok(status) => status.into(),
+        Err(err) => {
+            eprintln!("shipper: {err:#}");
+            exit_code::Status::CouldNotRun.into()
+        }
+    }
+}

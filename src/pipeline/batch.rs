@@ -1,0 +1,209 @@
+//! A batch: events serialized back to back, written by each sink in one go.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Events ready for the sinks, each one line of bytes ending in `\n`.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    /// The events, back to back.
+    bytes: Vec<u8>,
+    /// Where each event ends in `bytes`.
+    ends: Vec<usize>,
+    /// Sinks that have not reported on this batch yet.
+    pending: AtomicUsize,
+    /// Fewest events any reporting sink wrote: the events every sink holds.
+    accepted: AtomicUsize,
+}
+
+impl Batch {
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// All events, back to back: what a sink writes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// How many whole events the first `written` bytes hold.
+    pub(crate) fn events_within(&self, written: usize) -> usize {
+        self.ends.partition_point(|&end| end <= written)
+    }
+
+    /// Bytes of the first `events` events.
+    pub(crate) fn bytes_of(&self, events: usize) -> usize {
+        match events {
+            0 => 0,
+            n => self.ends[n - 1],
+        }
+    }
+
+    /// Events one at a time, without their newline.
+    #[cfg(test)]
+    pub(crate) fn events(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter())
+            .map(|(start, &end)| &self.bytes[start..end - 1])
+    }
+
+    /// Notes that one sink wrote the first `written` events; when it was the
+    /// last sink to report, returns how many events every sink wrote.
+    pub(super) fn sink_reported(&self, written: usize) -> Option<usize> {
+        let accepted = self
+            .accepted
+            .fetch_min(written, Ordering::AcqRel)
+            .min(written);
+        (self.pending.fetch_sub(1, Ordering::AcqRel) == 1).then_some(accepted)
+    }
+}
+
+/// Gathers events until the batch is full or old enough to go.
+pub(crate) struct BatchBuilder {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    /// Most events in one batch.
+    max_events: usize,
+    /// When the first event of the batch arrived; the timeout counts from it.
+    started: Option<Instant>,
+}
+
+impl BatchBuilder {
+    pub(crate) fn new(max_events: usize) -> BatchBuilder {
+        BatchBuilder {
+            bytes: Vec::new(),
+            ends: Vec::with_capacity(max_events),
+            max_events,
+            started: None,
+        }
+    }
+
+    /// Adds one event written by `write`, which returns `false` to leave
+    /// nothing behind (the event was rejected). Returns what `write` said.
+    pub(crate) fn push(&mut self, write: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
+        let start = self.bytes.len();
+        if !write(&mut self.bytes) {
+            self.bytes.truncate(start);
+            return false;
+        }
+        self.bytes.push(b'\n');
+        self.ends.push(self.bytes.len());
+        self.started.get_or_insert_with(Instant::now);
+        true
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.ends.len() >= self.max_events
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// When the batch must go even if it is not full.
+    pub(crate) fn deadline(&self, timeout: Duration) -> Option<Instant> {
+        self.started.map(|started| started + timeout)
+    }
+
+    /// Hands the gathered events over as a batch for `sinks` sinks.
+    pub(crate) fn take(&mut self, sinks: usize) -> Batch {
+        let capacity = self.bytes.capacity();
+        self.started = None;
+        let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(self.max_events));
+        Batch {
+            bytes: std::mem::replace(&mut self.bytes, Vec::with_capacity(capacity)),
+            accepted: AtomicUsize::new(ends.len()),
+            ends,
+            pending: AtomicUsize::new(sinks),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder_with(events: &[&str], max: usize) -> BatchBuilder {
+        let mut builder = BatchBuilder::new(max);
+        for event in events {
+            builder.push(|buf| {
+                buf.extend_from_slice(event.as_bytes());
+                true
+            });
+        }
+        builder
+    }
+
+    #[test]
+    fn fills_up_to_its_size() {
+        let mut builder = builder_with(&["a", "b"], 3);
+        assert!(!builder.is_full());
+        builder.push(|buf| {
+            buf.push(b'c');
+            true
+        });
+        assert!(builder.is_full());
+        let batch = builder.take(1);
+        assert_eq!(batch.bytes(), b"a\nb\nc\n");
+        assert_eq!(batch.events().collect::<Vec<_>>(), [b"a", b"b", b"c"]);
+        assert!(builder.is_empty(), "take leaves an empty builder");
+        assert_eq!(builder.deadline(Duration::from_secs(1)), None);
+    }
+
+    #[test]
+    fn a_rejected_event_leaves_nothing_behind() {
+        let mut builder = builder_with(&["a"], 10);
+        let kept = builder.push(|buf| {
+            buf.extend_from_slice(b"half written");
+            false
+        });
+        assert!(!kept);
+        assert_eq!(builder.take(1).bytes(), b"a\n");
+    }
+
+    #[test]
+    fn counts_whole_events_within_a_prefix() {
+        let batch = builder_with(&["aa", "bb", "cc"], 10).take(1);
+        assert_eq!(batch.events_within(0), 0);
+        assert_eq!(
+            batch.events_within(2),
+            0,
+            "an event without its newline is not whole"
+        );
+        assert_eq!(batch.events_within(3), 1);
+        assert_eq!(batch.events_within(8), 2);
+        assert_eq!(batch.events_within(9), 3);
+        assert_eq!(batch.bytes_of(0), 0);
+        assert_eq!(batch.bytes_of(2), 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_counts_from_the_first_event() {
+        let mut builder = BatchBuilder::new(10);
+        assert_eq!(builder.deadline(Duration::from_millis(250)), None);
+        let first = Instant::now();
+        builder.push(|buf| {
+            buf.push(b'a');
+            true
+        });
+        tokio::time::advance(Duration::from_millis(100)).await;
+        builder.push(|buf| {
+            buf.push(b'b');
+            true
+        });
+        assert_eq!(
+            builder.deadline(Duration::from_millis(250)),
+            Some(first + Duration::from_millis(250))
+        );
+    }
+
+    #[test]
+    fn the_last_sink_to_report_settles_the_fewest_written() {
+        let batch = builder_with(&["a", "b", "c"], 10).take(2);
+        assert_eq!(batch.sink_reported(3), None);
+        assert_eq!(batch.sink_reported(1), Some(1));
+    }
+}

@@ -1,0 +1,226 @@
+//! The counters every summary is read from, and the rule that each event
+//! is settled exactly once: processed, or dropped with one reason.
+
+use std::sync::Mutex;
+
+use super::batch::Batch;
+
+/// Why an event was dropped. Each dropped event has exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DropReason {
+    /// The queue was full and `--drop-on-full` was set.
+    QueueFull,
+    /// Strict mode rejected the line.
+    Invalid,
+    /// At least one sink failed to write it.
+    SinkError,
+    /// Still in flight when the drain ran out of time.
+    ShutdownTimeout,
+    /// Still in flight when a second signal cut the drain short.
+    Shutdown,
+}
+
+impl DropReason {
+    pub(crate) const ALL: [DropReason; 5] = [
+        DropReason::QueueFull,
+        DropReason::Invalid,
+        DropReason::SinkError,
+        DropReason::ShutdownTimeout,
+        DropReason::Shutdown,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::Invalid => "invalid",
+            DropReason::SinkError => "sink_error",
+            DropReason::ShutdownTimeout => "shutdown_timeout",
+            DropReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// What one sink did with the events handed to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SinkTally {
+    /// Events the sink accepted.
+    pub written: u64,
+    /// Events the sink failed to write.
+    pub failed: u64,
+    /// Attempts repeated after a failure.
+    pub retried: u64,
+}
+
+/// The counts of settled events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    /// Events every sink accepted.
+    pub processed: u64,
+    /// Dropped events, indexed like `DropReason::ALL`.
+    pub dropped: [u64; DropReason::ALL.len()],
+    /// Batches formed by the worker.
+    pub batches: u64,
+    /// One entry per sink, in command-line order.
+    pub sinks: Vec<SinkTally>,
+}
+
+impl Tally {
+    pub(crate) fn dropped_total(&self) -> u64 {
+        self.dropped.iter().sum()
+    }
+
+    pub(crate) fn dropped_for(&self, reason: DropReason) -> u64 {
+        self.dropped[reason as usize]
+    }
+
+    pub(crate) fn retried(&self) -> u64 {
+        self.sinks.iter().map(|sink| sink.retried).sum()
+    }
+}
+
+/// Shared by intake, worker and sinks; every change goes through one lock,
+/// taken once per chunk or batch, never per event.
+pub(crate) struct Ledger {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    tally: Tally,
+    /// Set when the run gave up on what was in flight; later settlements
+    /// are ignored, since those events were already counted as dropped.
+    sealed: bool,
+}
+
+impl Ledger {
+    pub(crate) fn new(sinks: usize) -> Ledger {
+        let tally = Tally {
+            sinks: vec![SinkTally::default(); sinks],
+            ..Tally::default()
+        };
+        Ledger {
+            inner: Mutex::new(Inner {
+                tally,
+                sealed: false,
+            }),
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Tally)) {
+        let mut inner = self.inner.lock().expect("ledger lock poisoned");
+        if !inner.sealed {
+            change(&mut inner.tally);
+        }
+    }
+
+    pub(crate) fn drop_events(&self, reason: DropReason, count: u64) {
+        if count > 0 {
+            self.update(|tally| tally.dropped[reason as usize] += count);
+        }
+    }
+
+    pub(crate) fn batch_formed(&self) {
+        self.update(|tally| tally.batches += 1);
+    }
+
+    /// Records that `sink` wrote the first `written` events of `batch`.
+    /// The last sink to report settles the batch: an event is processed
+    /// when every sink wrote it, and dropped as `sink_error` otherwise.
+    pub(crate) fn settle(&self, batch: &Batch, sink: usize, written: usize) {
+        self.update(|tally| {
+            let len = batch.len();
+            let written = written.min(len);
+            tally.sinks[sink].written += written as u64;
+            tally.sinks[sink].failed += (len - written) as u64;
+            if let Some(accepted) = batch.sink_reported(written) {
+                tally.processed += accepted as u64;
+                tally.dropped[DropReason::SinkError as usize] += (len - accepted) as u64;
+            }
+        });
+    }
+
+    /// Gives up on everything in flight: of `submitted` events, those not
+    /// yet settled are counted as dropped for `reason`. Returns how many.
+    pub(crate) fn seal(&self, reason: DropReason, submitted: u64) -> u64 {
+        let mut inner = self.inner.lock().expect("ledger lock poisoned");
+        if inner.sealed {
+            return 0;
+        }
+        inner.sealed = true;
+        let tally = &mut inner.tally;
+        let in_flight = submitted.saturating_sub(tally.processed + tally.dropped_total());
+        tally.dropped[reason as usize] += in_flight;
+        in_flight
+    }
+
+    pub(crate) fn snapshot(&self) -> Tally {
+        self.inner
+            .lock()
+            .expect("ledger lock poisoned")
+            .tally
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::batch::BatchBuilder;
+
+    fn batch(events: usize, sinks: usize) -> Batch {
+        let mut builder = BatchBuilder::new(events);
+        for i in 0..events {
+            builder.push(|buf| {
+                buf.extend_from_slice(format!("{i}").as_bytes());
+                true
+            });
+        }
+        builder.take(sinks)
+    }
+
+    #[test]
+    fn a_batch_is_processed_only_when_every_sink_wrote_it() {
+        let ledger = Ledger::new(2);
+        let batch = batch(10, 2);
+        ledger.settle(&batch, 0, 10);
+        assert_eq!(ledger.snapshot().processed, 0, "one sink has not reported");
+        ledger.settle(&batch, 1, 7);
+        let tally = ledger.snapshot();
+        assert_eq!(tally.processed, 7);
+        assert_eq!(tally.dropped_for(DropReason::SinkError), 3);
+        assert_eq!(
+            tally.sinks[0],
+            SinkTally {
+                written: 10,
+                failed: 0,
+                retried: 0
+            }
+        );
+        assert_eq!(
+            tally.sinks[1],
+            SinkTally {
+                written: 7,
+                failed: 3,
+                retried: 0
+            }
+        );
+    }
+
+    #[test]
+    fn sealing_counts_what_is_in_flight_once() {
+        let ledger = Ledger::new(1);
+        ledger.drop_events(DropReason::QueueFull, 4);
+        let late = batch(5, 1);
+        assert_eq!(ledger.seal(DropReason::ShutdownTimeout, 20), 16);
+        assert_eq!(
+            ledger.seal(DropReason::Shutdown, 20),
+            0,
+            "sealing twice counts nothing"
+        );
+        ledger.settle(&late, 0, 5);
+        ledger.drop_events(DropReason::Invalid, 1);
+        let tally = ledger.snapshot();
+        assert_eq!(tally.processed, 0, "settlements after the seal are ignored");
+        assert_eq!(tally.dropped_total(), 20);
+        assert_eq!(tally.dropped_for(DropReason::ShutdownTimeout), 16);
+    }
+}

@@ -1,0 +1,170 @@
+//! The pipeline: a bounded queue, a worker that forms batches, one task per
+//! sink, and the ledger that settles every event exactly once.
+//!
+//! Intake pushes into the queue; the worker envelopes and batches; each
+//! sink's task writes the batches it is handed (on a blocking thread) and
+//! reports how many events it wrote. Stopping closes the queue; the worker
+//! drains it and drops its senders, the sink tasks finish and hand their
+//! sinks back, and the sinks are closed in reverse order.
+
+pub(crate) mod batch;
+pub(crate) mod ledger;
+pub(crate) mod queue;
+pub(crate) mod worker;
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::config::PipelineConfig;
+use crate::diagnostics;
+use crate::envelope::Encoder;
+use crate::sink::{self, AnySink};
+use batch::BatchBuilder;
+use ledger::{DropReason, Ledger, Tally};
+use queue::{IntakeStats, Queue};
+use worker::Worker;
+
+/// Batches a sink may have waiting beyond the one it is writing.
+const SINK_BACKLOG: usize = 1;
+
+pub(crate) struct Pipeline {
+    queue: Arc<Queue>,
+    ledger: Arc<Ledger>,
+    /// Sink names, in command-line order.
+    names: Vec<String>,
+    /// The running tasks; taken by the drain.
+    tasks: Option<Tasks>,
+}
+
+struct Tasks {
+    worker: JoinHandle<()>,
+    sinks: Vec<JoinHandle<AnySink>>,
+}
+
+/// A sink whose close failed, and why.
+#[derive(Debug)]
+pub(crate) struct CloseFailure {
+    pub sink: usize,
+    pub error: std::io::Error,
+}
+
+/// Everything counted, read at the end.
+#[derive(Debug, Clone)]
+pub(crate) struct Counts {
+    pub intake: IntakeStats,
+    pub tally: Tally,
+    pub queue_capacity: usize,
+}
+
+impl Pipeline {
+    /// Starts the worker and one task per sink. Must run inside a runtime.
+    pub(crate) fn start(
+        config: &PipelineConfig,
+        encoder: Encoder,
+        sinks: Vec<AnySink>,
+    ) -> Pipeline {
+        let ledger = Arc::new(Ledger::new(sinks.len()));
+        let queue = Arc::new(Queue::new(
+            config.queue_capacity,
+            config.queue_max_bytes,
+            config.when_full,
+            Arc::clone(&ledger),
+        ));
+        let names = sinks.iter().map(|sink| sink.name().to_owned()).collect();
+        let mut senders = Vec::with_capacity(sinks.len());
+        let mut tasks = Vec::with_capacity(sinks.len());
+        for (index, sink) in sinks.into_iter().enumerate() {
+            let (sender, batches) = mpsc::channel(SINK_BACKLOG);
+            senders.push(sender);
+            tasks.push(tokio::spawn(sink::drive(
+                sink,
+                index,
+                batches,
+                Arc::clone(&ledger),
+            )));
+        }
+        let worker = Worker {
+            queue: Arc::clone(&queue),
+            encoder,
+            builder: BatchBuilder::new(config.batch_size),
+            batch_timeout: config.batch_timeout,
+            sinks: senders,
+            ledger: Arc::clone(&ledger),
+        };
+        Pipeline {
+            queue,
+            ledger,
+            names,
+            tasks: Some(Tasks {
+                worker: tokio::spawn(worker.run()),
+                sinks: tasks,
+            }),
+        }
+    }
+
+    pub(crate) fn queue(&self) -> Arc<Queue> {
+        Arc::clone(&self.queue)
+    }
+
+    pub(crate) fn sink_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Stops intake: nothing more enters the queue.
+    pub(crate) fn close_intake(&self) {
+        self.queue.close();
+    }
+
+    /// Writes out what the queue holds, then closes the sinks in reverse
+    /// order; a close that fails is reported and does not stop the others.
+    /// Cancel-safe: abandoning it leaves the events unsettled for `seal`.
+    pub(crate) async fn drain(&mut self) -> Vec<CloseFailure> {
+        let Some(tasks) = self.tasks.take() else {
+            return Vec::new();
+        };
+        tasks.worker.await.expect("the worker panicked");
+        let mut sinks = Vec::with_capacity(tasks.sinks.len());
+        for task in tasks.sinks {
+            sinks.push(task.await.expect("a sink task panicked"));
+        }
+        let mut failures = Vec::new();
+        for (index, sink) in sinks.into_iter().enumerate().rev() {
+            let name = self.names[index].clone();
+            match sink::close(sink).await {
+                Ok(()) => {
+                    diagnostics::info("sink", format!("closed sink {name}"), json!({"sink": name}))
+                }
+                Err(error) => {
+                    diagnostics::error("sink", &format!("close:{name}"), || {
+                        (
+                            format!("could not close sink {name}: {error}"),
+                            json!({"sink": name, "error": error.to_string()}),
+                        )
+                    });
+                    failures.push(CloseFailure { sink: index, error });
+                }
+            }
+        }
+        failures
+    }
+
+    /// Gives up on what is still in flight, counting it dropped for `reason`.
+    pub(crate) fn seal(&self, reason: DropReason) -> u64 {
+        self.queue.close();
+        self.ledger.seal(reason, self.queue.stats().submitted)
+    }
+
+    pub(crate) fn counts(&self) -> Counts {
+        Counts {
+            intake: self.queue.stats(),
+            tally: self.ledger.snapshot(),
+            queue_capacity: self.queue.capacity(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

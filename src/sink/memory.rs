@@ -1,0 +1,82 @@
+//! An in-memory sink for unit tests: keeps what it is given, and can be
+//! told to fail at a given event or on close.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use super::{Sink, WriteOutcome};
+use crate::pipeline::batch::Batch;
+
+/// What a memory sink saw, shared with the test.
+#[derive(Debug, Default)]
+pub(crate) struct Record {
+    /// Events written, in order.
+    pub events: Vec<Vec<u8>>,
+    /// Sinks closed, in the order they closed (shared among sinks).
+    pub closed: Vec<String>,
+}
+
+pub(crate) struct MemorySink {
+    name: String,
+    record: Arc<Mutex<Record>>,
+    /// The event (counted over every event offered) whose write fails, once.
+    fail_at: Option<usize>,
+    offered: usize,
+    fail_close: bool,
+}
+
+impl MemorySink {
+    pub(crate) fn new(name: &str, record: Arc<Mutex<Record>>) -> MemorySink {
+        MemorySink {
+            name: name.to_owned(),
+            record,
+            fail_at: None,
+            offered: 0,
+            fail_close: false,
+        }
+    }
+
+    pub(crate) fn failing_at(mut self, event: usize) -> MemorySink {
+        self.fail_at = Some(event);
+        self
+    }
+
+    pub(crate) fn failing_close(mut self) -> MemorySink {
+        self.fail_close = true;
+        self
+    }
+}
+
+impl Sink for MemorySink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write_batch(&mut self, batch: &Batch) -> WriteOutcome {
+        let mut record = self.record.lock().unwrap();
+        for (index, event) in batch.events().enumerate() {
+            if self.fail_at == Some(self.offered + index) {
+                self.fail_at = None;
+                self.offered += batch.len();
+                return WriteOutcome {
+                    written: index,
+                    error: Some(io::Error::other("told to fail")),
+                };
+            }
+            record.events.push(event.to_vec());
+        }
+        self.offered += batch.len();
+        WriteOutcome {
+            written: batch.len(),
+            error: None,
+        }
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        self.record.lock().unwrap().closed.push(self.name.clone());
+        if self.fail_close {
+            return Err(io::Error::other("told to fail on close"));
+        }
+        Ok(())
+    }
+}

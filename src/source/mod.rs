@@ -1,0 +1,107 @@
+//! Where lines come from: the chunk type every source produces, the line
+//! splitter, and the standard-input reader.
+
+pub(crate) mod lines;
+pub(crate) mod stdin;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// One line inside a chunk's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// Offset of the line's first byte in the chunk's buffer.
+    pub start: u32,
+    /// Length kept, without the line terminator.
+    pub len: u32,
+    /// The line's full length when it was longer than the line limit and
+    /// only its first `len` bytes were kept.
+    pub cut_from: Option<u64>,
+}
+
+/// A run of complete lines read together: the unit handed to the queue.
+///
+/// Lines are spans into one shared buffer, so that handing a thousand lines
+/// over costs one allocation, not a thousand.
+#[derive(Debug, Clone)]
+pub(crate) struct Chunk {
+    /// The bytes the spans point into.
+    pub data: Arc<Vec<u8>>,
+    /// The non-blank lines, in input order.
+    pub spans: Vec<Span>,
+    /// Blank lines met while splitting; they are counted, never shipped.
+    pub blank: u64,
+    /// When the bytes were read: the timestamp of lines that carry none.
+    pub read_at: SystemTime,
+    /// Where the lines came from (`stdin` or a path).
+    pub source: Arc<str>,
+}
+
+impl Chunk {
+    /// Number of events (non-blank lines) in the chunk.
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub(crate) fn line(&self, span: &Span) -> &[u8] {
+        let start = span.start as usize;
+        &self.data[start..start + span.len as usize]
+    }
+
+    /// Bytes of line content, the measure of the queue's byte bound.
+    pub(crate) fn bytes(&self) -> usize {
+        self.spans.iter().map(|span| span.len as usize).sum()
+    }
+
+    /// Keeps the first `at` lines and returns the rest as a chunk of its own
+    /// (sharing the buffer).
+    pub(crate) fn split_off(&mut self, at: usize) -> Chunk {
+        Chunk {
+            data: Arc::clone(&self.data),
+            spans: self.spans.split_off(at),
+            blank: 0,
+            read_at: self.read_at,
+            source: Arc::clone(&self.source),
+        }
+    }
+}
+
+/// A reader thread at work; `done` fires when it has stopped.
+pub(crate) struct ReaderHandle {
+    /// Resolves with how reading ended: end of input, or a read error.
+    pub done: tokio::sync::oneshot::Receiver<std::io::Result<()>>,
+    /// Joined once `done` has fired, so the thread never outlives its work.
+    pub thread: std::thread::JoinHandle<()>,
+}
+
+/// Reads `reader` to its end on a thread of its own, splitting it into lines
+/// and pushing them into `queue` until the input ends or the queue closes.
+pub(crate) fn spawn_reader(
+    source: Arc<str>,
+    mut reader: impl std::io::Read + Send + 'static,
+    queue: Arc<crate::pipeline::queue::Queue>,
+    max_line: usize,
+) -> std::io::Result<ReaderHandle> {
+    let (tx, done) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name(format!("read {source}"))
+        .spawn(move || {
+            let mut splitter = lines::LineSplitter::new(source, max_line);
+            // Goes false once the queue refuses lines: the pipeline stopped.
+            let open = std::cell::Cell::new(true);
+            let mut push = |chunk| {
+                if open.get() && queue.push(chunk).is_err() {
+                    open.set(false);
+                }
+            };
+            let result = loop {
+                match splitter.read_from(&mut reader, &mut push) {
+                    Ok(true) if open.get() => continue,
+                    Ok(_) => break Ok(()),
+                    Err(err) => break Err(err),
+                }
+            };
+            let _ = tx.send(result);
+        })?;
+    Ok(ReaderHandle { done, thread })
+}
