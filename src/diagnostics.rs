@@ -135,6 +135,11 @@ fn print(level: Level, component: &str, message: &str, fields: Value) {
     }
     let mut line = serde_json::to_vec(&Value::Object(object)).expect("a JSON map serializes");
     line.push(b'\n');
+    if cfg!(test) {
+        // Captured by the test harness, unlike a raw write.
+        eprint!("{}", String::from_utf8_lossy(&line));
+        return;
+    }
     // stderr may be closed; there is nowhere left to say so.
     let _ = std::io::stderr().lock().write_all(&line);
 }

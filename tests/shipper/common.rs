@@ -1,0 +1,221 @@
+//! Helpers shared by every test: running shipper, reading its summary and
+//! checking the invariant.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("shipper")
+}
+
+pub fn shipper() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::new(bin());
+    command.env_clear().timeout(Duration::from_secs(120));
+    command
+}
+
+/// What one finished run left behind.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    pub summary: Value,
+    /// Holds the files the run wrote.
+    pub dir: TempDir,
+}
+
+impl Run {
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Lines of a file the run wrote, each parsed as JSON.
+    pub fn events(&self, name: &str) -> Vec<Value> {
+        read_events(&self.path(name))
+    }
+}
+
+/// Runs shipper on `input` in a fresh directory (where relative sink paths
+/// land), with `--summary-file`, and checks the summary's invariant.
+pub fn run(args: &[&str], input: impl Into<Vec<u8>>) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let summary_path = dir.path().join("summary.json");
+    let output = shipper()
+        .current_dir(dir.path())
+        .args(args)
+        .arg("--summary-file")
+        .arg(&summary_path)
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let summary = read_summary(&summary_path);
+    assert_eq!(
+        summary["exit_code"].as_i64().map(|c| c as i32),
+        output.status.code()
+    );
+    Run {
+        code: output.status.code(),
+        stdout: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        summary,
+        dir,
+    }
+}
+
+pub fn read_summary(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|err| panic!("no summary at {}: {err}", path.display()));
+    let summary: Value = serde_json::from_str(&text).unwrap();
+    assert_invariant(&summary);
+    summary
+}
+
+/// `submitted == processed + dropped`, `dropped` is the sum of its
+/// reasons, the high-water mark is within the capacity, and every line
+/// read is an event or blank.
+pub fn assert_invariant(summary: &Value) {
+    let n = |key: &str| {
+        summary[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{key} in {summary}"))
+    };
+    assert_eq!(n("submitted"), n("processed") + n("dropped"), "{summary}");
+    let reasons: u64 = summary["dropped_by_reason"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|count| count.as_u64().unwrap())
+        .sum();
+    assert_eq!(n("dropped"), reasons, "{summary}");
+    assert!(
+        n("queue_high_watermark") <= n("queue_capacity"),
+        "{summary}"
+    );
+    assert_eq!(n("lines_read"), n("submitted") + n("blank"), "{summary}");
+}
+
+pub fn read_events(path: &Path) -> Vec<Value> {
+    let text = std::fs::read(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    parse_events(&text)
+}
+
+pub fn parse_events(bytes: &[u8]) -> Vec<Value> {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            serde_json::from_slice(line)
+                .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(line)))
+        })
+        .collect()
+}
+
+/// `count` lines `line 0`, `line 1`, ... each ending in a newline.
+pub fn numbered_lines(count: usize) -> Vec<u8> {
+    let mut text = Vec::with_capacity(count * 12);
+    for i in 0..count {
+        writeln!(text, "line {i}").unwrap();
+    }
+    text
+}
+
+/// A shipper process whose standard input a test feeds from a thread.
+pub struct Running {
+    pub child: Child,
+    pub dir: TempDir,
+    pub summary_path: PathBuf,
+}
+
+impl Running {
+    /// Starts shipper with piped stdin, stderr captured, in a fresh directory.
+    pub fn start(args: &[&str]) -> (Running, ChildStdin) {
+        let dir = tempfile::tempdir().unwrap();
+        Running::start_in(dir, args)
+    }
+
+    pub fn start_in(dir: TempDir, args: &[&str]) -> (Running, ChildStdin) {
+        let summary_path = dir.path().join("summary.json");
+        let mut child = Command::new(bin())
+            .env_clear()
+            .current_dir(dir.path())
+            .args(args)
+            .arg("--summary-file")
+            .arg(&summary_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        (
+            Running {
+                child,
+                dir,
+                summary_path,
+            },
+            stdin,
+        )
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
+
+    /// Waits for exit (at most a minute) and returns the status code,
+    /// stderr and the checked summary.
+    pub fn finish(mut self) -> (Option<i32>, String, Value, TempDir) {
+        let mut stderr = String::new();
+        let mut pipe = self.child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            std::io::Read::read_to_string(&mut pipe, &mut stderr).unwrap();
+            stderr
+        });
+        let status = wait_for(&mut self.child, Duration::from_secs(60));
+        let stderr = reader.join().unwrap();
+        let summary = read_summary(&self.summary_path);
+        assert_eq!(summary["exit_code"].as_i64().map(|c| c as i32), status);
+        (status, stderr, summary, self.dir)
+    }
+}
+
+/// Waits for a child, killing it (and failing) if it outlives `limit`.
+pub fn wait_for(child: &mut Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("shipper did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Writes `input` to a child's stdin from a thread; a closed pipe ends it.
+pub fn feed(mut stdin: ChildStdin, input: Vec<u8>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    })
+}
+
+/// Polls `condition` until it holds, failing after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,11 @@
+//! Binary-level tests: each runs the real `shipper` and checks what it
+//! wrote, what it said and how it exited, and that its summary accounts for
+//! every line.
+
+mod backpressure;
+mod basics;
+mod cli;
+mod common;
+mod envelope;
+mod signals;
+mod sinks;

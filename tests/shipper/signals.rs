@@ -1,0 +1,48 @@
+//! Signals in the middle of a run: a clean drain, an honest count, the
+//! status a script expects.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::common::{Running, feed, numbered_lines, read_events, wait_until};
+
+/// Starts shipper on a large input, waits until events reach its file,
+/// sends `signal`, and returns what it reported.
+fn interrupt_mid_run(signal: Signal) -> (Option<i32>, String, serde_json::Value, usize) {
+    let (running, stdin) = Running::start(&["--sink", "file=out.log", "--batch-size", "64"]);
+    let _feeder = feed(stdin, numbered_lines(5_000_000));
+    let out = running.path("out.log");
+    wait_until(Duration::from_secs(30), "events in the file", || {
+        std::fs::metadata(&out).is_ok_and(|m| m.len() > 0)
+    });
+    running.signal(signal);
+    let (code, stderr, summary, dir) = running.finish();
+    let written = read_events(&dir.path().join("out.log")).len();
+    (code, stderr, summary, written)
+}
+
+#[test]
+fn sigterm_mid_input_drains_and_exits_143() {
+    let (code, stderr, summary, written) = interrupt_mid_run(Signal::SIGTERM);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(summary["stopped_by"], "SIGTERM");
+    assert_eq!(summary["dropped"], 0, "the drain finished: {summary}");
+    assert_eq!(written as u64, summary["processed"].as_u64().unwrap());
+    assert!(
+        summary["submitted"].as_u64().unwrap() < 5_000_000,
+        "stopped before the input ended"
+    );
+}
+
+#[test]
+fn sigint_mid_input_drains_and_exits_130() {
+    let (code, stderr, summary, written) = interrupt_mid_run(Signal::SIGINT);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(summary["stopped_by"], "SIGINT");
+    assert_eq!(written as u64, summary["processed"].as_u64().unwrap());
+    assert!(
+        stderr.contains("processed"),
+        "the human summary is printed: {stderr}"
+    );
+}
