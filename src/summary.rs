@@ -128,12 +128,13 @@ impl Summary {
         }
         let _ = write!(
             text,
-            ", {} retried of {} lines read; queue high-water {}/{}; {} batches in {:.2}s",
+            ", {} retried of {} lines read; queue high-water {}/{}; {} batch{} in {:.2}s",
             self.retried,
             self.lines_read,
             self.queue_high_watermark,
             self.queue_capacity,
             self.batches,
+            if self.batches == 1 { "" } else { "es" },
             self.elapsed_seconds,
         );
         if let Some(signal) = self.stopped_by {
