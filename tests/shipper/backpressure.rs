@@ -109,3 +109,40 @@ fn block_mode_waits_for_the_sink_and_loses_nothing() {
         format!("{:08}", count - 1)
     );
 }
+
+#[test]
+fn a_sink_that_never_drains_costs_at_most_the_shutdown_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fifo, _held) = stuck_fifo(dir.path());
+    let sink = format!("file={}", fifo.display());
+    let args = [
+        "--sink",
+        &sink,
+        "--sink",
+        "file=healthy.log",
+        "--shutdown-timeout",
+        "300ms",
+    ];
+    let (running, stdin) = Running::start_in(dir, &args);
+    let (count, input) = input();
+    // The input is larger than the FIFO, the queue and the stdin pipe
+    // together, so shipper stops for the shutdown timeout, not at the end.
+    let started = std::time::Instant::now();
+    feed(stdin, input[..input.len() / 4].to_vec())
+        .join()
+        .unwrap();
+    let (code, stderr, summary, _dir) = running.finish();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert_eq!(summary["submitted"], count / 4);
+    assert!(
+        summary["dropped_by_reason"]["shutdown_timeout"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(
+        stderr.contains("did not finish within --shutdown-timeout"),
+        "{stderr}"
+    );
+}

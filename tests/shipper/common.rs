@@ -1,9 +1,11 @@
 //! Helpers shared by every test: running shipper, reading its summary and
 //! checking the invariant.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -130,6 +132,9 @@ pub struct Running {
     pub child: Child,
     pub dir: TempDir,
     pub summary_path: PathBuf,
+    /// Everything shipper has written to stderr so far.
+    stderr: Arc<Mutex<String>>,
+    stderr_reader: JoinHandle<()>,
 }
 
 impl Running {
@@ -153,14 +158,32 @@ impl Running {
             .spawn()
             .unwrap();
         let stdin = child.stdin.take().unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let stderr_reader = {
+            let stderr = Arc::clone(&stderr);
+            let pipe = BufReader::new(child.stderr.take().unwrap());
+            std::thread::spawn(move || {
+                for line in pipe.lines().map_while(Result::ok) {
+                    let mut stderr = stderr.lock().unwrap();
+                    stderr.push_str(&line);
+                    stderr.push('\n');
+                }
+            })
+        };
         (
             Running {
                 child,
                 dir,
                 summary_path,
+                stderr,
+                stderr_reader,
             },
             stdin,
         )
+    }
+
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.lock().unwrap().clone()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -175,14 +198,11 @@ impl Running {
     /// Waits for exit (at most a minute) and returns the status code,
     /// stderr and the checked summary.
     pub fn finish(mut self) -> (Option<i32>, String, Value, TempDir) {
-        let mut stderr = String::new();
-        let mut pipe = self.child.stderr.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            std::io::Read::read_to_string(&mut pipe, &mut stderr).unwrap();
-            stderr
-        });
         let status = wait_for(&mut self.child, Duration::from_secs(60));
-        let stderr = reader.join().unwrap();
+        let stderr = {
+            self.stderr_reader.join().unwrap();
+            self.stderr.lock().unwrap().clone()
+        };
         let summary = read_summary(&self.summary_path);
         assert_eq!(summary["exit_code"].as_i64().map(|c| c as i32), status);
         (status, stderr, summary, self.dir)
@@ -209,6 +229,21 @@ pub fn feed(mut stdin: ChildStdin, input: Vec<u8>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let _ = stdin.write_all(&input);
     })
+}
+
+/// Like `feed`, and counts the bytes shipper has taken so far.
+pub fn feed_counting(mut stdin: ChildStdin, input: Vec<u8>) -> Arc<AtomicUsize> {
+    let taken = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&taken);
+    std::thread::spawn(move || {
+        for piece in input.chunks(8192) {
+            if stdin.write_all(piece).is_err() {
+                return;
+            }
+            counter.fetch_add(piece.len(), Ordering::SeqCst);
+        }
+    });
+    taken
 }
 
 /// Polls `condition` until it holds, failing after `limit`.

@@ -1,11 +1,12 @@
 //! Signals in the middle of a run: a clean drain, an honest count, the
 //! status a script expects.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use crate::common::{Running, feed, numbered_lines, read_events, wait_until};
+use crate::common::{Running, feed, feed_counting, numbered_lines, read_events, wait_until};
 
 /// Starts shipper on a large input, waits until events reach its file,
 /// sends `signal`, and returns what it reported.
@@ -45,4 +46,36 @@ fn sigint_mid_input_drains_and_exits_130() {
         stderr.contains("processed"),
         "the human summary is printed: {stderr}"
     );
+}
+
+#[test]
+fn a_second_sigint_cuts_a_stuck_drain_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("sink.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let _held = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let sink = format!("file={}", fifo.display());
+    let args = ["-v", "--sink", &sink, "--shutdown-timeout", "1h"];
+    let (running, stdin) = Running::start_in(dir, &args);
+    let taken = feed_counting(stdin, numbered_lines(500_000));
+    // Far more than the FIFO holds: the drain cannot finish.
+    wait_until(Duration::from_secs(30), "shipper to take 128 KiB", || {
+        taken.load(std::sync::atomic::Ordering::SeqCst) > 128 << 10
+    });
+    running.signal(Signal::SIGINT);
+    wait_until(Duration::from_secs(30), "the drain to start", || {
+        running
+            .stderr_so_far()
+            .contains("SIGINT received: draining")
+    });
+    running.signal(Signal::SIGINT);
+    let (code, stderr, summary, _dir) = running.finish();
+    assert_eq!(code, Some(130), "{stderr}");
+    let cut = summary["dropped_by_reason"]["shutdown"].as_u64().unwrap();
+    assert!(cut > 0, "what was not written is counted: {summary}");
+    assert!(stderr.contains("cut the drain short"), "{stderr}");
 }
