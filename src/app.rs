@@ -65,7 +65,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         read = &mut reader.done => Stop::EndOfInput(read.unwrap_or(Ok(()))),
         signal = signals.next() => Stop::Signal(signal),
     };
-    pipeline.close_intake();
+    pipeline.stop_intake();
     let drain_started = Instant::now();
     match &stop {
         Stop::EndOfInput(result) => {

@@ -16,7 +16,8 @@ pub(crate) enum DropReason {
     SinkError,
     /// Still in flight when the drain ran out of time.
     ShutdownTimeout,
-    /// Still in flight when a second signal cut the drain short.
+    /// Read as shipper stopped, or still in flight when a second signal
+    /// cut the drain short.
     Shutdown,
 }
 
@@ -116,6 +117,13 @@ impl Ledger {
         if count > 0 {
             self.update(|tally| tally.dropped[reason as usize] += count);
         }
+    }
+
+    /// Lines intake read as the pipeline stopped and the queue refused:
+    /// counted even after a seal, since they were never in flight.
+    pub(crate) fn refuse(&self, count: u64) {
+        let mut inner = self.inner.lock().expect("ledger lock poisoned");
+        inner.tally.dropped[DropReason::Shutdown as usize] += count;
     }
 
     pub(crate) fn batch_formed(&self) {

@@ -32,7 +32,6 @@ const SINK_BACKLOG: usize = 1;
 
 pub(crate) struct Pipeline {
     queue: Arc<Queue>,
-    ledger: Arc<Ledger>,
     /// Sink names, in command-line order.
     names: Vec<String>,
     /// The running tasks; taken by the drain.
@@ -96,7 +95,6 @@ impl Pipeline {
         };
         Pipeline {
             queue,
-            ledger,
             names,
             tasks: Some(Tasks {
                 worker: tokio::spawn(worker.run()),
@@ -113,9 +111,9 @@ impl Pipeline {
         &self.names
     }
 
-    /// Stops intake: nothing more enters the queue.
-    pub(crate) fn close_intake(&self) {
-        self.queue.close();
+    /// Stops intake: no new reads; what was read still goes through.
+    pub(crate) fn stop_intake(&self) {
+        self.queue.stop_intake();
     }
 
     /// Writes out what the queue holds, then closes the sinks in reverse
@@ -153,14 +151,14 @@ impl Pipeline {
 
     /// Gives up on what is still in flight, counting it dropped for `reason`.
     pub(crate) fn seal(&self, reason: DropReason) -> u64 {
-        self.queue.close();
-        self.ledger.seal(reason, self.queue.stats().submitted)
+        self.queue.seal(reason)
     }
 
     pub(crate) fn counts(&self) -> Counts {
+        let (intake, tally) = self.queue.snapshot();
         Counts {
-            intake: self.queue.stats(),
-            tally: self.ledger.snapshot(),
+            intake,
+            tally,
             queue_capacity: self.queue.capacity(),
         }
     }

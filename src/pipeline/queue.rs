@@ -7,11 +7,12 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::ledger::{DropReason, Ledger};
+use super::ledger::{DropReason, Ledger, Tally};
 use crate::config::WhenFull;
 use crate::diagnostics;
 use crate::source::Chunk;
@@ -43,13 +44,26 @@ pub(crate) struct Queue {
     ledger: Arc<Ledger>,
 }
 
+/// Whether the queue takes lines in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Intake {
+    Open,
+    /// Stopping: no new reads, but lines already read are still taken in.
+    Stopping,
+    /// Nothing more comes in; the worker finishes once the queue is empty.
+    Closed,
+}
+
 struct State {
     chunks: VecDeque<Chunk>,
     /// Events held now.
     events: usize,
     /// Bytes of line content held now.
     bytes: usize,
-    closed: bool,
+    /// Whether lines may still come in.
+    intake: Intake,
+    /// A reader is inside a read call: stopping now cannot wait for it.
+    reading: bool,
     /// After a drop, later lines that find the queue full are dropped at
     /// once rather than each waiting out `--backpressure-wait` again; the
     /// first line that finds room ends this.
@@ -69,7 +83,8 @@ impl Queue {
                 chunks: VecDeque::new(),
                 events: 0,
                 bytes: 0,
-                closed: false,
+                intake: Intake::Open,
+                reading: false,
                 shedding: false,
                 stats: IntakeStats::default(),
             }),
@@ -91,40 +106,57 @@ impl Queue {
     }
 
     /// Offers a chunk's lines, waiting (blocking the calling thread) or
-    /// dropping as the policy says when there is no room.
+    /// dropping as the policy says when there is no room. Every line is
+    /// counted whatever happens to it: taken in, dropped `queue_full`, or,
+    /// once the queue has closed, refused and dropped `shutdown`.
     pub(crate) fn push(&self, mut chunk: Chunk) -> Result<(), Closed> {
         let mut state = self.lock();
-        if state.closed {
-            return Err(Closed);
-        }
         state.stats.blank += chunk.blank;
-        while !chunk.spans.is_empty() {
-            if state.closed {
+        // When a line that found the queue full must give up (drop mode).
+        let mut deadline = None;
+        loop {
+            if state.intake == Intake::Closed {
+                self.refuse(&mut state, &chunk);
                 return Err(Closed);
             }
             let fits = self.fitting(&state, &chunk);
-            if fits > 0 {
-                let rest = (fits < chunk.len()).then(|| chunk.split_off(fits));
+            if fits == chunk.len() {
                 self.enqueue(&mut state, chunk);
-                match rest {
-                    Some(rest) => chunk = rest,
-                    None => return Ok(()),
-                }
+                return Ok(());
+            }
+            if fits > 0 {
+                let rest = chunk.split_off(fits);
+                self.enqueue(&mut state, std::mem::replace(&mut chunk, rest));
                 continue;
             }
             state = match self.when_full {
                 WhenFull::Block => self.room.wait(state).expect("queue lock poisoned"),
                 WhenFull::DropNewest { wait } => {
-                    let (mut state, found_room) = self.wait_for_room(state, &chunk, wait);
+                    let deadline = *deadline.get_or_insert_with(|| Instant::now() + wait);
+                    let (mut state, found_room) = self.wait_for_room(state, &chunk, deadline);
                     if !found_room {
-                        self.shed(&mut state, chunk);
+                        let dropped = self.shed(&mut state, &chunk);
+                        drop(state);
+                        self.report_shed(dropped);
                         return Ok(());
                     }
                     state
                 }
             };
         }
-        Ok(())
+    }
+
+    /// Called by a reader before each read: `false` once intake is stopping,
+    /// and the reader should finish as if its input had ended.
+    pub(crate) fn begin_read(&self) -> bool {
+        let mut state = self.lock();
+        state.reading = state.intake == Intake::Open;
+        state.reading
+    }
+
+    /// Called by a reader when its read call returned.
+    pub(crate) fn end_read(&self) {
+        self.lock().reading = false;
     }
 
     /// How many leading lines of `chunk` fit now. An empty queue takes at
@@ -154,32 +186,37 @@ impl Queue {
         self.arrivals.notify_one();
     }
 
-    /// Waits at most `wait` for room, unless already shedding.
+    /// Waits until `deadline` for room, unless already shedding.
     fn wait_for_room<'a>(
         &self,
         state: MutexGuard<'a, State>,
         chunk: &Chunk,
-        wait: std::time::Duration,
+        deadline: Instant,
     ) -> (MutexGuard<'a, State>, bool) {
+        let wait = deadline.saturating_duration_since(Instant::now());
         if state.shedding || wait.is_zero() {
             return (state, false);
         }
         let (state, timeout) = self
             .room
             .wait_timeout_while(state, wait, |state| {
-                !state.closed && self.fitting(state, chunk) == 0
+                state.intake != Intake::Closed && self.fitting(state, chunk) == 0
             })
             .expect("queue lock poisoned");
         (state, !timeout.timed_out())
     }
 
-    /// Drops the chunk's lines as `queue_full` and says so (rate limited).
-    fn shed(&self, state: &mut State, chunk: Chunk) {
+    /// Drops the chunk's lines as `queue_full`; returns how many, with the
+    /// high-water mark, for the report made once the lock is released.
+    fn shed(&self, state: &mut State, chunk: &Chunk) -> (u64, usize) {
         let dropped = chunk.len() as u64;
         state.stats.submitted += dropped;
         state.shedding = true;
         self.ledger.drop_events(DropReason::QueueFull, dropped);
-        let high_watermark = state.stats.high_watermark;
+        (dropped, state.stats.high_watermark)
+    }
+
+    fn report_shed(&self, (dropped, high_watermark): (u64, usize)) {
         diagnostics::warn("pipeline", "queue_full", || {
             let total = self.ledger.snapshot().dropped_for(DropReason::QueueFull);
             (
@@ -192,6 +229,13 @@ impl Queue {
                 }),
             )
         });
+    }
+
+    /// Lines read as the pipeline stopped: counted, and dropped `shutdown`.
+    fn refuse(&self, state: &mut State, chunk: &Chunk) {
+        let refused = chunk.len() as u64;
+        state.stats.submitted += refused;
+        self.ledger.refuse(refused);
     }
 
     /// Takes the oldest chunk, waiting for one; `None` once the queue is
@@ -209,7 +253,7 @@ impl Queue {
                     self.room.notify_all();
                     return Some(chunk);
                 }
-                if state.closed {
+                if state.intake == Intake::Closed {
                     return None;
                 }
             }
@@ -217,16 +261,46 @@ impl Queue {
         }
     }
 
-    /// Stops intake: pushes fail from now on, waiting intake wakes up, and
-    /// the worker drains what is left.
+    /// Intake is over (the reader has finished): pushes are refused from
+    /// now on, and the worker drains what is left.
     pub(crate) fn close(&self) {
-        self.lock().closed = true;
+        self.lock().intake = Intake::Closed;
+        self.wake_all();
+    }
+
+    /// Asks intake to stop (a signal came): a reader between reads offers
+    /// what it has already read, then finishes as at end of input; a reader
+    /// blocked inside a read is not waited for, and what that read returns
+    /// is refused.
+    pub(crate) fn stop_intake(&self) {
+        let mut state = self.lock();
+        state.intake = match (state.intake, state.reading) {
+            (Intake::Open, false) => Intake::Stopping,
+            _ => Intake::Closed,
+        };
+        drop(state);
+        self.wake_all();
+    }
+
+    fn wake_all(&self) {
         self.room.notify_all();
         self.arrivals.notify_one();
     }
 
-    pub(crate) fn stats(&self) -> IntakeStats {
-        self.lock().stats
+    /// Intake's counts and the ledger's, read together: intake counts
+    /// under the queue's lock, so nothing can come between the two.
+    pub(crate) fn snapshot(&self) -> (IntakeStats, Tally) {
+        let state = self.lock();
+        (state.stats, self.ledger.snapshot())
+    }
+
+    /// Closes the queue and gives up on every event not yet settled,
+    /// counting it dropped for `reason`; returns how many.
+    pub(crate) fn seal(&self, reason: DropReason) -> u64 {
+        let mut state = self.lock();
+        state.intake = Intake::Closed;
+        self.wake_all();
+        self.ledger.seal(reason, state.stats.submitted)
     }
 }
 
@@ -281,7 +355,7 @@ mod tests {
         queue.push(chunk(8, 1)).unwrap();
         queue.close();
         assert_eq!(pop_all(&queue).await, 5);
-        let stats = queue.stats();
+        let stats = queue.snapshot().0;
         assert_eq!(stats.submitted, 8);
         assert_eq!(stats.high_watermark, 5);
     }
@@ -299,8 +373,12 @@ mod tests {
             queue.push(chunk(3, 1)).unwrap();
         }
         assert_eq!(ledger.snapshot().dropped_for(DropReason::QueueFull), 5);
-        assert_eq!(queue.stats().submitted, 9);
-        assert_eq!(queue.stats().high_watermark, 4, "never past the capacity");
+        assert_eq!(queue.snapshot().0.submitted, 9);
+        assert_eq!(
+            queue.snapshot().0.high_watermark,
+            4,
+            "never past the capacity"
+        );
     }
 
     #[tokio::test]
@@ -314,7 +392,7 @@ mod tests {
         );
         queue.push(chunk(1, 50)).unwrap();
         assert_eq!(
-            queue.stats().high_watermark,
+            queue.snapshot().0.high_watermark,
             1,
             "an empty queue takes a long line"
         );
@@ -323,7 +401,7 @@ mod tests {
         queue.pop().await.unwrap();
         queue.push(chunk(3, 4)).unwrap();
         assert_eq!(
-            queue.stats().high_watermark,
+            queue.snapshot().0.high_watermark,
             2,
             "two lines of 4 bytes fit in 10"
         );
@@ -349,7 +427,7 @@ mod tests {
         assert_eq!(pusher.join().unwrap(), Ok(()));
         assert_eq!(popped, 6);
         assert_eq!(ledger.snapshot().dropped_total(), 0);
-        assert_eq!(queue.stats().high_watermark, 2);
+        assert_eq!(queue.snapshot().0.high_watermark, 2);
     }
 
     #[test]
@@ -364,7 +442,42 @@ mod tests {
         // close must turn it away.
         queue.close();
         assert_eq!(pusher.join().unwrap(), Err(Closed));
-        assert_eq!(queue.push(chunk(1, 1)), Err(Closed));
+        assert_eq!(queue.push(chunk(3, 1)), Err(Closed));
+    }
+
+    #[tokio::test]
+    async fn stopping_takes_in_what_was_read_but_not_new_reads() {
+        let (queue, _) = queue(10, usize::MAX, WhenFull::Block);
+        assert!(queue.begin_read());
+        queue.end_read();
+        queue.stop_intake();
+        assert!(!queue.begin_read(), "no new reads once stopping");
+        queue.push(chunk(2, 1)).unwrap();
+        queue.close();
+        assert_eq!(pop_all(&queue).await, 2);
+    }
+
+    #[test]
+    fn stopping_during_a_read_closes_at_once() {
+        let (queue, _) = queue(10, usize::MAX, WhenFull::Block);
+        assert!(queue.begin_read());
+        queue.stop_intake();
+        queue.end_read();
+        assert_eq!(queue.push(chunk(2, 1)), Err(Closed));
+        assert_eq!(queue.snapshot().1.dropped_for(DropReason::Shutdown), 2);
+    }
+
+    #[test]
+    fn refused_lines_are_counted_as_shutdown_drops() {
+        let (queue, _) = queue(10, usize::MAX, WhenFull::Block);
+        queue.push(chunk(2, 1)).unwrap();
+        assert_eq!(queue.seal(DropReason::ShutdownTimeout), 2);
+        assert_eq!(queue.push(chunk(3, 1)), Err(Closed));
+        let (stats, tally) = queue.snapshot();
+        assert_eq!(stats.submitted, 5);
+        assert_eq!(tally.dropped_for(DropReason::ShutdownTimeout), 2);
+        assert_eq!(tally.dropped_for(DropReason::Shutdown), 3);
+        assert_eq!(tally.dropped_total(), stats.submitted);
     }
 
     #[test]
@@ -387,6 +500,6 @@ mod tests {
         runtime.block_on(async { queue.pop().await.unwrap() });
         pusher.join().unwrap().unwrap();
         assert_eq!(ledger.snapshot().dropped_total(), 0);
-        assert_eq!(queue.stats().submitted, 2);
+        assert_eq!(queue.snapshot().0.submitted, 2);
     }
 }

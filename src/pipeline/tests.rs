@@ -71,7 +71,7 @@ async fn run(
         .await
         .unwrap()
         .unwrap();
-    pipeline.close_intake();
+    pipeline.queue().close();
     let failures = pipeline.drain().await;
     let counts = pipeline.counts();
     assert_invariant(&counts);

@@ -22,10 +22,48 @@ pub(crate) struct LineSplitter {
     filled: usize,
     /// Longest line kept whole.
     max_line: usize,
-    /// While the rest of an over-long line is being skipped: its length so far.
-    cut_from: Option<u64>,
+    /// Set while the rest of an over-long line is being skipped; its first
+    /// `max_line` bytes wait in `buf`.
+    cut: Option<Cut>,
     /// Named in every chunk.
     source: Arc<str>,
+}
+
+/// What is known of an over-long line whose end has not come yet.
+#[derive(Debug, Clone, Copy)]
+struct Cut {
+    /// Bytes so far.
+    length: u64,
+    /// Only whitespace so far: if it stays so, the line is blank.
+    blank: bool,
+    /// The last byte so far is `\r`: if the newline comes next, it is
+    /// part of the terminator, not of the line.
+    ends_in_cr: bool,
+}
+
+impl Cut {
+    fn of(bytes: &[u8]) -> Cut {
+        let mut cut = Cut {
+            length: 0,
+            blank: true,
+            ends_in_cr: false,
+        };
+        cut.extend(bytes);
+        cut
+    }
+
+    fn extend(&mut self, bytes: &[u8]) {
+        self.length += bytes.len() as u64;
+        self.blank = self.blank && is_blank(bytes);
+        if let Some(&last) = bytes.last() {
+            self.ends_in_cr = last == b'\r';
+        }
+    }
+
+    /// The line's length without its terminator.
+    fn line_length(&self) -> u64 {
+        self.length - u64::from(self.ends_in_cr)
+    }
 }
 
 impl LineSplitter {
@@ -34,12 +72,12 @@ impl LineSplitter {
             buf: vec![0; READ_SIZE],
             filled: 0,
             max_line,
-            cut_from: None,
+            cut: None,
             source,
         }
     }
 
-    /// Reads once and hands every line it completes to `emit`, in chunks.
+    /// Reads once and hands the lines it completes to `emit`, as one chunk.
     /// Returns `false` at end of input, after the last line went out.
     pub(crate) fn read_from(
         &mut self,
@@ -56,133 +94,151 @@ impl LineSplitter {
                 Err(err) => return Err(err),
             }
         };
-        let read_at = SystemTime::now();
         if n == 0 {
-            self.finish(read_at, emit);
+            self.finish(emit);
             return Ok(false);
         }
-        let scan_from = self.filled;
+        let mut lines = Lines::new(n, self.max_line);
+        let fresh = self.filled;
         self.filled += n;
-        let scan_from = match self.cut_from {
-            Some(_) => match self.skip_rest_of_long_line(read_at, emit) {
-                Some(()) => 0,
-                None => return Ok(true),
-            },
-            None => scan_from,
+        let Some(start) = self.end_long_line(&mut lines) else {
+            return Ok(true);
         };
-        self.split_complete_lines(scan_from, read_at, emit);
+        let start = self.split(start, start.max(fresh), &mut lines);
+        self.keep_tail(start);
+        lines.emit(self, emit);
         Ok(true)
     }
 
-    /// Skips the new bytes of an over-long line up to its newline; once it
-    /// is found, emits the kept prefix and moves what follows to the front.
-    fn skip_rest_of_long_line(
-        &mut self,
-        read_at: SystemTime,
-        emit: &mut impl FnMut(Chunk),
-    ) -> Option<()> {
+    /// End of input, or reading stopped: the unfinished line, if any, is a
+    /// line too.
+    pub(crate) fn finish(&mut self, emit: &mut impl FnMut(Chunk)) {
+        let mut lines = Lines::new(self.filled, self.max_line);
+        match self.cut.take() {
+            Some(cut) => lines.push_cut(&self.buf[..self.max_line], cut),
+            None if self.filled > 0 => lines.push(&self.buf[..self.filled]),
+            None => return,
+        }
+        self.filled = 0;
+        lines.emit(self, emit);
+    }
+
+    /// While an over-long line is being skipped: looks for its newline in
+    /// the fresh bytes. Returns where the next line starts, or `None` when
+    /// the whole read belonged to the long line.
+    fn end_long_line(&mut self, lines: &mut Lines) -> Option<usize> {
+        let Some(cut) = self.cut.as_mut() else {
+            return Some(0);
+        };
         let kept = self.max_line;
         let fresh = &self.buf[kept..self.filled];
-        let total = self.cut_from.expect("only called while skipping");
         let Some(newline) = memchr::memchr(b'\n', fresh) else {
-            self.cut_from = Some(total + fresh.len() as u64);
+            cut.extend(fresh);
             self.filled = kept;
             return None;
         };
-        self.cut_from = None;
-        let span = Span {
-            start: 0,
-            len: kept as u32,
-            cut_from: Some(total + newline as u64),
-        };
-        emit(self.chunk(vec![span], 0, kept, read_at));
-        let rest = kept + newline + 1;
-        self.buf.copy_within(rest..self.filled, 0);
-        self.filled -= rest;
-        Some(())
+        cut.extend(&fresh[..newline]);
+        let cut = self.cut.take().expect("checked above");
+        lines.push_cut(&self.buf[..kept], cut);
+        Some(kept + newline + 1)
     }
 
-    /// Emits the complete lines in `buf[..filled]` (newlines are searched
-    /// from `scan_from` on) and keeps the unfinished tail at the front.
-    fn split_complete_lines(
-        &mut self,
-        scan_from: usize,
-        read_at: SystemTime,
-        emit: &mut impl FnMut(Chunk),
-    ) {
-        let mut spans = Vec::new();
-        let mut blank = 0;
-        let mut start = 0;
-        for newline in memchr_iter(b'\n', &self.buf[scan_from..self.filled]) {
-            let end = scan_from + newline;
-            match line_span(&self.buf, start, end, self.max_line) {
-                Some(span) => spans.push(span),
-                None => blank += 1,
-            }
+    /// Adds the complete lines from `start` on (newlines are searched from
+    /// `scan` on) and returns where the unfinished tail starts.
+    fn split(&self, mut start: usize, scan: usize, lines: &mut Lines) -> usize {
+        for newline in memchr_iter(b'\n', &self.buf[scan..self.filled]) {
+            let end = scan + newline;
+            lines.push(&self.buf[start..end]);
             start = end + 1;
         }
-        if start > 0 {
-            emit(self.chunk(spans, blank, start, read_at));
-            self.buf.copy_within(start..self.filled, 0);
-            self.filled -= start;
-        }
-        if self.filled > self.max_line {
-            self.cut_from = Some(self.filled as u64);
-            self.filled = self.max_line;
-        }
+        start
     }
 
-    /// End of input: the unfinished line, if any, is a line too.
-    fn finish(&mut self, read_at: SystemTime, emit: &mut impl FnMut(Chunk)) {
-        let span = match self.cut_from.take() {
-            Some(total) => Some(Span {
-                start: 0,
-                len: self.max_line as u32,
-                cut_from: Some(total),
-            }),
-            None if self.filled > 0 => line_span(&self.buf, 0, self.filled, self.max_line),
-            None => return,
-        };
-        let (spans, blank) = match span {
-            Some(span) => (vec![span], 0),
-            None => (Vec::new(), 1),
-        };
-        let end = self.filled;
-        emit(self.chunk(spans, blank, end, read_at));
-        self.filled = 0;
-    }
-
-    fn chunk(&self, spans: Vec<Span>, blank: u64, end: usize, read_at: SystemTime) -> Chunk {
-        Chunk {
-            data: Arc::new(self.buf[..end].to_vec()),
-            spans,
-            blank,
-            read_at,
-            source: Arc::clone(&self.source),
+    /// Moves the unfinished line to the front; once it is longer than the
+    /// limit (a final `\r` may still be the terminator's), only its first
+    /// bytes are kept.
+    fn keep_tail(&mut self, start: usize) {
+        self.buf.copy_within(start..self.filled, 0);
+        self.filled -= start;
+        let limit = self.max_line;
+        let over =
+            self.filled > limit + 1 || (self.filled == limit + 1 && self.buf[limit] != b'\r');
+        if over {
+            self.cut = Some(Cut::of(&self.buf[..self.filled]));
+            self.filled = limit;
         }
     }
 }
 
-/// The span of `buf[start..end]` without a trailing `\r`, cut to
-/// `max_line`, or `None` when the line is blank (empty or only whitespace).
-fn line_span(buf: &[u8], start: usize, end: usize, max_line: usize) -> Option<Span> {
-    let mut line = &buf[start..end];
-    if let [rest @ .., b'\r'] = line {
-        line = rest;
+/// The lines of one read, copied into a buffer of their own: only the kept
+/// bytes of each line, so what the queue counts is what the chunk holds.
+struct Lines {
+    data: Vec<u8>,
+    spans: Vec<Span>,
+    blank: u64,
+    max_line: usize,
+}
+
+impl Lines {
+    fn new(capacity: usize, max_line: usize) -> Lines {
+        Lines {
+            data: Vec::with_capacity(capacity),
+            spans: Vec::new(),
+            blank: 0,
+            max_line,
+        }
     }
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return None;
+
+    /// A whole line, without its `\n`.
+    fn push(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if is_blank(line) {
+            self.blank += 1;
+        } else if line.len() > self.max_line {
+            self.keep(&line[..self.max_line], Some(line.len() as u64));
+        } else {
+            self.keep(line, None);
+        }
     }
-    let (len, cut_from) = if line.len() > max_line {
-        (max_line, Some(line.len() as u64))
-    } else {
-        (line.len(), None)
-    };
-    Some(Span {
-        start: start as u32,
-        len: len as u32,
-        cut_from,
-    })
+
+    /// An over-long line of which only `kept` is still held.
+    fn push_cut(&mut self, kept: &[u8], cut: Cut) {
+        let length = cut.line_length();
+        if cut.blank {
+            self.blank += 1;
+        } else if length > self.max_line as u64 {
+            self.keep(kept, Some(length));
+        } else {
+            self.keep(&kept[..length as usize], None);
+        }
+    }
+
+    fn keep(&mut self, bytes: &[u8], cut_from: Option<u64>) {
+        self.spans.push(Span {
+            start: self.data.len() as u32,
+            len: bytes.len() as u32,
+            cut_from,
+        });
+        self.data.extend_from_slice(bytes);
+    }
+
+    fn emit(self, splitter: &LineSplitter, emit: &mut impl FnMut(Chunk)) {
+        if self.spans.is_empty() && self.blank == 0 {
+            return;
+        }
+        emit(Chunk {
+            data: Arc::new(self.data),
+            spans: self.spans,
+            blank: self.blank,
+            read_at: SystemTime::now(),
+            source: Arc::clone(&splitter.source),
+        });
+    }
+}
+
+/// Empty or only whitespace.
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
 }
 
 #[cfg(test)]
@@ -281,6 +337,46 @@ mod tests {
     }
 
     #[test]
+    fn the_result_does_not_depend_on_where_reads_end() {
+        let mut input = b"0123456789\r\n".to_vec();
+        input.extend(std::iter::repeat_n(b' ', 50));
+        input.extend(b"\n\t\r\n");
+        input.extend(std::iter::repeat_n(b'z', 11));
+        input.extend(b"\r\nend");
+        let whole = split(&input, 10, input.len());
+        assert_eq!(texts(&whole.0), ["0123456789", "zzzzzzzzzz", "end"]);
+        assert_eq!(
+            whole.0[0].1, None,
+            "a final \\r is the terminator's, not the line's"
+        );
+        assert_eq!(whole.0[1].1, Some(11));
+        assert_eq!(whole.1, 2, "a long run of spaces is blank");
+        for step in 1..input.len() {
+            assert_eq!(split(&input, 10, step), whole, "step {step}");
+        }
+    }
+
+    #[test]
+    fn chunks_hold_only_the_kept_bytes() {
+        let mut input = vec![b'x'; 5000];
+        input.extend(b"\n\n   \nshort\r\n");
+        let mut splitter = LineSplitter::new("test".into(), 100);
+        let mut chunks = Vec::new();
+        let mut reader = Trickle {
+            input: &input,
+            step: input.len(),
+        };
+        while splitter
+            .read_from(&mut reader, &mut |chunk| chunks.push(chunk))
+            .unwrap()
+        {}
+        let held: usize = chunks.iter().map(|chunk| chunk.data.len()).sum();
+        let counted: usize = chunks.iter().map(Chunk::bytes).sum();
+        assert_eq!(held, counted);
+        assert_eq!(held, 105);
+    }
+
+    #[test]
     fn a_line_exactly_at_the_limit_is_whole() {
         let (lines, _) = split(b"0123456789\n", 10, 4);
         assert_eq!(lines, [(b"0123456789".to_vec(), None)]);
@@ -299,7 +395,7 @@ mod tests {
             .read_from(&mut reader, &mut |chunk| emitted.push(chunk))
             .unwrap()
         {
-            assert!(splitter.buf.len() <= 1000 + READ_SIZE);
+            assert!(splitter.buf.len() <= 1000 + 1 + READ_SIZE);
         }
         assert_eq!(emitted.len(), 1);
         assert_eq!(emitted[0].spans[0].cut_from, Some(input.len() as u64));

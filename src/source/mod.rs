@@ -78,7 +78,7 @@ pub(crate) struct ReaderHandle {
 /// and pushing them into `queue` until the input ends or the queue closes.
 pub(crate) fn spawn_reader(
     source: Arc<str>,
-    mut reader: impl std::io::Read + Send + 'static,
+    reader: impl std::io::Read + Send + 'static,
     queue: Arc<crate::pipeline::queue::Queue>,
     max_line: usize,
 ) -> std::io::Result<ReaderHandle> {
@@ -87,21 +87,42 @@ pub(crate) fn spawn_reader(
         .name(format!("read {source}"))
         .spawn(move || {
             let mut splitter = lines::LineSplitter::new(source, max_line);
-            // Goes false once the queue refuses lines: the pipeline stopped.
-            let open = std::cell::Cell::new(true);
+            let mut reader = Watched {
+                inner: reader,
+                queue: &queue,
+            };
+            // The queue counts every line it is offered, even once closed.
             let mut push = |chunk| {
-                if open.get() && queue.push(chunk).is_err() {
-                    open.set(false);
-                }
+                let _ = queue.push(chunk);
             };
             let result = loop {
                 match splitter.read_from(&mut reader, &mut push) {
-                    Ok(true) if open.get() => continue,
-                    Ok(_) => break Ok(()),
+                    Ok(true) => continue,
+                    Ok(false) => break Ok(()),
                     Err(err) => break Err(err),
                 }
             };
+            queue.close();
             let _ = tx.send(result);
         })?;
     Ok(ReaderHandle { done, thread })
+}
+
+/// A reader that tells the queue when it is inside a read call, and reads
+/// as at end of input once intake is stopping, so lines already read are
+/// still shipped and nothing new is read.
+struct Watched<'q, R> {
+    inner: R,
+    queue: &'q crate::pipeline::queue::Queue,
+}
+
+impl<R: std::io::Read> std::io::Read for Watched<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.queue.begin_read() {
+            return Ok(0);
+        }
+        let read = self.inner.read(buf);
+        self.queue.end_read();
+        read
+    }
 }
