@@ -7,12 +7,12 @@ use std::time::Instant;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::config::{Config, SummaryFormat};
+use crate::config::{Config, SummaryFormat, sink_label};
 use crate::diagnostics;
 use crate::envelope::Encoder;
 use crate::exit_code::Status;
 use crate::pipeline::ledger::DropReason;
-use crate::pipeline::{CloseFailure, Pipeline};
+use crate::pipeline::{CloseFailure, Counts, Pipeline};
 use crate::shutdown::{Signal, Signals};
 use crate::sink;
 use crate::source;
@@ -44,14 +44,27 @@ pub(crate) fn run(config: Config) -> anyhow::Result<Status> {
     // A reader blocked on a pipe or a sink stuck in a write must not keep
     // shipper alive once the summary is out.
     runtime.shutdown_background();
-    diagnostics::flush();
     status
 }
 
 async fn ship(config: &Config) -> anyhow::Result<Status> {
     let started = Instant::now();
-    let sinks = sink::open_all(&config.sinks, config.file)?;
     let mut signals = Signals::listen().context("could not listen for signals")?;
+    if let Some(path) = &config.summary.file {
+        // Fails before anything is read, and clears a stale summary.
+        Summary::claim_file(path)?;
+    }
+    let sinks = match sink::open_all(&config.sinks, config.file) {
+        Ok(sinks) => sinks,
+        Err(err) => {
+            eprintln!("shipper: {err:#}");
+            let names: Vec<String> = config.sinks.iter().map(sink_label).collect();
+            let mut summary = Summary::new(&Counts::none(names.len(), config), &names, &[]);
+            finish(&mut summary, Status::CouldNotRun, None, started, started);
+            report(&summary, config)?;
+            return Ok(Status::CouldNotRun);
+        }
+    };
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let mut pipeline = Pipeline::start(
         &config.pipeline,
@@ -71,6 +84,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         Stop::EndOfInput(result) => {
             // The thread has sent its result and is ending.
             let _ = reader.thread.join();
+            diagnostics::info("shutdown", "end of input: draining", json!({}));
             if let Err(error) = result {
                 diagnostics::error("source", "read", || {
                     (
@@ -87,13 +101,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         ),
     }
 
-    let drain = tokio::select! {
-        drained = tokio::time::timeout(config.pipeline.shutdown_timeout, pipeline.drain()) => match drained {
-            Ok(failures) => Drain::Finished(failures),
-            Err(_) => Drain::TimedOut,
-        },
-        signal = signals.next() => Drain::Cut(signal),
-    };
+    let drain = drain(&mut pipeline, &mut signals, &stop, config).await;
     let close_errors = settle_drain(&pipeline, &drain, config);
 
     let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), &close_errors);
@@ -107,12 +115,58 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         _ if summary.dropped > 0 || !close_errors.is_empty() => Status::Dropped,
         _ => Status::Delivered,
     };
+    finish(&mut summary, status, signal, started, drain_started);
+    report(&summary, config)?;
+    Ok(status)
+}
+
+/// Drains within the shutdown timeout. A signal cuts the drain short if
+/// one already stopped the run; after the input ended on its own, the
+/// first signal only warns, and a second one cuts.
+async fn drain(
+    pipeline: &mut Pipeline,
+    signals: &mut Signals,
+    stop: &Stop,
+    config: &Config,
+) -> Drain {
+    let drained = tokio::time::timeout(config.pipeline.shutdown_timeout, pipeline.drain());
+    tokio::pin!(drained);
+    let mut patient = matches!(stop, Stop::EndOfInput(_));
+    loop {
+        tokio::select! {
+            result = &mut drained => {
+                return match result {
+                    Ok(failures) => Drain::Finished(failures),
+                    Err(_) => Drain::TimedOut,
+                };
+            }
+            signal = signals.next() => {
+                if !patient {
+                    return Drain::Cut(signal);
+                }
+                patient = false;
+                diagnostics::warn("shutdown", "signal_during_drain", || {
+                    (
+                        format!("{} received while draining; another signal stops at once", signal.name()),
+                        json!({"signal": signal.name()}),
+                    )
+                });
+            }
+        }
+    }
+}
+
+fn finish(
+    summary: &mut Summary,
+    status: Status,
+    signal: Option<Signal>,
+    started: Instant,
+    drain_started: Instant,
+) {
     summary.stopped_by = signal.map(Signal::name);
     summary.exit_code = status.code();
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
     summary.drain_seconds = drain_started.elapsed().as_secs_f64();
-    report(&summary, config)?;
-    Ok(status)
 }
 
 /// Counts what an unfinished drain left in flight, says so, and returns
@@ -151,6 +205,8 @@ fn settle_drain(pipeline: &Pipeline, drain: &Drain, config: &Config) -> Vec<(usi
 }
 
 fn report(summary: &Summary, config: &Config) -> anyhow::Result<()> {
+    // Held-back diagnostics first: the summary is the last word on stderr.
+    diagnostics::flush();
     match config.summary.format {
         SummaryFormat::Text => eprintln!("{}", summary.to_text()),
         SummaryFormat::Json => eprintln!("{}", summary.to_json()),

@@ -8,6 +8,8 @@ use crate::cli::{Args, SummaryArg};
 
 /// Longest line the reader accepts as a setting; lines are indexed with u32.
 const MAX_LINE_LIMIT: u64 = 1 << 30;
+/// Largest batch, in events.
+const MAX_BATCH_SIZE: usize = 1_000_000;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -73,6 +75,15 @@ pub(crate) struct PipelineConfig {
     pub shutdown_timeout: Duration,
 }
 
+impl PipelineConfig {
+    /// A batch is full at this many bytes: an eighth of the queue's byte
+    /// bound, so the few batches in flight stay within the same order of
+    /// memory as the queue itself.
+    pub(crate) fn batch_max_bytes(&self) -> usize {
+        (self.queue_max_bytes / 8).max(64 << 10)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum SinkSpec {
     Stdout,
@@ -108,6 +119,9 @@ impl Config {
         positive("--batch-size", args.batch_size as u64)?;
         positive("--max-line-bytes", args.max_line_bytes)?;
         positive("--queue-max-bytes", args.queue_max_bytes)?;
+        if args.batch_size > MAX_BATCH_SIZE {
+            return Err(format!("--batch-size may be at most {MAX_BATCH_SIZE}"));
+        }
         if args.max_line_bytes > MAX_LINE_LIMIT {
             return Err(format!(
                 "--max-line-bytes may be at most {MAX_LINE_LIMIT} (1GiB)"
@@ -259,6 +273,7 @@ mod tests {
         assert!(config(&["--batch-size", "0"]).is_err());
         assert!(config(&["--queue-capacity", "0"]).is_err());
         assert!(config(&["--max-line-bytes", "0"]).is_err());
+        assert!(config(&["--batch-size", "100000000000000"]).is_err());
     }
 
     #[test]

@@ -173,6 +173,15 @@ impl Summary {
         .join(", ")
     }
 
+    /// Makes sure the summary can be written to `path` before the run
+    /// starts, leaving it empty so that no earlier run's summary is read
+    /// as this one's.
+    pub(crate) fn claim_file(path: &Path) -> anyhow::Result<()> {
+        std::fs::File::create(path)
+            .map(drop)
+            .with_context(|| format!("could not write the summary to '{}'", path.display()))
+    }
+
     /// Writes the JSON form to `path`, whole or not at all.
     pub(crate) fn write_file(&self, path: &Path) -> anyhow::Result<()> {
         let mut partial = path.as_os_str().to_owned();

@@ -241,24 +241,26 @@ impl Encoder {
         }
     }
 
-    /// The input's `data`, the members with no place of their own, then
-    /// the `--field` pairs the input did not set.
+    /// The input's `data`, the members with no place of their own (renamed
+    /// `_key` where `data` already has `key`), then the `--field` pairs the
+    /// input did not set.
     fn write_data(&self, event: &Event, out: &mut Vec<u8>) {
+        let merging = !event.extra.is_empty() || !self.fields.is_empty();
+        let given = match event.data {
+            Some(raw) if merging => fields::members(raw).unwrap_or_default(),
+            _ => Vec::new(),
+        };
         let mut object = ObjectWriter::new(out);
         if let Some(raw) = event.data {
             object.body(object_body(raw));
         }
         for (key, value) in &event.extra {
             object.member(|out| {
-                write_str(out, key);
+                write_str(out, &unused_key(key, &given));
                 out.push(b':');
                 out.extend_from_slice(value.get().as_bytes());
             });
         }
-        if self.fields.is_empty() {
-            return;
-        }
-        let given = event.data.and_then(fields::members).unwrap_or_default();
         for (key, member) in &self.fields {
             let taken = given
                 .iter()
@@ -499,6 +501,19 @@ fn unwrap_fapilog(members: Members<'_>) -> Members<'_> {
         }
         _ => members,
     }
+}
+
+/// `key`, or `_key` (`__key`, ...) when `taken` already holds it.
+fn unused_key<'k>(key: &'k str, taken: &Members) -> Cow<'k, str> {
+    let is_taken = |candidate: &str| taken.iter().any(|(name, _)| name == candidate);
+    if !is_taken(key) {
+        return Cow::Borrowed(key);
+    }
+    let mut renamed = format!("_{key}");
+    while is_taken(&renamed) {
+        renamed.insert(0, '_');
+    }
+    Cow::Owned(renamed)
 }
 
 /// Drops an incomplete UTF-8 sequence left at the end of a cut line.

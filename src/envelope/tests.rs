@@ -219,6 +219,12 @@ fn fields_are_added_unless_the_input_set_them() {
 }
 
 #[test]
+fn members_moved_under_data_never_shadow_its_own_keys() {
+    let event = best_effort(br#"{"msg":"x","data":{"a":1,"_a":2},"a":3,"b":4}"#);
+    assert_eq!(event["data"], json!({"a": 1, "_a": 2, "__a": 3, "b": 4}));
+}
+
+#[test]
 fn input_diagnostics_are_never_overwritten() {
     let event =
         best_effort(br#"{"message":"m","diagnostics":{"source":"app.py","invalid_utf8":"no"}}"#);

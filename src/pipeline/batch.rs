@@ -61,12 +61,18 @@ impl Batch {
     }
 }
 
+/// Event slots reserved up front; a larger batch grows as it fills.
+const PREALLOCATED_EVENTS: usize = 4096;
+
 /// Gathers events until the batch is full or old enough to go.
 pub(crate) struct BatchBuilder {
     bytes: Vec<u8>,
     ends: Vec<usize>,
     /// Most events in one batch.
     max_events: usize,
+    /// A batch is full once it holds this many bytes, whatever its events:
+    /// long lines must not make batches (and memory) grow without bound.
+    max_bytes: usize,
     /// When the first event of the batch arrived; the timeout counts from it.
     started: Option<Instant>,
 }
@@ -75,10 +81,16 @@ impl BatchBuilder {
     pub(crate) fn new(max_events: usize) -> BatchBuilder {
         BatchBuilder {
             bytes: Vec::new(),
-            ends: Vec::with_capacity(max_events),
+            ends: Vec::with_capacity(max_events.min(PREALLOCATED_EVENTS)),
             max_events,
+            max_bytes: usize::MAX,
             started: None,
         }
+    }
+
+    pub(crate) fn with_max_bytes(mut self, max_bytes: usize) -> BatchBuilder {
+        self.max_bytes = max_bytes;
+        self
     }
 
     /// Adds one event written by `write`, which returns `false` to leave
@@ -96,7 +108,7 @@ impl BatchBuilder {
     }
 
     pub(crate) fn is_full(&self) -> bool {
-        self.ends.len() >= self.max_events
+        self.ends.len() >= self.max_events || self.bytes.len() >= self.max_bytes
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -110,9 +122,12 @@ impl BatchBuilder {
 
     /// Hands the gathered events over as a batch for `sinks` sinks.
     pub(crate) fn take(&mut self, sinks: usize) -> Batch {
-        let capacity = self.bytes.capacity();
+        // The next batch likely needs as much room as this one, but no
+        // more than the bound: one huge event must not stay allocated.
+        let capacity = self.bytes.len().min(self.max_bytes);
         self.started = None;
-        let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(self.max_events));
+        let events = self.ends.len();
+        let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(events));
         Batch {
             bytes: std::mem::replace(&mut self.bytes, Vec::with_capacity(capacity)),
             accepted: AtomicUsize::new(ends.len()),
@@ -151,6 +166,21 @@ mod tests {
         assert_eq!(batch.events().collect::<Vec<_>>(), [b"a", b"b", b"c"]);
         assert!(builder.is_empty(), "take leaves an empty builder");
         assert_eq!(builder.deadline(Duration::from_secs(1)), None);
+    }
+
+    #[test]
+    fn a_batch_is_also_full_at_its_byte_bound() {
+        let mut builder = BatchBuilder::new(100).with_max_bytes(8);
+        builder.push(|buf| {
+            buf.extend_from_slice(b"abc");
+            true
+        });
+        assert!(!builder.is_full());
+        builder.push(|buf| {
+            buf.extend_from_slice(b"defg");
+            true
+        });
+        assert!(builder.is_full(), "8 bytes with the newlines");
     }
 
     #[test]

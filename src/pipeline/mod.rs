@@ -58,6 +58,17 @@ pub(crate) struct Counts {
     pub queue_capacity: usize,
 }
 
+impl Counts {
+    /// The counts of a run that never started.
+    pub(crate) fn none(sinks: usize, config: &crate::config::Config) -> Counts {
+        Counts {
+            intake: IntakeStats::default(),
+            tally: Ledger::new(sinks).snapshot(),
+            queue_capacity: config.pipeline.queue_capacity,
+        }
+    }
+}
+
 impl Pipeline {
     /// Starts the worker and one task per sink. Must run inside a runtime.
     pub(crate) fn start(
@@ -88,7 +99,7 @@ impl Pipeline {
         let worker = Worker {
             queue: Arc::clone(&queue),
             encoder,
-            builder: BatchBuilder::new(config.batch_size),
+            builder: BatchBuilder::new(config.batch_size).with_max_bytes(config.batch_max_bytes()),
             batch_timeout: config.batch_timeout,
             sinks: senders,
             ledger: Arc::clone(&ledger),

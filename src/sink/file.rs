@@ -4,63 +4,60 @@
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{Sink, WriteOutcome, write_counting};
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+
+use super::output::Output;
+use super::{Sink, WriteOutcome};
 use crate::config::FileOptions;
 use crate::pipeline::batch::Batch;
 
 pub(crate) struct FileSink {
     name: String,
     path: PathBuf,
-    file: File,
-    /// Bytes in the live file, for rotation and for cutting a torn write.
-    size: u64,
-    /// A regular file can be rotated, cut back and fsynced; a device or a
-    /// FIFO cannot.
-    regular: bool,
+    out: Output,
     options: FileOptions,
 }
 
 impl FileSink {
     pub(crate) fn open(path: &Path, options: FileOptions) -> io::Result<FileSink> {
-        let file = open_append(path)?;
-        let metadata = file.metadata()?;
         Ok(FileSink {
             name: format!("file:{}", path.display()),
             path: path.to_path_buf(),
-            regular: metadata.is_file(),
-            size: metadata.len(),
-            file,
+            out: Output::new(open_append(path)?)?,
             options,
         })
     }
 
     fn needs_rotation(&self, incoming: usize) -> bool {
         match self.options.max_bytes {
-            Some(max) => self.regular && self.size > 0 && self.size + incoming as u64 > max,
+            Some(max) => {
+                let size = self.out.size();
+                self.out.is_regular() && size > 0 && size + incoming as u64 > max
+            }
             None => false,
         }
     }
 
     /// `PATH.N-1` becomes `PATH.N` (the oldest falls off), ..., `PATH`
-    /// becomes `PATH.1`, and a fresh `PATH` is opened.
+    /// becomes `PATH.1`, and a fresh `PATH` is opened. A step that finds
+    /// its file missing (an earlier rotation failed half-way) moves on.
     fn rotate(&mut self) -> io::Result<()> {
-        self.file.sync_all()?;
+        self.out.sync()?;
         let keep = self.options.max_files;
-        if keep == 0 {
-            fs::remove_file(&self.path)?;
-        } else {
-            for n in (1..keep).rev() {
-                match fs::rename(self.rotated(n), self.rotated(n + 1)) {
-                    Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
-                    _ => {}
-                }
-            }
-            fs::rename(&self.path, self.rotated(1))?;
+        let moves = (1..keep)
+            .rev()
+            .map(|n| (self.rotated(n), self.rotated(n + 1)));
+        let last = (keep > 0).then(|| (self.path.clone(), self.rotated(1)));
+        for (from, to) in moves.chain(last) {
+            ignore_missing(fs::rename(from, to))?;
         }
-        self.file = open_append(&self.path)?;
-        self.size = 0;
+        if keep == 0 {
+            ignore_missing(fs::remove_file(&self.path))?;
+        }
+        self.out = Output::new(open_append(&self.path)?)?;
         Ok(())
     }
 
@@ -71,8 +68,30 @@ impl FileSink {
     }
 }
 
+fn ignore_missing(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// Opens for appending without blocking: a FIFO with no reader is an error
+/// now (ENXIO), not a hang. Writes then block as usual.
 fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().append(true).create(true).open(path)
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|err| match err.raw_os_error() {
+            Some(nix::libc::ENXIO) => {
+                io::Error::new(err.kind(), "no process has this FIFO open for reading")
+            }
+            _ => err,
+        })?;
+    let flags = OFlag::from_bits_truncate(fcntl(&file, FcntlArg::F_GETFL)?);
+    fcntl(&file, FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK))?;
+    Ok(file)
 }
 
 impl Sink for FileSink {
@@ -89,26 +108,11 @@ impl Sink for FileSink {
                 error: Some(error),
             };
         }
-        let (bytes, error) = write_counting(&mut self.file, batch.bytes());
-        let written = batch.events_within(bytes);
-        let whole = batch.bytes_of(written) as u64;
-        if self.regular && (bytes as u64) > whole {
-            // A write that failed part-way left the start of an event: cut
-            // it off so the file holds whole lines only.
-            if self.file.set_len(self.size + whole).is_err() {
-                self.size += bytes as u64;
-                return WriteOutcome { written, error };
-            }
-        }
-        self.size += whole;
-        WriteOutcome { written, error }
+        self.out.write_batch(batch)
     }
 
     fn close(&mut self) -> io::Result<()> {
-        if self.regular {
-            self.file.sync_all()?;
-        }
-        Ok(())
+        self.out.sync()
     }
 }
 
@@ -177,5 +181,30 @@ mod tests {
             assert_eq!(error.kind(), io::ErrorKind::StorageFull);
         }
         sink.close().expect("a device is not fsynced");
+    }
+
+    #[test]
+    fn a_fifo_without_a_reader_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let error = FileSink::open(&path, options(None, 1))
+            .err()
+            .expect("ENXIO");
+        assert!(
+            error.to_string().contains("no process has this FIFO open"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn rotation_recovers_when_the_live_file_went_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        let mut sink = FileSink::open(&path, options(Some(3), 2)).unwrap();
+        assert_eq!(sink.write_batch(&batch(&["1"])).written, 1);
+        fs::remove_file(&path).unwrap();
+        assert_eq!(sink.write_batch(&batch(&["2", "3"])).written, 2);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "2\n3\n");
     }
 }

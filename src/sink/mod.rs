@@ -8,9 +8,10 @@
 pub(crate) mod file;
 #[cfg(test)]
 pub(crate) mod memory;
+pub(crate) mod output;
 pub(crate) mod stdout;
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -140,19 +141,4 @@ fn report_failure(name: &str, batch: &Batch, written: usize, error: &io::Error) 
             }),
         )
     });
-}
-
-/// Writes all of `bytes` if it can; returns how many bytes went out and the
-/// error that stopped it, if any.
-pub(crate) fn write_counting(writer: &mut impl Write, bytes: &[u8]) -> (usize, Option<io::Error>) {
-    let mut written = 0;
-    while written < bytes.len() {
-        match writer.write(&bytes[written..]) {
-            Ok(0) => return (written, Some(io::ErrorKind::WriteZero.into())),
-            Ok(n) => written += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return (written, Some(err)),
-        }
-    }
-    (written, None)
 }

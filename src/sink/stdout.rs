@@ -4,16 +4,16 @@ use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
 
-use super::{Sink, WriteOutcome, write_counting};
+use super::output::Output;
+use super::{Sink, WriteOutcome};
 use crate::pipeline::batch::Batch;
 
 pub(crate) struct StdoutSink {
     /// A duplicate of fd 1, written directly, without std's line buffer;
     /// `None` when standard output is closed.
-    out: Option<File>,
-    /// Set once a write found the reader gone (a closed pipe): later batches
-    /// fail without another system call or another diagnostic.
-    broken: bool,
+    out: Option<Output>,
+    /// Standard output was closed from the start; said once.
+    told_closed: bool,
 }
 
 impl StdoutSink {
@@ -21,9 +21,12 @@ impl StdoutSink {
         let out = io::stdout()
             .as_fd()
             .try_clone_to_owned()
-            .ok()
-            .map(File::from);
-        StdoutSink { out, broken: false }
+            .and_then(|fd| Output::new(File::from(fd)))
+            .ok();
+        StdoutSink {
+            out,
+            told_closed: false,
+        }
     }
 }
 
@@ -33,28 +36,20 @@ impl Sink for StdoutSink {
     }
 
     fn write_batch(&mut self, batch: &Batch) -> WriteOutcome {
-        let Some(out) = self.out.as_mut().filter(|_| !self.broken) else {
-            let first = !std::mem::replace(&mut self.broken, true);
-            return WriteOutcome {
+        match &mut self.out {
+            Some(out) => out.write_batch(batch),
+            None => WriteOutcome {
                 written: 0,
-                error: first.then(|| io::Error::other("standard output is closed")),
-            };
-        };
-        let (bytes, error) = write_counting(out, batch.bytes());
-        if error
-            .as_ref()
-            .is_some_and(|err| err.kind() == io::ErrorKind::BrokenPipe)
-        {
-            self.broken = true;
-        }
-        WriteOutcome {
-            written: batch.events_within(bytes),
-            error,
+                error: (!std::mem::replace(&mut self.told_closed, true))
+                    .then(|| io::Error::other("standard output is closed")),
+            },
         }
     }
 
     fn close(&mut self) -> io::Result<()> {
-        self.out = None;
-        Ok(())
+        match self.out.take() {
+            Some(out) => out.sync(),
+            None => Ok(()),
+        }
     }
 }

@@ -79,3 +79,36 @@ fn a_second_sigint_cuts_a_stuck_drain_short() {
     assert!(cut > 0, "what was not written is counted: {summary}");
     assert!(stderr.contains("cut the drain short"), "{stderr}");
 }
+
+#[test]
+fn one_signal_after_the_input_ended_does_not_cut_the_drain() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("sink.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let _held = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let sink = format!("file={}", fifo.display());
+    let (running, stdin) =
+        Running::start_in(dir, &["-v", "--sink", &sink, "--shutdown-timeout", "1h"]);
+    // Fits in the queue, but not in the FIFO: the drain waits on the sink.
+    feed(stdin, numbered_lines(5000)).join().unwrap();
+    wait_until(Duration::from_secs(30), "the end of input", || {
+        running.stderr_so_far().contains("end of input: draining")
+    });
+    running.signal(Signal::SIGINT);
+    wait_until(Duration::from_secs(30), "the warning", || {
+        running
+            .stderr_so_far()
+            .contains("another signal stops at once")
+    });
+    let mut written = Vec::new();
+    std::io::Read::read_to_end(&mut std::fs::File::open(&fifo).unwrap(), &mut written).unwrap();
+    let (code, stderr, summary, _dir) = running.finish();
+    assert_eq!(code, Some(0), "every line was delivered: {stderr}");
+    assert_eq!(summary["processed"], 5000);
+    assert_eq!(summary["stopped_by"], serde_json::Value::Null);
+    assert_eq!(crate::common::parse_events(&written).len(), 5000);
+}

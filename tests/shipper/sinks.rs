@@ -129,3 +129,69 @@ fn file_sinks_append() {
         "{text}"
     );
 }
+
+#[test]
+fn a_failed_start_still_leaves_a_summary_for_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    std::fs::write(&summary, r#"{"stale":true}"#).unwrap();
+    shipper()
+        .args([
+            "--sink",
+            "stdout",
+            "--sink",
+            "file=/no/such/dir/x",
+            "--summary-file",
+        ])
+        .arg(&summary)
+        .write_stdin("x\n")
+        .assert()
+        .code(1);
+    let summary = read_summary(&summary);
+    assert_eq!(summary["exit_code"], 1);
+    assert_eq!(summary["lines_read"], 0);
+    assert_eq!(summary["sinks"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_fifo_sink_without_a_reader_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let sink = format!("file={}", fifo.display());
+    shipper()
+        .args(["--sink", &sink])
+        .write_stdin("x\n")
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "no process has this FIFO open for reading",
+        ));
+}
+
+#[test]
+fn a_non_blocking_stdout_is_waited_for_not_failed() {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_NONBLOCK).unwrap();
+    fcntl(&read_end, FcntlArg::F_SETFL(OFlag::empty())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let mut child = Command::new(bin())
+        .args(["--sink", "stdout", "--summary-file"])
+        .arg(&summary)
+        .stdin(std::process::Stdio::piped())
+        .stdout(File::from(write_end))
+        .spawn()
+        .unwrap();
+    let count = 20_000;
+    let feeder = crate::common::feed(child.stdin.take().unwrap(), numbered_lines(count));
+    // Let the pipe fill while nobody reads: shipper's writes find it full.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut written = Vec::new();
+    std::io::Read::read_to_end(&mut File::from(read_end), &mut written).unwrap();
+    feeder.join().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(crate::common::parse_events(&written).len(), count);
+    assert_eq!(read_summary(&summary)["processed"], count);
+}
