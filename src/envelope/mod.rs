@@ -176,6 +176,9 @@ impl Encoder {
             .flatten()
             .and_then(|members| Event::from_members(members, false, repairs).ok());
         let event = from_json.unwrap_or_else(|| Event::from_text(&text, repairs));
+        if let Some(fault) = &event.fallback {
+            report_repair(line, self.mode, format!("{fault}; kept under data"));
+        }
         self.write(&event, line, out);
     }
 
@@ -304,6 +307,8 @@ struct Event<'a> {
     /// Members with no place of their own: they go under `data`.
     extra: Members<'a>,
     repairs: Repairs,
+    /// In best-effort mode, the first member that did not fit.
+    fallback: Option<Invalid>,
 }
 
 enum Message<'a> {
@@ -361,6 +366,7 @@ impl<'a> Event<'a> {
             data: None,
             extra: Vec::new(),
             repairs,
+            fallback: None,
         }
     }
 
@@ -372,23 +378,7 @@ impl<'a> Event<'a> {
         strict: bool,
         repairs: Repairs,
     ) -> Result<Event<'a>, Invalid> {
-        let mut claims: [Option<(u8, Member<'a>)>; 7] = Default::default();
-        let mut extra = Vec::new();
-        for (key, value) in unwrap_fapilog(members) {
-            let Some((role, rank)) = role(&key) else {
-                extra.push((key, value));
-                continue;
-            };
-            let slot = &mut claims[role as usize];
-            match slot {
-                Some((held, _)) if *held <= rank => extra.push((key, value)),
-                _ => {
-                    if let Some((_, displaced)) = slot.replace((rank, (key, value))) {
-                        extra.push(displaced);
-                    }
-                }
-            }
-        }
+        let (claims, extra) = claim(unwrap_fapilog(members));
         let [
             timestamp,
             level,
@@ -397,78 +387,24 @@ impl<'a> Event<'a> {
             context,
             diagnostics,
             data,
-        ] = claims.map(|claim| claim.map(|(_, member)| member));
-        // A member that does not fit: strict mode rejects the line, best-effort
-        // mode keeps the member under `data`.
-        let mut keep = |fault: Invalid, member: Member<'a>| {
-            if strict {
-                return Err(fault);
-            }
-            extra.push(member);
-            Ok(())
+        ] = claims;
+        let mut fit = Fitter {
+            strict,
+            extra,
+            fallback: None,
         };
-        let timestamp = match timestamp {
-            Some(member) => match timestamp::parse(member.1) {
-                Some(ms) => Some(ms),
-                None => {
-                    keep(Invalid::BadTimestamp(member.1.get().to_owned()), member)?;
-                    None
-                }
-            },
-            None => None,
-        };
-        let level = match level {
-            Some(member) => match as_str(member.1) {
-                Some(word) => match Level::parse(&word) {
-                    Some(level) => Some(level),
-                    None => {
-                        keep(Invalid::UnknownLevel(word.into_owned()), member)?;
-                        None
-                    }
-                },
-                None => {
-                    keep(Invalid::LevelNotString, member)?;
-                    None
-                }
-            },
-            None => None,
-        };
-        let context = match context {
-            Some(member) if !is_object(member.1) => {
-                keep(Invalid::NotAnObject("context"), member)?;
-                None
-            }
-            member => member.map(|(_, raw)| raw),
-        };
-        let diagnostics = match diagnostics {
-            Some(member) if !is_object(member.1) => {
-                keep(Invalid::NotAnObject("diagnostics"), member)?;
-                None
-            }
-            member => member.map(|(_, raw)| raw),
-        };
-        let data = match data {
-            Some(member) if !is_object(member.1) => {
-                keep(Invalid::NotAnObject("data"), member)?;
-                None
-            }
-            member => member.map(|(_, raw)| raw),
-        };
-        let message = match message {
-            Some((_, raw)) if is_string(raw) => Message::Json(raw),
-            Some(_) if strict => return Err(Invalid::MessageNotString),
-            Some((_, raw)) => Message::Text(raw.get()),
-            None if strict => return Err(Invalid::MissingMessage),
-            None => Message::Text(""),
-        };
-        let logger = match logger {
-            Some((_, raw)) if is_string(raw) => Some(raw),
-            Some(member) => {
-                extra.push(member);
-                None
-            }
-            None => None,
-        };
+        let timestamp = fit.check(timestamp, |raw| {
+            timestamp::parse(raw).ok_or_else(|| Invalid::BadTimestamp(raw.get().to_owned()))
+        })?;
+        let level = fit.check(level, |raw| {
+            let word = as_str(raw).ok_or(Invalid::LevelNotString)?;
+            Level::parse(&word).ok_or_else(|| Invalid::UnknownLevel(word.into_owned()))
+        })?;
+        let context = fit.check(context, |raw| object(raw, "context"))?;
+        let diagnostics = fit.check(diagnostics, |raw| object(raw, "diagnostics"))?;
+        let data = fit.check(data, |raw| object(raw, "data"))?;
+        let message = fit.message(message)?;
+        let logger = fit.logger(logger);
         Ok(Event {
             timestamp,
             level: level.unwrap_or(Level::Info),
@@ -477,9 +413,101 @@ impl<'a> Event<'a> {
             context,
             diagnostics,
             data,
-            extra,
+            extra: fit.extra,
             repairs,
+            fallback: fit.fallback,
         })
+    }
+}
+
+/// Sorts members into the envelope's roles, the preferred name winning
+/// where a line has several (`timestamp` over `time`); the rest, and the
+/// names that lost, are returned to go under `data`.
+fn claim(members: Members<'_>) -> ([Option<Member<'_>>; 7], Members<'_>) {
+    let mut claims: [Option<(u8, Member)>; 7] = Default::default();
+    let mut extra = Vec::new();
+    for (key, value) in members {
+        let Some((role, rank)) = role(&key) else {
+            extra.push((key, value));
+            continue;
+        };
+        let slot = &mut claims[role as usize];
+        match slot {
+            Some((held, _)) if *held <= rank => extra.push((key, value)),
+            _ => extra.extend(slot.replace((rank, (key, value))).map(|(_, lost)| lost)),
+        }
+    }
+    (claims.map(|claim| claim.map(|(_, member)| member)), extra)
+}
+
+fn object<'a>(raw: &'a RawValue, name: &'static str) -> Result<&'a RawValue, Invalid> {
+    if is_object(raw) {
+        Ok(raw)
+    } else {
+        Err(Invalid::NotAnObject(name))
+    }
+}
+
+/// Decides what a member that does not fit costs: the line, in strict
+/// mode; in best-effort mode, its place (it goes under `data`), with the
+/// first such fault kept for the diagnostic.
+struct Fitter<'a> {
+    strict: bool,
+    extra: Members<'a>,
+    fallback: Option<Invalid>,
+}
+
+impl<'a> Fitter<'a> {
+    fn fault(&mut self, fault: Invalid) -> Result<(), Invalid> {
+        if self.strict {
+            return Err(fault);
+        }
+        self.fallback.get_or_insert(fault);
+        Ok(())
+    }
+
+    /// Reads a member with `read`; `None` when absent or kept under `data`.
+    fn check<T>(
+        &mut self,
+        member: Option<Member<'a>>,
+        read: impl FnOnce(&'a RawValue) -> Result<T, Invalid>,
+    ) -> Result<Option<T>, Invalid> {
+        let Some(member) = member else {
+            return Ok(None);
+        };
+        match read(member.1) {
+            Ok(value) => Ok(Some(value)),
+            Err(fault) => {
+                self.fault(fault)?;
+                self.extra.push(member);
+                Ok(None)
+            }
+        }
+    }
+
+    /// A string message is copied as it is; anything else is a fault, and
+    /// in best-effort mode its JSON text (or nothing) becomes the message.
+    fn message(&mut self, member: Option<Member<'a>>) -> Result<Message<'a>, Invalid> {
+        match member {
+            Some((_, raw)) if is_string(raw) => Ok(Message::Json(raw)),
+            Some((_, raw)) => self
+                .fault(Invalid::MessageNotString)
+                .map(|()| Message::Text(raw.get())),
+            None => self
+                .fault(Invalid::MissingMessage)
+                .map(|()| Message::Text("")),
+        }
+    }
+
+    /// A logger that is not a string goes under `data`, in either mode.
+    fn logger(&mut self, member: Option<Member<'a>>) -> Option<&'a RawValue> {
+        match member {
+            Some((_, raw)) if is_string(raw) => Some(raw),
+            other => {
+                self.extra.extend(other);
+                None
+            }
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! Helpers shared by every test: running shipper, reading its summary and
 //! checking the invariant.
 
-use std::io::{BufRead, BufReader, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -253,4 +255,28 @@ pub fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bo
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Makes a FIFO and opens its read end without blocking; the caller holds it
+/// (so shipper's writes succeed until the pipe buffer fills) and never reads
+/// from it.
+pub fn stuck_fifo(dir: &Path) -> (std::path::PathBuf, File) {
+    let path = dir.join("sink.fifo");
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let held = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&path)
+        .unwrap();
+    (path, held)
+}
+
+/// Reads the FIFO to its end (shipper closing it) on a fresh blocking handle.
+pub fn drain_fifo(path: &Path) -> std::thread::JoinHandle<Vec<u8>> {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        File::open(path).unwrap().read_to_end(&mut bytes).unwrap();
+        bytes
+    })
 }

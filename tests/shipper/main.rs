@@ -2,10 +2,9 @@
 //! wrote, what it said and how it exited, and that its summary accounts for
 //! every line.
 
-mod backpressure;
 mod basics;
 mod cli;
 mod common;
 mod envelope;
-mod signals;
+mod lifecycle;
 mod sinks;
