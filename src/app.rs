@@ -13,7 +13,7 @@ use crate::envelope::Encoder;
 use crate::exit_code::Status;
 use crate::pipeline::ledger::DropReason;
 use crate::pipeline::{CloseFailure, Counts, Pipeline};
-use crate::shutdown::{Signal, Signals};
+use crate::shutdown::{self, Signal, Signals};
 use crate::sink;
 use crate::source;
 use crate::summary::Summary;
@@ -36,6 +36,7 @@ enum Drain {
 
 pub(crate) fn run(config: Config) -> anyhow::Result<Status> {
     diagnostics::set_verbose(config.verbose);
+    shutdown::ignore_file_size_signal();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -49,3 +49,13 @@ impl Signals {
         }
     }
 }
+
+/// A write past `ulimit -f` raises SIGXFSZ, whose default action ends the
+/// process. Ignored, the write fails with EFBIG instead: a sink failure,
+/// counted and reported like any other.
+pub(crate) fn ignore_file_size_signal() {
+    use nix::sys::signal::{SigHandler, Signal as Sig, signal as set_handler};
+    // SAFETY: SIG_IGN runs no code in the handler, so nothing in it can be
+    // unsound; this runs once, before any other thread exists.
+    let _ = unsafe { set_handler(Sig::SIGXFSZ, SigHandler::SigIgn) };
+}

@@ -56,6 +56,11 @@ fn drop_mode_drops_and_counts_when_the_sink_cannot_keep_up() {
     assert_eq!(events.len() as u64, summary["processed"].as_u64().unwrap());
     assert!(stderr.contains("queue full: dropped"), "{stderr}");
     assert!(stderr.contains("\"queue_high_watermark\":100"), "{stderr}");
+    let reports = stderr.matches("queue full: dropped").count();
+    assert!(reports <= 5, "drop reports are rate limited: {reports}");
+    if summary["dropped_by_reason"]["queue_full"].as_u64().unwrap() > 5 * 100 {
+        assert!(stderr.contains("more 'queue_full' messages"), "{stderr}");
+    }
 }
 
 #[test]
@@ -221,4 +226,219 @@ fn one_signal_after_the_input_ended_does_not_cut_the_drain() {
     assert_eq!(summary["processed"], 5000);
     assert_eq!(summary["stopped_by"], serde_json::Value::Null);
     assert_eq!(crate::common::parse_events(&written).len(), 5000);
+}
+
+#[test]
+fn a_reader_blocked_on_a_silent_pipe_does_not_hold_up_sigterm() {
+    // Nothing is ever written and the pipe never closes: `sleep 1000 | shipper`.
+    let (running, _silent_stdin) = Running::start(&["-v", "--sink", "file=out.log"]);
+    wait_until(Duration::from_secs(30), "shipper to start", || {
+        running.stderr_so_far().contains("opened sink")
+    });
+    let started = std::time::Instant::now();
+    running.signal(Signal::SIGTERM);
+    let (code, stderr, summary, _dir) = running.finish();
+    assert!(started.elapsed() < Duration::from_secs(10), "{stderr}");
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(summary["lines_read"], 0);
+}
+
+// Shutdown ordering.
+
+#[test]
+fn sinks_open_in_order_and_close_in_reverse() {
+    let run = crate::common::run(
+        &[
+            "-v",
+            "--sink",
+            "file=a.log",
+            "--sink",
+            "file=b.log",
+            "--sink",
+            "stdout",
+        ],
+        "x\n",
+    );
+    assert_eq!(run.code, Some(0));
+    let order: Vec<String> = run
+        .stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|d| d["component"] == "sink")
+        .map(|d| d["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "opened sink file:a.log",
+            "opened sink file:b.log",
+            "opened sink stdout",
+            "closed sink stdout",
+            "closed sink file:b.log",
+            "closed sink file:a.log",
+        ]
+    );
+}
+
+// A sink failing in the middle of a batch.
+
+#[test]
+fn a_file_too_large_part_way_through_a_batch_keeps_the_whole_events() {
+    // `ulimit -f` makes the kernel stop a write at the limit, part-way
+    // through an event; later writes fail with EFBIG (and SIGXFSZ, which
+    // shipper ignores so that the failure is counted, not fatal).
+    let dir = tempfile::tempdir().unwrap();
+    let summary_path = dir.path().join("summary.json");
+    let script = format!(
+        "ulimit -f 8; exec '{}' --sink file=out.log --sink file=/dev/null --batch-size 10 --summary-file '{}'",
+        crate::common::bin().display(),
+        summary_path.display()
+    );
+    let output = assert_cmd::Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(dir.path())
+        .write_stdin(numbered_lines(300))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let summary = crate::common::read_summary(&summary_path);
+    let file = &summary["sinks"][0];
+    let events = read_events(&dir.path().join("out.log"));
+    assert!(!events.is_empty() && events.len() < 300);
+    assert_eq!(
+        file["written"],
+        events.len(),
+        "whole events written before the error count as written"
+    );
+    assert_eq!(file["failed"], 300 - events.len());
+    assert_eq!(
+        summary["sinks"][1]["written"], 300,
+        "the other sink is untouched"
+    );
+    assert_eq!(
+        summary["dropped_by_reason"]["sink_error"],
+        300 - events.len()
+    );
+    let failure: serde_json::Value = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .find(|d: &serde_json::Value| d["component"] == "sink")
+        .expect("a sink diagnostic");
+    assert_eq!(failure["sink"], "file:out.log");
+    assert_eq!(failure["error_kind"], "FileTooLarge");
+    assert_eq!(failure["batch_events"], 10);
+    assert!(
+        failure["error"].as_str().unwrap().contains("too large"),
+        "{failure}"
+    );
+}
+
+/// A tmpfs of `size` mounted for the test and unmounted after; `None`
+/// (with a note) where mounting is not allowed.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "shipper-test"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !mounted {
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        Some(Tmpfs(dir))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_part_of_a_batch_and_the_sink_recovers_when_space_returns() {
+    let Some(disk) = Tmpfs::mount("256k") else {
+        return;
+    };
+    let filler = disk.0.path().join("filler");
+    std::fs::write(&filler, vec![0u8; 200 << 10]).unwrap();
+    let out = disk.0.path().join("out.log");
+    let sink = format!("file={}", out.display());
+    let (running, mut stdin) = Running::start(&[
+        "--sink",
+        &sink,
+        "--batch-size",
+        "50",
+        "--batch-timeout",
+        "10ms",
+    ]);
+    // About 60 KiB of events for 56 KiB of room: the disk fills part-way
+    // through a batch.
+    std::io::Write::write_all(&mut stdin, &numbered_lines(600)).unwrap();
+    wait_until(Duration::from_secs(30), "the disk to fill", || {
+        running.stderr_so_far().contains("StorageFull")
+    });
+    std::fs::remove_file(&filler).unwrap();
+    let mut later = String::new();
+    for i in 600..700 {
+        later.push_str(&format!("line {i}\n"));
+    }
+    std::io::Write::write_all(&mut stdin, later.as_bytes()).unwrap();
+    drop(stdin);
+    let (code, stderr, summary, _dir) = running.finish();
+    assert_eq!(code, Some(3), "{stderr}");
+    let events = read_events(&out);
+    let sink = &summary["sinks"][0];
+    assert_eq!(
+        sink["written"],
+        events.len(),
+        "the file holds exactly the events counted written"
+    );
+    assert!(sink["failed"].as_u64().unwrap() > 0);
+    let last = events.last().unwrap();
+    assert_eq!(
+        last["message"], "line 699",
+        "the sink recovered once space returned"
+    );
+    let failure: serde_json::Value = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .find(|d: &serde_json::Value| d["component"] == "sink")
+        .unwrap();
+    assert!(
+        failure["written"].as_u64().unwrap() > 0,
+        "the disk filled part-way through a batch: {failure}"
+    );
+}
+
+#[test]
+fn a_signal_during_writes_never_leaves_a_half_written_line() {
+    let (running, stdin) = Running::start(&["--sink", "file=out.log", "--batch-size", "4096"]);
+    let taken = feed_counting(stdin, numbered_lines(3_000_000));
+    wait_until(Duration::from_secs(30), "writes under way", || {
+        taken.load(std::sync::atomic::Ordering::SeqCst) > 4 << 20
+    });
+    running.signal(Signal::SIGINT);
+    running.signal(Signal::SIGINT);
+    let (code, _stderr, summary, dir) = running.finish();
+    assert_eq!(code, Some(130));
+    let bytes = std::fs::read(dir.path().join("out.log")).unwrap();
+    assert!(
+        bytes.is_empty() || bytes.ends_with(b"\n"),
+        "the file ends on a whole line"
+    );
+    let events = parse_events(&bytes);
+    let processed = summary["processed"].as_u64().unwrap() as usize;
+    let cut = summary["dropped_by_reason"]["shutdown"].as_u64().unwrap() as usize;
+    assert!(
+        events.len() >= processed && events.len() <= processed + cut,
+        "{summary}"
+    );
 }
