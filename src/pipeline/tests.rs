@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::{EnvelopeConfig, EnvelopeMode, WhenFull};
-use crate::sink::memory::{MemorySink, Record};
+use crate::sink::memory::{Gate, MemorySink, Record};
 use crate::source::{Chunk, Span};
 
 fn config(batch_size: usize) -> PipelineConfig {
@@ -155,4 +155,167 @@ async fn a_partial_batch_goes_out_after_the_timeout() {
         tokio::task::yield_now().await;
     }
     assert_eq!(pipeline.counts().tally.batches, 1);
+}
+
+#[tokio::test]
+async fn block_mode_waits_as_long_as_a_sink_hangs_and_loses_nothing() {
+    let record = Arc::default();
+    let gate = Arc::new(Gate::default());
+    let sink = memory("hanging", &record).held_at(Arc::clone(&gate));
+    let config = PipelineConfig {
+        queue_capacity: 5,
+        ..config(2)
+    };
+    let mut pipeline = Pipeline::start(&config, raw_encoder(), vec![AnySink::Memory(sink)]);
+    let queue = pipeline.queue();
+    let lines: Vec<String> = (0..50).map(|i| i.to_string()).collect();
+    let chunk = chunk_of(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+    let pusher = std::thread::spawn(move || queue.push(chunk));
+    while pipeline.counts().intake.high_watermark < 5 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!pusher.is_finished(), "intake waits while the sink hangs");
+    assert_eq!(pipeline.counts().tally.dropped_total(), 0);
+    gate.open();
+    tokio::task::spawn_blocking(move || pusher.join().unwrap().unwrap())
+        .await
+        .unwrap();
+    pipeline.queue().close();
+    pipeline.drain().await;
+    let counts = pipeline.counts();
+    assert_invariant(&counts);
+    assert_eq!(counts.tally.processed, 50);
+    assert_eq!(record.lock().unwrap().events.len(), 50);
+}
+
+#[test]
+fn drop_mode_waits_out_the_backpressure_wait_before_dropping() {
+    let ledger = Arc::new(Ledger::new(1));
+    let wait = Duration::from_millis(80);
+    let queue = Queue::new(
+        1,
+        usize::MAX,
+        WhenFull::DropNewest { wait },
+        Arc::clone(&ledger),
+    );
+    queue.push(chunk_of(&["first"])).unwrap();
+    let started = std::time::Instant::now();
+    queue.push(chunk_of(&["second"])).unwrap();
+    assert!(started.elapsed() >= wait, "it waited for room first");
+    assert_eq!(ledger.snapshot().dropped_for(DropReason::QueueFull), 1);
+}
+
+#[test]
+fn the_reader_thread_is_joined_at_the_end_of_input() {
+    let ledger = Arc::new(Ledger::new(1));
+    let queue = Arc::new(Queue::new(100, usize::MAX, WhenFull::Block, ledger));
+    let input = std::io::Cursor::new(b"a\nb\n\nc".to_vec());
+    let reader =
+        crate::source::spawn_reader("test".into(), input, Arc::clone(&queue), 100).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        reader.done.await.unwrap().unwrap();
+        reader.thread.join().unwrap();
+        let (stats, _) = queue.snapshot();
+        assert_eq!((stats.submitted, stats.blank), (3, 1));
+        let mut events = 0;
+        while let Some(chunk) = queue.pop().await {
+            events += chunk.len();
+        }
+        assert_eq!(events, 3, "the reader closed the queue when it was done");
+    });
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A line: valid JSON events, plain text, invalid UTF-8, JSON arrays.
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            "[a-z ]{1,20}"
+                .prop_map(|m| format!(r#"{{"message":"{m}","level":"warn"}}"#).into_bytes()),
+            "[a-z ]{1,20}".prop_map(String::into_bytes),
+            proptest::collection::vec(
+                any::<u8>().prop_filter("no newline", |b| *b != b'\n'),
+                1..30
+            ),
+            Just(b"[1,2]".to_vec()),
+        ]
+    }
+
+    fn chunk_of_bytes(lines: &[Vec<u8>]) -> Chunk {
+        let mut data = Vec::new();
+        let mut spans = Vec::new();
+        for line in lines {
+            spans.push(Span {
+                start: data.len() as u32,
+                len: line.len() as u32,
+                cut_from: None,
+            });
+            data.extend_from_slice(line);
+        }
+        Chunk {
+            data: Arc::new(data),
+            spans,
+            blank: 0,
+            read_at: std::time::SystemTime::now(),
+            source: "test".into(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the lines, sizes, policy and sink failures, every
+        /// event is settled once: processed, or dropped with one reason.
+        #[test]
+        fn every_event_is_settled_exactly_once(
+            chunks in proptest::collection::vec(proptest::collection::vec(line(), 1..40), 1..8),
+            batch_size in 1usize..20,
+            capacity in 1usize..50,
+            drop_when_full in any::<bool>(),
+            strict in any::<bool>(),
+            failures in proptest::collection::vec(proptest::option::of(0usize..200), 1..4),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let counts = runtime.block_on(async {
+                let config = PipelineConfig {
+                    queue_capacity: capacity,
+                    when_full: if drop_when_full { WhenFull::DropNewest { wait: Duration::ZERO } } else { WhenFull::Block },
+                    ..config(batch_size)
+                };
+                let envelope = EnvelopeConfig {
+                    mode: if strict { EnvelopeMode::Strict } else { EnvelopeMode::BestEffort },
+                    max_line_bytes: 1 << 20,
+                    fields: Vec::new(),
+                };
+                let sinks = failures.iter().enumerate().map(|(i, fail_at)| {
+                    let sink = memory(&format!("sink{i}"), &Arc::default());
+                    AnySink::Memory(match fail_at { Some(k) => sink.failing_at(*k), None => sink })
+                }).collect();
+                let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks);
+                let queue = pipeline.queue();
+                let chunks: Vec<Chunk> = chunks.iter().map(|lines| chunk_of_bytes(lines)).collect();
+                tokio::task::spawn_blocking(move || {
+                    for chunk in chunks {
+                        queue.push(chunk).unwrap();
+                    }
+                    queue.close();
+                }).await.unwrap();
+                pipeline.drain().await;
+                pipeline.counts()
+            });
+            let submitted: usize = chunks.iter().map(Vec::len).sum();
+            prop_assert_eq!(counts.intake.submitted, submitted as u64);
+            prop_assert_eq!(counts.intake.submitted, counts.tally.processed + counts.tally.dropped_total());
+            prop_assert!(counts.intake.high_watermark <= capacity);
+            for sink in &counts.tally.sinks {
+                prop_assert!(sink.written >= counts.tally.processed);
+            }
+        }
+    }
 }

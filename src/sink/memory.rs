@@ -2,7 +2,7 @@
 //! told to fail at a given event or on close.
 
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use super::{Sink, WriteOutcome};
 use crate::pipeline::batch::Batch;
@@ -16,9 +16,30 @@ pub(crate) struct Record {
     pub closed: Vec<String>,
 }
 
+/// Holds a sink's writes until the test opens it: a sink that hangs.
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Gate {
+    pub(crate) fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+
+    fn pass(&self) {
+        let open = self.open.lock().unwrap();
+        drop(self.opened.wait_while(open, |open| !*open).unwrap());
+    }
+}
+
 pub(crate) struct MemorySink {
     name: String,
     record: Arc<Mutex<Record>>,
+    /// Every write waits here first, when set.
+    gate: Option<Arc<Gate>>,
     /// The event (counted over every event offered) whose write fails, once.
     fail_at: Option<usize>,
     offered: usize,
@@ -30,6 +51,7 @@ impl MemorySink {
         MemorySink {
             name: name.to_owned(),
             record,
+            gate: None,
             fail_at: None,
             offered: 0,
             fail_close: false,
@@ -38,6 +60,11 @@ impl MemorySink {
 
     pub(crate) fn failing_at(mut self, event: usize) -> MemorySink {
         self.fail_at = Some(event);
+        self
+    }
+
+    pub(crate) fn held_at(mut self, gate: Arc<Gate>) -> MemorySink {
+        self.gate = Some(gate);
         self
     }
 
@@ -53,6 +80,9 @@ impl Sink for MemorySink {
     }
 
     fn write_batch(&mut self, batch: &Batch) -> WriteOutcome {
+        if let Some(gate) = &self.gate {
+            gate.pass();
+        }
         let mut record = self.record.lock().unwrap();
         for (index, event) in batch.events().enumerate() {
             if self.fail_at == Some(self.offered + index) {
