@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::envelope::level::Level;
+
 const EXAMPLES: &str = "\
 Examples:
   Ship a program's output to ./shipper.log:
@@ -119,6 +121,16 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = parse_duration, env = "SHIPPER_BACKPRESSURE_WAIT", help_heading = "Pipeline")]
     pub backpressure_wait: Duration,
 
+    /// With --drop-on-full: lines at or above this level (debug, info,
+    /// warning, error, critical) wait for room instead of being dropped.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level, requires = "drop_on_full", env = "SHIPPER_PROTECT_LEVEL", help_heading = "Pipeline")]
+    pub protect_level: Option<Level>,
+
+    /// After events were dropped, write one event into the stream saying
+    /// how many and why, where they would have been.
+    #[arg(long, env = "SHIPPER_GAP_MARKERS", help_heading = "Pipeline")]
+    pub gap_markers: bool,
+
     /// Most events in one batch.
     #[arg(
         long,
@@ -198,6 +210,12 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     number
         .checked_mul(multiplier)
         .ok_or_else(|| format!("'{text}' is too large"))
+}
+
+fn parse_level(text: &str) -> Result<Level, String> {
+    Level::parse(text).ok_or_else(|| {
+        format!("unknown level '{text}' (use debug, info, warning, error or critical)")
+    })
 }
 
 fn parse_field(text: &str) -> Result<(String, String), String> {

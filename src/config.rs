@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{Args, SummaryArg};
+use crate::envelope::level::Level;
 
 /// Longest line the reader accepts as a setting; lines are indexed with u32.
 const MAX_LINE_LIMIT: u64 = 1 << 30;
@@ -61,8 +62,12 @@ pub(crate) struct EnvelopeConfig {
 pub(crate) enum WhenFull {
     /// Wait for room: lossless, and the writer feels the backpressure.
     Block,
-    /// Wait at most this long, then drop the line as `queue_full`.
-    DropNewest { wait: Duration },
+    /// Wait at most `wait`, then drop the line as `queue_full`; lines at
+    /// or above `protect` wait as in `Block` instead.
+    DropNewest {
+        wait: Duration,
+        protect: Option<Level>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +78,8 @@ pub(crate) struct PipelineConfig {
     pub batch_size: usize,
     pub batch_timeout: Duration,
     pub shutdown_timeout: Duration,
+    /// Write a marker event where events were dropped.
+    pub gap_markers: bool,
 }
 
 impl PipelineConfig {
@@ -138,6 +145,7 @@ impl Config {
         let when_full = if args.drop_on_full {
             WhenFull::DropNewest {
                 wait: args.backpressure_wait,
+                protect: args.protect_level,
             }
         } else {
             WhenFull::Block
@@ -155,6 +163,7 @@ impl Config {
                 batch_size: args.batch_size,
                 batch_timeout: args.batch_timeout,
                 shutdown_timeout: args.shutdown_timeout,
+                gap_markers: args.gap_markers,
             },
             sinks,
             file: FileOptions {
@@ -289,8 +298,22 @@ mod tests {
         assert_eq!(
             drop.pipeline.when_full,
             WhenFull::DropNewest {
-                wait: Duration::from_millis(5)
+                wait: Duration::from_millis(5),
+                protect: None,
             }
         );
+        let protecting = config(&["--drop-on-full", "--protect-level", "warn"]).unwrap();
+        assert_eq!(
+            protecting.pipeline.when_full,
+            WhenFull::DropNewest {
+                wait: Duration::from_millis(50),
+                protect: Some(Level::Warning),
+            }
+        );
+        assert!(
+            config(&["--protect-level", "error"]).is_err(),
+            "only with --drop-on-full"
+        );
+        assert!(config(&["--drop-on-full", "--protect-level", "loud"]).is_err());
     }
 }

@@ -30,6 +30,8 @@ pub(crate) struct Summary {
     pub queue_high_watermark: usize,
     /// Batches the worker formed.
     pub batches: u64,
+    /// Gap markers written where events were dropped (`--gap-markers`).
+    pub gap_markers: u64,
     /// From start to exit.
     pub elapsed_seconds: f64,
     /// From the end of input (or the first signal) to exit.
@@ -104,6 +106,7 @@ impl Summary {
             queue_capacity: counts.queue_capacity,
             queue_high_watermark: counts.intake.high_watermark,
             batches: tally.batches,
+            gap_markers: tally.markers,
             elapsed_seconds: 0.0,
             drain_seconds: 0.0,
             sinks,
@@ -213,6 +216,7 @@ mod tests {
                 processed: 7,
                 dropped,
                 batches: 2,
+                markers: 0,
                 sinks: vec![SinkTally {
                     written: 7,
                     failed: 1,

@@ -19,6 +19,7 @@ use serde_json::value::RawValue;
 
 use crate::config::{EnvelopeConfig, EnvelopeMode};
 use crate::diagnostics;
+use crate::pipeline::worker::Gap;
 use fields::{Members, NotObject, as_str, is_object, is_string, object_body};
 use level::Level;
 
@@ -275,12 +276,53 @@ impl Encoder {
         }
     }
 
+    /// A gap marker: an event of shipper's own saying how many events were
+    /// dropped where it stands, and why.
+    pub(crate) fn write_marker(&mut self, gap: &Gap, out: &mut Vec<u8>) {
+        let message = format!(
+            "shipper dropped {} events here (queue_full {}, invalid {})",
+            gap.total(),
+            gap.queue_full,
+            gap.invalid
+        );
+        let time = self.read_time(SystemTime::now());
+        let data = json!({
+            "dropped": gap.total(),
+            "dropped_by_reason": {"queue_full": gap.queue_full, "invalid": gap.invalid},
+        });
+        out.extend_from_slice(b"{\"timestamp\":\"");
+        out.extend_from_slice(&time);
+        out.extend_from_slice(b"\",\"level\":\"WARNING\",\"message\":");
+        write_str(out, &message);
+        out.extend_from_slice(b",\"logger\":\"shipper\",\"context\":{},\"diagnostics\":{");
+        out.extend_from_slice(&self.host);
+        out.extend_from_slice(b",\"source\":\"shipper\",\"gap_marker\":true},\"data\":");
+        serde_json::to_writer(&mut *out, &data).expect("writing to a Vec cannot fail");
+        out.push(b'}');
+    }
+
     fn read_time(&mut self, at: SystemTime) -> [u8; timestamp::TEXT_LEN] {
         let ms = timestamp::millis(at);
         if self.clock.0 != ms {
             self.clock = (ms, timestamp::format(ms));
         }
         self.clock.1
+    }
+}
+
+/// The level of a line as its event would carry it, read at intake (where
+/// `--protect-level` needs it) without writing the event.
+pub(crate) fn level_of(bytes: &[u8]) -> Level {
+    let text = String::from_utf8_lossy(bytes);
+    let from_json = text
+        .trim_start()
+        .starts_with('{')
+        .then(|| fields::parse_object(&text).ok())
+        .flatten()
+        .and_then(|members| Event::from_members(members, false, Repairs::default()).ok());
+    match from_json {
+        Some(event) => event.level,
+        None => Level::find_in_text(&text).unwrap_or(Level::Info),
     }
 }
 

@@ -10,8 +10,11 @@ use tokio::time::Instant;
 pub(crate) struct Batch {
     /// The events, back to back.
     bytes: Vec<u8>,
-    /// Where each event ends in `bytes`.
+    /// Where each line ends in `bytes`.
     ends: Vec<usize>,
+    /// Which lines are gap markers (made by the pipeline, not read), in
+    /// order; they are written like events but never counted as events.
+    markers: Vec<usize>,
     /// Sinks that have not reported on this batch yet.
     pending: AtomicUsize,
     /// Fewest events any reporting sink wrote: the events every sink holds.
@@ -19,8 +22,18 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
+    /// Lines in the batch, gap markers included.
     pub(crate) fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// Events among the first `lines` lines: the markers are not events.
+    pub(crate) fn events_in(&self, lines: usize) -> usize {
+        lines - self.markers.partition_point(|&marker| marker < lines)
+    }
+
+    pub(crate) fn markers(&self) -> usize {
+        self.markers.len()
     }
 
     /// All events, back to back: what a sink writes.
@@ -28,7 +41,7 @@ impl Batch {
         &self.bytes
     }
 
-    /// How many whole events the first `written` bytes hold.
+    /// How many whole lines the first `written` bytes hold.
     pub(crate) fn events_within(&self, written: usize) -> usize {
         self.ends.partition_point(|&end| end <= written)
     }
@@ -68,6 +81,7 @@ const PREALLOCATED_EVENTS: usize = 4096;
 pub(crate) struct BatchBuilder {
     bytes: Vec<u8>,
     ends: Vec<usize>,
+    markers: Vec<usize>,
     /// Most events in one batch.
     max_events: usize,
     /// A batch is full once it holds this many bytes, whatever its events:
@@ -82,6 +96,7 @@ impl BatchBuilder {
         BatchBuilder {
             bytes: Vec::new(),
             ends: Vec::with_capacity(max_events.min(PREALLOCATED_EVENTS)),
+            markers: Vec::new(),
             max_events,
             max_bytes: usize::MAX,
             started: None,
@@ -105,6 +120,17 @@ impl BatchBuilder {
         self.ends.push(self.bytes.len());
         self.started.get_or_insert_with(Instant::now);
         true
+    }
+
+    /// Adds a gap marker written by `write`.
+    pub(crate) fn push_marker(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let index = self.ends.len();
+        if self.push(|out| {
+            write(out);
+            true
+        }) {
+            self.markers.push(index);
+        }
     }
 
     pub(crate) fn is_full(&self) -> bool {
@@ -132,6 +158,7 @@ impl BatchBuilder {
             bytes: std::mem::replace(&mut self.bytes, Vec::with_capacity(capacity)),
             accepted: AtomicUsize::new(ends.len()),
             ends,
+            markers: std::mem::take(&mut self.markers),
             pending: AtomicUsize::new(sinks),
         }
     }
@@ -181,6 +208,22 @@ mod tests {
             true
         });
         assert!(builder.is_full(), "8 bytes with the newlines");
+    }
+
+    #[test]
+    fn markers_are_lines_but_not_events() {
+        let mut builder = builder_with(&["a"], 10);
+        builder.push_marker(|out| out.extend_from_slice(b"gap"));
+        builder.push(|out| {
+            out.push(b'b');
+            true
+        });
+        let batch = builder.take(1);
+        assert_eq!(batch.bytes(), b"a\ngap\nb\n");
+        assert_eq!((batch.len(), batch.markers()), (3, 1));
+        assert_eq!(batch.events_in(1), 1);
+        assert_eq!(batch.events_in(2), 1, "the marker is not an event");
+        assert_eq!(batch.events_in(3), 2);
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub(crate) struct Tally {
     pub dropped: [u64; DropReason::ALL.len()],
     /// Batches formed by the worker.
     pub batches: u64,
+    /// Gap markers written into the stream.
+    pub markers: u64,
     /// One entry per sink, in command-line order.
     pub sinks: Vec<SinkTally>,
 }
@@ -126,22 +128,28 @@ impl Ledger {
         inner.tally.dropped[DropReason::Shutdown as usize] += count;
     }
 
-    pub(crate) fn batch_formed(&self) {
-        self.update(|tally| tally.batches += 1);
+    pub(crate) fn batch_formed(&self, batch: &Batch) {
+        self.update(|tally| {
+            tally.batches += 1;
+            tally.markers += batch.markers() as u64;
+        });
     }
 
-    /// Records that `sink` wrote the first `written` events of `batch`.
+    /// Records that `sink` wrote the first `written` lines of `batch`.
     /// The last sink to report settles the batch: an event is processed
     /// when every sink wrote it, and dropped as `sink_error` otherwise.
+    /// Gap markers are written like events but counted as none.
     pub(crate) fn settle(&self, batch: &Batch, sink: usize, written: usize) {
         self.update(|tally| {
-            let len = batch.len();
-            let written = written.min(len);
-            tally.sinks[sink].written += written as u64;
-            tally.sinks[sink].failed += (len - written) as u64;
+            let events = batch.events_in(batch.len()) as u64;
+            let written = written.min(batch.len());
+            let sink_wrote = batch.events_in(written) as u64;
+            tally.sinks[sink].written += sink_wrote;
+            tally.sinks[sink].failed += events - sink_wrote;
             if let Some(accepted) = batch.sink_reported(written) {
-                tally.processed += accepted as u64;
-                tally.dropped[DropReason::SinkError as usize] += (len - accepted) as u64;
+                let accepted = batch.events_in(accepted) as u64;
+                tally.processed += accepted;
+                tally.dropped[DropReason::SinkError as usize] += events - accepted;
             }
         });
     }

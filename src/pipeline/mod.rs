@@ -103,6 +103,8 @@ impl Pipeline {
             batch_timeout: config.batch_timeout,
             sinks: senders,
             ledger: Arc::clone(&ledger),
+            gap_markers: config.gap_markers,
+            gap: Default::default(),
         };
         Pipeline {
             queue,

@@ -21,6 +21,14 @@ use crate::source::Chunk;
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Closed;
 
+/// A chunk off the queue.
+#[derive(Debug)]
+pub(crate) struct Taken {
+    pub chunk: Chunk,
+    /// Lines dropped `queue_full` just before this chunk.
+    pub dropped_before: u64,
+}
+
 /// What intake has counted, read at the end for the summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct IntakeStats {
@@ -55,7 +63,11 @@ enum Intake {
 }
 
 struct State {
-    chunks: VecDeque<Chunk>,
+    /// Chunks in order, each with the lines dropped just before it.
+    chunks: VecDeque<Taken>,
+    /// Lines dropped `queue_full` since the last chunk taken in: the gap a
+    /// marker reports where the next chunk begins.
+    gap: u64,
     /// Events held now.
     events: usize,
     /// Bytes of line content held now.
@@ -81,6 +93,7 @@ impl Queue {
         Queue {
             state: Mutex::new(State {
                 chunks: VecDeque::new(),
+                gap: 0,
                 events: 0,
                 bytes: 0,
                 intake: Intake::Open,
@@ -109,9 +122,22 @@ impl Queue {
     /// dropping as the policy says when there is no room. Every line is
     /// counted whatever happens to it: taken in, dropped `queue_full`, or,
     /// once the queue has closed, refused and dropped `shutdown`.
-    pub(crate) fn push(&self, mut chunk: Chunk) -> Result<(), Closed> {
+    pub(crate) fn push(&self, chunk: Chunk) -> Result<(), Closed> {
+        let mut shed = None;
+        let pushed = self.offer(chunk, &mut shed);
+        // Reported once the lock is released: stderr may be slow.
+        if let Some(shed) = shed {
+            self.report_shed(shed);
+        }
+        pushed
+    }
+
+    fn offer(&self, mut chunk: Chunk, shed: &mut Option<(u64, usize)>) -> Result<(), Closed> {
         let mut state = self.lock();
         state.stats.blank += chunk.blank;
+        // Drop mode turns to waiting for the protected lines of a chunk
+        // once its other lines were dropped.
+        let mut when_full = self.when_full;
         // When a line that found the queue full must give up (drop mode).
         let mut deadline = None;
         loop {
@@ -129,18 +155,30 @@ impl Queue {
                 self.enqueue(&mut state, std::mem::replace(&mut chunk, rest));
                 continue;
             }
-            state = match self.when_full {
+            state = match when_full {
                 WhenFull::Block => self.room.wait(state).expect("queue lock poisoned"),
-                WhenFull::DropNewest { wait } => {
+                WhenFull::DropNewest { wait, protect } => {
                     let deadline = *deadline.get_or_insert_with(|| Instant::now() + wait);
-                    let (mut state, found_room) = self.wait_for_room(state, &chunk, deadline);
-                    if !found_room {
-                        let dropped = self.shed(&mut state, &chunk);
+                    let (state, found_room) = self.wait_for_room(state, &chunk, deadline);
+                    if found_room {
+                        state
+                    } else {
+                        // Levels are read without the lock: it may parse JSON.
                         drop(state);
-                        self.report_shed(dropped);
-                        return Ok(());
+                        let protected = protect.map(|level| {
+                            chunk.extract(|line| crate::envelope::level_of(line) >= level)
+                        });
+                        let mut state = self.lock();
+                        *shed = Some(self.shed(&mut state, &chunk));
+                        match protected {
+                            Some(protected) if protected.len() > 0 => {
+                                chunk = protected;
+                                when_full = WhenFull::Block;
+                                state
+                            }
+                            _ => return Ok(()),
+                        }
                     }
-                    state
                 }
             };
         }
@@ -182,7 +220,11 @@ impl Queue {
         state.stats.submitted += chunk.len() as u64;
         state.stats.high_watermark = state.stats.high_watermark.max(state.events);
         state.shedding = false;
-        state.chunks.push_back(chunk);
+        let dropped_before = std::mem::take(&mut state.gap);
+        state.chunks.push_back(Taken {
+            chunk,
+            dropped_before,
+        });
         self.arrivals.notify_one();
     }
 
@@ -210,13 +252,20 @@ impl Queue {
     /// high-water mark, for the report made once the lock is released.
     fn shed(&self, state: &mut State, chunk: &Chunk) -> (u64, usize) {
         let dropped = chunk.len() as u64;
+        if dropped == 0 {
+            return (0, state.stats.high_watermark);
+        }
         state.stats.submitted += dropped;
+        state.gap += dropped;
         state.shedding = true;
         self.ledger.drop_events(DropReason::QueueFull, dropped);
         (dropped, state.stats.high_watermark)
     }
 
     fn report_shed(&self, (dropped, high_watermark): (u64, usize)) {
+        if dropped == 0 {
+            return;
+        }
         diagnostics::warn("pipeline", "queue_full", || {
             let total = self.ledger.snapshot().dropped_for(DropReason::QueueFull);
             (
@@ -240,18 +289,18 @@ impl Queue {
 
     /// Takes the oldest chunk, waiting for one; `None` once the queue is
     /// closed and empty. Cancel-safe: nothing is taken until it returns.
-    pub(crate) async fn pop(&self) -> Option<Chunk> {
+    pub(crate) async fn take(&self) -> Option<Taken> {
         loop {
             let arrived = self.arrivals.notified();
             tokio::pin!(arrived);
             arrived.as_mut().enable();
             {
                 let mut state = self.lock();
-                if let Some(chunk) = state.chunks.pop_front() {
-                    state.events -= chunk.len();
-                    state.bytes -= chunk.bytes();
+                if let Some(taken) = state.chunks.pop_front() {
+                    state.events -= taken.chunk.len();
+                    state.bytes -= taken.chunk.bytes();
                     self.room.notify_all();
-                    return Some(chunk);
+                    return Some(taken);
                 }
                 if state.intake == Intake::Closed {
                     return None;
@@ -259,6 +308,16 @@ impl Queue {
             }
             arrived.await;
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) async fn pop(&self) -> Option<Chunk> {
+        self.take().await.map(|taken| taken.chunk)
+    }
+
+    /// Lines dropped after the last chunk taken in: the gap at the end.
+    pub(crate) fn take_trailing_gap(&self) -> u64 {
+        std::mem::take(&mut self.lock().gap)
     }
 
     /// Intake is over (the reader has finished): pushes are refused from
@@ -350,6 +409,7 @@ mod tests {
             usize::MAX,
             WhenFull::DropNewest {
                 wait: Duration::ZERO,
+                protect: None,
             },
         );
         queue.push(chunk(8, 1)).unwrap();
@@ -367,6 +427,7 @@ mod tests {
             usize::MAX,
             WhenFull::DropNewest {
                 wait: Duration::ZERO,
+                protect: None,
             },
         );
         for _ in 0..3 {
@@ -381,6 +442,55 @@ mod tests {
         );
     }
 
+    #[test]
+    fn protected_lines_wait_while_the_others_are_dropped() {
+        let protect = Some(crate::envelope::level::Level::Error);
+        let (queue, ledger) = queue(
+            1,
+            usize::MAX,
+            WhenFull::DropNewest {
+                wait: Duration::ZERO,
+                protect,
+            },
+        );
+        queue.push(chunk(1, 1)).unwrap();
+        let lines = [
+            "INFO a",
+            "ERROR b",
+            r#"{"level":"critical","msg":"c"}"#,
+            "debug d",
+        ];
+        let pusher = {
+            let queue = Arc::clone(&queue);
+            std::thread::spawn(move || queue.push(crate::pipeline::tests::chunk_of(&lines)))
+        };
+        // Nothing is taken out until the unprotected lines are dropped.
+        while ledger.snapshot().dropped_for(DropReason::QueueFull) < 2 {
+            std::thread::yield_now();
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let kept = runtime.block_on(async {
+            let mut kept = Vec::new();
+            while kept.len() < 3 {
+                let chunk = queue.pop().await.unwrap();
+                kept.extend(chunk.spans.iter().map(|span| chunk.line(span).to_vec()));
+            }
+            kept
+        });
+        pusher.join().unwrap().unwrap();
+        assert_eq!(
+            kept[1..],
+            [
+                b"ERROR b".to_vec(),
+                br#"{"level":"critical","msg":"c"}"#.to_vec()
+            ]
+        );
+        assert_eq!(ledger.snapshot().dropped_for(DropReason::QueueFull), 2);
+        assert_eq!(queue.snapshot().0.submitted, 5);
+    }
+
     #[tokio::test]
     async fn the_byte_bound_holds_but_one_line_always_fits() {
         let (queue, ledger) = queue(
@@ -388,6 +498,7 @@ mod tests {
             10,
             WhenFull::DropNewest {
                 wait: Duration::ZERO,
+                protect: None,
             },
         );
         queue.push(chunk(1, 50)).unwrap();
@@ -398,7 +509,13 @@ mod tests {
         );
         queue.push(chunk(1, 5)).unwrap();
         assert_eq!(ledger.snapshot().dropped_for(DropReason::QueueFull), 1);
-        queue.pop().await.unwrap();
+        assert_eq!(queue.take().await.unwrap().dropped_before, 0);
+        queue.push(chunk(1, 4)).unwrap();
+        assert_eq!(
+            queue.take().await.unwrap().dropped_before,
+            1,
+            "the gap is told with the next chunk"
+        );
         queue.push(chunk(3, 4)).unwrap();
         assert_eq!(
             queue.snapshot().0.high_watermark,
@@ -487,6 +604,7 @@ mod tests {
             usize::MAX,
             WhenFull::DropNewest {
                 wait: Duration::from_secs(30),
+                protect: None,
             },
         );
         queue.push(chunk(1, 1)).unwrap();

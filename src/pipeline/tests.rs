@@ -16,6 +16,7 @@ fn config(batch_size: usize) -> PipelineConfig {
         batch_size,
         batch_timeout: Duration::from_millis(250),
         shutdown_timeout: Duration::from_secs(10),
+        gap_markers: false,
     }
 }
 
@@ -28,7 +29,7 @@ fn raw_encoder() -> Encoder {
     Encoder::new(&config, "test")
 }
 
-fn chunk_of(lines: &[&str]) -> Chunk {
+pub(crate) fn chunk_of(lines: &[&str]) -> Chunk {
     let mut data = Vec::new();
     let mut spans = Vec::new();
     for line in lines {
@@ -189,6 +190,59 @@ async fn block_mode_waits_as_long_as_a_sink_hangs_and_loses_nothing() {
     assert_eq!(record.lock().unwrap().events.len(), 50);
 }
 
+#[tokio::test]
+async fn a_gap_marker_stands_where_invalid_lines_were_dropped() {
+    let record: Arc<Mutex<Record>> = Arc::default();
+    let config = PipelineConfig {
+        gap_markers: true,
+        ..config(10)
+    };
+    let envelope = EnvelopeConfig {
+        mode: EnvelopeMode::Strict,
+        max_line_bytes: 1 << 20,
+        fields: Vec::new(),
+    };
+    let sinks = vec![AnySink::Memory(memory("m", &record))];
+    let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks);
+    let chunk = chunk_of(&[
+        r#"{"message":"a"}"#,
+        "bad",
+        "[]",
+        r#"{"message":"b"}"#,
+        "trailing bad",
+    ]);
+    pipeline.queue().push(chunk).unwrap();
+    pipeline.queue().close();
+    pipeline.drain().await;
+    let counts = pipeline.counts();
+    assert_invariant(&counts);
+    assert_eq!(counts.tally.processed, 2);
+    assert_eq!(counts.tally.markers, 2);
+    assert_eq!(counts.tally.sinks[0].written, 2, "markers are not events");
+    let events: Vec<serde_json::Value> = record
+        .lock()
+        .unwrap()
+        .events
+        .iter()
+        .map(|event| serde_json::from_slice(event).unwrap())
+        .collect();
+    let messages: Vec<&str> = events
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "a",
+            "shipper dropped 2 events here (queue_full 0, invalid 2)",
+            "b",
+            "shipper dropped 1 events here (queue_full 0, invalid 1)",
+        ]
+    );
+    assert_eq!(events[1]["diagnostics"]["gap_marker"], true);
+    assert_eq!(events[1]["data"]["dropped_by_reason"]["invalid"], 2);
+}
+
 #[test]
 fn drop_mode_waits_out_the_backpressure_wait_before_dropping() {
     let ledger = Arc::new(Ledger::new(1));
@@ -196,7 +250,10 @@ fn drop_mode_waits_out_the_backpressure_wait_before_dropping() {
     let queue = Queue::new(
         1,
         usize::MAX,
-        WhenFull::DropNewest { wait },
+        WhenFull::DropNewest {
+            wait,
+            protect: None,
+        },
         Arc::clone(&ledger),
     );
     queue.push(chunk_of(&["first"])).unwrap();
@@ -285,7 +342,7 @@ mod properties {
             let counts = runtime.block_on(async {
                 let config = PipelineConfig {
                     queue_capacity: capacity,
-                    when_full: if drop_when_full { WhenFull::DropNewest { wait: Duration::ZERO } } else { WhenFull::Block },
+                    when_full: if drop_when_full { WhenFull::DropNewest { wait: Duration::ZERO, protect: None } } else { WhenFull::Block },
                     ..config(batch_size)
                 };
                 let envelope = EnvelopeConfig {

@@ -22,6 +22,23 @@ pub(crate) struct Worker {
     /// One channel per sink, in command-line order.
     pub sinks: Vec<mpsc::Sender<Arc<Batch>>>,
     pub ledger: Arc<Ledger>,
+    /// Write a marker where events were dropped (`--gap-markers`).
+    pub gap_markers: bool,
+    /// Events dropped since the last marker, waiting to be told.
+    pub gap: Gap,
+}
+
+/// Events dropped between two shipped events, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Gap {
+    pub queue_full: u64,
+    pub invalid: u64,
+}
+
+impl Gap {
+    pub(crate) fn total(&self) -> u64 {
+        self.queue_full + self.invalid
+    }
 }
 
 impl Worker {
@@ -33,8 +50,11 @@ impl Worker {
             tokio::select! {
                 // Lines to envelope; `None` once intake has stopped and the
                 // queue is empty.
-                chunk = self.queue.pop() => match chunk {
-                    Some(chunk) => self.take_in(&chunk).await,
+                taken = self.queue.take() => match taken {
+                    Some(taken) => {
+                        self.gap.queue_full += taken.dropped_before;
+                        self.take_in(&taken.chunk).await;
+                    }
                     None => break,
                 },
                 // The oldest event of a partly filled batch has waited long enough.
@@ -43,9 +63,43 @@ impl Worker {
                 }
             }
         }
+        self.gap.queue_full += self.queue.take_trailing_gap();
+        self.mark_gap();
         if !self.builder.is_empty() {
             self.dispatch().await;
         }
+    }
+
+    /// Envelopes one line into the batch; `false` when it was rejected.
+    /// After a gap, the marker goes in first, once the line is known to
+    /// ship: one marker tells a whole run of drops.
+    fn ship(&mut self, line: &LineRef) -> bool {
+        let encoder = &mut self.encoder;
+        if !self.gap_markers || self.gap.total() == 0 {
+            return self.builder.push(|out| encoder.encode(line, out).is_ok());
+        }
+        let mut event = Vec::new();
+        if encoder.encode(line, &mut event).is_err() {
+            return false;
+        }
+        self.mark_gap();
+        self.builder.push(|out| {
+            out.extend_from_slice(&event);
+            true
+        })
+    }
+
+    /// Writes a marker for the events dropped since the last one, if any
+    /// and if asked to. It goes straight into the batch, never through the
+    /// queue, so it neither waits for room nor takes an event's place.
+    fn mark_gap(&mut self) {
+        if !self.gap_markers || self.gap.total() == 0 {
+            return;
+        }
+        let gap = std::mem::take(&mut self.gap);
+        let encoder = &mut self.encoder;
+        self.builder
+            .push_marker(|out| encoder.write_marker(&gap, out));
     }
 
     /// Envelopes a chunk's lines, sending each batch as it fills.
@@ -58,9 +112,11 @@ impl Worker {
                 read_at: chunk.read_at,
                 cut_from: span.cut_from,
             };
-            let encoder = &mut self.encoder;
-            if !self.builder.push(|out| encoder.encode(&line, out).is_ok()) {
+            if !self.ship(&line) {
                 invalid += 1;
+                if self.gap_markers {
+                    self.gap.invalid += 1;
+                }
             } else if self.builder.is_full() {
                 self.dispatch().await;
             }
@@ -72,7 +128,7 @@ impl Worker {
     /// with earlier batches: that wait is what fills the queue.
     async fn dispatch(&mut self) {
         let batch = Arc::new(self.builder.take(self.sinks.len()));
-        self.ledger.batch_formed();
+        self.ledger.batch_formed(&batch);
         for (index, sink) in self.sinks.iter().enumerate() {
             if sink.send(Arc::clone(&batch)).await.is_err() {
                 // The sink's task is gone; it wrote none of this batch.

@@ -53,12 +53,35 @@ impl Chunk {
         self.spans.iter().map(|span| span.len as usize).sum()
     }
 
+    /// Moves the lines `pick` chooses into a chunk of their own (sharing
+    /// the buffer), keeping the others, each in order.
+    pub(crate) fn extract(&mut self, mut pick: impl FnMut(&[u8]) -> bool) -> Chunk {
+        let data = &self.data;
+        let (picked, rest) = self.spans.iter().partition(|span| {
+            let start = span.start as usize;
+            pick(&data[start..start + span.len as usize])
+        });
+        self.spans = rest;
+        Chunk {
+            spans: picked,
+            ..self.sharing()
+        }
+    }
+
     /// Keeps the first `at` lines and returns the rest as a chunk of its own
     /// (sharing the buffer).
     pub(crate) fn split_off(&mut self, at: usize) -> Chunk {
         Chunk {
-            data: Arc::clone(&self.data),
             spans: self.spans.split_off(at),
+            ..self.sharing()
+        }
+    }
+
+    /// A chunk with no lines that shares this one's buffer and origin.
+    fn sharing(&self) -> Chunk {
+        Chunk {
+            data: Arc::clone(&self.data),
+            spans: Vec::new(),
             blank: 0,
             read_at: self.read_at,
             source: Arc::clone(&self.source),

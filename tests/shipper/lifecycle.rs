@@ -442,3 +442,89 @@ fn a_signal_during_writes_never_leaves_a_half_written_line() {
         "{summary}"
     );
 }
+
+// Protecting important lines, and marking the gaps drops leave.
+
+/// Lines of about 100 bytes; every 100th is an ERROR.
+fn leveled_input(count: usize) -> Vec<u8> {
+    let mut text = String::new();
+    for i in 0..count {
+        let level = if i % 100 == 0 { "ERROR" } else { "INFO" };
+        text.push_str(&format!("{i:08} {level} {}\n", "x".repeat(85)));
+    }
+    text.into_bytes()
+}
+
+#[test]
+fn protected_levels_wait_for_room_while_the_rest_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fifo, _held) = stuck_fifo(dir.path());
+    let sink = format!("file={}", fifo.display());
+    let args = [
+        "--sink",
+        &sink,
+        "--drop-on-full",
+        "--backpressure-wait",
+        "0ms",
+        "--protect-level",
+        "error",
+        "--queue-capacity",
+        "100",
+        "--batch-size",
+        "10",
+    ];
+    let (running, stdin) = Running::start_in(dir, &args);
+    let feeder = feed(stdin, leveled_input(40_000));
+    let written = drain_fifo(&fifo);
+    feeder.join().unwrap();
+    let (code, stderr, summary, _dir) = running.finish();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        summary["dropped_by_reason"]["queue_full"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    let events = parse_events(&written.join().unwrap());
+    let errors = events.iter().filter(|e| e["level"] == "ERROR").count();
+    assert_eq!(errors, 400, "no ERROR line was dropped");
+    assert_eq!(events.len() as u64, summary["processed"].as_u64().unwrap());
+}
+
+#[test]
+fn gap_markers_account_for_every_dropped_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fifo, _held) = stuck_fifo(dir.path());
+    let sink = format!("file={}", fifo.display());
+    let args = [
+        "--sink",
+        &sink,
+        "--drop-on-full",
+        "--backpressure-wait",
+        "1ms",
+        "--gap-markers",
+        "--queue-capacity",
+        "100",
+    ];
+    let (running, stdin) = Running::start_in(dir, &args);
+    feed(stdin, leveled_input(40_000)).join().unwrap();
+    let written = drain_fifo(&fifo);
+    let (code, stderr, summary, _dir) = running.finish();
+    assert_eq!(code, Some(3), "{stderr}");
+    let events = parse_events(&written.join().unwrap());
+    let (markers, shipped): (Vec<_>, Vec<_>) = events
+        .iter()
+        .partition(|e| e["diagnostics"]["gap_marker"] == true);
+    let marked: u64 = markers
+        .iter()
+        .map(|m| m["data"]["dropped"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        marked,
+        summary["dropped_by_reason"]["queue_full"].as_u64().unwrap()
+    );
+    assert_eq!(
+        markers.len() as u64,
+        summary["gap_markers"].as_u64().unwrap()
+    );
+    assert_eq!(shipped.len() as u64, summary["processed"].as_u64().unwrap());
+    assert!(!markers.is_empty());
+}
