@@ -20,8 +20,21 @@ pub fn bin() -> PathBuf {
 
 pub fn shipper() -> assert_cmd::Command {
     let mut command = assert_cmd::Command::new(bin());
-    command.env_clear().timeout(Duration::from_secs(120));
+    for key in shipper_variables() {
+        command.env_remove(key);
+    }
+    command.timeout(Duration::from_secs(120));
     command
+}
+
+/// `SHIPPER_*` variables of the test's own environment: removed so that
+/// only what a test sets reaches shipper. The rest stays (a coverage run
+/// tells the binary where to write its profile through the environment).
+pub fn shipper_variables() -> Vec<String> {
+    std::env::vars()
+        .map(|(key, _)| key)
+        .filter(|key| key.starts_with("SHIPPER_"))
+        .collect()
 }
 
 /// What one finished run left behind.
@@ -148,8 +161,11 @@ impl Running {
 
     pub fn start_in(dir: TempDir, args: &[&str]) -> (Running, ChildStdin) {
         let summary_path = dir.path().join("summary.json");
-        let mut child = Command::new(bin())
-            .env_clear()
+        let mut command = Command::new(bin());
+        for key in shipper_variables() {
+            command.env_remove(key);
+        }
+        let mut child = command
             .current_dir(dir.path())
             .args(args)
             .arg("--summary-file")

@@ -287,6 +287,12 @@ fn a_file_too_large_part_way_through_a_batch_keeps_the_whole_events() {
     // `ulimit -f` makes the kernel stop a write at the limit, part-way
     // through an event; later writes fail with EFBIG (and SIGXFSZ, which
     // shipper ignores so that the failure is counted, not fatal).
+    if std::env::var_os("LLVM_PROFILE_FILE").is_some() {
+        eprintln!(
+            "skipped under coverage: the profile shipper writes at exit would be cut by the limit too"
+        );
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let summary_path = dir.path().join("summary.json");
     let script = format!(
