@@ -86,6 +86,31 @@ fn best_effort_ships_every_line_of_a_mixed_corpus() {
     );
     assert!(events[4]["message"].as_str().unwrap().len() <= 1 << 20);
     assert_eq!(events[10]["message"], "last, without newline");
+    let repairs: Vec<Value> = run
+        .stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|d| d["component"] == "envelope")
+        .collect();
+    let reasons: Vec<&str> = repairs
+        .iter()
+        .map(|d| d["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        repairs.iter().all(|d| d["mode"] == "best-effort"),
+        "{repairs:?}"
+    );
+    for expected in [
+        "replaced invalid UTF-8",
+        "cut a line of",
+        "unknown level 'loud'",
+        "unparseable timestamp",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(expected)),
+            "{expected} in {reasons:?}"
+        );
+    }
 }
 
 #[test]
