@@ -55,7 +55,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         // Fails before anything is read, and clears a stale summary.
         Summary::claim_file(path)?;
     }
-    let sinks = match sink::open_all(&config.sinks, config.file) {
+    let sinks = match sink::open_all(&config.sinks, config.file, &config.http) {
         Ok(sinks) => sinks,
         Err(err) => {
             eprintln!("shipper: {err:#}");

@@ -25,6 +25,9 @@ Examples:
   Never slow the program down; drop (and count) what does not fit:
     app | shipper --drop-on-full --backpressure-wait 10ms --sink file
 
+  Ship to a collector over HTTP (the token from the environment):
+    SHIPPER_HTTP_TOKEN=secret app | shipper --sink http=https://collector:8080/ingest
+
   Let a script read what happened:
     app | shipper --sink file --summary-file run.json; jq .dropped run.json
 
@@ -36,8 +39,8 @@ Exit status: 0 every line delivered, 1 could not run, 2 bad usage,
 #[derive(Debug, Parser)]
 #[command(name = "shipper", version, about, after_help = EXAMPLES)]
 pub(crate) struct Args {
-    /// Where events go: `stdout`, `file` (see --file-path) or `file=PATH`.
-    /// Repeat for several sinks; each event goes to every sink.
+    /// Where events go: `stdout`, `file` (see --file-path), `file=PATH` or
+    /// `http=URL`. Repeat for several sinks; each event goes to every sink.
     /// [default: stdout]
     #[arg(
         long = "sink",
@@ -72,6 +75,68 @@ pub(crate) struct Args {
         help_heading = "Sinks"
     )]
     pub file_max_files: usize,
+
+    /// How an HTTP sink sends a batch: `ndjson` (one event a line) or
+    /// `json` (one array).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "ndjson",
+        env = "SHIPPER_HTTP_FORMAT",
+        help_heading = "HTTP sinks"
+    )]
+    pub http_format: HttpFormatArg,
+
+    /// Compress HTTP request bodies with gzip.
+    #[arg(long, env = "SHIPPER_HTTP_GZIP", help_heading = "HTTP sinks")]
+    pub http_gzip: bool,
+
+    /// Add a header to every HTTP request, `Name: value` (repeatable).
+    #[arg(long = "http-header", value_name = "HEADER", value_parser = parse_header, env = "SHIPPER_HTTP_HEADER", value_delimiter = '\n', help_heading = "HTTP sinks")]
+    pub http_headers: Vec<(String, String)>,
+
+    /// Bearer token sent as `Authorization`; set it through the
+    /// environment so that it never shows in the process list.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SHIPPER_HTTP_TOKEN",
+        hide_env_values = true,
+        help_heading = "HTTP sinks"
+    )]
+    pub http_token: Option<String>,
+
+    /// Longest one HTTP request may take, answer included.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, env = "SHIPPER_HTTP_TIMEOUT", help_heading = "HTTP sinks")]
+    pub http_timeout: Duration,
+
+    /// Trust this PEM certificate (a private CA) as well as the system's.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "SHIPPER_HTTP_CA_FILE",
+        help_heading = "HTTP sinks"
+    )]
+    pub http_ca_file: Option<PathBuf>,
+
+    /// First wait before retrying a failed request; it doubles each time.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration, env = "SHIPPER_RETRY_INITIAL", help_heading = "HTTP sinks")]
+    pub retry_initial: Duration,
+
+    /// Longest wait between two attempts (Retry-After included).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "SHIPPER_RETRY_MAX_DELAY", help_heading = "HTTP sinks")]
+    pub retry_max_delay: Duration,
+
+    /// Attempts at one batch before it is given up as `sink_error`.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        env = "SHIPPER_RETRY_MAX",
+        help_heading = "HTTP sinks"
+    )]
+    pub retry_max: u32,
 
     /// Reject (and count as `invalid`) any line that is not a well-formed
     /// JSON event, instead of wrapping it as best it can.
@@ -176,6 +241,14 @@ pub(crate) struct Args {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum HttpFormatArg {
+    /// One event a line (`application/x-ndjson`).
+    Ndjson,
+    /// One JSON array of events (`application/json`).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum SummaryArg {
     /// One or two lines for a person.
     Text,
@@ -216,6 +289,15 @@ fn parse_level(text: &str) -> Result<Level, String> {
     Level::parse(text).ok_or_else(|| {
         format!("unknown level '{text}' (use debug, info, warning, error or critical)")
     })
+}
+
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!("'{text}' is not a header (try `X-Team: core`)")),
+    }
 }
 
 fn parse_field(text: &str) -> Result<(String, String), String> {

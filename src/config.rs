@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Args, SummaryArg};
+use crate::cli::{Args, HttpFormatArg, SummaryArg};
 use crate::envelope::level::Level;
 
 /// Longest line the reader accepts as a setting; lines are indexed with u32.
@@ -22,6 +22,8 @@ pub(crate) struct Config {
     pub sinks: Vec<SinkSpec>,
     /// Rotation settings shared by every file sink.
     pub file: FileOptions,
+    /// Request and retry settings shared by every HTTP sink.
+    pub http: HttpOptions,
     /// Where and how the drain summary is printed.
     pub summary: SummaryConfig,
     /// Report routine events (sinks opened and closed) on stderr.
@@ -89,12 +91,51 @@ impl PipelineConfig {
     pub(crate) fn batch_max_bytes(&self) -> usize {
         (self.queue_max_bytes / 8).max(64 << 10)
     }
+
+    /// Batches a sink may have waiting: a queue's worth, so a sink that
+    /// lags (a collector retrying) holds the others back only once it is a
+    /// whole queue behind them.
+    pub(crate) fn sink_backlog(&self) -> usize {
+        (self.queue_capacity / self.batch_size).max(1)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum SinkSpec {
     Stdout,
     File(PathBuf),
+    /// An `http://` or `https://` URL, checked.
+    Http(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HttpFormat {
+    Ndjson,
+    JsonArray,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct HttpOptions {
+    pub format: HttpFormat,
+    pub gzip: bool,
+    pub headers: Vec<(String, String)>,
+    /// Sent as `Authorization: Bearer`; never printed.
+    pub token: Option<String>,
+    /// Longest one request may take.
+    pub timeout: Duration,
+    /// A PEM certificate trusted besides the system's roots.
+    pub ca_file: Option<PathBuf>,
+    pub retry: RetryPolicy,
+}
+
+/// How a network sink retries a batch: exponential backoff with full
+/// jitter, within an attempt budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RetryPolicy {
+    pub initial: Duration,
+    pub max_delay: Duration,
+    /// Attempts at one batch, the first included.
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -137,6 +178,16 @@ impl Config {
         if args.file_max_bytes == Some(0) {
             return Err("--file-max-bytes must be greater than 0".into());
         }
+        positive("--retry-max", u64::from(args.retry_max))?;
+        let format = match args.http_format {
+            HttpFormatArg::Ndjson => HttpFormat::Ndjson,
+            HttpFormatArg::Json if args.raw => {
+                return Err(
+                    "--http-format json needs JSON events; it cannot be used with --raw".into(),
+                );
+            }
+            HttpFormatArg::Json => HttpFormat::JsonArray,
+        };
         let mode = match (args.strict_envelope, args.raw) {
             (true, _) => EnvelopeMode::Strict,
             (_, true) => EnvelopeMode::Raw,
@@ -170,6 +221,19 @@ impl Config {
                 max_bytes: args.file_max_bytes,
                 max_files: args.file_max_files,
             },
+            http: HttpOptions {
+                format,
+                gzip: args.http_gzip,
+                headers: args.http_headers,
+                token: args.http_token,
+                timeout: args.http_timeout,
+                ca_file: args.http_ca_file,
+                retry: RetryPolicy {
+                    initial: args.retry_initial,
+                    max_delay: args.retry_max_delay,
+                    max_attempts: args.retry_max,
+                },
+            },
             summary: SummaryConfig {
                 format: match args.summary {
                     SummaryArg::Text => SummaryFormat::Text,
@@ -202,9 +266,10 @@ fn parse_sinks(specs: &[String], default_file: &std::path::Path) -> Result<Vec<S
             None if spec == "stdout" => SinkSpec::Stdout,
             None if spec == "file" => SinkSpec::File(default_file.to_path_buf()),
             Some(("file", path)) if !path.is_empty() => SinkSpec::File(PathBuf::from(path)),
+            Some(("http", url)) => SinkSpec::Http(check_url(url)?),
             _ => {
                 return Err(format!(
-                    "unknown sink '{spec}' (expected `stdout`, `file` or `file=PATH`)"
+                    "unknown sink '{spec}' (expected `stdout`, `file`, `file=PATH` or `http=URL`)"
                 ));
             }
         };
@@ -222,11 +287,22 @@ fn parse_sinks(specs: &[String], default_file: &std::path::Path) -> Result<Vec<S
     Ok(sinks)
 }
 
+fn check_url(url: &str) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|err| format!("'{url}' is not a URL: {err}"))?;
+    match parsed.scheme() {
+        "http" | "https" => Ok(url.to_owned()),
+        other => Err(format!(
+            "'{url}': an HTTP sink needs http:// or https://, not {other}://"
+        )),
+    }
+}
+
 /// The name a sink goes by in diagnostics and the summary.
 pub(crate) fn sink_label(sink: &SinkSpec) -> String {
     match sink {
         SinkSpec::Stdout => "stdout".to_owned(),
         SinkSpec::File(path) => format!("file:{}", path.display()),
+        SinkSpec::Http(url) => url.clone(),
     }
 }
 
@@ -275,6 +351,41 @@ mod tests {
         );
         let twice = config(&["--sink", "stdout", "--sink", "stdout"]).unwrap_err();
         assert!(twice.contains("given twice"), "{twice}");
+    }
+
+    #[test]
+    fn http_sinks_need_an_http_url() {
+        let http = config(&["--sink", "http=https://collector:8080/ingest"]).unwrap();
+        assert_eq!(
+            http.sinks,
+            vec![SinkSpec::Http("https://collector:8080/ingest".into())]
+        );
+        assert!(
+            config(&["--sink", "http=ftp://x/y"])
+                .unwrap_err()
+                .contains("http://")
+        );
+        assert!(
+            config(&["--sink", "http=not a url"])
+                .unwrap_err()
+                .contains("not a URL")
+        );
+        assert!(config(&["--raw", "--http-format", "json"]).is_err());
+        let headers = config(&[
+            "--http-header",
+            "X-Team: core",
+            "--http-header",
+            "X-Env:prod",
+        ])
+        .unwrap();
+        assert_eq!(
+            headers.http.headers,
+            [
+                ("X-Team".to_owned(), "core".to_owned()),
+                ("X-Env".to_owned(), "prod".to_owned())
+            ]
+        );
+        assert!(config(&["--http-header", "no colon"]).is_err());
     }
 
     #[test]

@@ -54,9 +54,8 @@ impl Batch {
         }
     }
 
-    /// Events one at a time, without their newline.
-    #[cfg(test)]
-    pub(crate) fn events(&self) -> impl Iterator<Item = &[u8]> {
+    /// The lines one at a time, without their newline.
+    pub(crate) fn lines(&self) -> impl Iterator<Item = &[u8]> {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
         starts
             .zip(self.ends.iter())
@@ -190,7 +189,7 @@ mod tests {
         assert!(builder.is_full());
         let batch = builder.take(1);
         assert_eq!(batch.bytes(), b"a\nb\nc\n");
-        assert_eq!(batch.events().collect::<Vec<_>>(), [b"a", b"b", b"c"]);
+        assert_eq!(batch.lines().collect::<Vec<_>>(), [b"a", b"b", b"c"]);
         assert!(builder.is_empty(), "take leaves an empty builder");
         assert_eq!(builder.deadline(Duration::from_secs(1)), None);
     }

@@ -128,6 +128,12 @@ impl Ledger {
         inner.tally.dropped[DropReason::Shutdown as usize] += count;
     }
 
+    pub(crate) fn retried(&self, sink: usize, count: u64) {
+        if count > 0 {
+            self.update(|tally| tally.sinks[sink].retried += count);
+        }
+    }
+
     pub(crate) fn batch_formed(&self, batch: &Batch) {
         self.update(|tally| {
             tally.batches += 1;

@@ -27,9 +27,6 @@ use ledger::{DropReason, Ledger, Tally};
 use queue::{IntakeStats, Queue};
 use worker::Worker;
 
-/// Batches a sink may have waiting beyond the one it is writing.
-const SINK_BACKLOG: usize = 1;
-
 pub(crate) struct Pipeline {
     queue: Arc<Queue>,
     /// Sink names, in command-line order.
@@ -87,7 +84,7 @@ impl Pipeline {
         let mut senders = Vec::with_capacity(sinks.len());
         let mut tasks = Vec::with_capacity(sinks.len());
         for (index, sink) in sinks.into_iter().enumerate() {
-            let (sender, batches) = mpsc::channel(SINK_BACKLOG);
+            let (sender, batches) = mpsc::channel(config.sink_backlog());
             senders.push(sender);
             tasks.push(tokio::spawn(sink::drive(
                 sink,

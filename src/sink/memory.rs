@@ -84,22 +84,16 @@ impl Sink for MemorySink {
             gate.pass();
         }
         let mut record = self.record.lock().unwrap();
-        for (index, event) in batch.events().enumerate() {
+        for (index, event) in batch.lines().enumerate() {
             if self.fail_at == Some(self.offered + index) {
                 self.fail_at = None;
                 self.offered += batch.len();
-                return WriteOutcome {
-                    written: index,
-                    error: Some(io::Error::other("told to fail")),
-                };
+                return WriteOutcome::new(index, Some(io::Error::other("told to fail")));
             }
             record.events.push(event.to_vec());
         }
         self.offered += batch.len();
-        WriteOutcome {
-            written: batch.len(),
-            error: None,
-        }
+        WriteOutcome::new(batch.len(), None)
     }
 
     fn close(&mut self) -> io::Result<()> {

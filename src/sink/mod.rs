@@ -6,6 +6,7 @@
 //! tried as usual.
 
 pub(crate) mod file;
+pub(crate) mod http;
 #[cfg(test)]
 pub(crate) mod memory;
 pub(crate) mod output;
@@ -18,7 +19,7 @@ use anyhow::Context;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::config::{FileOptions, SinkSpec, sink_label};
+use crate::config::{FileOptions, HttpOptions, SinkSpec, sink_label};
 use crate::diagnostics;
 use crate::pipeline::batch::Batch;
 use crate::pipeline::ledger::Ledger;
@@ -26,10 +27,42 @@ use crate::pipeline::ledger::Ledger;
 /// What a sink did with one batch.
 #[derive(Debug)]
 pub(crate) struct WriteOutcome {
-    /// How many of the batch's first events it wrote whole.
+    /// How many of the batch's first lines it wrote whole.
     pub written: usize,
     /// Why it stopped short, if it did and has not said so before.
-    pub error: Option<io::Error>,
+    pub error: Option<SinkError>,
+    /// Attempts it repeated after a failure.
+    pub retried: u64,
+}
+
+impl WriteOutcome {
+    pub(crate) fn new(written: usize, error: Option<io::Error>) -> WriteOutcome {
+        WriteOutcome {
+            written,
+            error: error.map(SinkError::from),
+            retried: 0,
+        }
+    }
+}
+
+/// Why a sink failed a batch, as its diagnostic tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SinkError {
+    /// What kind of failure: an `io::ErrorKind` name, `HttpStatus`, `Timeout`...
+    pub kind: String,
+    pub message: String,
+    /// The HTTP status, when a server answered.
+    pub status: Option<u16>,
+}
+
+impl From<io::Error> for SinkError {
+    fn from(error: io::Error) -> SinkError {
+        SinkError {
+            kind: format!("{:?}", error.kind()),
+            message: error.to_string(),
+            status: None,
+        }
+    }
 }
 
 /// A destination for batches. Its calls may block: they run on a blocking
@@ -48,15 +81,19 @@ pub(crate) enum AnySink {
     Stdout(stdout::StdoutSink),
     #[cfg(test)]
     Memory(memory::MemorySink),
+    /// Waits on the network, not on system calls: runs on the runtime.
+    Http(http::HttpSink),
 }
 
 impl AnySink {
-    fn inner(&mut self) -> &mut dyn Sink {
+    /// The sink as a blocking `Sink`, unless it is a network sink.
+    fn blocking(&mut self) -> Option<&mut dyn Sink> {
         match self {
-            AnySink::File(sink) => sink,
-            AnySink::Stdout(sink) => sink,
+            AnySink::File(sink) => Some(sink),
+            AnySink::Stdout(sink) => Some(sink),
             #[cfg(test)]
-            AnySink::Memory(sink) => sink,
+            AnySink::Memory(sink) => Some(sink),
+            AnySink::Http(_) => None,
         }
     }
 
@@ -66,21 +103,49 @@ impl AnySink {
             AnySink::Stdout(sink) => sink.name(),
             #[cfg(test)]
             AnySink::Memory(sink) => sink.name(),
+            AnySink::Http(sink) => sink.name(),
         }
+    }
+
+    /// Writes a batch: a blocking sink on a blocking thread (it is handed
+    /// back afterwards), a network sink on the runtime.
+    async fn write(mut self, batch: &Arc<Batch>) -> (AnySink, WriteOutcome) {
+        if let AnySink::Http(sink) = &self {
+            let outcome = sink.write(batch).await;
+            return (self, outcome);
+        }
+        let batch = Arc::clone(batch);
+        tokio::task::spawn_blocking(move || {
+            let outcome = self
+                .blocking()
+                .expect("a blocking sink")
+                .write_batch(&batch);
+            (self, outcome)
+        })
+        .await
+        .expect("a sink's write panicked")
     }
 }
 
 /// Opens every sink in command-line order; the first that cannot open
 /// stops the run before anything is read.
-pub(crate) fn open_all(specs: &[SinkSpec], options: FileOptions) -> anyhow::Result<Vec<AnySink>> {
+pub(crate) fn open_all(
+    specs: &[SinkSpec],
+    file: FileOptions,
+    http: &HttpOptions,
+) -> anyhow::Result<Vec<AnySink>> {
     let mut sinks = Vec::with_capacity(specs.len());
     for spec in specs {
         let label = sink_label(spec);
         let sink = match spec {
             SinkSpec::Stdout => AnySink::Stdout(stdout::StdoutSink::open()),
             SinkSpec::File(path) => AnySink::File(
-                file::FileSink::open(path, options)
+                file::FileSink::open(path, file)
                     .with_context(|| format!("could not open sink '{label}'"))?,
+            ),
+            SinkSpec::Http(url) => AnySink::Http(
+                http::HttpSink::open(url, http)
+                    .with_context(|| format!("could not set up sink '{label}'"))?,
             ),
         };
         diagnostics::info(
@@ -102,40 +167,41 @@ pub(crate) async fn drive(
     ledger: Arc<Ledger>,
 ) -> AnySink {
     while let Some(batch) = batches.recv().await {
-        let (back, batch, outcome) = tokio::task::spawn_blocking(move || {
-            let outcome = sink.inner().write_batch(&batch);
-            (sink, batch, outcome)
-        })
-        .await
-        .expect("a sink's write panicked");
-        sink = back;
-        if let Some(error) = outcome.error {
-            report_failure(sink.name(), &batch, outcome.written, &error);
+        let outcome;
+        (sink, outcome) = sink.write(&batch).await;
+        if let Some(error) = &outcome.error {
+            report_failure(sink.name(), &batch, outcome.written, error);
         }
+        ledger.retried(index, outcome.retried);
         ledger.settle(&batch, index, outcome.written);
     }
     sink
 }
 
-/// Closes a sink on a blocking thread.
+/// Closes a sink; a blocking one on a blocking thread.
 pub(crate) async fn close(mut sink: AnySink) -> io::Result<()> {
-    tokio::task::spawn_blocking(move || sink.inner().close())
+    if sink.blocking().is_none() {
+        return Ok(());
+    }
+    tokio::task::spawn_blocking(move || sink.blocking().expect("a blocking sink").close())
         .await
         .expect("a sink's close panicked")
 }
 
-fn report_failure(name: &str, batch: &Batch, written: usize, error: &io::Error) {
+fn report_failure(name: &str, batch: &Batch, written: usize, error: &SinkError) {
     diagnostics::error("sink", &format!("write:{name}"), || {
         (
             format!(
-                "sink {name} failed to write {} of {} events: {error}",
+                "sink {name} failed to write {} of {} events: {}",
                 batch.len() - written,
-                batch.len()
+                batch.len(),
+                error.message
             ),
             json!({
                 "sink": name,
-                "error_kind": format!("{:?}", error.kind()),
-                "error": error.to_string(),
+                "error_kind": error.kind,
+                "error": error.message,
+                "status": error.status,
                 "batch_events": batch.len(),
                 "written": written,
             }),

@@ -47,10 +47,7 @@ impl Output {
     /// reports how many whole events went out.
     pub(crate) fn write_batch(&mut self, batch: &Batch) -> WriteOutcome {
         if self.broken {
-            return WriteOutcome {
-                written: 0,
-                error: None,
-            };
+            return WriteOutcome::new(0, None);
         }
         let (bytes, error) = self.write_all(batch.bytes());
         let written = batch.events_within(bytes);
@@ -66,7 +63,7 @@ impl Output {
                     .as_ref()
                     .is_some_and(|err| err.kind() == io::ErrorKind::BrokenPipe);
         }
-        WriteOutcome { written, error }
+        WriteOutcome::new(written, error)
     }
 
     /// Writes all of `bytes` if it can, waiting for room when the

@@ -38,11 +38,11 @@ impl Sink for StdoutSink {
     fn write_batch(&mut self, batch: &Batch) -> WriteOutcome {
         match &mut self.out {
             Some(out) => out.write_batch(batch),
-            None => WriteOutcome {
-                written: 0,
-                error: (!std::mem::replace(&mut self.told_closed, true))
+            None => WriteOutcome::new(
+                0,
+                (!std::mem::replace(&mut self.told_closed, true))
                     .then(|| io::Error::other("standard output is closed")),
-            },
+            ),
         }
     }
 

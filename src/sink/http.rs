@@ -1,0 +1,296 @@
+//! The HTTP sink: each batch is one POST (NDJSON or a JSON array, gzip if
+//! asked), retried with exponential backoff and full jitter on connection
+//! errors, timeouts, 408, 429 and 5xx, honouring Retry-After; any other
+//! answer fails the batch at once.
+//!
+//! Built on reqwest (with rustls and the platform's certificate verifier):
+//! well kept, async on the same tokio runtime as the pipeline, so a retry's
+//! wait is a timer rather than a parked thread, and no OpenSSL.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Client, Response, StatusCode};
+
+use super::{SinkError, WriteOutcome};
+use crate::config::{HttpFormat, HttpOptions, RetryPolicy};
+use crate::pipeline::batch::Batch;
+
+/// Bytes of an error answer quoted in the diagnostic.
+const QUOTED_ANSWER: usize = 200;
+
+pub(crate) struct HttpSink {
+    url: String,
+    client: Client,
+    format: HttpFormat,
+    gzip: bool,
+    retry: RetryPolicy,
+}
+
+/// What to do after one attempt.
+enum Verdict {
+    Delivered,
+    /// Worth another attempt, not before `after` if the server said so.
+    Retry {
+        error: SinkError,
+        after: Option<Duration>,
+    },
+    /// Another attempt would fare no better.
+    Fail(SinkError),
+}
+
+impl HttpSink {
+    pub(crate) fn open(url: &str, options: &HttpOptions) -> anyhow::Result<HttpSink> {
+        let mut client = Client::builder()
+            .timeout(options.timeout)
+            .user_agent(concat!("shipper/", env!("CARGO_PKG_VERSION")))
+            .default_headers(headers(options)?);
+        if let Some(path) = &options.ca_file {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("could not read --http-ca-file '{}'", path.display()))?;
+            let certificate = reqwest::Certificate::from_pem(&pem)
+                .with_context(|| format!("'{}' holds no PEM certificate", path.display()))?;
+            client = client.add_root_certificate(certificate);
+        }
+        Ok(HttpSink {
+            url: url.to_owned(),
+            client: client.build().context("could not set up the HTTP client")?,
+            format: options.format,
+            gzip: options.gzip,
+            retry: options.retry,
+        })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.url
+    }
+
+    /// Sends a batch, retrying as the policy allows; the batch is either
+    /// written whole or not at all.
+    pub(crate) async fn write(&self, batch: &Batch) -> WriteOutcome {
+        let body = match self.body(batch) {
+            Ok(body) => body,
+            Err(error) => return WriteOutcome::new(0, Some(error)),
+        };
+        let mut retried = 0;
+        for attempt in 1.. {
+            let verdict = self.attempt(body.clone()).await;
+            let (error, after) = match verdict {
+                Verdict::Delivered => return written(batch.len(), None, retried),
+                Verdict::Fail(error) => return written(0, Some(error), retried),
+                Verdict::Retry { error, after } => (error, after),
+            };
+            if attempt >= self.retry.max_attempts {
+                let error = SinkError {
+                    message: format!("gave up after {attempt} attempts: {}", error.message),
+                    ..error
+                };
+                return written(0, Some(error), retried);
+            }
+            tokio::time::sleep(self.retry.delay(attempt, after)).await;
+            retried += 1;
+        }
+        unreachable!("the attempts above end in a return")
+    }
+
+    fn body(&self, batch: &Batch) -> std::io::Result<Vec<u8>> {
+        let plain = match self.format {
+            HttpFormat::Ndjson => batch.bytes().to_vec(),
+            HttpFormat::JsonArray => json_array(batch),
+        };
+        if !self.gzip {
+            return Ok(plain);
+        }
+        let mut encoder = GzEncoder::new(Vec::with_capacity(plain.len() / 4), Compression::fast());
+        encoder.write_all(&plain)?;
+        encoder.finish()
+    }
+
+    async fn attempt(&self, body: Vec<u8>) -> Verdict {
+        let content_type = match self.format {
+            HttpFormat::Ndjson => "application/x-ndjson",
+            HttpFormat::JsonArray => "application/json",
+        };
+        let mut request = self
+            .client
+            .post(&self.url)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body);
+        if self.gzip {
+            request = request.header(header::CONTENT_ENCODING, "gzip");
+        }
+        match request.send().await {
+            Ok(response) => judge(response).await,
+            Err(err) => Verdict::Retry {
+                error: transport_error(&err),
+                after: None,
+            },
+        }
+    }
+}
+
+fn written(written: usize, error: Option<SinkError>, retried: u64) -> WriteOutcome {
+    WriteOutcome {
+        written,
+        error,
+        retried,
+    }
+}
+
+/// 2xx delivers; 408, 429 and 5xx are worth retrying; the rest is final.
+async fn judge(response: Response) -> Verdict {
+    let status = response.status();
+    if status.is_success() {
+        return Verdict::Delivered;
+    }
+    let retryable = status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT;
+    let after = retry_after(response.headers());
+    let answer = response.bytes().await.unwrap_or_default();
+    let quoted = String::from_utf8_lossy(&answer[..answer.len().min(QUOTED_ANSWER)]);
+    let error = SinkError {
+        kind: "HttpStatus".to_owned(),
+        message: format!("HTTP {status}: {}", quoted.trim()),
+        status: Some(status.as_u16()),
+    };
+    if retryable {
+        Verdict::Retry { error, after }
+    } else {
+        Verdict::Fail(error)
+    }
+}
+
+fn transport_error(err: &reqwest::Error) -> SinkError {
+    let kind = if err.is_timeout() {
+        "Timeout"
+    } else if err.is_connect() {
+        "Connect"
+    } else {
+        "Transport"
+    };
+    // The chain of causes says what really happened (refused, reset...).
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message = format!("{message}: {cause}");
+        source = cause.source();
+    }
+    SinkError {
+        kind: kind.to_owned(),
+        message,
+        status: None,
+    }
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+fn headers(options: &HttpOptions) -> anyhow::Result<HeaderMap> {
+    let mut map = HeaderMap::new();
+    for (name, value) in &options.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .with_context(|| format!("'{name}' is not a header name"))?;
+        let value = HeaderValue::from_str(value)
+            .with_context(|| format!("the value of header '{name}' is not valid"))?;
+        map.append(name, value);
+    }
+    if let Some(token) = &options.token {
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+            .context("SHIPPER_HTTP_TOKEN holds characters a header cannot carry")?;
+        value.set_sensitive(true);
+        map.insert(header::AUTHORIZATION, value);
+    }
+    Ok(map)
+}
+
+/// The batch's events as one JSON array.
+fn json_array(batch: &Batch) -> Vec<u8> {
+    let mut body = Vec::with_capacity(batch.bytes().len() + 2);
+    body.push(b'[');
+    for (index, line) in batch.lines().enumerate() {
+        if index > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(line);
+    }
+    body.push(b']');
+    body
+}
+
+impl RetryPolicy {
+    /// The wait after failed attempt number `attempt` (1 for the first):
+    /// full jitter, a random time up to `initial * 2^(attempt-1)` capped at
+    /// `max_delay`; a server's Retry-After is honoured, within `max_delay`.
+    pub(crate) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(after) = retry_after {
+            return after.min(self.max_delay);
+        }
+        let doubled = self.initial.saturating_mul(1 << (attempt - 1).min(30));
+        let ceiling = doubled.min(self.max_delay);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(fastrand::u64(0..=nanos))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            initial: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            max_attempts: 10,
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_within_its_ceiling() {
+        let policy = policy();
+        for _ in 0..200 {
+            assert!(policy.delay(1, None) <= Duration::from_millis(100));
+            assert!(policy.delay(3, None) <= Duration::from_millis(400));
+            assert!(policy.delay(40, None) <= Duration::from_secs(1));
+        }
+        let spread: std::collections::HashSet<_> = (0..50).map(|_| policy.delay(4, None)).collect();
+        assert!(spread.len() > 1, "full jitter spreads the retries");
+    }
+
+    #[test]
+    fn retry_after_is_honoured_within_the_longest_wait() {
+        let policy = policy();
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_millis(700))),
+            Duration::from_millis(700)
+        );
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(60))),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_str(&later).unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120));
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&headers), None);
+    }
+}
