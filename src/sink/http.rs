@@ -76,8 +76,8 @@ impl HttpSink {
             Ok(body) => body,
             Err(error) => return WriteOutcome::new(0, Some(error)),
         };
-        let mut retried = 0;
         for attempt in 1.. {
+            let retried = u64::from(attempt - 1);
             let verdict = self.attempt(body.clone()).await;
             let (error, after) = match verdict {
                 Verdict::Delivered => return written(batch.len(), None, retried),
@@ -92,7 +92,6 @@ impl HttpSink {
                 return written(0, Some(error), retried);
             }
             tokio::time::sleep(self.retry.delay(attempt, after)).await;
-            retried += 1;
         }
         unreachable!("the attempts above end in a return")
     }
