@@ -69,19 +69,19 @@ impl HttpSink {
         &self.url
     }
 
-    /// Sends a batch, retrying as the policy allows; the batch is either
+    /// Sends a batch, retrying as the policy allows (and telling `retrying`
+    /// each time, so retries count while they happen); the batch is either
     /// written whole or not at all.
-    pub(crate) async fn write(&self, batch: &Batch) -> WriteOutcome {
+    pub(crate) async fn write(&self, batch: &Batch, retrying: &(dyn Fn() + Sync)) -> WriteOutcome {
         let body = match self.body(batch) {
             Ok(body) => body,
             Err(error) => return WriteOutcome::new(0, Some(error)),
         };
         for attempt in 1.. {
-            let retried = u64::from(attempt - 1);
             let verdict = self.attempt(body.clone()).await;
             let (error, after) = match verdict {
-                Verdict::Delivered => return written(batch.len(), None, retried),
-                Verdict::Fail(error) => return written(0, Some(error), retried),
+                Verdict::Delivered => return written(batch.len(), None),
+                Verdict::Fail(error) => return written(0, Some(error)),
                 Verdict::Retry { error, after } => (error, after),
             };
             if attempt >= self.retry.max_attempts {
@@ -89,9 +89,10 @@ impl HttpSink {
                     message: format!("gave up after {attempt} attempts: {}", error.message),
                     ..error
                 };
-                return written(0, Some(error), retried);
+                return written(0, Some(error));
             }
             tokio::time::sleep(self.retry.delay(attempt, after)).await;
+            retrying();
         }
         unreachable!("the attempts above end in a return")
     }
@@ -132,12 +133,8 @@ impl HttpSink {
     }
 }
 
-fn written(written: usize, error: Option<SinkError>, retried: u64) -> WriteOutcome {
-    WriteOutcome {
-        written,
-        error,
-        retried,
-    }
+fn written(written: usize, error: Option<SinkError>) -> WriteOutcome {
+    WriteOutcome { written, error }
 }
 
 /// 2xx delivers; 408, 429 and 5xx are worth retrying; the rest is final.

@@ -31,8 +31,6 @@ pub(crate) struct WriteOutcome {
     pub written: usize,
     /// Why it stopped short, if it did and has not said so before.
     pub error: Option<SinkError>,
-    /// Attempts it repeated after a failure.
-    pub retried: u64,
 }
 
 impl WriteOutcome {
@@ -40,7 +38,6 @@ impl WriteOutcome {
         WriteOutcome {
             written,
             error: error.map(SinkError::from),
-            retried: 0,
         }
     }
 }
@@ -108,10 +105,15 @@ impl AnySink {
     }
 
     /// Writes a batch: a blocking sink on a blocking thread (it is handed
-    /// back afterwards), a network sink on the runtime.
-    async fn write(mut self, batch: &Arc<Batch>) -> (AnySink, WriteOutcome) {
+    /// back afterwards), a network sink on the runtime, which tells
+    /// `retrying` of each retry.
+    async fn write(
+        mut self,
+        batch: &Arc<Batch>,
+        retrying: &(dyn Fn() + Sync),
+    ) -> (AnySink, WriteOutcome) {
         if let AnySink::Http(sink) = &self {
-            let outcome = sink.write(batch).await;
+            let outcome = sink.write(batch, retrying).await;
             return (self, outcome);
         }
         let batch = Arc::clone(batch);
@@ -168,11 +170,10 @@ pub(crate) async fn drive(
 ) -> AnySink {
     while let Some(batch) = batches.recv().await {
         let outcome;
-        (sink, outcome) = sink.write(&batch).await;
+        (sink, outcome) = sink.write(&batch, &|| ledger.retried(index, 1)).await;
         if let Some(error) = &outcome.error {
             report_failure(sink.name(), &batch, outcome.written, error);
         }
-        ledger.retried(index, outcome.retried);
         ledger.settle(&batch, index, outcome.written);
     }
     sink

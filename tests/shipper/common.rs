@@ -61,10 +61,16 @@ impl Run {
 /// Runs shipper on `input` in a fresh directory (where relative sink paths
 /// land), with `--summary-file`, and checks the summary's invariant.
 pub fn run(args: &[&str], input: impl Into<Vec<u8>>) -> Run {
+    run_with_env(args, &[], input)
+}
+
+/// `run`, with environment variables set for shipper.
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)], input: impl Into<Vec<u8>>) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let summary_path = dir.path().join("summary.json");
     let output = shipper()
         .current_dir(dir.path())
+        .envs(env.iter().copied())
         .args(args)
         .arg("--summary-file")
         .arg(&summary_path)

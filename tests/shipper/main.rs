@@ -4,7 +4,9 @@
 
 mod basics;
 mod cli;
+mod collector;
 mod common;
 mod envelope;
+mod http;
 mod lifecycle;
 mod sinks;

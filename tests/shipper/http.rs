@@ -1,0 +1,303 @@
+//! The HTTP sink against a real server on 127.0.0.1: delivery, formats,
+//! retries, Retry-After, final failures, a server that never answers.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use serde_json::Value;
+
+use crate::collector::{Collector, Reply, closed_port_url};
+use crate::common::{Running, numbered_lines, run, run_with_env, wait_until};
+
+/// Fast retries, so that the tests spend their time on behaviour.
+const QUICK_RETRIES: [&str; 4] = ["--retry-initial", "5ms", "--retry-max-delay", "20ms"];
+
+fn messages(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn expected(count: usize) -> Vec<String> {
+    (0..count).map(|i| format!("line {i}")).collect()
+}
+
+fn sink_diagnostics(stderr: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|d| d["component"] == "sink")
+        .collect()
+}
+
+#[test]
+fn a_healthy_server_gets_every_event_once_in_order() {
+    let collector = Collector::start(Vec::new(), Reply::ok());
+    let sink = format!("http={}", collector.url());
+    let args = [
+        "--sink",
+        &sink,
+        "--batch-size",
+        "100",
+        "--http-header",
+        "X-Team: core",
+        "-v",
+    ];
+    let run = run_with_env(
+        &args,
+        &[("SHIPPER_HTTP_TOKEN", "s3cret-token")],
+        numbered_lines(1000),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(messages(&collector.delivered()), expected(1000));
+    let requests = collector.requests();
+    assert_eq!(requests.len(), 10);
+    for request in &requests {
+        assert_eq!(request.path, "/ingest");
+        assert_eq!(request.header("content-type"), Some("application/x-ndjson"));
+        assert_eq!(request.header("x-team"), Some("core"));
+        assert_eq!(request.header("authorization"), Some("Bearer s3cret-token"));
+        assert!(
+            request
+                .header("user-agent")
+                .unwrap()
+                .starts_with("shipper/")
+        );
+    }
+    assert!(
+        !run.stderr.contains("s3cret-token"),
+        "the token is never printed"
+    );
+    assert_eq!(run.summary["sinks"][0]["name"], collector.url());
+    assert_eq!(run.summary["retried"], 0);
+}
+
+#[test]
+fn gzip_json_arrays_decode_to_the_same_events() {
+    let collector = Collector::start(Vec::new(), Reply::ok());
+    let sink = format!("http={}", collector.url());
+    let args = [
+        "--sink",
+        &sink,
+        "--batch-size",
+        "64",
+        "--http-format",
+        "json",
+        "--http-gzip",
+    ];
+    let run = run(&args, numbered_lines(300));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    for request in collector.requests() {
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        assert_eq!(request.header("content-encoding"), Some("gzip"));
+        assert_eq!(&request.body[..2], &[0x1f, 0x8b], "a gzip stream");
+    }
+    assert_eq!(messages(&collector.delivered()), expected(300));
+}
+
+#[test]
+fn a_server_that_recovers_gets_everything_and_the_retries_are_counted() {
+    let collector = Collector::start(
+        vec![Reply::status(503), Reply::status(502), Reply::status(429)],
+        Reply::ok(),
+    );
+    let sink = format!("http={}", collector.url());
+    let mut args = vec!["--sink", &sink, "--batch-size", "50"];
+    args.extend(QUICK_RETRIES);
+    let run = run(&args, numbered_lines(200));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(messages(&collector.delivered()), expected(200));
+    assert_eq!(run.summary["retried"], 3);
+    assert_eq!(run.summary["sinks"][0]["retried"], 3);
+    assert_eq!(run.summary["dropped"], 0);
+    assert_eq!(
+        collector.requests().len(),
+        4 + 3,
+        "four batches, three of them retried once"
+    );
+}
+
+#[test]
+fn a_server_that_keeps_failing_costs_each_batch_after_the_retry_budget() {
+    let collector = Collector::start(
+        Vec::new(),
+        Reply::Status(503, Vec::new(), "overloaded, go away"),
+    );
+    let sink = format!("http={}", collector.url());
+    let mut args = vec![
+        "--sink",
+        &sink,
+        "--batch-size",
+        "10",
+        "--retry-max",
+        "3",
+        "--shutdown-timeout",
+        "5s",
+    ];
+    args.extend(QUICK_RETRIES);
+    let started = Instant::now();
+    let run = run(&args, numbered_lines(30));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 30);
+    assert_eq!(
+        run.summary["retried"],
+        3 * 2,
+        "three batches, two retries each"
+    );
+    assert_eq!(collector.requests().len(), 3 * 3);
+    let failure = &sink_diagnostics(&run.stderr)[0];
+    assert_eq!(failure["status"], 503);
+    assert_eq!(failure["error_kind"], "HttpStatus");
+    let message = failure["error"].as_str().unwrap();
+    assert!(
+        message.contains("gave up after 3 attempts") && message.contains("overloaded"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_bad_request_is_not_retried() {
+    let collector = Collector::start(
+        Vec::new(),
+        Reply::Status(400, Vec::new(), "field 'x' is required"),
+    );
+    let sink = format!("http={}", collector.url());
+    let mut args = vec!["--sink", &sink, "--batch-size", "10"];
+    args.extend(QUICK_RETRIES);
+    let run = run(&args, numbered_lines(20));
+    assert_eq!(run.code, Some(3));
+    assert_eq!(
+        collector.requests().len(),
+        2,
+        "one request per batch, none retried"
+    );
+    assert_eq!(run.summary["retried"], 0);
+    assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 20);
+    let failure = &sink_diagnostics(&run.stderr)[0];
+    assert_eq!(failure["status"], 400);
+    assert!(
+        failure["error"]
+            .as_str()
+            .unwrap()
+            .contains("field 'x' is required"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let wait = vec![("Retry-After", "1".to_owned())];
+    let collector = Collector::start(vec![Reply::Status(503, wait, "")], Reply::ok());
+    let sink = format!("http={}", collector.url());
+    let args = [
+        "--sink",
+        &sink,
+        "--retry-initial",
+        "1ms",
+        "--retry-max-delay",
+        "5s",
+    ];
+    let run = run(&args, numbered_lines(5));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let requests = collector.requests();
+    assert_eq!(requests.len(), 2);
+    let gap = requests[1].at - requests[0].at;
+    assert!(
+        gap >= Duration::from_millis(900) && gap < Duration::from_secs(4),
+        "{gap:?}"
+    );
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_and_sigterm_still_ends_shipper() {
+    let collector = Collector::start(Vec::new(), Reply::Silent);
+    let sink = format!("http={}", collector.url());
+    let mut args = vec![
+        "--sink",
+        &sink,
+        "--http-timeout",
+        "200ms",
+        "--shutdown-timeout",
+        "1s",
+    ];
+    args.extend(QUICK_RETRIES);
+    let (running, mut stdin) = Running::start(&args);
+    std::io::Write::write_all(&mut stdin, &numbered_lines(10)).unwrap();
+    wait_until(Duration::from_secs(30), "a retry after a timeout", || {
+        collector.requests().len() >= 2
+    });
+    let started = Instant::now();
+    running.signal(Signal::SIGTERM);
+    let (code, stderr, summary, _dir) = running.finish();
+    assert!(started.elapsed() < Duration::from_secs(10), "{stderr}");
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(summary["dropped_by_reason"]["shutdown_timeout"], 10);
+    assert!(
+        stderr.contains("did not finish within --shutdown-timeout"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unreachable_collector_does_not_keep_events_from_the_other_sinks() {
+    let sink = format!("http={}", closed_port_url());
+    let mut args = vec![
+        "--sink",
+        &sink,
+        "--sink",
+        "file=out.log",
+        "--batch-size",
+        "20",
+        "--retry-max",
+        "2",
+    ];
+    args.extend(QUICK_RETRIES);
+    let run = run(&args, numbered_lines(500));
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(messages(&run.events("out.log")), expected(500));
+    let sinks = run.summary["sinks"].as_array().unwrap();
+    assert_eq!(
+        (sinks[0]["written"].as_u64(), sinks[0]["failed"].as_u64()),
+        (Some(0), Some(500))
+    );
+    assert_eq!(sinks[1]["written"], 500);
+    let failure = &sink_diagnostics(&run.stderr)[0];
+    assert_eq!(failure["error_kind"], "Connect");
+}
+
+#[test]
+fn a_retrying_sink_fills_the_queue_and_drop_mode_applies() {
+    let collector = Collector::start(Vec::new(), Reply::status(503));
+    let sink = format!("http={}", collector.url());
+    let args = [
+        "--sink",
+        &sink,
+        "--drop-on-full",
+        "--backpressure-wait",
+        "0ms",
+        "--queue-capacity",
+        "50",
+        "--batch-size",
+        "10",
+        "--retry-max",
+        "1000",
+        "--retry-initial",
+        "50ms",
+        "--retry-max-delay",
+        "50ms",
+        "--shutdown-timeout",
+        "300ms",
+    ];
+    let run = run(&args, numbered_lines(20_000));
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(
+        run.summary["dropped_by_reason"]["queue_full"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(run.summary["queue_high_watermark"], 50);
+    assert!(run.summary["retried"].as_u64().unwrap() > 0);
+}
