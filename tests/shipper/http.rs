@@ -301,3 +301,83 @@ fn a_retrying_sink_fills_the_queue_and_drop_mode_applies() {
     assert_eq!(run.summary["queue_high_watermark"], 50);
     assert!(run.summary["retried"].as_u64().unwrap() > 0);
 }
+
+/// An HTTPS collector (Python's own server) with a certificate from a
+/// private CA made for the test; killed when dropped.
+struct TlsCollector {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl TlsCollector {
+    fn start() -> TlsCollector {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/shipper/tls_server.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .args(["cert.pem", "key.pem", "received.ndjson"])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the HTTPS collector");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let port = line.trim().parse().unwrap();
+        TlsCollector { child, port, dir }
+    }
+
+    fn sink(&self) -> String {
+        format!("http=https://localhost:{}/ingest", self.port)
+    }
+}
+
+impl Drop for TlsCollector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn https_works_with_a_private_ca_and_refuses_without_it() {
+    let collector = TlsCollector::start();
+    let sink = collector.sink();
+    let ca = collector.dir.path().join("ca.pem");
+    let run = run(
+        &["--sink", &sink, "--http-ca-file", ca.to_str().unwrap()],
+        numbered_lines(50),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let received = crate::common::read_events(&collector.dir.path().join("received.ndjson"));
+    assert_eq!(messages(&received), expected(50));
+
+    let mut args = vec!["--sink", &sink, "--retry-max", "1"];
+    args.extend(QUICK_RETRIES);
+    let untrusted = crate::common::run(&args, numbered_lines(5));
+    assert_eq!(untrusted.code, Some(3));
+    let failure = &sink_diagnostics(&untrusted.stderr)[0];
+    assert!(
+        failure["error"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("certificate"),
+        "{failure}"
+    );
+}
