@@ -92,11 +92,14 @@ impl PipelineConfig {
         (self.queue_max_bytes / 8).max(64 << 10)
     }
 
-    /// Batches a sink may have waiting: a queue's worth, so a sink that
+    /// Batches a sink may have waiting: up to a queue's worth, in events
+    /// and in bytes (counting each batch at its byte bound), so a sink that
     /// lags (a collector retrying) holds the others back only once it is a
-    /// whole queue behind them.
+    /// whole queue behind them, and memory stays within twice the queue.
     pub(crate) fn sink_backlog(&self) -> usize {
-        (self.queue_capacity / self.batch_size).max(1)
+        let by_events = self.queue_capacity / self.batch_size;
+        let by_bytes = self.queue_max_bytes / self.batch_max_bytes();
+        by_events.min(by_bytes).max(1)
     }
 }
 

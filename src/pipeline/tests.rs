@@ -148,14 +148,25 @@ async fn a_partial_batch_goes_out_after_the_timeout() {
         vec![AnySink::Memory(memory("m", &record))],
     );
     pipeline.queue().push(chunk_of(&["a", "b"])).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The sink's thread keeps the paused clock from moving by itself, so
+    // the test moves it.
+    settle_tasks().await;
+    tokio::time::advance(Duration::from_millis(100)).await;
+    settle_tasks().await;
     assert_eq!(pipeline.counts().tally.batches, 0, "not yet");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    // The write itself runs on a blocking thread, outside paused time.
+    tokio::time::advance(Duration::from_millis(200)).await;
+    // The write itself runs on the sink's thread, outside paused time.
     while pipeline.counts().tally.processed < 2 {
         tokio::task::yield_now().await;
     }
     assert_eq!(pipeline.counts().tally.batches, 1);
+}
+
+/// Lets every task on the test's runtime run until it waits.
+async fn settle_tasks() {
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
 }
 
 #[tokio::test]

@@ -103,30 +103,6 @@ impl AnySink {
             AnySink::Http(sink) => sink.name(),
         }
     }
-
-    /// Writes a batch: a blocking sink on a blocking thread (it is handed
-    /// back afterwards), a network sink on the runtime, which tells
-    /// `retrying` of each retry.
-    async fn write(
-        mut self,
-        batch: &Arc<Batch>,
-        retrying: &(dyn Fn() + Sync),
-    ) -> (AnySink, WriteOutcome) {
-        if let AnySink::Http(sink) = &self {
-            let outcome = sink.write(batch, retrying).await;
-            return (self, outcome);
-        }
-        let batch = Arc::clone(batch);
-        tokio::task::spawn_blocking(move || {
-            let outcome = self
-                .blocking()
-                .expect("a blocking sink")
-                .write_batch(&batch);
-            (self, outcome)
-        })
-        .await
-        .expect("a sink's write panicked")
-    }
 }
 
 /// Opens every sink in command-line order; the first that cannot open
@@ -161,22 +137,58 @@ pub(crate) fn open_all(
 }
 
 /// Feeds one sink the batches it is sent, settling each with the ledger,
-/// and hands the sink back once the channel closes.
+/// and hands the sink back once the channel closes. A blocking sink gets
+/// a thread of its own for its whole life (one hand-off per batch, not a
+/// thread per batch); a network sink runs on the runtime.
 pub(crate) async fn drive(
+    sink: AnySink,
+    index: usize,
+    batches: mpsc::Receiver<Arc<Batch>>,
+    ledger: Arc<Ledger>,
+) -> AnySink {
+    match sink {
+        AnySink::Http(sink) => AnySink::Http(drive_network(sink, index, batches, ledger).await),
+        sink => tokio::task::spawn_blocking(move || drive_blocking(sink, index, batches, ledger))
+            .await
+            .expect("a sink's thread panicked"),
+    }
+}
+
+fn drive_blocking(
     mut sink: AnySink,
     index: usize,
     mut batches: mpsc::Receiver<Arc<Batch>>,
     ledger: Arc<Ledger>,
 ) -> AnySink {
-    while let Some(batch) = batches.recv().await {
-        let outcome;
-        (sink, outcome) = sink.write(&batch, &|| ledger.retried(index, 1)).await;
-        if let Some(error) = &outcome.error {
-            report_failure(sink.name(), &batch, outcome.written, error);
-        }
-        ledger.settle(&batch, index, outcome.written);
+    while let Some(batch) = batches.blocking_recv() {
+        let outcome = sink
+            .blocking()
+            .expect("a blocking sink")
+            .write_batch(&batch);
+        settle(sink.name(), index, &batch, outcome, &ledger);
     }
     sink
+}
+
+async fn drive_network(
+    sink: http::HttpSink,
+    index: usize,
+    mut batches: mpsc::Receiver<Arc<Batch>>,
+    ledger: Arc<Ledger>,
+) -> http::HttpSink {
+    while let Some(batch) = batches.recv().await {
+        let outcome = sink.write(&batch, &|| ledger.retried(index, 1)).await;
+        settle(sink.name(), index, &batch, outcome, &ledger);
+    }
+    sink
+}
+
+/// Reports a failure, if any, and settles the batch for this sink.
+fn settle(name: &str, index: usize, batch: &Batch, outcome: WriteOutcome, ledger: &Ledger) {
+    if let Some(error) = &outcome.error {
+        report_failure(name, batch, outcome.written, error);
+    }
+    ledger.settle(batch, index, outcome.written);
 }
 
 /// Closes a sink; a blocking one on a blocking thread.
