@@ -79,7 +79,9 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         read = &mut reader.done => Stop::EndOfInput(read.unwrap_or(Ok(()))),
         signal = signals.next() => Stop::Signal(signal),
     };
-    pipeline.stop_intake();
+    if let Stop::Signal(_) = stop {
+        stop_reading(&pipeline, reader.done);
+    }
     let drain_started = Instant::now();
     match &stop {
         Stop::EndOfInput(result) => {
@@ -119,6 +121,24 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     finish(&mut summary, status, signal, started, drain_started);
     report(&summary, config)?;
     Ok(status)
+}
+
+/// A read under way when a signal came is given `READ_GRACE` to return:
+/// on a busy pipe it does at once, and its lines are shipped; a reader
+/// blocked on a silent pipe (`sleep 1000 | shipper`) is not waited for,
+/// and whatever its read returns later is refused and counted.
+const READ_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
+
+fn stop_reading(
+    pipeline: &Pipeline,
+    reader_done: tokio::sync::oneshot::Receiver<std::io::Result<()>>,
+) {
+    pipeline.stop_intake();
+    let queue = pipeline.queue();
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(READ_GRACE, reader_done).await;
+        queue.close();
+    });
 }
 
 /// Drains within the shutdown timeout. A signal cuts the drain short if

@@ -185,7 +185,7 @@ impl Encoder {
 
     fn write(&mut self, event: &Event, line: &LineRef, out: &mut Vec<u8>) {
         let time = match event.timestamp {
-            Some(ms) => timestamp::format(ms),
+            Some(text) => text,
             None => self.read_time(line.read_at),
         };
         out.extend_from_slice(b"{\"timestamp\":\"");
@@ -337,8 +337,8 @@ fn report_repair(line: &LineRef, mode: EnvelopeMode, reason: String) {
 
 /// The envelope's members, as read from one line.
 struct Event<'a> {
-    /// Milliseconds since the epoch; `None` means the time it was read.
-    timestamp: Option<i64>,
+    /// RFC 3339 UTC with milliseconds; `None` means the time it was read.
+    timestamp: Option<[u8; timestamp::TEXT_LEN]>,
     level: Level,
     message: Message<'a>,
     /// A JSON string; `None` means the source's name.
@@ -436,7 +436,7 @@ impl<'a> Event<'a> {
             fallback: None,
         };
         let timestamp = fit.check(timestamp, |raw| {
-            timestamp::parse(raw).ok_or_else(|| Invalid::BadTimestamp(raw.get().to_owned()))
+            timestamp::normalise(raw).ok_or_else(|| Invalid::BadTimestamp(raw.get().to_owned()))
         })?;
         let level = fit.check(level, |raw| {
             let word = as_str(raw).ok_or(Invalid::LevelNotString)?;
@@ -609,8 +609,21 @@ fn trim_partial_char(bytes: &[u8]) -> &[u8] {
     bytes
 }
 
+/// Writes `text` as a JSON string. Most text needs no escaping, and a
+/// branch-free scan that tells so is far cheaper than escaping byte by
+/// byte; the rest goes through serde_json.
 fn write_str(out: &mut Vec<u8>, text: &str) {
-    serde_json::to_writer(out, text).expect("writing to a Vec cannot fail");
+    let plain = !text.as_bytes().iter().fold(false, |escape, &byte| {
+        escape | (byte < 0x20) | (byte == b'"') | (byte == b'\\')
+    });
+    if plain {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(out, text).expect("writing to a Vec cannot fail");
+    }
 }
 
 /// `"key":value` as bytes.

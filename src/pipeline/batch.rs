@@ -147,9 +147,9 @@ impl BatchBuilder {
 
     /// Hands the gathered events over as a batch for `sinks` sinks.
     pub(crate) fn take(&mut self, sinks: usize) -> Batch {
-        // The next batch likely needs as much room as this one, but no
+        // The next batch likely needs as much room as this one had, but no
         // more than the bound: one huge event must not stay allocated.
-        let capacity = self.bytes.len().min(self.max_bytes);
+        let capacity = self.bytes.capacity().min(self.max_bytes);
         self.started = None;
         let events = self.ends.len();
         let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(events));

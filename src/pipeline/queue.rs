@@ -74,8 +74,6 @@ struct State {
     bytes: usize,
     /// Whether lines may still come in.
     intake: Intake,
-    /// A reader is inside a read call: stopping now cannot wait for it.
-    reading: bool,
     /// After a drop, later lines that find the queue full are dropped at
     /// once rather than each waiting out `--backpressure-wait` again; the
     /// first line that finds room ends this.
@@ -97,7 +95,6 @@ impl Queue {
                 events: 0,
                 bytes: 0,
                 intake: Intake::Open,
-                reading: false,
                 shedding: false,
                 stats: IntakeStats::default(),
             }),
@@ -186,15 +183,8 @@ impl Queue {
 
     /// Called by a reader before each read: `false` once intake is stopping,
     /// and the reader should finish as if its input had ended.
-    pub(crate) fn begin_read(&self) -> bool {
-        let mut state = self.lock();
-        state.reading = state.intake == Intake::Open;
-        state.reading
-    }
-
-    /// Called by a reader when its read call returned.
-    pub(crate) fn end_read(&self) {
-        self.lock().reading = false;
+    pub(crate) fn may_read(&self) -> bool {
+        self.lock().intake == Intake::Open
     }
 
     /// How many leading lines of `chunk` fit now. An empty queue takes at
@@ -327,18 +317,13 @@ impl Queue {
         self.wake_all();
     }
 
-    /// Asks intake to stop (a signal came): a reader between reads offers
-    /// what it has already read, then finishes as at end of input; a reader
-    /// blocked inside a read is not waited for, and what that read returns
-    /// is refused.
+    /// Asks intake to stop (a signal came): no new reads, but what readers
+    /// have read still comes in, until they finish or `close` is called.
     pub(crate) fn stop_intake(&self) {
         let mut state = self.lock();
-        state.intake = match (state.intake, state.reading) {
-            (Intake::Open, false) => Intake::Stopping,
-            _ => Intake::Closed,
-        };
-        drop(state);
-        self.wake_all();
+        if state.intake == Intake::Open {
+            state.intake = Intake::Stopping;
+        }
     }
 
     fn wake_all(&self) {
@@ -564,24 +549,15 @@ mod tests {
 
     #[tokio::test]
     async fn stopping_takes_in_what_was_read_but_not_new_reads() {
-        let (queue, _) = queue(10, usize::MAX, WhenFull::Block);
-        assert!(queue.begin_read());
-        queue.end_read();
+        let (queue, ledger) = queue(10, usize::MAX, WhenFull::Block);
+        assert!(queue.may_read());
         queue.stop_intake();
-        assert!(!queue.begin_read(), "no new reads once stopping");
+        assert!(!queue.may_read(), "no new reads once stopping");
         queue.push(chunk(2, 1)).unwrap();
         queue.close();
+        assert_eq!(queue.push(chunk(3, 1)), Err(Closed), "refused once closed");
         assert_eq!(pop_all(&queue).await, 2);
-    }
-
-    #[test]
-    fn stopping_during_a_read_closes_at_once() {
-        let (queue, _) = queue(10, usize::MAX, WhenFull::Block);
-        assert!(queue.begin_read());
-        queue.stop_intake();
-        queue.end_read();
-        assert_eq!(queue.push(chunk(2, 1)), Err(Closed));
-        assert_eq!(queue.snapshot().1.dropped_for(DropReason::Shutdown), 2);
+        assert_eq!(ledger.snapshot().dropped_for(DropReason::Shutdown), 3);
     }
 
     #[test]

@@ -131,9 +131,8 @@ pub(crate) fn spawn_reader(
     Ok(ReaderHandle { done, thread })
 }
 
-/// A reader that tells the queue when it is inside a read call, and reads
-/// as at end of input once intake is stopping, so lines already read are
-/// still shipped and nothing new is read.
+/// A reader that reads as at end of input once intake is stopping, so
+/// lines already read are still shipped and nothing new is read.
 struct Watched<'q, R> {
     inner: R,
     queue: &'q crate::pipeline::queue::Queue,
@@ -141,11 +140,9 @@ struct Watched<'q, R> {
 
 impl<R: std::io::Read> std::io::Read for Watched<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if !self.queue.begin_read() {
+        if !self.queue.may_read() {
             return Ok(0);
         }
-        let read = self.inner.read(buf);
-        self.queue.end_read();
-        read
+        self.inner.read(buf)
     }
 }
