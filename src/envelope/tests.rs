@@ -225,6 +225,17 @@ fn members_moved_under_data_never_shadow_its_own_keys() {
 }
 
 #[test]
+fn keys_and_text_needing_escapes_stay_valid_json() {
+    let event = best_effort(br#"{"msg":"a\"b","q\"k":1,"t\tk":"v\u0001"}"#);
+    assert_eq!(event["message"], "a\"b");
+    assert_eq!(event["data"], json!({"q\"k": 1, "t\tk": "v\u{1}"}));
+    let long = format!("{}\u{1}{}\"", "x".repeat(40), "y".repeat(40));
+    let event = best_effort(long.as_bytes());
+    assert_eq!(event["message"], long.as_str());
+    assert!(needs_escape(long.as_bytes()) && !needs_escape("x".repeat(70).as_bytes()));
+}
+
+#[test]
 fn input_diagnostics_are_never_overwritten() {
     let event =
         best_effort(br#"{"message":"m","diagnostics":{"source":"app.py","invalid_utf8":"no"}}"#);
