@@ -105,6 +105,9 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     }
 
     let drain = drain(&mut pipeline, &mut signals, &stop, config).await;
+    if let Stop::Signal(_) = stop {
+        source::report_unfinished(reader.unfinished.load(std::sync::atomic::Ordering::Relaxed));
+    }
     let close_errors = settle_drain(&pipeline, &drain, config);
 
     let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), &close_errors);

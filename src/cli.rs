@@ -93,7 +93,7 @@ pub(crate) struct Args {
     pub http_gzip: bool,
 
     /// Add a header to every HTTP request, `Name: value` (repeatable).
-    #[arg(long = "http-header", value_name = "HEADER", value_parser = parse_header, env = "SHIPPER_HTTP_HEADER", value_delimiter = '\n', help_heading = "HTTP sinks")]
+    #[arg(long = "http-header", value_name = "HEADER", value_parser = parse_header, env = "SHIPPER_HTTP_HEADER", hide_env_values = true, value_delimiter = '\n', help_heading = "HTTP sinks")]
     pub http_headers: Vec<(String, String)>,
 
     /// Bearer token sent as `Authorization`; set it through the

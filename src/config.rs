@@ -305,7 +305,26 @@ pub(crate) fn sink_label(sink: &SinkSpec) -> String {
     match sink {
         SinkSpec::Stdout => "stdout".to_owned(),
         SinkSpec::File(path) => format!("file:{}", path.display()),
-        SinkSpec::Http(url) => url.clone(),
+        SinkSpec::Http(url) => public_url(url),
+    }
+}
+
+/// A URL fit to print: without user, password or query (where API keys
+/// hide).
+fn public_url(url: &str) -> String {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return "http:(unparseable URL)".to_owned();
+    };
+    let hidden =
+        !parsed.username().is_empty() || parsed.password().is_some() || parsed.query().is_some();
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    parsed.set_query(None);
+    parsed.set_fragment(None);
+    if hidden {
+        format!("{parsed} (credentials hidden)")
+    } else {
+        parsed.to_string()
     }
 }
 
@@ -389,6 +408,11 @@ mod tests {
             ]
         );
         assert!(config(&["--http-header", "no colon"]).is_err());
+        let secret = SinkSpec::Http("https://user:pw@collector/ingest?api_key=K3Y".into());
+        assert_eq!(
+            sink_label(&secret),
+            "https://collector/ingest (credentials hidden)"
+        );
     }
 
     #[test]

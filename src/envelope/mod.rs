@@ -246,12 +246,17 @@ impl Encoder {
     }
 
     /// The input's `data`, the members with no place of their own (renamed
-    /// `_key` where `data` already has `key`), then the `--field` pairs the
-    /// input did not set.
+    /// `_key`, `__key`... where a name is taken already), then the
+    /// `--field` pairs whose names are still free.
     fn write_data(&self, event: &Event, out: &mut Vec<u8>) {
-        let merging = !event.extra.is_empty() || !self.fields.is_empty();
-        let given = match event.data {
-            Some(raw) if merging => fields::members(raw).unwrap_or_default(),
+        // Names are tracked only where a clash is possible.
+        let tracking = event.data.is_some() || !self.fields.is_empty();
+        let mut names: Vec<Cow<str>> = match event.data {
+            Some(raw) if tracking => fields::members(raw)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect(),
             _ => Vec::new(),
         };
         let mut object = ObjectWriter::new(out);
@@ -259,18 +264,22 @@ impl Encoder {
             object.body(object_body(raw));
         }
         for (key, value) in &event.extra {
+            let name = if tracking {
+                unused_key(key, &names)
+            } else {
+                key.clone()
+            };
             object.member(|out| {
-                write_key(out, unused_key(key, &given));
+                write_key(out, name.clone());
                 out.push(b':');
                 out.extend_from_slice(value.get().as_bytes());
             });
+            if tracking {
+                names.push(name);
+            }
         }
         for (key, member) in &self.fields {
-            let taken = given
-                .iter()
-                .chain(&event.extra)
-                .any(|(name, _)| name == key);
-            if !taken {
+            if !names.iter().any(|name| name == key) {
                 object.member_bytes(member);
             }
         }
@@ -574,8 +583,8 @@ fn unwrap_fapilog(members: Members<'_>) -> Members<'_> {
 }
 
 /// `key`, or `_key` (`__key`, ...) when `taken` already holds it.
-fn unused_key<'k>(key: &Cow<'k, str>, taken: &Members) -> Cow<'k, str> {
-    let is_taken = |candidate: &str| taken.iter().any(|(name, _)| name == candidate);
+fn unused_key<'k>(key: &Cow<'k, str>, taken: &[Cow<'k, str>]) -> Cow<'k, str> {
+    let is_taken = |candidate: &str| taken.iter().any(|name| name == candidate);
     if !is_taken(key) {
         return key.clone();
     }

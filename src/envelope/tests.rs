@@ -236,6 +236,21 @@ fn keys_and_text_needing_escapes_stay_valid_json() {
 }
 
 #[test]
+fn renamed_members_and_fields_never_clash() {
+    let event = best_effort(br#"{"message":"m","data":{"user":"a"},"user":"b","_user":"c"}"#);
+    assert_eq!(
+        event["data"],
+        json!({"user": "a", "_user": "b", "__user": "c"})
+    );
+    let mut encoder = encoder(EnvelopeMode::BestEffort, &[("_env", "prod")]);
+    let text = br#"{"message":"m","data":{"env":"x"},"env":"y"}"#;
+    let mut out = Vec::new();
+    encoder.encode(&line(text), &mut out).unwrap();
+    let raw = String::from_utf8(out).unwrap();
+    assert_eq!(raw.matches("\"_env\"").count(), 1, "one _env only: {raw}");
+}
+
+#[test]
 fn input_diagnostics_are_never_overwritten() {
     let event =
         best_effort(br#"{"message":"m","diagnostics":{"source":"app.py","invalid_utf8":"no"}}"#);

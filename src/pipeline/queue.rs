@@ -166,6 +166,14 @@ impl Queue {
                             chunk.extract(|line| crate::envelope::level_of(line) >= level)
                         });
                         let mut state = self.lock();
+                        if state.intake == Intake::Closed {
+                            // Closed (and maybe sealed) while the lock was free.
+                            self.refuse(&mut state, &chunk);
+                            if let Some(protected) = &protected {
+                                self.refuse(&mut state, protected);
+                            }
+                            return Err(Closed);
+                        }
                         *shed = Some(self.shed(&mut state, &chunk));
                         match protected {
                             Some(protected) if protected.len() > 0 => {

@@ -102,9 +102,9 @@ impl Worker {
             .push_marker(|out| encoder.write_marker(&gap, out));
     }
 
-    /// Envelopes a chunk's lines, sending each batch as it fills.
+    /// Envelopes a chunk's lines, sending each batch as it fills. A
+    /// rejected line is counted at once, before any wait for a sink.
     async fn take_in(&mut self, chunk: &Chunk) {
-        let mut invalid = 0;
         for span in &chunk.spans {
             let line = LineRef {
                 bytes: chunk.line(span),
@@ -113,7 +113,7 @@ impl Worker {
                 cut_from: span.cut_from,
             };
             if !self.ship(&line) {
-                invalid += 1;
+                self.ledger.drop_events(DropReason::Invalid, 1);
                 if self.gap_markers {
                     self.gap.invalid += 1;
                 }
@@ -121,7 +121,6 @@ impl Worker {
                 self.dispatch().await;
             }
         }
-        self.ledger.drop_events(DropReason::Invalid, invalid);
     }
 
     /// Hands the batch to every sink, waiting while a sink is still busy

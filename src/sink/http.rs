@@ -24,7 +24,10 @@ use crate::pipeline::batch::Batch;
 const QUOTED_ANSWER: usize = 200;
 
 pub(crate) struct HttpSink {
+    /// Where batches go, credentials included.
     url: String,
+    /// The URL without credentials or query, for diagnostics and the summary.
+    name: String,
     client: Client,
     format: HttpFormat,
     gzip: bool,
@@ -44,9 +47,12 @@ enum Verdict {
 }
 
 impl HttpSink {
-    pub(crate) fn open(url: &str, options: &HttpOptions) -> anyhow::Result<HttpSink> {
+    pub(crate) fn open(url: &str, name: String, options: &HttpOptions) -> anyhow::Result<HttpSink> {
         let mut client = Client::builder()
             .timeout(options.timeout)
+            // A redirected POST would come back as a GET without its body:
+            // a redirect is an answer to report, not to follow.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("shipper/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers(options)?);
         if let Some(path) = &options.ca_file {
@@ -58,6 +64,7 @@ impl HttpSink {
         }
         Ok(HttpSink {
             url: url.to_owned(),
+            name,
             client: client.build().context("could not set up the HTTP client")?,
             format: options.format,
             gzip: options.gzip,
@@ -66,7 +73,7 @@ impl HttpSink {
     }
 
     pub(crate) fn name(&self) -> &str {
-        &self.url
+        &self.name
     }
 
     /// Sends a batch, retrying as the policy allows (and telling `retrying`
@@ -147,11 +154,17 @@ async fn judge(response: Response) -> Verdict {
         || status == StatusCode::TOO_MANY_REQUESTS
         || status == StatusCode::REQUEST_TIMEOUT;
     let after = retry_after(response.headers());
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .map(|location| format!(" (redirected to {location}; not followed)"))
+        .unwrap_or_default();
     let answer = response.bytes().await.unwrap_or_default();
     let quoted = String::from_utf8_lossy(&answer[..answer.len().min(QUOTED_ANSWER)]);
     let error = SinkError {
         kind: "HttpStatus".to_owned(),
-        message: format!("HTTP {status}: {}", quoted.trim()),
+        message: format!("HTTP {status}{location}: {}", quoted.trim()),
         status: Some(status.as_u16()),
     };
     if retryable {

@@ -122,7 +122,7 @@ pub(crate) fn open_all(
                     .with_context(|| format!("could not open sink '{label}'"))?,
             ),
             SinkSpec::Http(url) => AnySink::Http(
-                http::HttpSink::open(url, http)
+                http::HttpSink::open(url, label.clone(), http)
                     .with_context(|| format!("could not set up sink '{label}'"))?,
             ),
         };

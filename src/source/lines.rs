@@ -123,6 +123,14 @@ impl LineSplitter {
         lines.emit(self, emit);
     }
 
+    /// Bytes of a line read whose end has not come yet.
+    pub(crate) fn unfinished(&self) -> u64 {
+        match self.cut {
+            Some(cut) => cut.length,
+            None => self.filled as u64,
+        }
+    }
+
     /// While an over-long line is being skipped: looks for its newline in
     /// the fresh bytes. Returns where the next line starts, or `None` when
     /// the whole read belonged to the long line.

@@ -95,6 +95,9 @@ pub(crate) struct ReaderHandle {
     pub done: tokio::sync::oneshot::Receiver<std::io::Result<()>>,
     /// Joined once `done` has fired, so the thread never outlives its work.
     pub thread: std::thread::JoinHandle<()>,
+    /// Bytes of a line read whose end has not come (yet): what a stop
+    /// leaves unshipped.
+    pub unfinished: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Reads `reader` to its end on a thread of its own, splitting it into lines
@@ -106,6 +109,8 @@ pub(crate) fn spawn_reader(
     max_line: usize,
 ) -> std::io::Result<ReaderHandle> {
     let (tx, done) = tokio::sync::oneshot::channel();
+    let unfinished = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let held = Arc::clone(&unfinished);
     let thread = std::thread::Builder::new()
         .name(format!("read {source}"))
         .spawn(move || {
@@ -119,20 +124,58 @@ pub(crate) fn spawn_reader(
                 let _ = queue.push(chunk);
             };
             let result = loop {
-                match splitter.read_from(&mut reader, &mut push) {
+                let read = splitter.read_from(&mut reader, &mut push);
+                held.store(splitter.unfinished(), std::sync::atomic::Ordering::Relaxed);
+                match read {
                     Ok(true) => continue,
                     Ok(false) => break Ok(()),
+                    // Stopped: the start of an unfinished line stays unshipped.
+                    Err(err) if is_stop(&err) => break Ok(()),
                     Err(err) => break Err(err),
                 }
             };
             queue.close();
             let _ = tx.send(result);
         })?;
-    Ok(ReaderHandle { done, thread })
+    Ok(ReaderHandle {
+        done,
+        thread,
+        unfinished,
+    })
 }
 
-/// A reader that reads as at end of input once intake is stopping, so
-/// lines already read are still shipped and nothing new is read.
+/// What a `Watched` read returns once intake is stopping: the end of
+/// reading, but not the end of the input, so an unfinished line is no line.
+#[derive(Debug)]
+struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("intake stopped")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+fn is_stop(err: &std::io::Error) -> bool {
+    err.get_ref().is_some_and(|inner| inner.is::<Stopped>())
+}
+
+/// The start of a line whose end never came is not shipped as a line:
+/// says so, with its size.
+pub(crate) fn report_unfinished(bytes: u64) {
+    if bytes > 0 {
+        crate::diagnostics::warn("source", "unfinished_line", || {
+            (
+                format!("stopped with {bytes} bytes of an unfinished line read; not shipped"),
+                serde_json::json!({"bytes": bytes}),
+            )
+        });
+    }
+}
+
+/// A reader that stops reading once intake is stopping, so lines already
+/// read are still shipped and nothing new is read.
 struct Watched<'q, R> {
     inner: R,
     queue: &'q crate::pipeline::queue::Queue,
@@ -141,7 +184,7 @@ struct Watched<'q, R> {
 impl<R: std::io::Read> std::io::Read for Watched<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if !self.queue.may_read() {
-            return Ok(0);
+            return Err(std::io::Error::other(Stopped));
         }
         self.inner.read(buf)
     }

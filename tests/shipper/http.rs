@@ -381,3 +381,53 @@ fn https_works_with_a_private_ca_and_refuses_without_it() {
         "{failure}"
     );
 }
+
+#[test]
+fn a_redirect_is_reported_not_followed() {
+    let moved = vec![("Location", "/elsewhere".to_owned())];
+    let collector = Collector::start(Vec::new(), Reply::Status(302, moved, ""));
+    let sink = format!("http={}", collector.url());
+    let run = run(&["--sink", &sink], numbered_lines(10));
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 10);
+    assert!(
+        collector
+            .requests()
+            .iter()
+            .all(|request| request.path == "/ingest")
+    );
+    let failure = &sink_diagnostics(&run.stderr)[0];
+    assert_eq!(failure["status"], 302);
+    assert!(
+        failure["error"]
+            .as_str()
+            .unwrap()
+            .contains("redirected to /elsewhere"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn credentials_in_the_url_are_never_printed() {
+    let collector = Collector::start(Vec::new(), Reply::status(400));
+    let secret_url = collector.url().replace("http://", "http://user:p4ssw0rd@") + "?api_key=K3Y";
+    let sink = format!("http={secret_url}");
+    let run = run(&["--sink", &sink, "-v"], numbered_lines(3));
+    assert_eq!(run.code, Some(3));
+    let summary = run.summary.to_string();
+    for secret in ["p4ssw0rd", "K3Y", "user:"] {
+        assert!(!run.stderr.contains(secret), "{secret} in {}", run.stderr);
+        assert!(!summary.contains(secret), "{secret} in {summary}");
+    }
+    let request = &collector.requests()[0];
+    assert_eq!(
+        request.path, "/ingest?api_key=K3Y",
+        "the request itself keeps them"
+    );
+    assert!(
+        request
+            .header("authorization")
+            .unwrap()
+            .starts_with("Basic ")
+    );
+}

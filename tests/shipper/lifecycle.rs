@@ -534,3 +534,24 @@ fn gap_markers_account_for_every_dropped_line() {
     assert_eq!(shipped.len() as u64, summary["processed"].as_u64().unwrap());
     assert!(!markers.is_empty());
 }
+
+#[test]
+fn the_start_of_a_line_still_being_written_at_a_signal_is_not_shipped() {
+    let (running, mut stdin) = Running::start(&["--sink", "file=out.log"]);
+    std::io::Write::write_all(&mut stdin, b"whole\n{\"msg\":\"tor").unwrap();
+    wait_until(Duration::from_secs(30), "the whole line", || {
+        std::fs::read(running.path("out.log")).is_ok_and(|bytes| !bytes.is_empty())
+    });
+    running.signal(Signal::SIGTERM);
+    let (code, stderr, summary, dir) = running.finish();
+    assert_eq!(code, Some(143));
+    let events = read_events(&dir.path().join("out.log"));
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["message"], "whole");
+    assert_eq!(summary["processed"], 1);
+    assert!(
+        stderr.contains("11 bytes of an unfinished line"),
+        "{stderr}"
+    );
+    drop(stdin);
+}
