@@ -264,19 +264,14 @@ impl Encoder {
             object.body(object_body(raw));
         }
         for (key, value) in &event.extra {
-            let name = if tracking {
-                unused_key(key, &names)
-            } else {
-                key.clone()
-            };
+            let renamed = tracking.then(|| unused_key(key, &names));
+            let name = renamed.as_ref().unwrap_or(key);
             object.member(|out| {
-                write_key(out, name.clone());
+                write_key(out, name);
                 out.push(b':');
                 out.extend_from_slice(value.get().as_bytes());
             });
-            if tracking {
-                names.push(name);
-            }
+            names.extend(renamed);
         }
         for (key, member) in &self.fields {
             if !names.iter().any(|name| name == key) {
@@ -638,11 +633,13 @@ fn write_quoted(out: &mut Vec<u8>, text: &str) {
 
 /// A key read from the input: one that was borrowed from the line had no
 /// escapes there, and JSON forbids raw control characters and quotes in a
-/// string, so it can be written as it is.
-fn write_key(out: &mut Vec<u8>, key: Cow<'_, str>) {
+/// string, so it can be written as it is. (Whether it was borrowed is the
+/// point, hence the `Cow` by reference.)
+#[allow(clippy::ptr_arg)]
+fn write_key(out: &mut Vec<u8>, key: &Cow<'_, str>) {
     match key {
         Cow::Borrowed(key) => write_quoted(out, key),
-        Cow::Owned(key) => write_str(out, &key),
+        Cow::Owned(key) => write_str(out, key),
     }
 }
 
