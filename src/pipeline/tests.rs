@@ -29,16 +29,18 @@ fn raw_encoder() -> Encoder {
     Encoder::new(&config, "test")
 }
 
-pub(crate) fn chunk_of(lines: &[&str]) -> Chunk {
+/// A chunk holding `lines`, as the splitter would make it.
+pub(crate) fn chunk_of<L: AsRef<[u8]>>(lines: &[L]) -> Chunk {
     let mut data = Vec::new();
     let mut spans = Vec::new();
     for line in lines {
+        let line = line.as_ref();
         spans.push(Span {
             start: data.len() as u32,
             len: line.len() as u32,
             cut_from: None,
         });
-        data.extend_from_slice(line.as_bytes());
+        data.extend_from_slice(line);
     }
     Chunk {
         data: Arc::new(data),
@@ -311,26 +313,6 @@ mod properties {
         ]
     }
 
-    fn chunk_of_bytes(lines: &[Vec<u8>]) -> Chunk {
-        let mut data = Vec::new();
-        let mut spans = Vec::new();
-        for line in lines {
-            spans.push(Span {
-                start: data.len() as u32,
-                len: line.len() as u32,
-                cut_from: None,
-            });
-            data.extend_from_slice(line);
-        }
-        Chunk {
-            data: Arc::new(data),
-            spans,
-            blank: 0,
-            read_at: std::time::SystemTime::now(),
-            source: "test".into(),
-        }
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -363,7 +345,7 @@ mod properties {
                 }).collect();
                 let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks);
                 let queue = pipeline.queue();
-                let chunks: Vec<Chunk> = chunks.iter().map(|lines| chunk_of_bytes(lines)).collect();
+                let chunks: Vec<Chunk> = chunks.iter().map(|lines| chunk_of(lines)).collect();
                 tokio::task::spawn_blocking(move || {
                     for chunk in chunks {
                         queue.push(chunk).unwrap();
