@@ -293,6 +293,15 @@ pub fn stuck_fifo(dir: &Path) -> (std::path::PathBuf, File) {
     (path, held)
 }
 
+/// A fresh directory with a stuck FIFO in it: the directory, the FIFO's
+/// path, its held read end, and the `--sink file=...` argument for it.
+pub fn stuck_fifo_sink() -> (TempDir, PathBuf, File, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (fifo, held) = stuck_fifo(dir.path());
+    let sink = format!("file={}", fifo.display());
+    (dir, fifo, held, sink)
+}
+
 /// Reads the FIFO to its end (shipper closing it) on a fresh blocking handle.
 pub fn drain_fifo(path: &Path) -> std::thread::JoinHandle<Vec<u8>> {
     let path = path.to_path_buf();

@@ -9,7 +9,7 @@ use nix::sys::signal::Signal;
 
 use crate::common::{
     Running, drain_fifo, feed, feed_counting, numbered_lines, parse_events, read_events,
-    stuck_fifo, wait_until,
+    stuck_fifo_sink, wait_until,
 };
 
 // Backpressure: a FIFO whose reader the test holds open but does not read
@@ -27,9 +27,7 @@ fn input() -> (usize, Vec<u8>) {
 
 #[test]
 fn drop_mode_drops_and_counts_when_the_sink_cannot_keep_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let (fifo, _held) = stuck_fifo(dir.path());
-    let sink = format!("file={}", fifo.display());
+    let (dir, fifo, _held, sink) = stuck_fifo_sink();
     let args = [
         "--sink",
         &sink,
@@ -65,9 +63,7 @@ fn drop_mode_drops_and_counts_when_the_sink_cannot_keep_up() {
 
 #[test]
 fn block_mode_waits_for_the_sink_and_loses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (fifo, _held) = stuck_fifo(dir.path());
-    let sink = format!("file={}", fifo.display());
+    let (dir, fifo, _held, sink) = stuck_fifo_sink();
     let args = [
         "--sink",
         &sink,
@@ -99,9 +95,7 @@ fn block_mode_waits_for_the_sink_and_loses_nothing() {
 
 #[test]
 fn a_sink_that_never_drains_costs_at_most_the_shutdown_timeout() {
-    let dir = tempfile::tempdir().unwrap();
-    let (fifo, _held) = stuck_fifo(dir.path());
-    let sink = format!("file={}", fifo.display());
+    let (dir, _fifo, _held, sink) = stuck_fifo_sink();
     let args = [
         "--sink",
         &sink,
@@ -178,9 +172,7 @@ fn sigint_mid_input_drains_and_exits_130() {
 
 #[test]
 fn a_second_sigint_cuts_a_stuck_drain_short() {
-    let dir = tempfile::tempdir().unwrap();
-    let (fifo, _held) = stuck_fifo(dir.path());
-    let sink = format!("file={}", fifo.display());
+    let (dir, _fifo, _held, sink) = stuck_fifo_sink();
     let args = ["-v", "--sink", &sink, "--shutdown-timeout", "1h"];
     let (running, stdin) = Running::start_in(dir, &args);
     let taken = feed_counting(stdin, numbered_lines(500_000));
@@ -204,9 +196,7 @@ fn a_second_sigint_cuts_a_stuck_drain_short() {
 
 #[test]
 fn one_signal_after_the_input_ended_does_not_cut_the_drain() {
-    let dir = tempfile::tempdir().unwrap();
-    let (fifo, _held) = stuck_fifo(dir.path());
-    let sink = format!("file={}", fifo.display());
+    let (dir, fifo, _held, sink) = stuck_fifo_sink();
     let (running, stdin) =
         Running::start_in(dir, &["-v", "--sink", &sink, "--shutdown-timeout", "1h"]);
     // Fits in the queue, but not in the FIFO: the drain waits on the sink.
@@ -463,9 +453,7 @@ fn leveled_input(count: usize) -> Vec<u8> {
 
 #[test]
 fn protected_levels_wait_for_room_while_the_rest_is_dropped() {
-    let dir = tempfile::tempdir().unwrap();
-    let (fifo, _held) = stuck_fifo(dir.path());
-    let sink = format!("file={}", fifo.display());
+    let (dir, fifo, _held, sink) = stuck_fifo_sink();
     let args = [
         "--sink",
         &sink,
@@ -497,9 +485,7 @@ fn protected_levels_wait_for_room_while_the_rest_is_dropped() {
 
 #[test]
 fn gap_markers_account_for_every_dropped_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let (fifo, _held) = stuck_fifo(dir.path());
-    let sink = format!("file={}", fifo.display());
+    let (dir, fifo, _held, sink) = stuck_fifo_sink();
     let args = [
         "--sink",
         &sink,
