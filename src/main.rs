@@ -19,6 +19,15 @@ use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
+    if let Some(what) = args.generate {
+        return match cli::generate(what, &mut std::io::stdout().lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("shipper: could not write the output: {err}");
+                exit_code::Status::CouldNotRun.into()
+            }
+        };
+    }
     let config = match config::Config::from_args(args) {
         Ok(config) => config,
         Err(message) => cli::Args::command()

@@ -47,3 +47,27 @@ fn every_flag_can_come_from_the_environment() {
     assert!(output.stderr.is_empty());
     assert_eq!(parse_events(&output.stdout)[0]["data"]["env"], "ci");
 }
+
+/// The committed completions and man page, and what makes each.
+const GENERATED: [(&str, &str); 6] = [
+    ("man", "man/shipper.1"),
+    ("bash", "completions/shipper.bash"),
+    ("zsh", "completions/_shipper"),
+    ("fish", "completions/shipper.fish"),
+    ("elvish", "completions/shipper.elv"),
+    ("powershell", "completions/_shipper.ps1"),
+];
+
+#[test]
+fn committed_completions_and_man_page_are_up_to_date() {
+    for (what, path) in GENERATED {
+        let output = shipper().args(["--generate", what]).output().unwrap();
+        assert!(output.status.success());
+        let committed =
+            std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
+        assert!(
+            output.stdout == committed,
+            "{path} is stale: run `cargo run -- --generate {what} > {path}`"
+        );
+    }
+}

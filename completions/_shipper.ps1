@@ -1,0 +1,65 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'shipper' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'shipper'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'shipper' {
+            [CompletionResult]::new('--sink', '--sink', [CompletionResultType]::ParameterName, 'Where events go: `stdout`, `file` (see --file-path), `file=PATH` or `http=URL`. Repeat for several sinks; each event goes to every sink. [default: stdout]')
+            [CompletionResult]::new('--file-path', '--file-path', [CompletionResultType]::ParameterName, 'Path written by a bare `--sink file`')
+            [CompletionResult]::new('--file-max-bytes', '--file-max-bytes', [CompletionResultType]::ParameterName, 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset')
+            [CompletionResult]::new('--file-max-files', '--file-max-files', [CompletionResultType]::ParameterName, 'How many rotated files (`PATH.1` … `PATH.N`) a file sink keeps')
+            [CompletionResult]::new('--http-format', '--http-format', [CompletionResultType]::ParameterName, 'How an HTTP sink sends a batch: `ndjson` (one event a line) or `json` (one array)')
+            [CompletionResult]::new('--http-header', '--http-header', [CompletionResultType]::ParameterName, 'Add a header to every HTTP request, `Name: value` (repeatable)')
+            [CompletionResult]::new('--http-token', '--http-token', [CompletionResultType]::ParameterName, 'Bearer token sent as `Authorization`; set it through the environment so that it never shows in the process list')
+            [CompletionResult]::new('--http-timeout', '--http-timeout', [CompletionResultType]::ParameterName, 'Longest one HTTP request may take, answer included')
+            [CompletionResult]::new('--http-ca-file', '--http-ca-file', [CompletionResultType]::ParameterName, 'Trust this PEM certificate (a private CA) as well as the system''s')
+            [CompletionResult]::new('--retry-initial', '--retry-initial', [CompletionResultType]::ParameterName, 'First wait before retrying a failed request; it doubles each time')
+            [CompletionResult]::new('--retry-max-delay', '--retry-max-delay', [CompletionResultType]::ParameterName, 'Longest wait between two attempts (Retry-After included)')
+            [CompletionResult]::new('--retry-max', '--retry-max', [CompletionResultType]::ParameterName, 'Attempts at one batch before it is given up as `sink_error`')
+            [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'Add KEY=VALUE to every event''s `data` (repeatable; the input''s own keys win)')
+            [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound')
+            [CompletionResult]::new('--queue-capacity', '--queue-capacity', [CompletionResultType]::ParameterName, 'How many events the queue holds before intake waits (or drops)')
+            [CompletionResult]::new('--queue-max-bytes', '--queue-max-bytes', [CompletionResultType]::ParameterName, 'How many bytes of lines the queue holds, whatever their number')
+            [CompletionResult]::new('--backpressure-wait', '--backpressure-wait', [CompletionResultType]::ParameterName, 'With --drop-on-full: how long a line waits for room before it is dropped')
+            [CompletionResult]::new('--protect-level', '--protect-level', [CompletionResultType]::ParameterName, 'With --drop-on-full: lines at or above this level (debug, info, warning, error, critical) wait for room instead of being dropped')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Most events in one batch')
+            [CompletionResult]::new('--batch-timeout', '--batch-timeout', [CompletionResultType]::ParameterName, 'Longest a partly filled batch waits before it is written')
+            [CompletionResult]::new('--shutdown-timeout', '--shutdown-timeout', [CompletionResultType]::ParameterName, 'Longest the drain may take once input ends or a signal arrives; what is still in flight then is counted `shutdown_timeout`')
+            [CompletionResult]::new('--summary', '--summary', [CompletionResultType]::ParameterName, 'How the drain summary is printed on stderr at exit')
+            [CompletionResult]::new('--summary-file', '--summary-file', [CompletionResultType]::ParameterName, 'Also write the summary as JSON to this file')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell''s completions, and exit')
+            [CompletionResult]::new('--http-gzip', '--http-gzip', [CompletionResultType]::ParameterName, 'Compress HTTP request bodies with gzip')
+            [CompletionResult]::new('--strict-envelope', '--strict-envelope', [CompletionResultType]::ParameterName, 'Reject (and count as `invalid`) any line that is not a well-formed JSON event, instead of wrapping it as best it can')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Ship each line byte for byte, without an envelope')
+            [CompletionResult]::new('--drop-on-full', '--drop-on-full', [CompletionResultType]::ParameterName, 'When the queue is full, drop new lines (counted `queue_full`) instead of making the writer wait')
+            [CompletionResult]::new('--gap-markers', '--gap-markers', [CompletionResultType]::ParameterName, 'After events were dropped, write one event into the stream saying how many and why, where they would have been')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Also report routine events (sinks opened and closed) on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Also report routine events (sinks opened and closed) on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,59 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[shipper] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'shipper'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'shipper'= {
+            cand --sink 'Where events go: `stdout`, `file` (see --file-path), `file=PATH` or `http=URL`. Repeat for several sinks; each event goes to every sink. [default: stdout]'
+            cand --file-path 'Path written by a bare `--sink file`'
+            cand --file-max-bytes 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset'
+            cand --file-max-files 'How many rotated files (`PATH.1` … `PATH.N`) a file sink keeps'
+            cand --http-format 'How an HTTP sink sends a batch: `ndjson` (one event a line) or `json` (one array)'
+            cand --http-header 'Add a header to every HTTP request, `Name: value` (repeatable)'
+            cand --http-token 'Bearer token sent as `Authorization`; set it through the environment so that it never shows in the process list'
+            cand --http-timeout 'Longest one HTTP request may take, answer included'
+            cand --http-ca-file 'Trust this PEM certificate (a private CA) as well as the system''s'
+            cand --retry-initial 'First wait before retrying a failed request; it doubles each time'
+            cand --retry-max-delay 'Longest wait between two attempts (Retry-After included)'
+            cand --retry-max 'Attempts at one batch before it is given up as `sink_error`'
+            cand --field 'Add KEY=VALUE to every event''s `data` (repeatable; the input''s own keys win)'
+            cand --max-line-bytes 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound'
+            cand --queue-capacity 'How many events the queue holds before intake waits (or drops)'
+            cand --queue-max-bytes 'How many bytes of lines the queue holds, whatever their number'
+            cand --backpressure-wait 'With --drop-on-full: how long a line waits for room before it is dropped'
+            cand --protect-level 'With --drop-on-full: lines at or above this level (debug, info, warning, error, critical) wait for room instead of being dropped'
+            cand --batch-size 'Most events in one batch'
+            cand --batch-timeout 'Longest a partly filled batch waits before it is written'
+            cand --shutdown-timeout 'Longest the drain may take once input ends or a signal arrives; what is still in flight then is counted `shutdown_timeout`'
+            cand --summary 'How the drain summary is printed on stderr at exit'
+            cand --summary-file 'Also write the summary as JSON to this file'
+            cand --generate 'Print the man page or a shell''s completions, and exit'
+            cand --http-gzip 'Compress HTTP request bodies with gzip'
+            cand --strict-envelope 'Reject (and count as `invalid`) any line that is not a well-formed JSON event, instead of wrapping it as best it can'
+            cand --raw 'Ship each line byte for byte, without an envelope'
+            cand --drop-on-full 'When the queue is full, drop new lines (counted `queue_full`) instead of making the writer wait'
+            cand --gap-markers 'After events were dropped, write one event into the stream saying how many and why, where they would have been'
+            cand -v 'Also report routine events (sinks opened and closed) on stderr'
+            cand --verbose 'Also report routine events (sinks opened and closed) on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

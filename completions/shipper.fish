@@ -1,0 +1,40 @@
+complete -c shipper -l sink -d 'Where events go: `stdout`, `file` (see --file-path), `file=PATH` or `http=URL`. Repeat for several sinks; each event goes to every sink. [default: stdout]' -r
+complete -c shipper -l file-path -d 'Path written by a bare `--sink file`' -r -F
+complete -c shipper -l file-max-bytes -d 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset' -r
+complete -c shipper -l file-max-files -d 'How many rotated files (`PATH.1` … `PATH.N`) a file sink keeps' -r
+complete -c shipper -l http-format -d 'How an HTTP sink sends a batch: `ndjson` (one event a line) or `json` (one array)' -r -f -a "ndjson\t'One event a line (`application/x-ndjson`)'
+json\t'One JSON array of events (`application/json`)'"
+complete -c shipper -l http-header -d 'Add a header to every HTTP request, `Name: value` (repeatable)' -r
+complete -c shipper -l http-token -d 'Bearer token sent as `Authorization`; set it through the environment so that it never shows in the process list' -r
+complete -c shipper -l http-timeout -d 'Longest one HTTP request may take, answer included' -r
+complete -c shipper -l http-ca-file -d 'Trust this PEM certificate (a private CA) as well as the system\'s' -r -F
+complete -c shipper -l retry-initial -d 'First wait before retrying a failed request; it doubles each time' -r
+complete -c shipper -l retry-max-delay -d 'Longest wait between two attempts (Retry-After included)' -r
+complete -c shipper -l retry-max -d 'Attempts at one batch before it is given up as `sink_error`' -r
+complete -c shipper -l field -d 'Add KEY=VALUE to every event\'s `data` (repeatable; the input\'s own keys win)' -r
+complete -c shipper -l max-line-bytes -d 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound' -r
+complete -c shipper -l queue-capacity -d 'How many events the queue holds before intake waits (or drops)' -r
+complete -c shipper -l queue-max-bytes -d 'How many bytes of lines the queue holds, whatever their number' -r
+complete -c shipper -l backpressure-wait -d 'With --drop-on-full: how long a line waits for room before it is dropped' -r
+complete -c shipper -l protect-level -d 'With --drop-on-full: lines at or above this level (debug, info, warning, error, critical) wait for room instead of being dropped' -r
+complete -c shipper -l batch-size -d 'Most events in one batch' -r
+complete -c shipper -l batch-timeout -d 'Longest a partly filled batch waits before it is written' -r
+complete -c shipper -l shutdown-timeout -d 'Longest the drain may take once input ends or a signal arrives; what is still in flight then is counted `shutdown_timeout`' -r
+complete -c shipper -l summary -d 'How the drain summary is printed on stderr at exit' -r -f -a "text\t'One or two lines for a person'
+json\t'One JSON object'
+none\t'Nothing'"
+complete -c shipper -l summary-file -d 'Also write the summary as JSON to this file' -r -F
+complete -c shipper -l generate -d 'Print the man page or a shell\'s completions, and exit' -r -f -a "man\t''
+bash\t''
+zsh\t''
+fish\t''
+elvish\t''
+powershell\t''"
+complete -c shipper -l http-gzip -d 'Compress HTTP request bodies with gzip'
+complete -c shipper -l strict-envelope -d 'Reject (and count as `invalid`) any line that is not a well-formed JSON event, instead of wrapping it as best it can'
+complete -c shipper -l raw -d 'Ship each line byte for byte, without an envelope'
+complete -c shipper -l drop-on-full -d 'When the queue is full, drop new lines (counted `queue_full`) instead of making the writer wait'
+complete -c shipper -l gap-markers -d 'After events were dropped, write one event into the stream saying how many and why, where they would have been'
+complete -c shipper -s v -l verbose -d 'Also report routine events (sinks opened and closed) on stderr'
+complete -c shipper -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shipper -s V -l version -d 'Print version'
