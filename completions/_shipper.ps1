@@ -44,6 +44,8 @@ Register-ArgumentCompleter -Native -CommandName 'shipper' -ScriptBlock {
             [CompletionResult]::new('--shutdown-timeout', '--shutdown-timeout', [CompletionResultType]::ParameterName, 'Longest the drain may take once input ends or a signal arrives; what is still in flight then is counted `shutdown_timeout`')
             [CompletionResult]::new('--summary', '--summary', [CompletionResultType]::ParameterName, 'How the drain summary is printed on stderr at exit')
             [CompletionResult]::new('--summary-file', '--summary-file', [CompletionResultType]::ParameterName, 'Also write the summary as JSON to this file')
+            [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'While running, write the summary''s figures so far to stderr as one JSON line (`"type":"stats"`) at this interval')
+            [CompletionResult]::new('--metrics-addr', '--metrics-addr', [CompletionResultType]::ParameterName, 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell''s completions, and exit')
             [CompletionResult]::new('--http-gzip', '--http-gzip', [CompletionResultType]::ParameterName, 'Compress HTTP request bodies with gzip')
             [CompletionResult]::new('--strict-envelope', '--strict-envelope', [CompletionResultType]::ParameterName, 'Reject (and count as `invalid`) any line that is not a well-formed JSON event, instead of wrapping it as best it can')

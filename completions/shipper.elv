@@ -41,6 +41,8 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand --shutdown-timeout 'Longest the drain may take once input ends or a signal arrives; what is still in flight then is counted `shutdown_timeout`'
             cand --summary 'How the drain summary is printed on stderr at exit'
             cand --summary-file 'Also write the summary as JSON to this file'
+            cand --stats-interval 'While running, write the summary''s figures so far to stderr as one JSON line (`"type":"stats"`) at this interval'
+            cand --metrics-addr 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics'
             cand --generate 'Print the man page or a shell''s completions, and exit'
             cand --http-gzip 'Compress HTTP request bodies with gzip'
             cand --strict-envelope 'Reject (and count as `invalid`) any line that is not a well-formed JSON event, instead of wrapping it as best it can'

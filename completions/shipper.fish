@@ -24,6 +24,8 @@ complete -c shipper -l summary -d 'How the drain summary is printed on stderr at
 json\t'One JSON object'
 none\t'Nothing'"
 complete -c shipper -l summary-file -d 'Also write the summary as JSON to this file' -r -F
+complete -c shipper -l stats-interval -d 'While running, write the summary\'s figures so far to stderr as one JSON line (`"type":"stats"`) at this interval' -r
+complete -c shipper -l metrics-addr -d 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics' -r
 complete -c shipper -l generate -d 'Print the man page or a shell\'s completions, and exit' -r -f -a "man\t''
 bash\t''
 zsh\t''

@@ -16,6 +16,7 @@ use crate::pipeline::{CloseFailure, Counts, Pipeline};
 use crate::shutdown::{self, Signal, Signals};
 use crate::sink;
 use crate::source;
+use crate::stats;
 use crate::summary::Summary;
 
 /// Why intake stopped.
@@ -55,6 +56,10 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         // Fails before anything is read, and clears a stale summary.
         Summary::claim_file(path)?;
     }
+    let metrics = match config.metrics_addr {
+        Some(addr) => Some(stats::listen(addr).await?),
+        None => None,
+    };
     let sinks = match sink::open_all(&config.sinks, config.file, &config.http) {
         Ok(sinks) => sinks,
         Err(err) => {
@@ -72,6 +77,13 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         Encoder::new(&config.envelope, &host),
         sinks,
     );
+    let names = pipeline.sink_names().to_vec();
+    if let Some(listener) = metrics {
+        stats::serve_metrics(listener, pipeline.queue(), names.clone());
+    }
+    if let Some(interval) = config.stats_interval {
+        stats::report_every(interval, pipeline.queue(), names, started);
+    }
     let mut reader = source::stdin::spawn(pipeline.queue(), config.envelope.max_line_bytes)
         .context("could not start reading standard input")?;
 

@@ -235,6 +235,21 @@ pub(crate) struct Args {
     )]
     pub summary_file: Option<PathBuf>,
 
+    /// While running, write the summary's figures so far to stderr as one
+    /// JSON line (`"type":"stats"`) at this interval.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "SHIPPER_STATS_INTERVAL", help_heading = "Output")]
+    pub stats_interval: Option<Duration>,
+
+    /// While running, serve the counters in the Prometheus text format on
+    /// http://HOST:PORT/metrics.
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        env = "SHIPPER_METRICS_ADDR",
+        help_heading = "Output"
+    )]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+
     /// Also report routine events (sinks opened and closed) on stderr.
     #[arg(short, long, env = "SHIPPER_VERBOSE", help_heading = "Output")]
     pub verbose: bool,

@@ -28,6 +28,10 @@ pub(crate) struct Config {
     pub summary: SummaryConfig,
     /// Report routine events (sinks opened and closed) on stderr.
     pub verbose: bool,
+    /// Write a stats line to stderr this often while running.
+    pub stats_interval: Option<Duration>,
+    /// Serve the counters in the Prometheus text format here.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +186,12 @@ impl Config {
             return Err("--file-max-bytes must be greater than 0".into());
         }
         positive("--retry-max", u64::from(args.retry_max))?;
+        if args
+            .stats_interval
+            .is_some_and(|interval| interval.is_zero())
+        {
+            return Err("--stats-interval must be longer than 0".into());
+        }
         let format = match args.http_format {
             HttpFormatArg::Ndjson => HttpFormat::Ndjson,
             HttpFormatArg::Json if args.raw => {
@@ -246,6 +256,8 @@ impl Config {
                 file: args.summary_file,
             },
             verbose: args.verbose,
+            stats_interval: args.stats_interval,
+            metrics_addr: args.metrics_addr,
         })
     }
 }

@@ -11,6 +11,7 @@ mod pipeline;
 mod shutdown;
 mod sink;
 mod source;
+mod stats;
 mod summary;
 
 use std::process::ExitCode;

@@ -56,6 +56,16 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
+    /// The counts so far, read together.
+    pub(crate) fn of(queue: &Queue) -> Counts {
+        let (intake, tally) = queue.snapshot();
+        Counts {
+            intake,
+            tally,
+            queue_capacity: queue.capacity(),
+        }
+    }
+
     /// The counts of a run that never started.
     pub(crate) fn none(sinks: usize, config: &crate::config::Config) -> Counts {
         Counts {
@@ -165,12 +175,7 @@ impl Pipeline {
     }
 
     pub(crate) fn counts(&self) -> Counts {
-        let (intake, tally) = self.queue.snapshot();
-        Counts {
-            intake,
-            tally,
-            queue_capacity: self.queue.capacity(),
-        }
+        Counts::of(&self.queue)
     }
 }
 

@@ -9,4 +9,5 @@ mod common;
 mod envelope;
 mod http;
 mod lifecycle;
+mod live;
 mod sinks;

@@ -1,0 +1,232 @@
+//! Live figures for long runs: the summary's counts so far as a JSON line
+//! on stderr at an interval, and the same counters in the Prometheus text
+//! format on `/metrics`.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::pipeline::Counts;
+use crate::pipeline::queue::Queue;
+use crate::summary::Summary;
+
+/// Writes a stats line every `interval` until the run ends (the task is
+/// dropped with the runtime).
+pub(crate) fn report_every(
+    interval: Duration,
+    queue: Arc<Queue>,
+    names: Vec<String>,
+    started: Instant,
+) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        loop {
+            ticks.tick().await;
+            let mut summary = Summary::new(&Counts::of(&queue), &names, &[]);
+            summary.elapsed_seconds = started.elapsed().as_secs_f64();
+            eprintln!("{}", stats_line(&summary));
+        }
+    });
+}
+
+/// The summary so far, marked as stats; what only the end can tell (the
+/// exit status, the drain) is left out.
+fn stats_line(summary: &Summary) -> String {
+    let mut value = serde_json::to_value(summary).expect("a summary serializes");
+    let object = value.as_object_mut().expect("a summary is an object");
+    for key in ["exit_code", "stopped_by", "drain_seconds"] {
+        object.remove(key);
+    }
+    object.insert("type".into(), "stats".into());
+    value.to_string()
+}
+
+/// Listens on `addr`; called before anything is opened or read, so that a
+/// taken port stops the run at once.
+pub(crate) async fn listen(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("could not listen on --metrics-addr {addr}"))
+}
+
+/// Serves `/metrics` for as long as the run lasts.
+pub(crate) fn serve_metrics(listener: TcpListener, queue: Arc<Queue>, names: Vec<String>) {
+    let names = Arc::new(names);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (queue, names) = (Arc::clone(&queue), Arc::clone(&names));
+            tokio::spawn(async move { answer(stream, &queue, &names).await });
+        }
+    });
+}
+
+/// Answers one request: the metrics for `GET /metrics`, 404 otherwise.
+async fn answer(mut stream: TcpStream, queue: &Queue, names: &[String]) {
+    let mut request = [0u8; 1024];
+    let Ok(read) = stream.read(&mut request).await else {
+        return;
+    };
+    let wanted = request[..read].starts_with(b"GET /metrics ");
+    let (status, body) = if wanted {
+        ("200 OK", prometheus_text(&Counts::of(queue), names))
+    } else {
+        ("404 Not Found", "try /metrics\n".to_owned())
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+}
+
+/// The counters in the Prometheus text exposition format.
+fn prometheus_text(counts: &Counts, names: &[String]) -> String {
+    let summary = Summary::new(counts, names, &[]);
+    let mut text = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
+        let _ = writeln!(
+            text,
+            "# HELP shipper_{name} {help}\n# TYPE shipper_{name} {kind}"
+        );
+        for (labels, value) in samples {
+            let _ = writeln!(text, "shipper_{name}{labels} {value}");
+        }
+    };
+    let plain = |value: u64| vec![(String::new(), value)];
+    metric(
+        "lines_read_total",
+        "counter",
+        "Lines read, blank ones included.",
+        &plain(summary.lines_read),
+    );
+    metric(
+        "blank_total",
+        "counter",
+        "Blank lines, never events.",
+        &plain(summary.blank),
+    );
+    metric(
+        "submitted_total",
+        "counter",
+        "Events that entered the pipeline.",
+        &plain(summary.submitted),
+    );
+    metric(
+        "processed_total",
+        "counter",
+        "Events every sink accepted.",
+        &plain(summary.processed),
+    );
+    let reasons = &summary.dropped_by_reason;
+    let dropped: Vec<(String, u64)> = [
+        ("queue_full", reasons.queue_full),
+        ("invalid", reasons.invalid),
+        ("sink_error", reasons.sink_error),
+        ("shutdown_timeout", reasons.shutdown_timeout),
+        ("shutdown", reasons.shutdown),
+    ]
+    .iter()
+    .map(|(reason, count)| (format!("{{reason=\"{reason}\"}}"), *count))
+    .collect();
+    metric(
+        "dropped_total",
+        "counter",
+        "Events dropped, by reason.",
+        &dropped,
+    );
+    metric(
+        "retried_total",
+        "counter",
+        "Writes repeated after a failure.",
+        &plain(summary.retried),
+    );
+    metric(
+        "batches_total",
+        "counter",
+        "Batches formed.",
+        &plain(summary.batches),
+    );
+    metric(
+        "queue_capacity",
+        "gauge",
+        "Events the queue holds.",
+        &plain(summary.queue_capacity as u64),
+    );
+    metric(
+        "queue_high_watermark",
+        "gauge",
+        "Most events the queue held at once.",
+        &plain(summary.queue_high_watermark as u64),
+    );
+    let per_sink = |value: fn(&crate::summary::SinkSummary) -> u64| -> Vec<(String, u64)> {
+        summary
+            .sinks
+            .iter()
+            .map(|sink| {
+                (
+                    format!("{{sink=\"{}\"}}", label_value(&sink.name)),
+                    value(sink),
+                )
+            })
+            .collect()
+    };
+    metric(
+        "sink_written_total",
+        "counter",
+        "Events a sink wrote.",
+        &per_sink(|sink| sink.written),
+    );
+    metric(
+        "sink_failed_total",
+        "counter",
+        "Events a sink failed to write.",
+        &per_sink(|sink| sink.failed),
+    );
+    text
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn label_value(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::ledger::Ledger;
+    use crate::pipeline::queue::IntakeStats;
+
+    #[test]
+    fn the_text_format_has_help_type_and_labelled_samples() {
+        let counts = Counts {
+            intake: IntakeStats {
+                blank: 1,
+                submitted: 5,
+                high_watermark: 3,
+            },
+            tally: Ledger::new(1).snapshot(),
+            queue_capacity: 10,
+        };
+        let text = prometheus_text(&counts, &["file:a\"b".to_owned()]);
+        assert!(
+            text.contains("# TYPE shipper_submitted_total counter\nshipper_submitted_total 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("shipper_dropped_total{reason=\"queue_full\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("shipper_sink_written_total{sink=\"file:a\\\"b\"} 0\n"),
+            "{text}"
+        );
+        assert!(text.contains("shipper_queue_high_watermark 3\n"), "{text}");
+    }
+}
