@@ -23,7 +23,7 @@ _shipper() {
 
     case "${cmd}" in
         shipper)
-            opts="-v -h -V --sink --file-path --file-max-bytes --file-max-files --http-format --http-gzip --http-header --http-token --http-timeout --http-ca-file --retry-initial --retry-max-delay --retry-max --strict-envelope --raw --field --max-line-bytes --queue-capacity --queue-max-bytes --drop-on-full --backpressure-wait --protect-level --gap-markers --batch-size --batch-timeout --shutdown-timeout --summary --summary-file --stats-interval --metrics-addr --verbose --generate --help --version"
+            opts="-q -v -h -V --sink --file-path --file-max-bytes --file-max-files --http-format --http-gzip --http-header --http-token --http-timeout --http-ca-file --retry-initial --retry-max-delay --retry-max --strict-envelope --raw --field --max-line-bytes --queue-capacity --queue-max-bytes --drop-on-full --backpressure-wait --protect-level --gap-markers --batch-size --batch-timeout --shutdown-timeout --summary --summary-file --progress --quiet --stats-interval --metrics-addr --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -119,6 +119,10 @@ _shipper() {
                     ;;
                 --summary-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --stats-interval)

@@ -24,6 +24,9 @@ complete -c shipper -l summary -d 'How the drain summary is printed on stderr at
 json\t'One JSON object'
 none\t'Nothing'"
 complete -c shipper -l summary-file -d 'Also write the summary as JSON to this file' -r -F
+complete -c shipper -l progress -d 'A status line on stderr while running: `auto` shows it when stderr is a terminal' -r -f -a "auto\t'When stderr is a terminal'
+always\t''
+never\t''"
 complete -c shipper -l stats-interval -d 'While running, write the summary\'s figures so far to stderr as one JSON line (`"type":"stats"`) at this interval' -r
 complete -c shipper -l metrics-addr -d 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics' -r
 complete -c shipper -l generate -d 'Print the man page or a shell\'s completions, and exit' -r -f -a "man\t''
@@ -37,6 +40,7 @@ complete -c shipper -l strict-envelope -d 'Reject (and count as `invalid`) any l
 complete -c shipper -l raw -d 'Ship each line byte for byte, without an envelope'
 complete -c shipper -l drop-on-full -d 'When the queue is full, drop new lines (counted `queue_full`) instead of making the writer wait'
 complete -c shipper -l gap-markers -d 'After events were dropped, write one event into the stream saying how many and why, where they would have been'
+complete -c shipper -s q -l quiet -d 'No status line, whatever --progress says'
 complete -c shipper -s v -l verbose -d 'Also report routine events (sinks opened and closed) on stderr'
 complete -c shipper -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shipper -s V -l version -d 'Print version'

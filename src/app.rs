@@ -13,6 +13,7 @@ use crate::envelope::Encoder;
 use crate::exit_code::Status;
 use crate::pipeline::ledger::DropReason;
 use crate::pipeline::{CloseFailure, Counts, Pipeline};
+use crate::progress::Progress;
 use crate::shutdown::{self, Signal, Signals};
 use crate::sink;
 use crate::source;
@@ -82,8 +83,9 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         stats::serve_metrics(listener, pipeline.queue(), names.clone());
     }
     if let Some(interval) = config.stats_interval {
-        stats::report_every(interval, pipeline.queue(), names, started);
+        stats::report_every(interval, pipeline.queue(), names.clone(), started);
     }
+    let progress = Progress::start(config.progress, pipeline.queue(), names);
     let mut reader = source::stdin::spawn(pipeline.queue(), config.envelope.max_line_bytes)
         .context("could not start reading standard input")?;
 
@@ -117,6 +119,9 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     }
 
     let drain = drain(&mut pipeline, &mut signals, &stop, config).await;
+    if let Some(progress) = progress {
+        progress.finish();
+    }
     if let Stop::Signal(_) = stop {
         source::report_unfinished(reader.unfinished.load(std::sync::atomic::Ordering::Relaxed));
     }
@@ -240,11 +245,18 @@ fn settle_drain(pipeline: &Pipeline, drain: &Drain, config: &Config) -> Vec<(usi
     Vec::new()
 }
 
+/// Colour only on a terminal, and never when NO_COLOR is set.
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    let no_colour = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    std::io::stderr().is_terminal() && !no_colour
+}
+
 fn report(summary: &Summary, config: &Config) -> anyhow::Result<()> {
     // Held-back diagnostics first: the summary is the last word on stderr.
     diagnostics::flush();
     match config.summary.format {
-        SummaryFormat::Text => eprintln!("{}", summary.to_text()),
+        SummaryFormat::Text => eprintln!("{}", summary.to_text(colour())),
         SummaryFormat::Json => eprintln!("{}", summary.to_json()),
         SummaryFormat::None => {}
     }

@@ -235,6 +235,22 @@ pub(crate) struct Args {
     )]
     pub summary_file: Option<PathBuf>,
 
+    /// A status line on stderr while running: `auto` shows it when stderr
+    /// is a terminal.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        env = "SHIPPER_PROGRESS",
+        help_heading = "Output"
+    )]
+    pub progress: ProgressArg,
+
+    /// No status line, whatever --progress says.
+    #[arg(short, long, env = "SHIPPER_QUIET", help_heading = "Output")]
+    pub quiet: bool,
+
     /// While running, write the summary's figures so far to stderr as one
     /// JSON line (`"type":"stats"`) at this interval.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "SHIPPER_STATS_INTERVAL", help_heading = "Output")]
@@ -293,6 +309,14 @@ pub(crate) enum HttpFormatArg {
     Ndjson,
     /// One JSON array of events (`application/json`).
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ProgressArg {
+    /// When stderr is a terminal.
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Args, HttpFormatArg, SummaryArg};
+use crate::cli::{Args, HttpFormatArg, ProgressArg, SummaryArg};
 use crate::envelope::level::Level;
 
 /// Longest line the reader accepts as a setting; lines are indexed with u32.
@@ -28,6 +28,8 @@ pub(crate) struct Config {
     pub summary: SummaryConfig,
     /// Report routine events (sinks opened and closed) on stderr.
     pub verbose: bool,
+    /// When to show the status line.
+    pub progress: ProgressMode,
     /// Write a stats line to stderr this often while running.
     pub stats_interval: Option<Duration>,
     /// Serve the counters in the Prometheus text format here.
@@ -154,6 +156,14 @@ pub(crate) struct FileOptions {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProgressMode {
+    /// When stderr is a terminal.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SummaryFormat {
     Text,
     Json,
@@ -256,6 +266,11 @@ impl Config {
                 file: args.summary_file,
             },
             verbose: args.verbose,
+            progress: match (args.quiet, args.progress) {
+                (true, _) | (_, ProgressArg::Never) => ProgressMode::Never,
+                (_, ProgressArg::Auto) => ProgressMode::Auto,
+                (_, ProgressArg::Always) => ProgressMode::Always,
+            },
             stats_interval: args.stats_interval,
             metrics_addr: args.metrics_addr,
         })

@@ -8,6 +8,7 @@ mod diagnostics;
 mod envelope;
 mod exit_code;
 mod pipeline;
+mod progress;
 mod shutdown;
 mod sink;
 mod source;

@@ -210,6 +210,7 @@ mod tests {
                 blank: 1,
                 submitted: 5,
                 high_watermark: 3,
+                ..IntakeStats::default()
             },
             tally: Ledger::new(1).snapshot(),
             queue_capacity: 10,

@@ -119,19 +119,23 @@ impl Summary {
         serde_json::to_string(self).expect("a summary serializes")
     }
 
-    /// One line for a person, and one more per sink that failed.
-    pub(crate) fn to_text(&self) -> String {
-        let mut text = format!(
-            "shipper: {} processed, {} dropped",
-            self.processed, self.dropped
-        );
+    /// One line for a person, and one more per sink that failed; drops
+    /// in red when `colour` (a terminal, and no NO_COLOR).
+    pub(crate) fn to_text(&self, colour: bool) -> String {
+        let dropped = format!("{} dropped", self.dropped);
+        let dropped = if colour && self.dropped > 0 {
+            format!("\x1b[31m{dropped}\x1b[0m")
+        } else {
+            dropped
+        };
+        let mut text = format!("shipper: {} processed, {dropped}", self.processed);
         let reasons = self.reasons();
         if !reasons.is_empty() {
             let _ = write!(text, " ({reasons})");
         }
         let _ = write!(
             text,
-            ", {} retried of {} lines read; queue high-water {}/{}; {} batch{} in {:.2}s",
+            ", {} retried of {} lines read; queue high-water {}/{}; {} batch{} in {:.2}s ({} lines/s)",
             self.retried,
             self.lines_read,
             self.queue_high_watermark,
@@ -139,6 +143,7 @@ impl Summary {
             self.batches,
             if self.batches == 1 { "" } else { "es" },
             self.elapsed_seconds,
+            grouped(self.lines_read as f64 / self.elapsed_seconds.max(1e-3)),
         );
         if let Some(signal) = self.stopped_by {
             let _ = write!(text, "; stopped by {signal}");
@@ -196,6 +201,19 @@ impl Summary {
     }
 }
 
+/// `1234567.8` as `1,234,568`.
+pub(crate) fn grouped(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +229,7 @@ mod tests {
                 blank: 4,
                 submitted: 10,
                 high_watermark: 7,
+                ..IntakeStats::default()
             },
             tally: Tally {
                 processed: 7,
@@ -225,6 +244,14 @@ mod tests {
             },
             queue_capacity: 100,
         }
+    }
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(grouped(0.0), "0");
+        assert_eq!(grouped(999.0), "999");
+        assert_eq!(grouped(1000.0), "1,000");
+        assert_eq!(grouped(1_234_567.8), "1,234,568");
     }
 
     #[test]
@@ -254,11 +281,13 @@ mod tests {
     #[test]
     fn text_names_the_reasons_and_the_failing_sink() {
         let summary = Summary::new(&counts(), &["file:x".into()], &[(0, "EIO".into())]);
-        let text = summary.to_text();
+        let text = summary.to_text(false);
         assert!(
             text.contains("7 processed, 3 dropped (invalid 2, sink_error 1)"),
             "{text}"
         );
+        assert!(!text.contains('\x1b'));
+        assert!(summary.to_text(true).contains("\x1b[31m3 dropped\x1b[0m"));
         assert!(
             text.contains("sink file:x wrote 7, failed 1, close failed: EIO"),
             "{text}"

@@ -38,6 +38,10 @@ pub(crate) struct IntakeStats {
     pub submitted: u64,
     /// Most events the queue ever held at once.
     pub high_watermark: usize,
+    /// Bytes of the lines submitted (what was kept of each).
+    pub bytes: u64,
+    /// Events in the queue when the counts were read.
+    pub queued: usize,
 }
 
 pub(crate) struct Queue {
@@ -213,9 +217,11 @@ impl Queue {
     }
 
     fn enqueue(&self, state: &mut State, chunk: Chunk) {
+        let bytes = chunk.bytes();
         state.events += chunk.len();
-        state.bytes += chunk.bytes();
+        state.bytes += bytes;
         state.stats.submitted += chunk.len() as u64;
+        state.stats.bytes += bytes as u64;
         state.stats.high_watermark = state.stats.high_watermark.max(state.events);
         state.shedding = false;
         let dropped_before = std::mem::take(&mut state.gap);
@@ -254,6 +260,7 @@ impl Queue {
             return (0, state.stats.high_watermark);
         }
         state.stats.submitted += dropped;
+        state.stats.bytes += chunk.bytes() as u64;
         state.gap += dropped;
         state.shedding = true;
         self.ledger.drop_events(DropReason::QueueFull, dropped);
@@ -282,6 +289,7 @@ impl Queue {
     fn refuse(&self, state: &mut State, chunk: &Chunk) {
         let refused = chunk.len() as u64;
         state.stats.submitted += refused;
+        state.stats.bytes += chunk.bytes() as u64;
         self.ledger.refuse(refused);
     }
 
@@ -343,7 +351,11 @@ impl Queue {
     /// under the queue's lock, so nothing can come between the two.
     pub(crate) fn snapshot(&self) -> (IntakeStats, Tally) {
         let state = self.lock();
-        (state.stats, self.ledger.snapshot())
+        let stats = IntakeStats {
+            queued: state.events,
+            ..state.stats
+        };
+        (stats, self.ledger.snapshot())
     }
 
     /// Closes the queue and gives up on every event not yet settled,

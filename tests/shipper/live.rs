@@ -120,3 +120,84 @@ fn a_taken_metrics_port_stops_the_run_at_once() {
             "could not listen on --metrics-addr",
         ));
 }
+
+/// Runs `command` in a shell, under a pseudo-terminal when `terminal`
+/// (util-linux's `script`), and returns what reached the terminal or stderr.
+fn run_shell(command: &str, terminal: bool, dir: &std::path::Path) -> String {
+    let output = if terminal {
+        std::process::Command::new("script")
+            .args(["-qec", command, "/dev/null"])
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    } else {
+        std::process::Command::new("sh")
+            .args(["-c", command])
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    };
+    assert!(output.status.success(), "{output:?}");
+    let mut seen = String::from_utf8_lossy(&output.stdout).into_owned();
+    seen.push_str(&String::from_utf8_lossy(&output.stderr));
+    seen
+}
+
+#[test]
+fn a_terminal_sees_the_status_line_and_a_pipe_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipper = crate::common::bin();
+    // Long enough for the line to be drawn a few times.
+    let command = |flags: &str| {
+        format!(
+            "(seq 1 50; sleep 1; seq 1 50) | '{}' --sink file=out.log {flags}",
+            shipper.display()
+        )
+    };
+    let screen = run_shell(&command(""), true, dir.path());
+    assert!(
+        screen.contains("lines/s") && screen.contains("queue 0/10000"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("file:out.log"),
+        "each sink's figures: {screen}"
+    );
+    assert!(
+        screen.contains("100 processed"),
+        "the summary follows: {screen}"
+    );
+
+    let piped = run_shell(&command(""), false, dir.path());
+    assert!(
+        !piped.contains("lines/s"),
+        "no status line in a pipe: {piped}"
+    );
+    let quiet = run_shell(&command("--quiet"), true, dir.path());
+    assert!(!quiet.contains("MB/s"), "{quiet}");
+    let forced = run_shell(&command("--progress always"), false, dir.path());
+    assert!(forced.contains("MB/s"), "{forced}");
+}
+
+#[test]
+fn the_summary_is_coloured_on_a_terminal_only_and_never_with_no_color() {
+    let dir = tempfile::tempdir().unwrap();
+    let command = |prefix: &str| {
+        format!(
+            "printf 'not json\\n' | {prefix} '{}' --strict-envelope --sink file=out.log --quiet; true",
+            crate::common::bin().display()
+        )
+    };
+    let terminal = run_shell(&command(""), true, dir.path());
+    assert!(terminal.contains("\x1b[31m1 dropped"), "{terminal}");
+    let no_color = run_shell(&command("NO_COLOR=1"), true, dir.path());
+    assert!(
+        no_color.contains("1 dropped") && !no_color.contains("\x1b[31m"),
+        "{no_color}"
+    );
+    let piped = run_shell(&command(""), false, dir.path());
+    assert!(
+        piped.contains("1 dropped") && !piped.contains('\x1b'),
+        "{piped}"
+    );
+}

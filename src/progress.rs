@@ -1,0 +1,89 @@
+//! The status line on a terminal while shipper runs: rates, queue depth,
+//! counts and each sink's figures, redrawn on a timer (never per line) so
+//! it costs nothing measurable.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::ProgressMode;
+use crate::pipeline::Counts;
+use crate::pipeline::queue::Queue;
+use crate::summary::grouped;
+
+/// How often the line is redrawn.
+const REDRAW: Duration = Duration::from_millis(250);
+
+pub(crate) struct Progress {
+    bar: ProgressBar,
+    redraw: tokio::task::JoinHandle<()>,
+}
+
+impl Progress {
+    /// Shows the line if `mode` and the terminal say so.
+    pub(crate) fn start(
+        mode: ProgressMode,
+        queue: Arc<Queue>,
+        names: Vec<String>,
+    ) -> Option<Progress> {
+        let target = match mode {
+            ProgressMode::Never => return None,
+            // Hidden by indicatif itself when stderr is not a terminal.
+            ProgressMode::Auto => ProgressDrawTarget::stderr_with_hz(4),
+            ProgressMode::Always => {
+                ProgressDrawTarget::term_like_with_hz(Box::new(console::Term::stderr()), 4)
+            }
+        };
+        if target.is_hidden() {
+            return None;
+        }
+        let bar = ProgressBar::with_draw_target(None, target);
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"));
+        let shown = bar.clone();
+        let redraw = tokio::spawn(async move {
+            let mut last = (Instant::now(), Counts::of(&queue));
+            let mut ticks = tokio::time::interval(REDRAW);
+            loop {
+                ticks.tick().await;
+                let now = (Instant::now(), Counts::of(&queue));
+                shown.set_message(status(&last, &now, &names));
+                shown.tick();
+                last = now;
+            }
+        });
+        Some(Progress { bar, redraw })
+    }
+
+    /// Clears the line, so that the summary stands alone.
+    pub(crate) fn finish(self) {
+        self.redraw.abort();
+        self.bar.finish_and_clear();
+    }
+}
+
+/// `12,345 lines/s  2.4 MB/s | queue 120/10000 | processed 1,234 | dropped 0 | file:out.log 1,234 written 0 failed`
+fn status(then: &(Instant, Counts), now: &(Instant, Counts), names: &[String]) -> String {
+    let seconds = now.0.duration_since(then.0).as_secs_f64().max(1e-3);
+    let lines =
+        now.1.intake.submitted + now.1.intake.blank - then.1.intake.submitted - then.1.intake.blank;
+    let bytes = now.1.intake.bytes - then.1.intake.bytes;
+    let tally = &now.1.tally;
+    let mut line = format!(
+        "{} lines/s  {:.1} MB/s | queue {}/{} | processed {} | dropped {}",
+        grouped(lines as f64 / seconds),
+        bytes as f64 / seconds / 1e6,
+        now.1.intake.queued,
+        now.1.queue_capacity,
+        grouped(tally.processed as f64),
+        grouped(tally.dropped_total() as f64),
+    );
+    for (name, sink) in names.iter().zip(&tally.sinks) {
+        line.push_str(&format!(
+            " | {name} {} written {} failed",
+            grouped(sink.written as f64),
+            grouped(sink.failed as f64)
+        ));
+    }
+    line
+}
