@@ -63,14 +63,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     };
     let sinks = match sink::open_all(&config.sinks, config.file, &config.http) {
         Ok(sinks) => sinks,
-        Err(err) => {
-            eprintln!("shipper: {err:#}");
-            let names: Vec<String> = config.sinks.iter().map(sink_label).collect();
-            let mut summary = Summary::new(&Counts::none(names.len(), config), &names, &[]);
-            finish(&mut summary, Status::CouldNotRun, None, started, started);
-            report(&summary, config)?;
-            return Ok(Status::CouldNotRun);
-        }
+        Err(err) => return could_not_open(&err, config, started),
     };
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let mut pipeline = Pipeline::start(
@@ -78,14 +71,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         Encoder::new(&config.envelope, &host),
         sinks,
     );
-    let names = pipeline.sink_names().to_vec();
-    if let Some(listener) = metrics {
-        stats::serve_metrics(listener, pipeline.queue(), names.clone());
-    }
-    if let Some(interval) = config.stats_interval {
-        stats::report_every(interval, pipeline.queue(), names.clone(), started);
-    }
-    let progress = Progress::start(config.progress, pipeline.queue(), names);
+    let progress = watch(&pipeline, metrics, config, started);
     let mut reader = source::stdin::spawn(pipeline.queue(), config.envelope.max_line_bytes)
         .context("could not start reading standard input")?;
 
@@ -97,26 +83,11 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         stop_reading(&pipeline, reader.done);
     }
     let drain_started = Instant::now();
-    match &stop {
-        Stop::EndOfInput(result) => {
-            // The thread has sent its result and is ending.
-            let _ = reader.thread.join();
-            diagnostics::info("shutdown", "end of input: draining", json!({}));
-            if let Err(error) = result {
-                diagnostics::error("source", "read", || {
-                    (
-                        format!("could not read standard input: {error}"),
-                        json!({"error": error.to_string()}),
-                    )
-                });
-            }
-        }
-        Stop::Signal(signal) => diagnostics::info(
-            "shutdown",
-            format!("{} received: draining", signal.name()),
-            json!({"signal": signal.name()}),
-        ),
+    if let Stop::EndOfInput(_) = stop {
+        // The thread has sent its result and is ending.
+        let _ = reader.thread.join();
     }
+    tell_stop(&stop);
 
     let drain = drain(&mut pipeline, &mut signals, &stop, config).await;
     if let Some(progress) = progress {
@@ -141,6 +112,59 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     finish(&mut summary, status, signal, started, drain_started);
     report(&summary, config)?;
     Ok(status)
+}
+
+/// A sink could not open: the run stops before reading anything, with the
+/// error and a summary of nothing (so a script never reads a stale one).
+fn could_not_open(
+    err: &anyhow::Error,
+    config: &Config,
+    started: Instant,
+) -> anyhow::Result<Status> {
+    eprintln!("shipper: {err:#}");
+    let names: Vec<String> = config.sinks.iter().map(sink_label).collect();
+    let mut summary = Summary::new(&Counts::none(names.len(), config), &names, &[]);
+    finish(&mut summary, Status::CouldNotRun, None, started, started);
+    report(&summary, config)?;
+    Ok(Status::CouldNotRun)
+}
+
+/// Starts what shows the run while it goes: /metrics, stats lines and the
+/// status line, as configured.
+fn watch(
+    pipeline: &Pipeline,
+    metrics: Option<tokio::net::TcpListener>,
+    config: &Config,
+    started: Instant,
+) -> Option<Progress> {
+    let names = pipeline.sink_names().to_vec();
+    if let Some(listener) = metrics {
+        stats::serve_metrics(listener, pipeline.queue(), names.clone());
+    }
+    if let Some(interval) = config.stats_interval {
+        stats::report_every(interval, pipeline.queue(), names.clone(), started);
+    }
+    Progress::start(config.progress, pipeline.queue(), names)
+}
+
+/// Says why intake stopped: routine with -v, an error if a read failed.
+fn tell_stop(stop: &Stop) {
+    match stop {
+        Stop::EndOfInput(Ok(())) => {
+            diagnostics::info("shutdown", "end of input: draining", json!({}));
+        }
+        Stop::EndOfInput(Err(error)) => diagnostics::error("source", "read", || {
+            (
+                format!("could not read standard input: {error}"),
+                json!({"error": error.to_string()}),
+            )
+        }),
+        Stop::Signal(signal) => diagnostics::info(
+            "shutdown",
+            format!("{} received: draining", signal.name()),
+            json!({"signal": signal.name()}),
+        ),
+    }
 }
 
 /// A read under way when a signal came is given `READ_GRACE` to return:
