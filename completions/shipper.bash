@@ -23,7 +23,7 @@ _shipper() {
 
     case "${cmd}" in
         shipper)
-            opts="-q -v -h -V --sink --file-path --file-max-bytes --file-max-files --http-format --http-gzip --http-header --http-token --http-timeout --http-ca-file --retry-initial --retry-max-delay --retry-max --strict-envelope --raw --field --max-line-bytes --queue-capacity --queue-max-bytes --drop-on-full --backpressure-wait --protect-level --gap-markers --batch-size --batch-timeout --shutdown-timeout --summary --summary-file --progress --quiet --stats-interval --metrics-addr --verbose --generate --help --version"
+            opts="-q -v -h -V --sink --file-path --file-max-bytes --file-max-files --http-format --http-gzip --http-header --http-token --http-timeout --http-ca-file --retry-initial --retry-max-delay --retry-max --strict-envelope --raw --field --max-line-bytes --queue-capacity --queue-max-bytes --drop-on-full --backpressure-wait --protect-level --gap-markers --batch-size --batch-timeout --shutdown-timeout --summary --summary-file --progress --quiet --stats-interval --metrics-addr --verbose --config --check-config --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -130,6 +130,10 @@ _shipper() {
                     return 0
                     ;;
                 --metrics-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -29,6 +29,7 @@ always\t''
 never\t''"
 complete -c shipper -l stats-interval -d 'While running, write the summary\'s figures so far to stderr as one JSON line (`"type":"stats"`) at this interval' -r
 complete -c shipper -l metrics-addr -d 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics' -r
+complete -c shipper -l config -d 'Read settings from this TOML file (one key per long flag, e.g. `batch-size = 512`); the environment and the command line win over it' -r -F
 complete -c shipper -l generate -d 'Print the man page or a shell\'s completions, and exit' -r -f -a "man\t''
 bash\t''
 zsh\t''
@@ -42,5 +43,6 @@ complete -c shipper -l drop-on-full -d 'When the queue is full, drop new lines (
 complete -c shipper -l gap-markers -d 'After events were dropped, write one event into the stream saying how many and why, where they would have been'
 complete -c shipper -s q -l quiet -d 'No status line, whatever --progress says'
 complete -c shipper -s v -l verbose -d 'Also report routine events (sinks opened and closed) on stderr'
+complete -c shipper -l check-config -d 'Check the settings (flags, environment, config file) and exit'
 complete -c shipper -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shipper -s V -l version -d 'Print version'

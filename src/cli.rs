@@ -270,6 +270,20 @@ pub(crate) struct Args {
     #[arg(short, long, env = "SHIPPER_VERBOSE", help_heading = "Output")]
     pub verbose: bool,
 
+    /// Read settings from this TOML file (one key per long flag, e.g.
+    /// `batch-size = 512`); the environment and the command line win over it.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SHIPPER_CONFIG",
+        help_heading = "Output"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Check the settings (flags, environment, config file) and exit.
+    #[arg(long, help_heading = "Output")]
+    pub check_config: bool,
+
     /// Print the man page or a shell's completions, and exit.
     #[arg(long, value_enum, value_name = "WHAT", hide = true)]
     pub generate: Option<Generate>,

@@ -4,6 +4,7 @@
 mod app;
 mod cli;
 mod config;
+mod config_file;
 mod diagnostics;
 mod envelope;
 mod exit_code;
@@ -20,7 +21,15 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
+    let argv = match config_file::with_config_file(std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(message) => {
+            eprintln!("shipper: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let args = cli::Args::parse_from(argv);
+    let check_only = args.check_config;
     if let Some(what) = args.generate {
         return match cli::generate(what, &mut std::io::stdout().lock()) {
             Ok(()) => ExitCode::SUCCESS,
@@ -36,6 +45,10 @@ fn main() -> ExitCode {
             .error(clap::error::ErrorKind::ValueValidation, message)
             .exit(),
     };
+    if check_only {
+        eprintln!("shipper: the settings are valid");
+        return ExitCode::SUCCESS;
+    }
     match app::run(config) {
         Ok(status) => status.into(),
         Err(err) => {

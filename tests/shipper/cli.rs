@@ -71,3 +71,96 @@ fn committed_completions_and_man_page_are_up_to_date() {
         );
     }
 }
+
+/// Writes a config file in a fresh directory and returns both.
+fn config_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shipper.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+/// Batches formed for 100 lines: tells which batch size won.
+fn batches_with(config: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> u64 {
+    let mut all = vec![
+        "--config",
+        config.to_str().unwrap(),
+        "--batch-timeout",
+        "1h",
+    ];
+    all.extend(args);
+    let run = crate::common::run_with_env(&all, env, crate::common::numbered_lines(100));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.summary["batches"].as_u64().unwrap()
+}
+
+#[test]
+fn a_config_file_stands_below_the_environment_and_the_flags() {
+    let (_dir, path) =
+        config_file("batch-size = 10\nsink = [\"stdout\"]\nfield = [\"env=prod\"]\n");
+    assert_eq!(batches_with(&path, &[], &[]), 10, "the file's batch size");
+    assert_eq!(
+        batches_with(&path, &[("SHIPPER_BATCH_SIZE", "20")], &[]),
+        5,
+        "env over file"
+    );
+    let flag = batches_with(
+        &path,
+        &[("SHIPPER_BATCH_SIZE", "20")],
+        &["--batch-size", "50"],
+    );
+    assert_eq!(flag, 2, "flag over env");
+    let run = crate::common::run(&["--config", path.to_str().unwrap()], "x\n");
+    assert_eq!(
+        parse_events(&run.stdout)[0]["data"]["env"],
+        "prod",
+        "arrays repeat a flag"
+    );
+}
+
+#[test]
+fn a_bad_key_or_value_names_the_file_line_and_column() {
+    let (_dir, path) = config_file("sink = [\"stdout\"]\nbach-size = 10\n");
+    let shown = path.display().to_string();
+    shipper()
+        .args(["--config", &shown, "--check-config"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+            "{shown}:2:13: unknown key 'bach-size'"
+        )));
+    let (_dir, path) = config_file("batch-size = \"lots\"\n");
+    let shown = path.display().to_string();
+    shipper()
+        .args(["--config", &shown])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+            "{shown}:1:14: invalid value 'lots'"
+        )));
+    let (_dir, path) = config_file("batch-size = = 3\n");
+    shipper()
+        .args(["--config", path.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("line 1, column"));
+}
+
+#[test]
+fn check_config_validates_without_running() {
+    let (_dir, path) = config_file("batch-size = 64\nsink = [\"file=/no/such/dir/x\"]\n");
+    shipper()
+        .args(["--config", path.to_str().unwrap(), "--check-config"])
+        .write_stdin("never read\n")
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("the settings are valid"));
+    let (_dir, path) = config_file("batch-size = 0\n");
+    shipper()
+        .args(["--config", path.to_str().unwrap(), "--check-config"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--batch-size must be greater than 0",
+        ));
+}
