@@ -36,16 +36,20 @@ fn bad_usage_exits_2_with_a_message() {
 
 #[test]
 fn every_flag_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
     let output = shipper()
         .env("SHIPPER_SINK", "stdout")
         .env("SHIPPER_FIELD", "env=ci")
         .env("SHIPPER_SUMMARY", "none")
+        .env("SHIPPER_SUMMARY_FILE", &summary)
         .write_stdin("x\n")
         .output()
         .unwrap();
     assert!(output.status.success());
     assert!(output.stderr.is_empty());
     assert_eq!(parse_events(&output.stdout)[0]["data"]["env"], "ci");
+    assert_eq!(crate::common::read_summary(&summary)["processed"], 1);
 }
 
 /// The committed completions and man page, and what makes each.

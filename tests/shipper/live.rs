@@ -121,8 +121,9 @@ fn a_taken_metrics_port_stops_the_run_at_once() {
         ));
 }
 
-/// Runs `command` in a shell, under a pseudo-terminal when `terminal`
-/// (util-linux's `script`), and returns what reached the terminal or stderr.
+/// Runs `command` (which writes `--summary-file summary.json`) in a shell,
+/// under a pseudo-terminal when `terminal` (util-linux's `script`), checks
+/// the summary, and returns what reached the terminal or stderr.
 fn run_shell(command: &str, terminal: bool, dir: &std::path::Path) -> String {
     let output = if terminal {
         std::process::Command::new("script")
@@ -138,6 +139,7 @@ fn run_shell(command: &str, terminal: bool, dir: &std::path::Path) -> String {
             .unwrap()
     };
     assert!(output.status.success(), "{output:?}");
+    crate::common::read_summary(&dir.join("summary.json"));
     let mut seen = String::from_utf8_lossy(&output.stdout).into_owned();
     seen.push_str(&String::from_utf8_lossy(&output.stderr));
     seen
@@ -150,7 +152,7 @@ fn a_terminal_sees_the_status_line_and_a_pipe_does_not() {
     // Long enough for the line to be drawn a few times.
     let command = |flags: &str| {
         format!(
-            "(seq 1 50; sleep 1; seq 1 50) | '{}' --sink file=out.log {flags}",
+            "(seq 1 50; sleep 1; seq 1 50) | '{}' --sink file=out.log --summary-file summary.json {flags}",
             shipper.display()
         )
     };
@@ -179,7 +181,7 @@ fn the_summary_is_coloured_on_a_terminal_only_and_never_with_no_color() {
     let dir = tempfile::tempdir().unwrap();
     let command = |prefix: &str| {
         format!(
-            "printf 'not json\\n' | {prefix} '{}' --strict-envelope --sink file=out.log --quiet; true",
+            "printf 'not json\\n' | {prefix} '{}' --strict-envelope --sink file=out.log --summary-file summary.json --quiet; true",
             crate::common::bin().display()
         )
     };

@@ -118,11 +118,14 @@ fn file_sinks_append() {
         .write_all(b"{\"earlier\":true}\n")
         .unwrap();
     let sink = format!("file={}", path.display());
+    let summary = dir.path().join("summary.json");
     shipper()
-        .args(["--sink", &sink])
+        .args(["--sink", &sink, "--summary-file"])
+        .arg(&summary)
         .write_stdin("x\n")
         .assert()
         .code(0);
+    assert_eq!(read_summary(&summary)["processed"], 1);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
         text.starts_with("{\"earlier\":true}\n{\"timestamp\""),
