@@ -382,6 +382,7 @@ mod tests {
                 start: (i * width) as u32,
                 len: width as u32,
                 cut_from: None,
+                end: ((i + 1) * (width + 1)) as u64,
             })
             .collect();
         Chunk {
@@ -389,7 +390,7 @@ mod tests {
             spans,
             blank: 0,
             read_at: SystemTime::now(),
-            source: "test".into(),
+            stream: crate::source::Stream::named("test"),
         }
     }
 
