@@ -29,7 +29,6 @@ use worker::Worker;
 
 pub(crate) struct Pipeline {
     queue: Arc<Queue>,
-    ledger: Arc<Ledger>,
     /// Sink names, in command-line order.
     names: Vec<String>,
     /// The running tasks; taken by the drain.
@@ -116,7 +115,6 @@ impl Pipeline {
         };
         Pipeline {
             queue,
-            ledger,
             names,
             tasks: Some(Tasks {
                 worker: tokio::spawn(worker.run()),
@@ -176,11 +174,10 @@ impl Pipeline {
         self.queue.seal(reason)
     }
 
-    #[cfg_attr(not(test), expect(dead_code, reason = "checkpoints are read from it"))]
     /// For each stream read, the position before which every event is
     /// settled: where a checkpoint may resume.
     pub(crate) fn settled_to(&self) -> std::collections::HashMap<Arc<crate::source::Stream>, u64> {
-        self.ledger.settled_to()
+        self.queue.settled_to()
     }
 
     pub(crate) fn counts(&self) -> Counts {

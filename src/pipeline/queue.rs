@@ -347,6 +347,11 @@ impl Queue {
         self.arrivals.notify_one();
     }
 
+    /// For each stream, where everything before is settled.
+    pub(crate) fn settled_to(&self) -> std::collections::HashMap<Arc<crate::source::Stream>, u64> {
+        self.ledger.settled_to()
+    }
+
     /// Intake's counts and the ledger's, read together: intake counts
     /// under the queue's lock, so nothing can come between the two.
     pub(crate) fn snapshot(&self) -> (IntakeStats, Tally) {

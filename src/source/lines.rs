@@ -71,7 +71,7 @@ impl Cut {
 impl LineSplitter {
     pub(crate) fn new(stream: Arc<Stream>, max_line: usize) -> LineSplitter {
         LineSplitter {
-            buf: vec![0; READ_SIZE],
+            buf: Vec::new(),
             filled: 0,
             max_line,
             cut: None,
@@ -80,10 +80,6 @@ impl LineSplitter {
         }
     }
 
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the file follower resumes files")
-    )]
     /// A splitter for a stream whose first `offset` bytes were read before.
     pub(crate) fn resuming(stream: Arc<Stream>, max_line: usize, offset: u64) -> LineSplitter {
         LineSplitter {
@@ -99,6 +95,21 @@ impl LineSplitter {
         reader: &mut impl Read,
         emit: &mut impl FnMut(Chunk),
     ) -> io::Result<bool> {
+        if self.read_some(reader, emit)? == 0 {
+            self.finish(emit);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Reads once and hands the lines it completes to `emit`; returns the
+    /// bytes read. At the end of what there is to read (0), a line still
+    /// being written stays held: more of it may come.
+    pub(crate) fn read_some(
+        &mut self,
+        reader: &mut impl Read,
+        emit: &mut impl FnMut(Chunk),
+    ) -> io::Result<usize> {
         if self.buf.len() < self.filled + READ_SIZE {
             self.buf.resize(self.filled + READ_SIZE, 0);
         }
@@ -110,20 +121,26 @@ impl LineSplitter {
             }
         };
         if n == 0 {
-            self.finish(emit);
-            return Ok(false);
+            return Ok(0);
         }
         let mut lines = Lines::new(n, self.max_line);
         let fresh = self.filled;
         self.filled += n;
         self.read += n as u64;
         let Some(start) = self.end_long_line(&mut lines) else {
-            return Ok(true);
+            return Ok(n);
         };
         let start = self.split(start, start.max(fresh), &mut lines);
         self.keep_tail(start);
         lines.emit(self, emit);
-        Ok(true)
+        Ok(n)
+    }
+
+    /// Gives back the read buffer while nothing is being read, keeping only
+    /// a line still being written: a thousand idle files hold no buffers.
+    pub(crate) fn rest(&mut self) {
+        self.buf.truncate(self.filled);
+        self.buf.shrink_to_fit();
     }
 
     /// End of input, or reading stopped: the unfinished line, if any, is a
@@ -148,12 +165,13 @@ impl LineSplitter {
     }
 
     /// Where the unfinished line starts: every line before it is complete.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the file follower checkpoints it")
-    )]
     pub(crate) fn complete_to(&self) -> u64 {
         self.read - self.unfinished()
+    }
+
+    /// Position in the stream just past the last byte read.
+    pub(crate) fn read_to(&self) -> u64 {
+        self.read
     }
 
     /// Stream position of `buf[index]`, for an index among the bytes read

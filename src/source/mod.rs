@@ -1,6 +1,9 @@
 //! Where lines come from: the chunk type every source produces, the line
 //! splitter, and the standard-input reader.
 
+pub(crate) mod checkpoint;
+pub(crate) mod follow;
+pub(crate) mod followed;
 pub(crate) mod lines;
 pub(crate) mod stdin;
 
@@ -120,6 +123,63 @@ impl Chunk {
             blank: 0,
             read_at: self.read_at,
             stream: Arc::clone(&self.stream),
+        }
+    }
+}
+
+/// Reading under way, from standard input or from files.
+pub(crate) struct Reading {
+    pub handle: ReaderHandle,
+    /// What is read, for messages.
+    pub what: &'static str,
+    /// Wakes a file reader waiting for changes, so it sees intake stop.
+    waker: Option<std::sync::mpsc::Sender<follow::Wake>>,
+    /// Where file positions are saved.
+    pub checkpoint: Option<Arc<checkpoint::Checkpoint>>,
+    /// Bytes read so far and bytes there were to read (files read once).
+    pub amount: Option<(Arc<std::sync::atomic::AtomicU64>, u64)>,
+}
+
+impl Reading {
+    /// Starts reading what `input` names into `queue`.
+    pub(crate) fn start(
+        input: &crate::config::Input,
+        max_line: usize,
+        queue: Arc<crate::pipeline::queue::Queue>,
+    ) -> anyhow::Result<Reading> {
+        use anyhow::Context;
+        let files = match input {
+            crate::config::Input::Stdin => {
+                let handle = stdin::spawn(queue, max_line)
+                    .context("could not start reading standard input")?;
+                return Ok(Reading {
+                    handle,
+                    what: "standard input",
+                    waker: None,
+                    checkpoint: None,
+                    amount: None,
+                });
+            }
+            crate::config::Input::Files(files) => files,
+        };
+        let checkpoint = files
+            .checkpoint
+            .as_deref()
+            .map(|path| Arc::new(checkpoint::Checkpoint::load(path)));
+        let following = follow::spawn(files, max_line, queue, checkpoint.clone())?;
+        Ok(Reading {
+            handle: following.reader,
+            what: "files",
+            waker: Some(following.waker),
+            checkpoint,
+            amount: following.total.map(|total| (following.read, total)),
+        })
+    }
+
+    /// Tells a reader waiting for changes to look at intake again.
+    pub(crate) fn wake(&self) {
+        if let Some(waker) = &self.waker {
+            let _ = waker.send(follow::Wake::Stop);
         }
     }
 }
