@@ -68,6 +68,8 @@ struct Follower {
     read: Arc<AtomicU64>,
     /// When the globs are next expanded.
     next_scan: Instant,
+    /// When they were last expanded.
+    last_look: std::time::SystemTime,
     /// When the checkpoint is next saved.
     next_save: Instant,
     /// The first read error, which decides the exit status.
@@ -100,6 +102,7 @@ pub(crate) fn spawn(
         watcher,
         read: Arc::default(),
         next_scan: Instant::now(),
+        last_look: std::time::SystemTime::now(),
         next_save: Instant::now() + SAVE_INTERVAL,
         failed: None,
     };
@@ -294,8 +297,12 @@ impl Follower {
     }
 
     /// Expands the globs: new files are opened, and files no longer found
-    /// at their path are marked rotated away or deleted.
+    /// at their path are marked rotated away or deleted. Files rotated
+    /// away since the last look are read before the new files at their
+    /// names, so each name's lines keep their order.
     fn scan(&mut self, at_start: bool) {
+        let looked = std::time::SystemTime::now();
+        let mut fresh = Vec::new();
         let mut seen = HashSet::new();
         for path in self.matching() {
             let Ok(meta) = std::fs::metadata(&path) else {
@@ -306,32 +313,16 @@ impl Follower {
             }
             let identity = Identity::of(&meta);
             seen.insert(identity);
-            if let Some(file) = self.files.iter_mut().find(|file| file.identity == identity) {
-                file.fate = Fate::Live;
-                continue;
-            }
-            match self.open(&path, at_start) {
-                Ok(file) => {
-                    diagnostics::info(
-                        "source",
-                        format!("following {}", path.display()),
-                        json!({"path": path.display().to_string()}),
-                    );
-                    self.files.push(file);
-                }
-                Err(err) => {
-                    diagnostics::warn("source", &format!("open:{}", path.display()), || {
-                        (
-                            format!("could not open {}: {err}; trying again", path.display()),
-                            json!({"path": path.display().to_string(), "error": err.to_string()}),
-                        )
-                    })
-                }
+            match self.files.iter_mut().find(|file| file.identity == identity) {
+                Some(file) => file.fate = Fate::Live,
+                None => fresh.push(path),
             }
         }
+        let mut rotated = Vec::new();
         for file in &mut self.files {
             if file.fate == Fate::Live && !seen.contains(&file.identity) {
                 file.fate = if file.linked() {
+                    rotated.push(file.path.clone());
                     Fate::Rotated {
                         since: Instant::now(),
                     }
@@ -340,17 +331,107 @@ impl Follower {
                 };
             }
         }
-        if let Some(watcher) = &mut self.watcher {
-            let dirs = self.config.paths.iter().map(|pattern| watch_dir(pattern));
-            let parents = self
-                .files
-                .iter()
-                .filter_map(|file| file.path.parent().map(Path::to_owned));
-            if !watcher.watch(dirs.chain(parents)) {
-                self.polling = true;
+        for path in rotated {
+            self.catch_up(&path, &seen);
+        }
+        for path in fresh {
+            if let Some(file) = self.open_found(&path, at_start) {
+                self.files.push(file);
             }
         }
+        self.watch();
+        self.last_look = looked;
         self.next_scan = Instant::now() + self.config.glob_interval;
+    }
+
+    /// A name was rotated: a file that took the name and was rotated away
+    /// again since the last look (two rotations between two looks) would
+    /// never be seen at it. Such files are found beside it, by a name that
+    /// begins with the rotated one and a change time after the last look,
+    /// and read whole.
+    fn catch_up(&mut self, rotated: &Path, seen: &HashSet<Identity>) {
+        let (Some(dir), Some(name)) = (rotated.parent(), rotated.file_name()) else {
+            return;
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut missed: Vec<(i64, i64, PathBuf)> = entries
+            .flatten()
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .as_encoded_bytes()
+                    .starts_with(name.as_encoded_bytes())
+            })
+            .filter_map(|entry| {
+                let meta = entry.metadata().ok()?;
+                let changed = std::time::UNIX_EPOCH
+                    + Duration::new(
+                        meta.ctime().max(0) as u64,
+                        meta.ctime_nsec().clamp(0, 999_999_999) as u32,
+                    );
+                let identity = Identity::of(&meta);
+                let known = seen.contains(&identity)
+                    || self.files.iter().any(|file| file.identity == identity);
+                let path = dir.join(entry.file_name());
+                (meta.is_file() && !known && changed >= self.last_look)
+                    .then(|| (meta.mtime(), meta.mtime_nsec(), path))
+            })
+            .collect();
+        // The file written to longest ago first: its lines came first.
+        missed.sort();
+        for (_, _, path) in missed {
+            if let Some(mut file) = self.open_found(&path, false) {
+                file.fate = Fate::Rotated {
+                    since: Instant::now(),
+                };
+                self.files.push(file);
+            }
+        }
+    }
+
+    /// Opens a file found by a look, saying so, or why it could not.
+    fn open_found(&self, path: &Path, at_start: bool) -> Option<Followed> {
+        match self.open(path, at_start) {
+            Ok(file) => {
+                diagnostics::info(
+                    "source",
+                    format!("following {}", path.display()),
+                    json!({"path": path.display().to_string()}),
+                );
+                Some(file)
+            }
+            Err(err) => {
+                diagnostics::warn("source", &format!("open:{}", path.display()), || {
+                    (
+                        format!("could not open {}: {err}; trying again", path.display()),
+                        json!({"path": path.display().to_string(), "error": err.to_string()}),
+                    )
+                });
+                None
+            }
+        }
+    }
+
+    /// Watches the directories looked in, where watching is possible.
+    fn watch(&mut self) {
+        let Some(watcher) = &mut self.watcher else {
+            return;
+        };
+        let dirs = self.config.paths.iter().map(|pattern| watch_dir(pattern));
+        let parents = self
+            .files
+            .iter()
+            .filter_map(|file| file.path.parent().map(Path::to_owned));
+        if !watcher.watch(dirs.chain(parents)) {
+            self.polling = true;
+        }
     }
 
     /// The paths the patterns match now, each once, in pattern order.

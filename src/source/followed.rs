@@ -89,6 +89,9 @@ pub(crate) struct Turn {
 
 /// A file idle this long gives its read buffer back.
 const IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+/// A read buffer larger than this is given back as soon as the file is
+/// read to its end.
+const LARGE_BUFFER: usize = 64 * 1024;
 
 impl Followed {
     /// Opens `path` and places the read position per `start`.
@@ -143,6 +146,8 @@ impl Followed {
         self.size_seen = self.size_seen.max(meta.len());
         let mut turn = Turn::default();
         self.at_end = false;
+        self.splitter
+            .expect(meta.len().saturating_sub(self.splitter.read_to()));
         while turn.bytes < budget && queue.may_read() {
             let mut taken = true;
             let n = self.splitter.read_some(&mut self.file, &mut |chunk| {
@@ -160,7 +165,12 @@ impl Followed {
         }
         if turn.bytes > 0 {
             self.last_data = Instant::now();
-        } else if self.last_data.elapsed() >= IDLE {
+        }
+        // A large buffer goes back once the file is read to its end; a
+        // small one once the file has been quiet for a while.
+        if self.at_end
+            && (self.splitter.buffered() > LARGE_BUFFER || self.last_data.elapsed() >= IDLE)
+        {
             self.splitter.rest();
         }
         Ok(turn)

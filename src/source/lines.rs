@@ -22,6 +22,8 @@ pub(crate) struct LineSplitter {
     filled: usize,
     /// Longest line kept whole.
     max_line: usize,
+    /// Bytes asked for in one read.
+    read_size: usize,
     /// Set while the rest of an over-long line is being skipped; its first
     /// `max_line` bytes wait in `buf`.
     cut: Option<Cut>,
@@ -74,6 +76,7 @@ impl LineSplitter {
             buf: Vec::new(),
             filled: 0,
             max_line,
+            read_size: READ_SIZE,
             cut: None,
             stream,
             read: 0,
@@ -110,8 +113,8 @@ impl LineSplitter {
         reader: &mut impl Read,
         emit: &mut impl FnMut(Chunk),
     ) -> io::Result<usize> {
-        if self.buf.len() < self.filled + READ_SIZE {
-            self.buf.resize(self.filled + READ_SIZE, 0);
+        if self.buf.len() < self.filled + self.read_size {
+            self.buf.resize(self.filled + self.read_size, 0);
         }
         let n = loop {
             match reader.read(&mut self.buf[self.filled..]) {
@@ -134,6 +137,17 @@ impl LineSplitter {
         self.keep_tail(start);
         lines.emit(self, emit);
         Ok(n)
+    }
+
+    /// Reads about `expected` bytes at a time, within bounds: a file that
+    /// grows a line at a time needs no large buffer.
+    pub(crate) fn expect(&mut self, expected: u64) {
+        self.read_size = (expected as usize).clamp(4096, READ_SIZE);
+    }
+
+    /// Bytes the read buffer holds, for deciding when to give it back.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len()
     }
 
     /// Gives back the read buffer while nothing is being read, keeping only
