@@ -345,7 +345,7 @@ fn following_two_hundred_files_keeps_memory_bounded() {
     let (messages, _, summary) = stop(running);
     assert_eq!(messages.len(), 200 * 51);
     assert_eq!(summary["processed"], 200 * 51);
-    assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB");
+    assert!(peak_kib < 32 * 1024, "peak RSS {peak_kib} KiB");
 }
 
 // --- reading once ---------------------------------------------------------
