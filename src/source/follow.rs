@@ -484,10 +484,11 @@ impl Follower {
     /// Sleeps until something changes, a poll is due, or a deadline comes.
     fn wait(&mut self) {
         let polling = self.polling;
-        let mut timeout = self
-            .next_scan
-            .min(self.next_save)
-            .saturating_duration_since(Instant::now());
+        let mut next = self.next_scan;
+        if self.checkpoint.is_some() {
+            next = next.min(self.next_save);
+        }
+        let mut timeout = next.saturating_duration_since(Instant::now());
         if polling {
             timeout = timeout.min(POLL_INTERVAL);
         }

@@ -741,3 +741,39 @@ fn files_read_once_show_bytes_read_of_the_total() {
         "{stderr}"
     );
 }
+
+/// CPU seconds the process has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks as f64 / 100.0
+}
+
+#[test]
+fn an_idle_follower_sleeps() {
+    for extra in [
+        &[][..],
+        &["--poll"][..],
+        &["--checkpoint", "state.json"][..],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = Writer::new(dir.path().join("app.log"), "app");
+        let running = follow_in(dir, &["app.log", "missing/*.log"], extra);
+        wait_following(&running, &mut writer);
+        let pid = running.child.id();
+        let before = cpu_seconds(pid);
+        std::thread::sleep(Duration::from_secs(2));
+        let used = cpu_seconds(pid) - before;
+        // Waking to look costs next to nothing; a loop that does not wait
+        // costs a tenth of a second and more.
+        assert!(used < 0.1, "{used} s of CPU in 2 s idle with {extra:?}");
+        stop(running);
+    }
+}
