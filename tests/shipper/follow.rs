@@ -538,6 +538,7 @@ fn after_sigkill_a_restart_delivers_every_line_and_repeats_only_the_unacknowledg
     running.signal(Signal::SIGKILL);
     let mut running = running;
     assert_eq!(wait_for(&mut running.child, PATIENCE), None, "killed");
+    running.reaper.armed = false;
     let before_kill = delivered(&running.path("out.jsonl")).len();
     let state: Value =
         serde_json::from_slice(&std::fs::read(running.path("state.json")).unwrap()).unwrap();
@@ -570,8 +571,9 @@ fn after_sigkill_a_restart_delivers_every_line_and_repeats_only_the_unacknowledg
 #[test]
 fn a_rotated_file_still_behind_after_rotate_wait_is_read_on_to_its_end() {
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("sink.fifo");
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    // `_held` lets shipper open the FIFO whenever it starts; it is never
+    // read, so every line goes to the slow reader.
+    let (fifo, _held) = stuck_fifo(dir.path());
     let mut writer = Writer::new(dir.path().join("app.log"), "app");
     // Several reads' worth, so that shipper is behind in the file itself.
     writer.pad = 500;
