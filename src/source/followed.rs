@@ -351,3 +351,71 @@ fn warn_shorter(path: &Path, offset: u64, size: u64) {
         )
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::NamedTempFile, File) {
+        let mut temp = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut temp, bytes).unwrap();
+        let file = File::open(temp.path()).unwrap();
+        (temp, file)
+    }
+
+    #[test]
+    fn the_end_is_just_past_the_last_complete_line() {
+        let (_temp, file) = file_with(b"a\nbb\npartial");
+        assert_eq!(after_last_line(&file, 12).unwrap(), 5);
+        let (_temp, file) = file_with(b"no newline at all");
+        assert_eq!(after_last_line(&file, 17).unwrap(), 0);
+        let mut long = b"first\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 200_000));
+        let (_temp, file) = file_with(&long);
+        assert_eq!(
+            after_last_line(&file, long.len() as u64).unwrap(),
+            6,
+            "found across several blocks"
+        );
+    }
+
+    #[test]
+    fn a_resume_point_past_the_end_starts_over_with_a_new_identity() {
+        let (temp, _) = file_with(b"one\ntwo\n");
+        let resumed = Followed::open(
+            temp.path(),
+            Start::Resume {
+                offset: 4,
+                stream: "kept".into(),
+            },
+            100,
+        )
+        .unwrap();
+        assert_eq!((resumed.start, &*resumed.stream.id), (4, "kept"));
+        let shorter = Followed::open(
+            temp.path(),
+            Start::Resume {
+                offset: 100,
+                stream: "kept".into(),
+            },
+            100,
+        )
+        .unwrap();
+        assert_eq!(shorter.start, 0);
+        assert_ne!(&*shorter.stream.id, "kept");
+    }
+
+    #[test]
+    fn a_truncation_is_seen_by_length_or_by_first_bytes() {
+        let (temp, _) = file_with(b"line one\nline two\n");
+        let mut followed = Followed::open(temp.path(), Start::Beginning, 100).unwrap();
+        assert!(!followed.truncated(18).unwrap(), "learns its first bytes");
+        assert_eq!(followed.head, b"line one\nline two\n");
+        std::fs::write(temp.path(), b"other\n").unwrap();
+        assert!(followed.truncated(6).unwrap(), "shorter than seen");
+        followed.size_seen = 0;
+        followed.head = b"line".to_vec();
+        std::fs::write(temp.path(), b"a new file, longer than the old one\n").unwrap();
+        assert!(followed.truncated(36).unwrap(), "other first bytes");
+    }
+}
