@@ -55,7 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'shipper' -ScriptBlock {
             [CompletionResult]::new('--metrics-addr', '--metrics-addr', [CompletionResultType]::ParameterName, 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read settings from this TOML file (one key per long flag, e.g. `batch-size = 512`); the environment and the command line win over it')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell''s completions, and exit')
-            [CompletionResult]::new('--show-checkpoint', '--show-checkpoint', [CompletionResultType]::ParameterName, 'Print the positions saved in --checkpoint, and exit')
+            [CompletionResult]::new('--show-checkpoint', '--show-checkpoint', [CompletionResultType]::ParameterName, 'Print the positions saved in --checkpoint (of the FILEs given, or all), and exit')
             [CompletionResult]::new('--reset-checkpoint', '--reset-checkpoint', [CompletionResultType]::ParameterName, 'Forget the positions saved in --checkpoint for the FILEs given (as --show-checkpoint names them), or for every file; then exit')
             [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'Look at followed files every 250ms instead of being told of changes by inotify (for network filesystems)')
             [CompletionResult]::new('--http-gzip', '--http-gzip', [CompletionResultType]::ParameterName, 'Compress HTTP request bodies with gzip')

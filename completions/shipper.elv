@@ -52,7 +52,7 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand --metrics-addr 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics'
             cand --config 'Read settings from this TOML file (one key per long flag, e.g. `batch-size = 512`); the environment and the command line win over it'
             cand --generate 'Print the man page or a shell''s completions, and exit'
-            cand --show-checkpoint 'Print the positions saved in --checkpoint, and exit'
+            cand --show-checkpoint 'Print the positions saved in --checkpoint (of the FILEs given, or all), and exit'
             cand --reset-checkpoint 'Forget the positions saved in --checkpoint for the FILEs given (as --show-checkpoint names them), or for every file; then exit'
             cand --poll 'Look at followed files every 250ms instead of being told of changes by inotify (for network filesystems)'
             cand --http-gzip 'Compress HTTP request bodies with gzip'

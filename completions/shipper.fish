@@ -42,7 +42,7 @@ zsh\t''
 fish\t''
 elvish\t''
 powershell\t''"
-complete -c shipper -l show-checkpoint -d 'Print the positions saved in --checkpoint, and exit'
+complete -c shipper -l show-checkpoint -d 'Print the positions saved in --checkpoint (of the FILEs given, or all), and exit'
 complete -c shipper -l reset-checkpoint -d 'Forget the positions saved in --checkpoint for the FILEs given (as --show-checkpoint names them), or for every file; then exit'
 complete -c shipper -l poll -d 'Look at followed files every 250ms instead of being told of changes by inotify (for network filesystems)'
 complete -c shipper -l http-gzip -d 'Compress HTTP request bodies with gzip'

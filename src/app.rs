@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::config::{Config, SummaryFormat, sink_label};
+use crate::config::{Config, SinkSpec, SummaryFormat, sink_label};
 use crate::diagnostics;
 use crate::envelope::Encoder;
 use crate::exit_code::Status;
@@ -71,10 +71,19 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         Encoder::new(&config.envelope, &host),
         sinks,
     );
+    let outputs: Vec<_> = config
+        .sinks
+        .iter()
+        .filter_map(|sink| match sink {
+            SinkSpec::File(path) => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
     let mut reading = match Reading::start(
         &config.input,
         config.envelope.max_line_bytes,
         pipeline.queue(),
+        &outputs,
     ) {
         Ok(reading) => reading,
         Err(err) => return could_not_read(&err, pipeline, config, started).await,

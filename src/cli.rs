@@ -51,7 +51,8 @@ Exit status: 0 every line delivered, 1 could not run, 2 bad usage,
 #[command(name = "shipper", version, about, after_help = EXAMPLES)]
 pub(crate) struct Args {
     /// Files to read once, to their end, instead of standard input. With
-    /// --reset-checkpoint: the saved paths to forget.
+    /// --show-checkpoint or --reset-checkpoint: the saved paths to show or
+    /// forget.
     #[arg(value_name = "FILE", conflicts_with = "follow")]
     pub files: Vec<PathBuf>,
 
@@ -91,7 +92,8 @@ pub(crate) struct Args {
     )]
     pub checkpoint: Option<PathBuf>,
 
-    /// Print the positions saved in --checkpoint, and exit.
+    /// Print the positions saved in --checkpoint (of the FILEs given, or
+    /// all), and exit.
     #[arg(long, requires = "checkpoint", help_heading = "Input")]
     pub show_checkpoint: bool,
 

@@ -45,8 +45,8 @@ pub(crate) struct Config {
 pub(crate) enum Task {
     /// Ship lines: the usual run.
     Ship,
-    /// Print the positions saved in a checkpoint.
-    ShowCheckpoint(PathBuf),
+    /// Print the positions saved in a checkpoint (of these paths, or all).
+    ShowCheckpoint(PathBuf, Vec<String>),
     /// Forget the saved positions of these paths, or of all when empty.
     ResetCheckpoint(PathBuf, Vec<String>),
 }
@@ -276,7 +276,7 @@ impl Config {
             args.show_checkpoint,
             args.reset_checkpoint,
         ) {
-            (Some(path), true, _) => Task::ShowCheckpoint(path.clone()),
+            (Some(path), true, _) => Task::ShowCheckpoint(path.clone(), lossy(&args.files)),
             (Some(path), _, true) => Task::ResetCheckpoint(path.clone(), lossy(&args.files)),
             _ => Task::Ship,
         };
@@ -347,7 +347,7 @@ fn positive(flag: &str, value: u64) -> Result<(), String> {
     }
 }
 
-/// `stdout`, `file`, `file=PATH`; no sink at all means `stdout`.
+/// Standard input, or the files named (read once) or followed.
 fn input(args: &Args) -> Result<Input, String> {
     let (paths, follow) = match (&args.files, &args.follow) {
         (files, follow) if files.is_empty() && follow.is_empty() => {
@@ -383,6 +383,7 @@ fn lossy(paths: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
+/// `stdout`, `file`, `file=PATH`; no sink at all means `stdout`.
 fn parse_sinks(specs: &[String], default_file: &std::path::Path) -> Result<Vec<SinkSpec>, String> {
     if specs.is_empty() {
         return Ok(vec![SinkSpec::Stdout]);

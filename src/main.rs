@@ -51,7 +51,7 @@ fn main() -> ExitCode {
     }
     let done = match &config.task {
         config::Task::Ship => None,
-        config::Task::ShowCheckpoint(path) => Some(source::checkpoint::show(path)),
+        config::Task::ShowCheckpoint(path, paths) => Some(source::checkpoint::show(path, paths)),
         config::Task::ResetCheckpoint(path, paths) => {
             Some(source::checkpoint::reset(path, paths).map(|forgotten| {
                 eprintln!(

@@ -100,8 +100,11 @@ pub(crate) struct Checkpoint {
     loaded: Vec<Entry>,
     /// The files being read now.
     positions: Mutex<Vec<Position>>,
-    /// Serialises saves: the follower's and the final one.
-    saving: Mutex<()>,
+    /// Entries of files not read this run, saved again as they were.
+    carried: Mutex<Vec<Entry>>,
+    /// What the last save wrote (a save that would write the same is
+    /// skipped), held while saving so saves do not interleave.
+    saved: Mutex<Option<Vec<Entry>>>,
 }
 
 impl Checkpoint {
@@ -120,8 +123,23 @@ impl Checkpoint {
             path: path.to_owned(),
             loaded,
             positions: Mutex::new(Vec::new()),
-            saving: Mutex::new(()),
+            carried: Mutex::new(Vec::new()),
+            saved: Mutex::new(None),
         }
+    }
+
+    /// The entries the file held when shipper started.
+    pub(crate) fn loaded(&self) -> &[Entry] {
+        &self.loaded
+    }
+
+    /// Keeps entries of files this run does not read, as they are. An
+    /// entry for a file that is read is dropped when saving.
+    pub(crate) fn carry(&self, entries: impl IntoIterator<Item = Entry>) {
+        self.carried
+            .lock()
+            .expect("checkpoint lock poisoned")
+            .extend(entries);
     }
 
     /// Where to resume `file` (found at `path` with this device and inode),
@@ -161,16 +179,34 @@ impl Checkpoint {
         settled: &HashMap<Arc<Stream>, u64>,
         finished: bool,
     ) -> anyhow::Result<()> {
-        let entries: Vec<Entry> = {
+        let mut entries: Vec<Entry> = {
             let positions = self.positions.lock().expect("checkpoint lock poisoned");
             positions
                 .iter()
                 .map(|position| entry(position, settled, finished))
                 .collect()
         };
-        let _saving = self.saving.lock().expect("checkpoint lock poisoned");
-        write(&self.path, entries)
-            .with_context(|| format!("could not save checkpoint '{}'", self.path.display()))
+        let carried = self
+            .carried
+            .lock()
+            .expect("checkpoint lock poisoned")
+            .clone();
+        for old in carried {
+            if !entries
+                .iter()
+                .any(|new| (new.device, new.inode) == (old.device, old.inode))
+            {
+                entries.push(old);
+            }
+        }
+        let mut saved = self.saved.lock().expect("checkpoint lock poisoned");
+        if saved.as_ref() == Some(&entries) {
+            return Ok(());
+        }
+        write(&self.path, &entries)
+            .with_context(|| format!("could not save checkpoint '{}'", self.path.display()))?;
+        *saved = Some(entries);
+        Ok(())
     }
 }
 
@@ -245,11 +281,11 @@ fn set_aside(path: &Path, why: &str) {
 
 /// Writes `entries` so that the file at `path` is always either the old
 /// checkpoint or the new one, whole, even across a crash or power loss.
-fn write(path: &Path, entries: Vec<Entry>) -> io::Result<()> {
+fn write(path: &Path, entries: &[Entry]) -> io::Result<()> {
     let saved = Saved {
         version: VERSION,
-        checksum: checksum(&entries),
-        files: entries,
+        checksum: checksum(entries),
+        files: entries.to_vec(),
     };
     let mut text = serde_json::to_vec_pretty(&saved).expect("a checkpoint serializes");
     text.push(b'\n');
@@ -267,8 +303,9 @@ fn write(path: &Path, entries: Vec<Entry>) -> io::Result<()> {
     File::open(directory)?.sync_all()
 }
 
-/// `--show-checkpoint`: each saved file's position against its size now.
-pub(crate) fn show(path: &Path) -> anyhow::Result<()> {
+/// `--show-checkpoint`: each saved file's position against its size now;
+/// only the files named in `paths`, when there are any.
+pub(crate) fn show(path: &Path, paths: &[String]) -> anyhow::Result<()> {
     let entries = match read(path) {
         Ok(entries) => entries,
         Err(Unusable::Missing) => anyhow::bail!("no checkpoint at '{}'", path.display()),
@@ -282,7 +319,10 @@ pub(crate) fn show(path: &Path) -> anyhow::Result<()> {
         "{:>14}  {:>14}  {:<8}  PATH",
         "OFFSET", "SIZE NOW", "STATE"
     )?;
-    for entry in &entries {
+    let shown = entries
+        .iter()
+        .filter(|entry| paths.is_empty() || paths.contains(&entry.path));
+    for entry in shown {
         let (size, state) = now(entry);
         let size = size.map_or("-".into(), |size| size.to_string());
         writeln!(
@@ -330,7 +370,8 @@ pub(crate) fn reset(path: &Path, paths: &[String]) -> anyhow::Result<usize> {
         .filter(|entry| !paths.is_empty() && !paths.contains(&entry.path))
         .collect();
     let forgotten = before - kept.len();
-    write(path, kept).with_context(|| format!("could not save checkpoint '{}'", path.display()))?;
+    write(path, &kept)
+        .with_context(|| format!("could not save checkpoint '{}'", path.display()))?;
     Ok(forgotten)
 }
 
@@ -353,7 +394,7 @@ mod tests {
     fn a_saved_checkpoint_reads_back_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        write(&path, vec![entry("a.log", 10), entry("b.log", 20)]).unwrap();
+        write(&path, &[entry("a.log", 10), entry("b.log", 20)]).unwrap();
         let Ok(entries) = read(&path) else {
             panic!("a checkpoint just written is usable")
         };
@@ -368,7 +409,7 @@ mod tests {
     fn an_edited_checkpoint_fails_its_checksum_and_is_set_aside() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        write(&path, vec![entry("a.log", 10)]).unwrap();
+        write(&path, &[entry("a.log", 10)]).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.replace("\"offset\": 10", "\"offset\": 99")).unwrap();
         assert!(matches!(read(&path), Err(Unusable::Bad(why)) if why.contains("checksum")));
@@ -398,7 +439,7 @@ mod tests {
     fn resetting_forgets_the_named_files_or_all() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        write(&path, vec![entry("a.log", 10), entry("b.log", 20)]).unwrap();
+        write(&path, &[entry("a.log", 10), entry("b.log", 20)]).unwrap();
         assert_eq!(reset(&path, &["a.log".into()]).unwrap(), 1);
         assert!(matches!(read(&path), Ok(entries) if entries == [entry("b.log", 20)]));
         assert_eq!(reset(&path, &[]).unwrap(), 1);

@@ -8,7 +8,8 @@
 //! says something changed, or until the next poll when watching is not
 //! possible.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,6 +75,11 @@ struct Follower {
     next_save: Instant,
     /// The first read error, which decides the exit status.
     failed: Option<std::io::Error>,
+    /// Where files that failed a read resume if a later look finds them.
+    resumes: HashMap<Identity, Start>,
+    /// shipper's own output files and checkpoint (directory and name):
+    /// never read, or shipper would ship what it writes, forever.
+    outputs: Vec<(PathBuf, OsString)>,
 }
 
 /// Opens the input files and starts reading them. Reading once, a file
@@ -84,6 +90,7 @@ pub(crate) fn spawn(
     max_line: usize,
     queue: Arc<Queue>,
     checkpoint: Option<Arc<Checkpoint>>,
+    outputs: &[PathBuf],
 ) -> anyhow::Result<Following> {
     let (waker, wakes) = std::sync::mpsc::channel();
     let watcher = if config.follow && !config.poll {
@@ -105,12 +112,18 @@ pub(crate) fn spawn(
         last_look: std::time::SystemTime::now(),
         next_save: Instant::now() + SAVE_INTERVAL,
         failed: None,
+        resumes: HashMap::new(),
+        outputs: outputs.iter().filter_map(|path| place(path)).collect(),
     };
     let total = if config.follow {
         follower.scan(true);
         None
     } else {
-        Some(follower.open_once()?)
+        let total = follower.open_once()?;
+        if let Some(checkpoint) = &follower.checkpoint {
+            checkpoint.carry(checkpoint.loaded().to_vec());
+        }
+        Some(total)
     };
     // Saved once before reading: a checkpoint that cannot be written stops
     // the run now, not after hours of reading.
@@ -198,7 +211,9 @@ impl Follower {
             if !self.queue.may_read() {
                 break;
             }
-            self.files[index].finish(&self.queue);
+            if self.files[index].fate != Fate::Failed {
+                self.files[index].finish(&self.queue);
+            }
         }
         self.result()
     }
@@ -250,7 +265,8 @@ impl Follower {
     fn waits_for_predecessor(&self, index: usize) -> bool {
         let file = &self.files[index];
         self.files[..index].iter().any(|earlier| {
-            earlier.path == file.path && !earlier.at_end && earlier.fate != Fate::Live
+            let gone = earlier.fate != Fate::Live || earlier.moved;
+            earlier.path == file.path && gone && !earlier.at_end
         })
     }
 
@@ -270,7 +286,7 @@ impl Follower {
                     )
                 });
                 self.failed.get_or_insert(err);
-                file.fate = Fate::Deleted;
+                file.fate = Fate::Failed;
                 file.at_end = true;
                 false
             }
@@ -286,6 +302,7 @@ impl Follower {
         let file = &mut self.files[index];
         match file.fate {
             Fate::Live => false,
+            Fate::Failed => true,
             Fate::Deleted => file.at_end,
             Fate::Rotated { since } if since.elapsed() < rotate_wait => false,
             Fate::Rotated { .. } if file.at_end => true,
@@ -310,8 +327,14 @@ impl Follower {
 
     /// Ships a released file's last line and closes it, saying what it left
     /// unread, if anything (a file that failed).
-    fn release(&self, file: &mut Followed) {
-        file.finish(&self.queue);
+    fn release(&mut self, file: &mut Followed) {
+        if file.fate == Fate::Failed {
+            // Its unfinished line is not a line; a later look that finds
+            // the file again goes on from what the queue took.
+            self.resumes.insert(file.identity, file.resume_point());
+        } else {
+            file.finish(&self.queue);
+        }
         let path = file.path.display().to_string();
         let unread = file.unread();
         if unread > 0 {
@@ -337,21 +360,23 @@ impl Follower {
             let Ok(meta) = std::fs::metadata(&path) else {
                 continue;
             };
-            if !meta.is_file() {
+            // A second path to a file already found (a link) is not a
+            // second file.
+            if !meta.is_file() || !seen.insert(Identity::of(&meta)) {
                 continue;
             }
             let identity = Identity::of(&meta);
-            seen.insert(identity);
             match self.files.iter_mut().find(|file| file.identity == identity) {
-                Some(file) => file.fate = Fate::Live,
-                None => fresh.push(path),
+                Some(file) => {
+                    file.fate = Fate::Live;
+                    file.moved |= file.path != path;
+                }
+                None => fresh.push((path, identity)),
             }
         }
-        let mut rotated = Vec::new();
         for file in &mut self.files {
             if file.fate == Fate::Live && !seen.contains(&file.identity) {
                 file.fate = if file.linked() {
-                    rotated.push(file.path.clone());
                     Fate::Rotated {
                         since: file.renamed_at(),
                     }
@@ -360,56 +385,135 @@ impl Follower {
                 };
             }
         }
+        // Every name rotated, now or at an earlier look: the file that took
+        // it after the last look may be gone from it already.
+        let mut rotated: Vec<PathBuf> = Vec::new();
+        for file in &self.files {
+            if matches!(file.fate, Fate::Rotated { .. }) && !rotated.contains(&file.path) {
+                rotated.push(file.path.clone());
+            }
+        }
+        if at_start {
+            self.recover(&seen);
+        }
         for path in rotated {
             self.catch_up(&path, &seen);
         }
-        for path in fresh {
-            if let Some(file) = self.open_found(&path, at_start) {
+        let mut settled = true;
+        for (path, identity) in fresh {
+            let Some(file) = self.open_found(&path, at_start) else {
+                continue;
+            };
+            if file.identity == identity {
                 self.files.push(file);
+            } else {
+                // The name changed hands while this look went on: look
+                // again at once, from the last look's time, so a file that
+                // held the name meanwhile is still caught up.
+                settled = false;
             }
         }
         self.watch();
-        self.last_look = looked;
-        self.next_scan = Instant::now() + self.config.glob_interval;
+        if settled {
+            self.last_look = looked;
+            self.next_scan = Instant::now() + self.config.glob_interval;
+        } else {
+            self.next_scan = Instant::now();
+        }
+    }
+
+    /// At the start: a checkpointed file no longer at its path may have
+    /// been rotated while shipper was stopped. Found beside its old path by
+    /// device, inode and first bytes, it is read from its saved position to
+    /// its end before the file that now has the name. A checkpointed file
+    /// still at its path, but not followed now, keeps its entry; one that
+    /// is gone is said to be gone.
+    fn recover(&mut self, seen: &HashSet<Identity>) {
+        let Some(checkpoint) = self.checkpoint.clone() else {
+            return;
+        };
+        for entry in checkpoint.loaded() {
+            let identity = Identity {
+                device: entry.device,
+                inode: entry.inode,
+            };
+            if seen.contains(&identity) {
+                continue;
+            }
+            let saved_path = Path::new(&entry.path);
+            if same_file(saved_path, entry) {
+                checkpoint.carry([entry.clone()]);
+                continue;
+            }
+            let beside = dir_of(saved_path).read_dir().ok().and_then(|entries| {
+                entries
+                    .flatten()
+                    .map(|found| found.path())
+                    .find(|path| same_file(path, entry))
+            });
+            let Some(path) = beside else {
+                tell_gone(entry);
+                continue;
+            };
+            let start = Start::Resume {
+                offset: entry.offset,
+                stream: entry.stream.clone(),
+            };
+            match std::fs::File::open(&path)
+                .and_then(|file| Followed::new(&path, file, start, self.max_line))
+            {
+                Ok(mut file) => {
+                    diagnostics::info(
+                        "source",
+                        format!(
+                            "{} was rotated to {} while shipper was stopped: reading its rest",
+                            entry.path,
+                            path.display()
+                        ),
+                        json!({"path": entry.path, "now": path.display().to_string()}),
+                    );
+                    file.written_as(saved_path);
+                    file.fate = Fate::Rotated {
+                        since: file.renamed_at(),
+                    };
+                    self.files.push(file);
+                }
+                Err(_) => tell_gone(entry),
+            }
+        }
     }
 
     /// A name was rotated: a file that took the name and was rotated away
     /// again since the last look (two rotations between two looks) would
     /// never be seen at it. Such files are found beside it, by a name that
-    /// begins with the rotated one and a change time after the last look,
-    /// and read whole.
+    /// begins with the rotated one and a birth after the last look, and
+    /// read whole. Older generations renamed in the same rotation
+    /// (`app.log.1` to `app.log.2`) were born long before: left alone.
     fn catch_up(&mut self, rotated: &Path, seen: &HashSet<Identity>) {
-        let (Some(dir), Some(name)) = (rotated.parent(), rotated.file_name()) else {
+        let Some(name) = rotated.file_name() else {
             return;
         };
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
+        let dir = dir_of(rotated);
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
+        // Timestamps come from a coarse clock: allow for it.
+        let since = self.last_look - CLOCK_SLACK;
         let mut missed: Vec<(i64, i64, PathBuf)> = entries
             .flatten()
             .filter(|entry| {
-                entry
-                    .file_name()
+                let found = entry.file_name();
+                found
                     .as_encoded_bytes()
                     .starts_with(name.as_encoded_bytes())
             })
             .filter_map(|entry| {
                 let meta = entry.metadata().ok()?;
-                let changed = std::time::UNIX_EPOCH
-                    + Duration::new(
-                        meta.ctime().max(0) as u64,
-                        meta.ctime_nsec().clamp(0, 999_999_999) as u32,
-                    );
                 let identity = Identity::of(&meta);
                 let known = seen.contains(&identity)
                     || self.files.iter().any(|file| file.identity == identity);
                 let path = dir.join(entry.file_name());
-                (meta.is_file() && !known && changed >= self.last_look)
+                (meta.is_file() && !known && born(&meta) >= since)
                     .then(|| (meta.mtime(), meta.mtime_nsec(), path))
             })
             .collect();
@@ -427,7 +531,7 @@ impl Follower {
     }
 
     /// Opens a file found by a look, saying so, or why it could not.
-    fn open_found(&self, path: &Path, at_start: bool) -> Option<Followed> {
+    fn open_found(&mut self, path: &Path, at_start: bool) -> Option<Followed> {
         match self.open(path, at_start) {
             Ok(file) => {
                 diagnostics::info(
@@ -464,7 +568,8 @@ impl Follower {
         }
     }
 
-    /// The paths the patterns match now, each once, in pattern order.
+    /// The paths the patterns match now, each once, in pattern order,
+    /// leaving out shipper's own output.
     fn matching(&self) -> Vec<PathBuf> {
         let mut paths = Vec::new();
         let mut seen = HashSet::new();
@@ -473,12 +578,29 @@ impl Follower {
                 continue;
             };
             for path in matches.flatten() {
-                if seen.insert(path.clone()) {
+                if !self.is_output(&path) && seen.insert(path.clone()) {
                     paths.push(path);
                 }
             }
         }
         paths
+    }
+
+    /// Whether `path` is one of shipper's own output files, one of their
+    /// rotations (`out.log.1`), or the checkpoint and its temporary file.
+    fn is_output(&self, path: &Path) -> bool {
+        let Some((dir, name)) = place(path) else {
+            return false;
+        };
+        self.outputs.iter().any(|(out_dir, out_name)| {
+            let mut rotation = out_name.clone();
+            rotation.push(".");
+            *out_dir == dir
+                && (name == *out_name
+                    || name
+                        .as_encoded_bytes()
+                        .starts_with(rotation.as_encoded_bytes()))
+        })
     }
 
     /// Sleeps until something changes, a poll is due, or a deadline comes.
@@ -599,6 +721,61 @@ impl Watcher {
         }
         !self.failed
     }
+}
+
+/// How far a filesystem timestamp may trail the clock (a coarse clock
+/// lags by up to a tick of the kernel's timer).
+const CLOCK_SLACK: Duration = Duration::from_millis(50);
+
+/// The directory a path is in (`.` for a bare name).
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// A path's directory, resolved, and its name: how output files are told
+/// from the files followed, whatever the spelling of their paths.
+fn place(path: &Path) -> Option<(PathBuf, OsString)> {
+    let dir = std::fs::canonicalize(dir_of(path)).ok()?;
+    Some((dir, path.file_name()?.to_owned()))
+}
+
+/// When a file was created; where the filesystem does not keep that, its
+/// last change of status (a rename is one).
+fn born(meta: &std::fs::Metadata) -> std::time::SystemTime {
+    meta.created().unwrap_or_else(|_| {
+        std::time::UNIX_EPOCH
+            + Duration::new(
+                meta.ctime().max(0) as u64,
+                meta.ctime_nsec().clamp(0, 999_999_999) as u32,
+            )
+    })
+}
+
+/// Whether the file at `path` is the one a checkpoint entry names.
+fn same_file(path: &Path, entry: &super::checkpoint::Entry) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    file.metadata()
+        .is_ok_and(|meta| meta.is_file() && meta.dev() == entry.device && meta.ino() == entry.inode)
+        && entry.fingerprint.matches(&file).unwrap_or(false)
+}
+
+/// A checkpointed file is nowhere to be found: what was written to it
+/// after its saved position was not read.
+fn tell_gone(entry: &super::checkpoint::Entry) {
+    diagnostics::warn("checkpoint", &format!("gone:{}", entry.path), || {
+        (
+            format!(
+                "{} (in the checkpoint) is gone: whatever was written to it after byte {} was not read",
+                entry.path, entry.offset
+            ),
+            json!({"path": entry.path, "offset": entry.offset}),
+        )
+    });
 }
 
 fn warn_polling(why: &str) {

@@ -55,6 +55,8 @@ pub(crate) enum Fate {
     Rotated { since: Instant },
     /// Removed: read to its end, then released.
     Deleted,
+    /// A read failed: released, to be found and resumed by a later look.
+    Failed,
 }
 
 pub(crate) struct Followed {
@@ -76,6 +78,9 @@ pub(crate) struct Followed {
     accepted_to: u64,
     /// The last read found nothing more.
     pub at_end: bool,
+    /// Found since under another name that is followed too (a rotation
+    /// the patterns also match).
+    pub moved: bool,
     /// Said to be behind after rotation (said once).
     pub late: bool,
     /// When a read last found something.
@@ -100,7 +105,18 @@ const LARGE_BUFFER: usize = 64 * 1024;
 impl Followed {
     /// Opens `path` and places the read position per `start`.
     pub(crate) fn open(path: &Path, start: Start, max_line: usize) -> io::Result<Followed> {
-        let mut file = File::open(path)?;
+        Followed::new(path, File::open(path)?, start, max_line)
+    }
+
+    /// Follows `file`, opened at `path`, from where `start` says. Its first
+    /// bytes are read at once, so that even a checkpoint saved a moment
+    /// later knows it by them.
+    pub(crate) fn new(
+        path: &Path,
+        mut file: File,
+        start: Start,
+        max_line: usize,
+    ) -> io::Result<Followed> {
         let meta = file.metadata()?;
         if !meta.is_file() {
             return Err(io::Error::other("not a regular file"));
@@ -116,6 +132,8 @@ impl Followed {
             }
         };
         file.seek(SeekFrom::Start(offset))?;
+        let mut head = vec![0; (meta.len() as usize).min(FINGERPRINT_BYTES)];
+        file.read_exact_at(&mut head, 0)?;
         let id = id.unwrap_or_else(|| fresh_id(identity));
         let stream = Stream::new(path.to_string_lossy(), id);
         Ok(Followed {
@@ -126,11 +144,12 @@ impl Followed {
             fate: Fate::Live,
             file,
             max_line,
-            head: Vec::new(),
+            head,
             size_seen: meta.len(),
             start: offset,
             accepted_to: offset,
             at_end: false,
+            moved: false,
             late: false,
             last_data: Instant::now(),
         })
@@ -182,6 +201,15 @@ impl Followed {
             self.splitter.rest();
         }
         Ok(turn)
+    }
+
+    /// Where a later look may resume the file: just past the last line the
+    /// queue took, under the same identity.
+    pub(crate) fn resume_point(&self) -> Start {
+        Start::Resume {
+            offset: self.accepted_to,
+            stream: self.stream.id.to_string(),
+        }
     }
 
     /// The file is done (deleted, rotated away, or read once): a last line

@@ -141,11 +141,13 @@ pub(crate) struct Reading {
 }
 
 impl Reading {
-    /// Starts reading what `input` names into `queue`.
+    /// Starts reading what `input` names into `queue`; `outputs` are the
+    /// files shipper writes, which are never read.
     pub(crate) fn start(
         input: &crate::config::Input,
         max_line: usize,
         queue: Arc<crate::pipeline::queue::Queue>,
+        outputs: &[std::path::PathBuf],
     ) -> anyhow::Result<Reading> {
         use anyhow::Context;
         let files = match input {
@@ -166,7 +168,9 @@ impl Reading {
             .checkpoint
             .as_deref()
             .map(|path| Arc::new(checkpoint::Checkpoint::load(path)));
-        let following = follow::spawn(files, max_line, queue, checkpoint.clone())?;
+        let mut outputs = outputs.to_vec();
+        outputs.extend(files.checkpoint.clone());
+        let following = follow::spawn(files, max_line, queue, checkpoint.clone(), &outputs)?;
         Ok(Reading {
             handle: following.reader,
             what: "files",

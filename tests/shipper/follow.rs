@@ -478,26 +478,29 @@ fn saved_positions_can_be_shown_and_forgotten() {
     Writer::new(dir.path().join("db.log"), "db").write(2);
     once_with_checkpoint(dir.path(), "app.log");
     once_with_checkpoint(dir.path(), "db.log");
-    let show = || {
+    let show = |files: &[&str]| {
         let output = shipper()
             .current_dir(dir.path())
             .args(["--checkpoint", "state.json", "--show-checkpoint"])
+            .args(files)
             .output()
             .unwrap();
         assert!(output.status.success());
         String::from_utf8(output.stdout).unwrap()
     };
-    let shown = show();
-    assert!(shown.contains("db.log"), "{shown}");
-    assert!(
-        !shown.contains("app.log"),
-        "each run saves the files it reads: {shown}"
-    );
-    assert!(
+    let shown = show(&[]);
+    let row = |name: &str, offset: &str| {
         shown
             .lines()
-            .any(|line| line.contains("db.log") && line.contains(" 10 ") && line.contains("ok")),
-        "{shown}"
+            .any(|line| line.ends_with(name) && line.contains(offset) && line.contains("ok"))
+    };
+    assert!(
+        row("db.log", " 10 ") && row("app.log", " 18 "),
+        "a run keeps the positions of the files it did not read: {shown}"
+    );
+    assert!(
+        !show(&["db.log"]).contains("app.log"),
+        "only the file asked for"
     );
     shipper()
         .current_dir(dir.path())
@@ -505,7 +508,11 @@ fn saved_positions_can_be_shown_and_forgotten() {
         .assert()
         .success()
         .stderr(predicates::str::contains("forgot the positions of 1 files"));
-    assert!(!show().contains("db.log"));
+    let shown = show(&[]);
+    assert!(
+        !shown.contains("db.log") && shown.contains("app.log"),
+        "{shown}"
+    );
     let (summary, _) = once_with_checkpoint(dir.path(), "db.log");
     assert_eq!(summary["processed"], 2, "read again from the beginning");
 }
@@ -778,4 +785,120 @@ fn an_idle_follower_sleeps() {
         assert!(used < 0.1, "{used} s of CPU in 2 s idle with {extra:?}");
         stop(running);
     }
+}
+
+// --- what the review of this work found -----------------------------------
+
+#[test]
+fn older_generations_renamed_by_a_later_rotation_are_not_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut writer = Writer::new(log.clone(), "app");
+    let running = follow_in(dir, &["app.log"], &["--rotate-wait", "200ms", "-v"]);
+    wait_following(&running, &mut writer);
+    writer.write(9);
+    wait_delivered(&running, 10);
+    std::fs::rename(&log, running.path("app.log.1")).unwrap();
+    writer.reopen();
+    writer.write(10);
+    wait_delivered(&running, 20);
+    wait_until(PATIENCE, "the rotated file released", || {
+        running.stderr_so_far().contains("released app.log")
+    });
+    // logrotate's numbered rotation: every older generation is renamed.
+    std::fs::rename(running.path("app.log.1"), running.path("app.log.2")).unwrap();
+    std::fs::rename(&log, running.path("app.log.1")).unwrap();
+    writer.reopen();
+    writer.write(10);
+    wait_delivered(&running, 30);
+    std::thread::sleep(Duration::from_millis(500));
+    let (messages, _, _) = stop(running);
+    assert_exactly(&messages, &writer.written());
+}
+
+#[test]
+fn a_file_rotated_while_shipper_was_stopped_is_finished_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut writer = Writer::new(log.clone(), "app");
+    let extra = ["--checkpoint", "state.json", "-v"];
+    let running = follow_in(dir, &["app.log"], &extra);
+    wait_following(&running, &mut writer);
+    writer.write(9);
+    wait_delivered(&running, 10);
+    running.signal(Signal::SIGTERM);
+    let (_, _, _, dir) = running.finish();
+    // While shipper is stopped: more lines, then a rotation.
+    writer.write(10);
+    std::fs::rename(&log, dir.path().join("app.log.1")).unwrap();
+    writer.reopen();
+    writer.write(10);
+    let running = follow_in(dir, &["app.log"], &extra);
+    wait_delivered(&running, 30);
+    let (messages, stderr, _) = stop(running);
+    assert_exactly(&messages, &writer.written());
+    assert!(stderr.contains("was rotated to"), "{stderr}");
+}
+
+#[test]
+fn a_file_found_by_two_paths_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::new(dir.path().join("app-1.log"), "app");
+    std::os::unix::fs::symlink("app-1.log", dir.path().join("current.log")).unwrap();
+    std::fs::hard_link(dir.path().join("app-1.log"), dir.path().join("linked.log")).unwrap();
+    let running = follow_in(dir, &["*.log"], &[]);
+    wait_following(&running, &mut writer);
+    writer.write(19);
+    wait_delivered(&running, 20);
+    std::thread::sleep(Duration::from_millis(300));
+    let (messages, _, _) = stop(running);
+    assert_exactly(&messages, &writer.written());
+}
+
+#[test]
+fn a_file_rewritten_after_a_kill_in_the_first_second_is_read_as_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, numbered_lines(50)).unwrap();
+    once_with_checkpoint(dir.path(), "app.log");
+    // The checkpoint that a follower saves as it starts must know the
+    // file by its first bytes, though nothing was read yet.
+    let running = follow_in(dir, &["app.log"], &["--checkpoint", "state.json", "-v"]);
+    wait_until(PATIENCE, "following", || {
+        running.stderr_so_far().contains("following app.log")
+    });
+    running.signal(Signal::SIGKILL);
+    let mut running = running;
+    wait_for(&mut running.child, PATIENCE);
+    running.reaper.armed = false;
+    let dir = running.dir;
+    // The same inode, other lines, longer than the saved position.
+    let mut writer = Writer::new(log.clone(), "new");
+    writer.file.set_len(0).unwrap();
+    writer.write(100);
+    let (summary, _) = once_with_checkpoint(dir.path(), "app.log");
+    assert_eq!(summary["processed"], 100, "the new file, from its start");
+}
+
+#[test]
+fn shipper_never_follows_its_own_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::new(dir.path().join("app.log"), "app");
+    let args = [
+        "--sink",
+        "file",
+        "--follow",
+        "*.log",
+        "--checkpoint",
+        "state.json",
+    ];
+    let (running, stdin) = Running::start_in(dir, &args);
+    drop(stdin);
+    writer.write(3);
+    let out = running.path("shipper.log");
+    wait_until(PATIENCE, "three lines", || delivered(&out).len() >= 3);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_exactly(&delivered(&out), &writer.written());
+    running.signal(Signal::SIGTERM);
+    running.finish();
 }
