@@ -10,6 +10,7 @@ pub(crate) mod http;
 #[cfg(test)]
 pub(crate) mod memory;
 pub(crate) mod output;
+pub(crate) mod retry;
 pub(crate) mod stdout;
 
 use std::io;
