@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'shipper' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'shipper' {
-            [CompletionResult]::new('--sink', '--sink', [CompletionResultType]::ParameterName, 'Where events go: `stdout`, `file` (see --file-path), `file=PATH` or `http=URL`. Repeat for several sinks; each event goes to every sink. [default: stdout]')
+            [CompletionResult]::new('--sink', '--sink', [CompletionResultType]::ParameterName, 'Where events go: `stdout`, `file` (see --file-path), `file=PATH`, `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream) or `syslog=tcp://HOST:PORT` (or `udp://`). Repeat for several sinks; each event goes to every sink. [default: stdout]')
             [CompletionResult]::new('--file-path', '--file-path', [CompletionResultType]::ParameterName, 'Path written by a bare `--sink file`')
             [CompletionResult]::new('--file-max-bytes', '--file-max-bytes', [CompletionResultType]::ParameterName, 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset')
             [CompletionResult]::new('--file-max-files', '--file-max-files', [CompletionResultType]::ParameterName, 'How many rotated files (`PATH.1` … `PATH.N`) a file sink keeps')
@@ -30,9 +30,16 @@ Register-ArgumentCompleter -Native -CommandName 'shipper' -ScriptBlock {
             [CompletionResult]::new('--http-token', '--http-token', [CompletionResultType]::ParameterName, 'Bearer token sent as `Authorization`; set it through the environment so that it never shows in the process list')
             [CompletionResult]::new('--http-timeout', '--http-timeout', [CompletionResultType]::ParameterName, 'Longest one HTTP request may take, answer included')
             [CompletionResult]::new('--http-ca-file', '--http-ca-file', [CompletionResultType]::ParameterName, 'Trust this PEM certificate (a private CA) as well as the system''s')
-            [CompletionResult]::new('--retry-initial', '--retry-initial', [CompletionResultType]::ParameterName, 'First wait before retrying a failed request; it doubles each time')
+            [CompletionResult]::new('--retry-initial', '--retry-initial', [CompletionResultType]::ParameterName, 'First wait before a network sink (HTTP, NATS, syslog) retries a failed write; it doubles each time')
             [CompletionResult]::new('--retry-max-delay', '--retry-max-delay', [CompletionResultType]::ParameterName, 'Longest wait between two attempts (Retry-After included)')
             [CompletionResult]::new('--retry-max', '--retry-max', [CompletionResultType]::ParameterName, 'Attempts at one batch before it is given up as `sink_error`')
+            [CompletionResult]::new('--nats-stream', '--nats-stream', [CompletionResultType]::ParameterName, 'Create this JetStream stream (file storage, capturing the NATS sink''s subject) when no stream captures the subject yet')
+            [CompletionResult]::new('--nats-user', '--nats-user', [CompletionResultType]::ParameterName, 'User name for NATS, with --nats-password')
+            [CompletionResult]::new('--nats-password', '--nats-password', [CompletionResultType]::ParameterName, 'Password for NATS; set it through the environment so that it never shows in the process list')
+            [CompletionResult]::new('--nats-token', '--nats-token', [CompletionResultType]::ParameterName, 'Token for NATS; set it through the environment')
+            [CompletionResult]::new('--nats-creds', '--nats-creds', [CompletionResultType]::ParameterName, 'A NATS credentials file (user JWT and NKey seed)')
+            [CompletionResult]::new('--nats-timeout', '--nats-timeout', [CompletionResultType]::ParameterName, 'Longest wait for NATS to connect, answer, or acknowledge a publish; an event not acknowledged by then is published again')
+            [CompletionResult]::new('--syslog-app-name', '--syslog-app-name', [CompletionResultType]::ParameterName, 'APP-NAME of the syslog messages')
             [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'Add KEY=VALUE to every event''s `data` (repeatable; the input''s own keys win)')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound')
             [CompletionResult]::new('--queue-capacity', '--queue-capacity', [CompletionResultType]::ParameterName, 'How many events the queue holds before intake waits (or drops)')

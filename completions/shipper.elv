@@ -18,7 +18,7 @@ set edit:completion:arg-completer[shipper] = {|@words|
     }
     var completions = [
         &'shipper'= {
-            cand --sink 'Where events go: `stdout`, `file` (see --file-path), `file=PATH` or `http=URL`. Repeat for several sinks; each event goes to every sink. [default: stdout]'
+            cand --sink 'Where events go: `stdout`, `file` (see --file-path), `file=PATH`, `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream) or `syslog=tcp://HOST:PORT` (or `udp://`). Repeat for several sinks; each event goes to every sink. [default: stdout]'
             cand --file-path 'Path written by a bare `--sink file`'
             cand --file-max-bytes 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset'
             cand --file-max-files 'How many rotated files (`PATH.1` … `PATH.N`) a file sink keeps'
@@ -27,9 +27,16 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand --http-token 'Bearer token sent as `Authorization`; set it through the environment so that it never shows in the process list'
             cand --http-timeout 'Longest one HTTP request may take, answer included'
             cand --http-ca-file 'Trust this PEM certificate (a private CA) as well as the system''s'
-            cand --retry-initial 'First wait before retrying a failed request; it doubles each time'
+            cand --retry-initial 'First wait before a network sink (HTTP, NATS, syslog) retries a failed write; it doubles each time'
             cand --retry-max-delay 'Longest wait between two attempts (Retry-After included)'
             cand --retry-max 'Attempts at one batch before it is given up as `sink_error`'
+            cand --nats-stream 'Create this JetStream stream (file storage, capturing the NATS sink''s subject) when no stream captures the subject yet'
+            cand --nats-user 'User name for NATS, with --nats-password'
+            cand --nats-password 'Password for NATS; set it through the environment so that it never shows in the process list'
+            cand --nats-token 'Token for NATS; set it through the environment'
+            cand --nats-creds 'A NATS credentials file (user JWT and NKey seed)'
+            cand --nats-timeout 'Longest wait for NATS to connect, answer, or acknowledge a publish; an event not acknowledged by then is published again'
+            cand --syslog-app-name 'APP-NAME of the syslog messages'
             cand --field 'Add KEY=VALUE to every event''s `data` (repeatable; the input''s own keys win)'
             cand --max-line-bytes 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound'
             cand --queue-capacity 'How many events the queue holds before intake waits (or drops)'

@@ -10,4 +10,7 @@ mod envelope;
 mod http;
 mod lifecycle;
 mod live;
+mod nats;
+mod servers;
 mod sinks;
+mod syslog;
