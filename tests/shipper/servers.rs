@@ -59,6 +59,17 @@ fn wait_for_listener(port: u16, what: &str, child: &mut Child) {
     }
 }
 
+/// A server's program: Debian installs them in /usr/sbin, which a plain
+/// user's PATH may lack.
+fn program(name: &str) -> PathBuf {
+    let sbin = Path::new("/usr/sbin").join(name);
+    if sbin.exists() {
+        sbin
+    } else {
+        PathBuf::from(name)
+    }
+}
+
 /// Signals a child by its process id and waits for it to end.
 fn stop(child: &mut Child, signal: Signal) {
     let _ = kill(Pid::from_raw(child.id() as i32), signal);
@@ -98,7 +109,7 @@ impl NatsServer {
             .append(true)
             .open(self.dir.path().join("server.log"))
             .unwrap();
-        let mut child = Command::new("nats-server")
+        let mut child = Command::new(program("nats-server"))
             .args([
                 "-js",
                 "-a",
@@ -264,7 +275,7 @@ log {{ source(s_net); destination(d_file); }};
             .append(true)
             .open(dir.join("syslog-ng.log"))
             .unwrap();
-        let mut child = Command::new("syslog-ng")
+        let mut child = Command::new(program("syslog-ng"))
             .args(["-F", "--no-caps", "-f"])
             .arg(dir.join("syslog-ng.conf"))
             .arg("-R")
