@@ -21,6 +21,12 @@ Register-ArgumentCompleter -Native -CommandName 'shipper' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'shipper' {
+            [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Follow files like `tail -F`: by name, across rotation and truncation, waiting for files that do not exist yet. A pattern may hold globs (quote it), expanded again every --glob-interval. Repeatable')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Follow files like `tail -F`: by name, across rotation and truncation, waiting for files that do not exist yet. A pattern may hold globs (quote it), expanded again every --glob-interval. Repeatable')
+            [CompletionResult]::new('--read-from', '--read-from', [CompletionResultType]::ParameterName, 'Where to start in a file seen for the first time, when the run starts: `beginning` or `end`. Files that appear later, and files in the checkpoint, are read from their beginning or saved position')
+            [CompletionResult]::new('--checkpoint', '--checkpoint', [CompletionResultType]::ParameterName, 'Save how far each file was delivered to this file, and resume from it when shipper starts again (at-least-once across restarts)')
+            [CompletionResult]::new('--glob-interval', '--glob-interval', [CompletionResultType]::ParameterName, 'How often --follow patterns are expanded again for new files')
+            [CompletionResult]::new('--rotate-wait', '--rotate-wait', [CompletionResultType]::ParameterName, 'How long a file renamed away (rotated) is still read, so the lines written just before the rotation are not lost')
             [CompletionResult]::new('--sink', '--sink', [CompletionResultType]::ParameterName, 'Where events go: `stdout`, `file` (see --file-path), `file=PATH`, `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream) or `syslog=tcp://HOST:PORT` (or `udp://`). Repeat for several sinks; each event goes to every sink. [default: stdout]')
             [CompletionResult]::new('--file-path', '--file-path', [CompletionResultType]::ParameterName, 'Path written by a bare `--sink file`')
             [CompletionResult]::new('--file-max-bytes', '--file-max-bytes', [CompletionResultType]::ParameterName, 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset')
@@ -56,6 +62,9 @@ Register-ArgumentCompleter -Native -CommandName 'shipper' -ScriptBlock {
             [CompletionResult]::new('--metrics-addr', '--metrics-addr', [CompletionResultType]::ParameterName, 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read settings from this TOML file (one key per long flag, e.g. `batch-size = 512`); the environment and the command line win over it')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell''s completions, and exit')
+            [CompletionResult]::new('--show-checkpoint', '--show-checkpoint', [CompletionResultType]::ParameterName, 'Print the positions saved in --checkpoint, and exit')
+            [CompletionResult]::new('--reset-checkpoint', '--reset-checkpoint', [CompletionResultType]::ParameterName, 'Forget the positions saved in --checkpoint for the FILEs given (as --show-checkpoint names them), or for every file; then exit')
+            [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'Look at followed files every 250ms instead of being told of changes by inotify (for network filesystems)')
             [CompletionResult]::new('--http-gzip', '--http-gzip', [CompletionResultType]::ParameterName, 'Compress HTTP request bodies with gzip')
             [CompletionResult]::new('--strict-envelope', '--strict-envelope', [CompletionResultType]::ParameterName, 'Reject (and count as `invalid`) any line that is not a well-formed JSON event, instead of wrapping it as best it can')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Ship each line byte for byte, without an envelope')

@@ -18,6 +18,12 @@ set edit:completion:arg-completer[shipper] = {|@words|
     }
     var completions = [
         &'shipper'= {
+            cand -F 'Follow files like `tail -F`: by name, across rotation and truncation, waiting for files that do not exist yet. A pattern may hold globs (quote it), expanded again every --glob-interval. Repeatable'
+            cand --follow 'Follow files like `tail -F`: by name, across rotation and truncation, waiting for files that do not exist yet. A pattern may hold globs (quote it), expanded again every --glob-interval. Repeatable'
+            cand --read-from 'Where to start in a file seen for the first time, when the run starts: `beginning` or `end`. Files that appear later, and files in the checkpoint, are read from their beginning or saved position'
+            cand --checkpoint 'Save how far each file was delivered to this file, and resume from it when shipper starts again (at-least-once across restarts)'
+            cand --glob-interval 'How often --follow patterns are expanded again for new files'
+            cand --rotate-wait 'How long a file renamed away (rotated) is still read, so the lines written just before the rotation are not lost'
             cand --sink 'Where events go: `stdout`, `file` (see --file-path), `file=PATH`, `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream) or `syslog=tcp://HOST:PORT` (or `udp://`). Repeat for several sinks; each event goes to every sink. [default: stdout]'
             cand --file-path 'Path written by a bare `--sink file`'
             cand --file-max-bytes 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset'
@@ -53,6 +59,9 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand --metrics-addr 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics'
             cand --config 'Read settings from this TOML file (one key per long flag, e.g. `batch-size = 512`); the environment and the command line win over it'
             cand --generate 'Print the man page or a shell''s completions, and exit'
+            cand --show-checkpoint 'Print the positions saved in --checkpoint, and exit'
+            cand --reset-checkpoint 'Forget the positions saved in --checkpoint for the FILEs given (as --show-checkpoint names them), or for every file; then exit'
+            cand --poll 'Look at followed files every 250ms instead of being told of changes by inotify (for network filesystems)'
             cand --http-gzip 'Compress HTTP request bodies with gzip'
             cand --strict-envelope 'Reject (and count as `invalid`) any line that is not a well-formed JSON event, instead of wrapping it as best it can'
             cand --raw 'Ship each line byte for byte, without an envelope'

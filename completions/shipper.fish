@@ -1,3 +1,9 @@
+complete -c shipper -s F -l follow -d 'Follow files like `tail -F`: by name, across rotation and truncation, waiting for files that do not exist yet. A pattern may hold globs (quote it), expanded again every --glob-interval. Repeatable' -r
+complete -c shipper -l read-from -d 'Where to start in a file seen for the first time, when the run starts: `beginning` or `end`. Files that appear later, and files in the checkpoint, are read from their beginning or saved position' -r -f -a "beginning\t'From the first byte'
+end\t'From the end: only lines written from now on'"
+complete -c shipper -l checkpoint -d 'Save how far each file was delivered to this file, and resume from it when shipper starts again (at-least-once across restarts)' -r -F
+complete -c shipper -l glob-interval -d 'How often --follow patterns are expanded again for new files' -r
+complete -c shipper -l rotate-wait -d 'How long a file renamed away (rotated) is still read, so the lines written just before the rotation are not lost' -r
 complete -c shipper -l sink -d 'Where events go: `stdout`, `file` (see --file-path), `file=PATH`, `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream) or `syslog=tcp://HOST:PORT` (or `udp://`). Repeat for several sinks; each event goes to every sink. [default: stdout]' -r
 complete -c shipper -l file-path -d 'Path written by a bare `--sink file`' -r -F
 complete -c shipper -l file-max-bytes -d 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset' -r
@@ -43,6 +49,9 @@ zsh\t''
 fish\t''
 elvish\t''
 powershell\t''"
+complete -c shipper -l show-checkpoint -d 'Print the positions saved in --checkpoint, and exit'
+complete -c shipper -l reset-checkpoint -d 'Forget the positions saved in --checkpoint for the FILEs given (as --show-checkpoint names them), or for every file; then exit'
+complete -c shipper -l poll -d 'Look at followed files every 250ms instead of being told of changes by inotify (for network filesystems)'
 complete -c shipper -l http-gzip -d 'Compress HTTP request bodies with gzip'
 complete -c shipper -l strict-envelope -d 'Reject (and count as `invalid`) any line that is not a well-formed JSON event, instead of wrapping it as best it can'
 complete -c shipper -l raw -d 'Ship each line byte for byte, without an envelope'

@@ -16,7 +16,7 @@ use crate::pipeline::{CloseFailure, Counts, Pipeline};
 use crate::progress::Progress;
 use crate::shutdown::{self, Signal, Signals};
 use crate::sink;
-use crate::source;
+use crate::source::{self, Reading};
 use crate::stats;
 use crate::summary::Summary;
 
@@ -71,32 +71,55 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         Encoder::new(&config.envelope, &host),
         sinks,
     );
-    let progress = watch(&pipeline, metrics, config, started);
-    let mut reader = source::stdin::spawn(pipeline.queue(), config.envelope.max_line_bytes)
-        .context("could not start reading standard input")?;
-
+    let mut reading = match Reading::start(
+        &config.input,
+        config.envelope.max_line_bytes,
+        pipeline.queue(),
+    ) {
+        Ok(reading) => reading,
+        Err(err) => return could_not_read(&err, pipeline, config, started).await,
+    };
+    let progress = watch(&pipeline, metrics, config, started, &reading);
     let stop = tokio::select! {
-        read = &mut reader.done => Stop::EndOfInput(read.unwrap_or(Ok(()))),
+        read = &mut reading.handle.done => Stop::EndOfInput(read.unwrap_or(Ok(()))),
         signal = signals.next() => Stop::Signal(signal),
     };
     if let Stop::Signal(_) = stop {
-        stop_reading(&pipeline, reader.done);
+        pipeline.stop_intake();
+        reading.wake();
+        stop_reading(&pipeline, reading.handle.done);
     }
     let drain_started = Instant::now();
     if let Stop::EndOfInput(_) = stop {
         // The thread has sent its result and is ending.
-        let _ = reader.thread.join();
+        let _ = reading.handle.thread.join();
     }
-    tell_stop(&stop);
+    tell_stop(&stop, reading.what);
 
     let drain = drain(&mut pipeline, &mut signals, &stop, config).await;
     if let Some(progress) = progress {
         progress.finish();
     }
     if let Stop::Signal(_) = stop {
-        source::report_unfinished(reader.unfinished.load(std::sync::atomic::Ordering::Relaxed));
+        source::report_unfinished(
+            reading
+                .handle
+                .unfinished
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
     }
     let close_errors = settle_drain(&pipeline, &drain, config);
+    let saved = match &reading.checkpoint {
+        Some(checkpoint) => {
+            checkpoint.save(&pipeline.settled_to(), matches!(drain, Drain::Finished(_)))
+        }
+        None => Ok(()),
+    };
+    if let Err(err) = &saved {
+        diagnostics::error("checkpoint", "save", || {
+            (format!("{err:#}"), json!({"error": format!("{err:#}")}))
+        });
+    }
 
     let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), &close_errors);
     let signal = match (&stop, &drain) {
@@ -106,6 +129,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     let status = match (&stop, signal) {
         (_, Some(signal)) => signal.status(),
         (Stop::EndOfInput(Err(_)), None) => Status::CouldNotRun,
+        _ if saved.is_err() => Status::CouldNotRun,
         _ if summary.dropped > 0 || !close_errors.is_empty() => Status::Dropped,
         _ => Status::Delivered,
     };
@@ -129,6 +153,28 @@ fn could_not_open(
     Ok(Status::CouldNotRun)
 }
 
+/// Reading could not start (a file named could not be opened, the
+/// checkpoint could not be written): nothing was read; the sinks are
+/// closed and a summary of nothing printed.
+async fn could_not_read(
+    err: &anyhow::Error,
+    mut pipeline: Pipeline,
+    config: &Config,
+    started: Instant,
+) -> anyhow::Result<Status> {
+    eprintln!("shipper: {err:#}");
+    pipeline.queue().close();
+    let failures = pipeline.drain().await;
+    let close_errors: Vec<_> = failures
+        .iter()
+        .map(|f| (f.sink, f.error.to_string()))
+        .collect();
+    let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), &close_errors);
+    finish(&mut summary, Status::CouldNotRun, None, started, started);
+    report(&summary, config)?;
+    Ok(Status::CouldNotRun)
+}
+
 /// Starts what shows the run while it goes: /metrics, stats lines and the
 /// status line, as configured.
 fn watch(
@@ -136,6 +182,7 @@ fn watch(
     metrics: Option<tokio::net::TcpListener>,
     config: &Config,
     started: Instant,
+    reading: &Reading,
 ) -> Option<Progress> {
     let names = pipeline.sink_names().to_vec();
     if let Some(listener) = metrics {
@@ -144,18 +191,23 @@ fn watch(
     if let Some(interval) = config.stats_interval {
         stats::report_every(interval, pipeline.queue(), names.clone(), started);
     }
-    Progress::start(config.progress, pipeline.queue(), names)
+    Progress::start(
+        config.progress,
+        pipeline.queue(),
+        names,
+        reading.amount.clone(),
+    )
 }
 
 /// Says why intake stopped: routine with -v, an error if a read failed.
-fn tell_stop(stop: &Stop) {
+fn tell_stop(stop: &Stop, what: &str) {
     match stop {
         Stop::EndOfInput(Ok(())) => {
             diagnostics::info("shutdown", "end of input: draining", json!({}));
         }
         Stop::EndOfInput(Err(error)) => diagnostics::error("source", "read", || {
             (
-                format!("could not read standard input: {error}"),
+                format!("could not read {what}: {error}"),
                 json!({"error": error.to_string()}),
             )
         }),
@@ -177,7 +229,6 @@ fn stop_reading(
     pipeline: &Pipeline,
     reader_done: tokio::sync::oneshot::Receiver<std::io::Result<()>>,
 ) {
-    pipeline.stop_intake();
     let queue = pipeline.queue();
     tokio::spawn(async move {
         let _ = tokio::time::timeout(READ_GRACE, reader_done).await;

@@ -35,6 +35,17 @@ Examples:
   Let a script read what happened:
     app | shipper --sink file --summary-file run.json; jq .dropped run.json
 
+  Read files once, to their end, and exit:
+    shipper access.log error.log --sink file=events.jsonl
+
+  Follow files across rotation; a restart resumes where delivery stopped:
+    shipper --follow '/var/log/app/*.log' --checkpoint state.json \\
+      --sink http=http://collector:8080/ingest
+
+  See or forget the saved positions:
+    shipper --checkpoint state.json --show-checkpoint
+    shipper --checkpoint state.json --reset-checkpoint /var/log/app/old.log
+
 Exit status: 0 every line delivered, 1 could not run, 2 bad usage,
 3 ran but dropped some events, 130/143 stopped by SIGINT/SIGTERM.";
 
@@ -43,11 +54,80 @@ const RETRIES: &str = "Retries (HTTP, NATS and syslog sinks)";
 /// The help heading of the NATS and syslog sinks' own flags.
 const NATS_SYSLOG: &str = "NATS / syslog sinks";
 
-/// Ship log lines from standard input through a bounded pipeline to sinks,
-/// and account for every one of them.
+/// Ship log lines from standard input or files through a bounded pipeline
+/// to sinks, and account for every one of them.
 #[derive(Debug, Parser)]
 #[command(name = "shipper", version, about, after_help = EXAMPLES)]
 pub(crate) struct Args {
+    /// Files to read once, to their end, instead of standard input. With
+    /// --reset-checkpoint: the saved paths to forget.
+    #[arg(value_name = "FILE", conflicts_with = "follow")]
+    pub files: Vec<PathBuf>,
+
+    /// Follow files like `tail -F`: by name, across rotation and
+    /// truncation, waiting for files that do not exist yet. A pattern may
+    /// hold globs (quote it), expanded again every --glob-interval.
+    /// Repeatable.
+    #[arg(
+        short = 'F',
+        long,
+        value_name = "PATTERN",
+        env = "SHIPPER_FOLLOW",
+        help_heading = "Input"
+    )]
+    pub follow: Vec<String>,
+
+    /// Where to start in a file seen for the first time, when the run
+    /// starts: `beginning` or `end`. Files that appear later, and files in
+    /// the checkpoint, are read from their beginning or saved position.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHERE",
+        default_value = "beginning",
+        env = "SHIPPER_READ_FROM",
+        help_heading = "Input"
+    )]
+    pub read_from: ReadFromArg,
+
+    /// Save how far each file was delivered to this file, and resume from
+    /// it when shipper starts again (at-least-once across restarts).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "SHIPPER_CHECKPOINT",
+        help_heading = "Input"
+    )]
+    pub checkpoint: Option<PathBuf>,
+
+    /// Print the positions saved in --checkpoint, and exit.
+    #[arg(long, requires = "checkpoint", help_heading = "Input")]
+    pub show_checkpoint: bool,
+
+    /// Forget the positions saved in --checkpoint for the FILEs given (as
+    /// --show-checkpoint names them), or for every file; then exit.
+    #[arg(
+        long,
+        requires = "checkpoint",
+        conflicts_with = "show_checkpoint",
+        help_heading = "Input"
+    )]
+    pub reset_checkpoint: bool,
+
+    /// How often --follow patterns are expanded again for new files.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, env = "SHIPPER_GLOB_INTERVAL", help_heading = "Input")]
+    pub glob_interval: Duration,
+
+    /// How long a file renamed away (rotated) is still read, so the lines
+    /// written just before the rotation are not lost.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "SHIPPER_ROTATE_WAIT", help_heading = "Input")]
+    pub rotate_wait: Duration,
+
+    /// Look at followed files every 250ms instead of being told of changes
+    /// by inotify (for network filesystems).
+    #[arg(long, env = "SHIPPER_POLL", help_heading = "Input")]
+    pub poll: bool,
+
     /// Where events go: `stdout`, `file` (see --file-path), `file=PATH`,
     /// `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream)
     /// or `syslog=tcp://HOST:PORT` (or `udp://`). Repeat for several sinks;
@@ -366,6 +446,14 @@ pub(crate) struct Args {
     /// Print the man page or a shell's completions, and exit.
     #[arg(long, value_enum, value_name = "WHAT", hide = true)]
     pub generate: Option<Generate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReadFromArg {
+    /// From the first byte.
+    Beginning,
+    /// From the end: only lines written from now on.
+    End,
 }
 
 /// What `--generate` prints.

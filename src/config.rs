@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Args, HttpFormatArg, ProgressArg, SummaryArg};
+use crate::cli::{Args, HttpFormatArg, ProgressArg, ReadFromArg, SummaryArg};
 use crate::envelope::level::Level;
 use crate::sink::{nats, syslog};
 
@@ -15,6 +15,10 @@ const MAX_BATCH_SIZE: usize = 1_000_000;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
+    /// What this run does.
+    pub task: Task,
+    /// Where lines come from.
+    pub input: Input,
     /// How lines become events.
     pub envelope: EnvelopeConfig,
     /// Queue, batching and shutdown settings.
@@ -39,6 +43,49 @@ pub(crate) struct Config {
     pub stats_interval: Option<Duration>,
     /// Serve the counters in the Prometheus text format here.
     pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
+/// What a run does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Task {
+    /// Ship lines: the usual run.
+    Ship,
+    /// Print the positions saved in a checkpoint.
+    ShowCheckpoint(PathBuf),
+    /// Forget the saved positions of these paths, or of all when empty.
+    ResetCheckpoint(PathBuf, Vec<String>),
+}
+
+/// Where lines come from.
+#[derive(Debug, Clone)]
+pub(crate) enum Input {
+    Stdin,
+    /// Files read once or followed.
+    Files(InputConfig),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct InputConfig {
+    /// File names (read once) or patterns (followed).
+    pub paths: Vec<String>,
+    /// Follow the files by name instead of reading them once.
+    pub follow: bool,
+    pub read_from: ReadFrom,
+    /// How often patterns are expanded again.
+    pub glob_interval: Duration,
+    /// Look for changes by polling, never by inotify.
+    pub poll: bool,
+    /// How long a rotated file is still read.
+    pub rotate_wait: Duration,
+    /// Where delivered positions are saved.
+    pub checkpoint: Option<PathBuf>,
+}
+
+/// Where reading a file seen for the first time starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadFrom {
+    Beginning,
+    End,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,7 +329,22 @@ impl Config {
         } else {
             WhenFull::Block
         };
+        let task = match (
+            &args.checkpoint,
+            args.show_checkpoint,
+            args.reset_checkpoint,
+        ) {
+            (Some(path), true, _) => Task::ShowCheckpoint(path.clone()),
+            (Some(path), _, true) => Task::ResetCheckpoint(path.clone(), lossy(&args.files)),
+            _ => Task::Ship,
+        };
+        let input = match task {
+            Task::Ship => input(&args)?,
+            _ => Input::Stdin,
+        };
         Ok(Config {
+            task,
+            input,
             envelope: EnvelopeConfig {
                 mode,
                 max_line_bytes: args.max_line_bytes as usize,
@@ -379,6 +441,41 @@ fn positive(flag: &str, value: u64) -> Result<(), String> {
 }
 
 /// `stdout`, `file`, `file=PATH`; no sink at all means `stdout`.
+fn input(args: &Args) -> Result<Input, String> {
+    let (paths, follow) = match (&args.files, &args.follow) {
+        (files, follow) if files.is_empty() && follow.is_empty() => {
+            if args.checkpoint.is_some() {
+                return Err("--checkpoint keeps positions in files: give FILEs or --follow".into());
+            }
+            return Ok(Input::Stdin);
+        }
+        (files, follow) if follow.is_empty() => (lossy(files), false),
+        (_, follow) => (follow.clone(), true),
+    };
+    if args.glob_interval.is_zero() {
+        return Err("--glob-interval must be longer than 0".into());
+    }
+    Ok(Input::Files(InputConfig {
+        paths,
+        follow,
+        read_from: match args.read_from {
+            ReadFromArg::Beginning => ReadFrom::Beginning,
+            ReadFromArg::End => ReadFrom::End,
+        },
+        glob_interval: args.glob_interval,
+        poll: args.poll,
+        rotate_wait: args.rotate_wait,
+        checkpoint: args.checkpoint.clone(),
+    }))
+}
+
+fn lossy(paths: &[PathBuf]) -> Vec<String> {
+    paths
+        .iter()
+        .map(|path| path.to_string_lossy().into_owned())
+        .collect()
+}
+
 fn parse_sinks(specs: &[String], default_file: &std::path::Path) -> Result<Vec<SinkSpec>, String> {
     if specs.is_empty() {
         return Ok(vec![SinkSpec::Stdout]);

@@ -49,6 +49,27 @@ fn main() -> ExitCode {
         eprintln!("shipper: the settings are valid");
         return ExitCode::SUCCESS;
     }
+    let done = match &config.task {
+        config::Task::Ship => None,
+        config::Task::ShowCheckpoint(path) => Some(source::checkpoint::show(path)),
+        config::Task::ResetCheckpoint(path, paths) => {
+            Some(source::checkpoint::reset(path, paths).map(|forgotten| {
+                eprintln!(
+                    "shipper: forgot the positions of {forgotten} files in '{}'",
+                    path.display()
+                );
+            }))
+        }
+    };
+    if let Some(done) = done {
+        return match done {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("shipper: {err:#}");
+                exit_code::Status::CouldNotRun.into()
+            }
+        };
+    }
     match app::run(config) {
         Ok(status) => status.into(),
         Err(err) => {

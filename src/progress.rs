@@ -3,6 +3,7 @@
 //! it costs nothing measurable.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -22,10 +23,12 @@ pub(crate) struct Progress {
 
 impl Progress {
     /// Shows the line if `mode` and the terminal say so.
+    /// Files read once show a bar of `amount`: bytes read of the total.
     pub(crate) fn start(
         mode: ProgressMode,
         queue: Arc<Queue>,
         names: Vec<String>,
+        amount: Option<(Arc<AtomicU64>, u64)>,
     ) -> Option<Progress> {
         let target = match mode {
             ProgressMode::Never => return None,
@@ -38,8 +41,16 @@ impl Progress {
         if target.is_hidden() {
             return None;
         }
-        let bar = ProgressBar::with_draw_target(None, target);
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"));
+        let template = match amount {
+            Some(_) => "{bytes}/{total_bytes} [{bar:20}] eta {eta} | {msg}",
+            None => "{spinner} {msg}",
+        };
+        let bar = ProgressBar::with_draw_target(amount.as_ref().map(|(_, total)| *total), target);
+        bar.set_style(
+            ProgressStyle::with_template(template)
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
         let shown = bar.clone();
         let redraw = tokio::spawn(async move {
             let mut last = (Instant::now(), Counts::of(&queue));
@@ -48,7 +59,10 @@ impl Progress {
                 ticks.tick().await;
                 let now = (Instant::now(), Counts::of(&queue));
                 shown.set_message(status(&last, &now, &names));
-                shown.tick();
+                match &amount {
+                    Some((read, _)) => shown.set_position(read.load(Ordering::Relaxed)),
+                    None => shown.tick(),
+                }
                 last = now;
             }
         });

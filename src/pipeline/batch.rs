@@ -1,9 +1,24 @@
 //! A batch: events serialized back to back, written by each sink in one go.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::source::Stream;
+
+/// Where one event came from: enough to name it uniquely and for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Origin<'a> {
+    /// The identity of its stream (`Stream::id`).
+    pub stream: &'a str,
+    /// Position in that stream just past the line.
+    pub offset: u64,
+}
+
+/// The stream index of a line that was not read (a gap marker).
+const NO_STREAM: u32 = u32::MAX;
 
 /// Events ready for the sinks, each one line of bytes ending in `\n`.
 #[derive(Debug)]
@@ -15,6 +30,11 @@ pub(crate) struct Batch {
     /// Which lines are gap markers (made by the pipeline, not read), in
     /// order; they are written like events but never counted as events.
     markers: Vec<usize>,
+    /// The streams the events came from, each once.
+    streams: Vec<Arc<Stream>>,
+    /// For each line, its stream (an index into `streams`) and the
+    /// position just past it there.
+    origins: Vec<(u32, u64)>,
     /// Sinks that have not reported on this batch yet.
     pending: AtomicUsize,
     /// Fewest events any reporting sink wrote: the events every sink holds.
@@ -62,6 +82,30 @@ impl Batch {
             .map(|(start, &end)| &self.bytes[start..end - 1])
     }
 
+    /// Where line `line` came from; `None` for a gap marker.
+    pub(crate) fn origin(&self, line: usize) -> Option<Origin<'_>> {
+        let (stream, offset) = self.origins[line];
+        let stream = self.streams.get(stream as usize)?;
+        Some(Origin {
+            stream: &stream.id,
+            offset,
+        })
+    }
+
+    /// For each stream, the position just past its last event here: once
+    /// the batch is delivered, reading may resume there.
+    pub(crate) fn positions(&self) -> impl Iterator<Item = (&Arc<Stream>, u64)> {
+        self.streams.iter().enumerate().map(|(index, stream)| {
+            let last = self
+                .origins
+                .iter()
+                .rev()
+                .find(|(of, _)| *of as usize == index)
+                .map_or(0, |&(_, end)| end);
+            (stream, last)
+        })
+    }
+
     /// Notes that one sink wrote the first `written` events; when it was the
     /// last sink to report, returns how many events every sink wrote.
     pub(super) fn sink_reported(&self, written: usize) -> Option<usize> {
@@ -81,6 +125,10 @@ pub(crate) struct BatchBuilder {
     bytes: Vec<u8>,
     ends: Vec<usize>,
     markers: Vec<usize>,
+    streams: Vec<Arc<Stream>>,
+    origins: Vec<(u32, u64)>,
+    /// The stream the next events come from: an index into `streams`.
+    current: u32,
     /// Most events in one batch.
     max_events: usize,
     /// A batch is full once it holds this many bytes, whatever its events:
@@ -96,6 +144,9 @@ impl BatchBuilder {
             bytes: Vec::new(),
             ends: Vec::with_capacity(max_events.min(PREALLOCATED_EVENTS)),
             markers: Vec::new(),
+            streams: Vec::new(),
+            origins: Vec::with_capacity(max_events.min(PREALLOCATED_EVENTS)),
+            current: NO_STREAM,
             max_events,
             max_bytes: usize::MAX,
             started: None,
@@ -107,9 +158,23 @@ impl BatchBuilder {
         self
     }
 
-    /// Adds one event written by `write`, which returns `false` to leave
-    /// nothing behind (the event was rejected). Returns what `write` said.
-    pub(crate) fn push(&mut self, write: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
+    /// Names the stream the next events come from.
+    pub(crate) fn reading(&mut self, stream: &Arc<Stream>) {
+        let known = self
+            .streams
+            .iter()
+            .position(|seen| Arc::ptr_eq(seen, stream));
+        let index = known.unwrap_or_else(|| {
+            self.streams.push(Arc::clone(stream));
+            self.streams.len() - 1
+        });
+        self.current = index as u32;
+    }
+
+    /// Adds one event, which ends at `end` in the current stream, written
+    /// by `write`; `write` returns `false` to leave nothing behind (the
+    /// event was rejected). Returns what `write` said.
+    pub(crate) fn push(&mut self, end: u64, write: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
         let start = self.bytes.len();
         if !write(&mut self.bytes) {
             self.bytes.truncate(start);
@@ -117,6 +182,7 @@ impl BatchBuilder {
         }
         self.bytes.push(b'\n');
         self.ends.push(self.bytes.len());
+        self.origins.push((self.current, end));
         self.started.get_or_insert_with(Instant::now);
         true
     }
@@ -124,12 +190,13 @@ impl BatchBuilder {
     /// Adds a gap marker written by `write`.
     pub(crate) fn push_marker(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
         let index = self.ends.len();
-        if self.push(|out| {
+        let current = std::mem::replace(&mut self.current, NO_STREAM);
+        self.push(0, |out| {
             write(out);
             true
-        }) {
-            self.markers.push(index);
-        }
+        });
+        self.current = current;
+        self.markers.push(index);
     }
 
     pub(crate) fn is_full(&self) -> bool {
@@ -151,6 +218,7 @@ impl BatchBuilder {
         // more than the bound: one huge event must not stay allocated.
         let capacity = self.bytes.capacity().min(self.max_bytes);
         self.started = None;
+        self.current = NO_STREAM;
         let events = self.ends.len();
         let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(events));
         Batch {
@@ -158,6 +226,8 @@ impl BatchBuilder {
             accepted: AtomicUsize::new(ends.len()),
             ends,
             markers: std::mem::take(&mut self.markers),
+            streams: std::mem::take(&mut self.streams),
+            origins: std::mem::replace(&mut self.origins, Vec::with_capacity(events)),
             pending: AtomicUsize::new(sinks),
         }
     }
@@ -170,7 +240,7 @@ mod tests {
     fn builder_with(events: &[&str], max: usize) -> BatchBuilder {
         let mut builder = BatchBuilder::new(max);
         for event in events {
-            builder.push(|buf| {
+            builder.push(0, |buf| {
                 buf.extend_from_slice(event.as_bytes());
                 true
             });
@@ -182,7 +252,7 @@ mod tests {
     fn fills_up_to_its_size() {
         let mut builder = builder_with(&["a", "b"], 3);
         assert!(!builder.is_full());
-        builder.push(|buf| {
+        builder.push(0, |buf| {
             buf.push(b'c');
             true
         });
@@ -197,12 +267,12 @@ mod tests {
     #[test]
     fn a_batch_is_also_full_at_its_byte_bound() {
         let mut builder = BatchBuilder::new(100).with_max_bytes(8);
-        builder.push(|buf| {
+        builder.push(0, |buf| {
             buf.extend_from_slice(b"abc");
             true
         });
         assert!(!builder.is_full());
-        builder.push(|buf| {
+        builder.push(0, |buf| {
             buf.extend_from_slice(b"defg");
             true
         });
@@ -213,7 +283,7 @@ mod tests {
     fn markers_are_lines_but_not_events() {
         let mut builder = builder_with(&["a"], 10);
         builder.push_marker(|out| out.extend_from_slice(b"gap"));
-        builder.push(|out| {
+        builder.push(0, |out| {
             out.push(b'b');
             true
         });
@@ -228,7 +298,7 @@ mod tests {
     #[test]
     fn a_rejected_event_leaves_nothing_behind() {
         let mut builder = builder_with(&["a"], 10);
-        let kept = builder.push(|buf| {
+        let kept = builder.push(0, |buf| {
             buf.extend_from_slice(b"half written");
             false
         });
@@ -257,12 +327,12 @@ mod tests {
         let mut builder = BatchBuilder::new(10);
         assert_eq!(builder.deadline(Duration::from_millis(250)), None);
         let first = Instant::now();
-        builder.push(|buf| {
+        builder.push(0, |buf| {
             buf.push(b'a');
             true
         });
         tokio::time::advance(Duration::from_millis(100)).await;
-        builder.push(|buf| {
+        builder.push(0, |buf| {
             buf.push(b'b');
             true
         });
@@ -277,5 +347,38 @@ mod tests {
         let batch = builder_with(&["a", "b", "c"], 10).take(2);
         assert_eq!(batch.sink_reported(3), None);
         assert_eq!(batch.sink_reported(1), Some(1));
+    }
+
+    #[test]
+    fn each_event_knows_its_stream_and_position_and_a_marker_has_none() {
+        let (one, two) = (Stream::named("one"), Stream::named("two"));
+        let mut builder = BatchBuilder::new(10);
+        let push = |builder: &mut BatchBuilder, end| {
+            builder.push(end, |out| {
+                out.push(b'x');
+                true
+            })
+        };
+        builder.reading(&one);
+        push(&mut builder, 4);
+        builder.reading(&two);
+        push(&mut builder, 10);
+        builder.push_marker(|out| out.extend_from_slice(b"gap"));
+        builder.reading(&one);
+        push(&mut builder, 9);
+        let batch = builder.take(1);
+        let origin = |stream, offset| Some(Origin { stream, offset });
+        assert_eq!(batch.origin(0), origin("one", 4));
+        assert_eq!(batch.origin(1), origin("two", 10));
+        assert_eq!(batch.origin(2), None, "a marker was not read");
+        assert_eq!(batch.origin(3), origin("one", 9));
+        let positions: Vec<_> = batch.positions().map(|(s, end)| (&*s.id, end)).collect();
+        assert_eq!(positions, [("one", 9), ("two", 10)]);
+        builder.push_marker(|out| out.extend_from_slice(b"gap"));
+        assert_eq!(
+            builder.take(1).origin(0),
+            None,
+            "a new batch names no stream yet"
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! The counters every summary is read from, and the rule that each event
 //! is settled exactly once: processed, or dropped with one reason.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use super::batch::Batch;
+use crate::source::Stream;
 
 /// Why an event was dropped. Each dropped event has exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +94,9 @@ struct Inner {
     /// Set when the run gave up on what was in flight; later settlements
     /// are ignored, since those events were already counted as dropped.
     sealed: bool,
+    /// For each stream, the position just past its last settled event:
+    /// everything before it was delivered or dropped with a reason.
+    settled_to: HashMap<Arc<Stream>, u64>,
 }
 
 impl Ledger {
@@ -104,6 +109,7 @@ impl Ledger {
             inner: Mutex::new(Inner {
                 tally,
                 sealed: false,
+                settled_to: HashMap::new(),
             }),
         }
     }
@@ -113,6 +119,13 @@ impl Ledger {
         if !inner.sealed {
             change(&mut inner.tally);
         }
+    }
+
+    /// For each stream, where everything before is settled. A seal stops
+    /// it advancing: what was in flight then is read again next time.
+    pub(crate) fn settled_to(&self) -> HashMap<Arc<Stream>, u64> {
+        let inner = self.inner.lock().expect("ledger lock poisoned");
+        inner.settled_to.clone()
     }
 
     pub(crate) fn drop_events(&self, reason: DropReason, count: u64) {
@@ -146,18 +159,24 @@ impl Ledger {
     /// when every sink wrote it, and dropped as `sink_error` otherwise.
     /// Gap markers are written like events but counted as none.
     pub(crate) fn settle(&self, batch: &Batch, sink: usize, written: usize) {
-        self.update(|tally| {
-            let events = batch.events_in(batch.len()) as u64;
-            let written = written.min(batch.len());
-            let sink_wrote = batch.events_in(written) as u64;
-            tally.sinks[sink].written += sink_wrote;
-            tally.sinks[sink].failed += events - sink_wrote;
-            if let Some(accepted) = batch.sink_reported(written) {
-                let accepted = batch.events_in(accepted) as u64;
-                tally.processed += accepted;
-                tally.dropped[DropReason::SinkError as usize] += events - accepted;
-            }
-        });
+        let mut inner = self.inner.lock().expect("ledger lock poisoned");
+        if inner.sealed {
+            return;
+        }
+        let Inner {
+            tally, settled_to, ..
+        } = &mut *inner;
+        let events = batch.events_in(batch.len()) as u64;
+        let written = written.min(batch.len());
+        let sink_wrote = batch.events_in(written) as u64;
+        tally.sinks[sink].written += sink_wrote;
+        tally.sinks[sink].failed += events - sink_wrote;
+        if let Some(accepted) = batch.sink_reported(written) {
+            let accepted = batch.events_in(accepted) as u64;
+            tally.processed += accepted;
+            tally.dropped[DropReason::SinkError as usize] += events - accepted;
+            advance(settled_to, batch);
+        }
     }
 
     /// Gives up on everything in flight: of `submitted` events, those not
@@ -183,6 +202,18 @@ impl Ledger {
     }
 }
 
+/// Moves each stream's settled position up to the batch's last event.
+fn advance(settled_to: &mut HashMap<Arc<Stream>, u64>, batch: &Batch) {
+    for (stream, end) in batch.positions().filter(|&(_, end)| end > 0) {
+        match settled_to.get_mut(stream) {
+            Some(settled) => *settled = end.max(*settled),
+            None => {
+                settled_to.insert(Arc::clone(stream), end);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,7 +222,7 @@ mod tests {
     fn batch(events: usize, sinks: usize) -> Batch {
         let mut builder = BatchBuilder::new(events);
         for i in 0..events {
-            builder.push(|buf| {
+            builder.push(0, |buf| {
                 buf.extend_from_slice(format!("{i}").as_bytes());
                 true
             });
@@ -244,5 +275,44 @@ mod tests {
         assert_eq!(tally.processed, 0, "settlements after the seal are ignored");
         assert_eq!(tally.dropped_total(), 20);
         assert_eq!(tally.dropped_for(DropReason::ShutdownTimeout), 16);
+    }
+
+    #[test]
+    fn a_stream_is_settled_up_to_its_last_delivered_batch_until_a_seal() {
+        let ledger = Ledger::new(2);
+        let stream = Stream::named("app.log");
+        let batch_ending_at = |end| {
+            let mut builder = BatchBuilder::new(10);
+            builder.reading(&stream);
+            builder.push(end, |out| {
+                out.push(b'x');
+                true
+            });
+            builder.take(2)
+        };
+        let (first, second, third) = (
+            batch_ending_at(10),
+            batch_ending_at(20),
+            batch_ending_at(30),
+        );
+        ledger.settle(&first, 0, 1);
+        assert!(ledger.settled_to().is_empty(), "one sink has not reported");
+        ledger.settle(&first, 1, 0);
+        assert_eq!(
+            ledger.settled_to()[&stream],
+            10,
+            "a failed event is settled too: dropped, and counted"
+        );
+        ledger.settle(&second, 0, 1);
+        ledger.settle(&second, 1, 1);
+        assert_eq!(ledger.settled_to()[&stream], 20);
+        ledger.seal(DropReason::Shutdown, 3);
+        ledger.settle(&third, 0, 1);
+        ledger.settle(&third, 1, 1);
+        assert_eq!(
+            ledger.settled_to()[&stream],
+            20,
+            "what was in flight at the seal is read again"
+        );
     }
 }

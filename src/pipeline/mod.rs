@@ -174,6 +174,12 @@ impl Pipeline {
         self.queue.seal(reason)
     }
 
+    /// For each stream read, the position before which every event is
+    /// settled: where a checkpoint may resume.
+    pub(crate) fn settled_to(&self) -> std::collections::HashMap<Arc<crate::source::Stream>, u64> {
+        self.queue.settled_to()
+    }
+
     pub(crate) fn counts(&self) -> Counts {
         Counts::of(&self.queue)
     }

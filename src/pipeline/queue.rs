@@ -347,6 +347,11 @@ impl Queue {
         self.arrivals.notify_one();
     }
 
+    /// For each stream, where everything before is settled.
+    pub(crate) fn settled_to(&self) -> std::collections::HashMap<Arc<crate::source::Stream>, u64> {
+        self.ledger.settled_to()
+    }
+
     /// Intake's counts and the ledger's, read together: intake counts
     /// under the queue's lock, so nothing can come between the two.
     pub(crate) fn snapshot(&self) -> (IntakeStats, Tally) {
@@ -382,6 +387,7 @@ mod tests {
                 start: (i * width) as u32,
                 len: width as u32,
                 cut_from: None,
+                end: ((i + 1) * (width + 1)) as u64,
             })
             .collect();
         Chunk {
@@ -389,7 +395,7 @@ mod tests {
             spans,
             blank: 0,
             read_at: SystemTime::now(),
-            source: "test".into(),
+            stream: crate::source::Stream::named("test"),
         }
     }
 

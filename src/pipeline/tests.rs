@@ -33,12 +33,15 @@ fn raw_encoder() -> Encoder {
 pub(crate) fn chunk_of<L: AsRef<[u8]>>(lines: &[L]) -> Chunk {
     let mut data = Vec::new();
     let mut spans = Vec::new();
+    let mut end = 0;
     for line in lines {
         let line = line.as_ref();
+        end += line.len() as u64 + 1;
         spans.push(Span {
             start: data.len() as u32,
             len: line.len() as u32,
             cut_from: None,
+            end,
         });
         data.extend_from_slice(line);
     }
@@ -47,7 +50,7 @@ pub(crate) fn chunk_of<L: AsRef<[u8]>>(lines: &[L]) -> Chunk {
         spans,
         blank: 0,
         read_at: std::time::SystemTime::now(),
-        source: "test".into(),
+        stream: crate::source::Stream::named("test"),
     }
 }
 
@@ -105,6 +108,30 @@ async fn every_event_reaches_every_sink_in_order() {
         let want: Vec<&[u8]> = lines.iter().map(|line| line.as_bytes()).collect();
         assert_eq!(got, want);
     }
+}
+
+#[tokio::test]
+async fn a_chunk_split_across_batches_is_settled_to_its_last_line() {
+    let mut pipeline = Pipeline::start(
+        &config(3),
+        raw_encoder(),
+        vec![AnySink::Memory(memory("one", &Arc::default()))],
+    );
+    let chunk = chunk_of(&["a", "bb", "ccc", "dddd", "eeeee"]);
+    let stream = Arc::clone(&chunk.stream);
+    let queue = pipeline.queue();
+    tokio::task::spawn_blocking(move || queue.push(chunk))
+        .await
+        .unwrap()
+        .unwrap();
+    pipeline.queue().close();
+    pipeline.drain().await;
+    assert_eq!(pipeline.counts().tally.batches, 2);
+    assert_eq!(
+        pipeline.settled_to()[&stream],
+        20,
+        "five lines and their newlines"
+    );
 }
 
 #[tokio::test]
@@ -277,8 +304,13 @@ fn the_reader_thread_is_joined_at_the_end_of_input() {
     let ledger = Arc::new(Ledger::new(1));
     let queue = Arc::new(Queue::new(100, usize::MAX, WhenFull::Block, ledger));
     let input = std::io::Cursor::new(b"a\nb\n\nc".to_vec());
-    let reader =
-        crate::source::spawn_reader("test".into(), input, Arc::clone(&queue), 100).unwrap();
+    let reader = crate::source::spawn_reader(
+        crate::source::Stream::named("test"),
+        input,
+        Arc::clone(&queue),
+        100,
+    )
+    .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

@@ -73,17 +73,19 @@ impl Worker {
     /// Envelopes one line into the batch; `false` when it was rejected.
     /// After a gap, the marker goes in first, once the line is known to
     /// ship: one marker tells a whole run of drops.
-    fn ship(&mut self, line: &LineRef) -> bool {
+    fn ship(&mut self, line: &LineRef, end: u64) -> bool {
         let encoder = &mut self.encoder;
         if !self.gap_markers || self.gap.total() == 0 {
-            return self.builder.push(|out| encoder.encode(line, out).is_ok());
+            return self
+                .builder
+                .push(end, |out| encoder.encode(line, out).is_ok());
         }
         let mut event = Vec::new();
         if encoder.encode(line, &mut event).is_err() {
             return false;
         }
         self.mark_gap();
-        self.builder.push(|out| {
+        self.builder.push(end, |out| {
             out.extend_from_slice(&event);
             true
         })
@@ -105,20 +107,22 @@ impl Worker {
     /// Envelopes a chunk's lines, sending each batch as it fills. A
     /// rejected line is counted at once, before any wait for a sink.
     async fn take_in(&mut self, chunk: &Chunk) {
+        self.builder.reading(&chunk.stream);
         for span in &chunk.spans {
             let line = LineRef {
                 bytes: chunk.line(span),
-                source: &chunk.source,
+                source: &chunk.stream.name,
                 read_at: chunk.read_at,
                 cut_from: span.cut_from,
             };
-            if !self.ship(&line) {
+            if !self.ship(&line, span.end) {
                 self.ledger.drop_events(DropReason::Invalid, 1);
                 if self.gap_markers {
                     self.gap.invalid += 1;
                 }
             } else if self.builder.is_full() {
                 self.dispatch().await;
+                self.builder.reading(&chunk.stream);
             }
         }
     }

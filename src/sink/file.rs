@@ -121,7 +121,7 @@ mod tests {
     fn batch(events: &[&str]) -> Batch {
         let mut builder = BatchBuilder::new(events.len().max(1));
         for event in events {
-            builder.push(|out| {
+            builder.push(0, |out| {
                 out.extend_from_slice(event.as_bytes());
                 true
             });

@@ -1,8 +1,9 @@
 //! The NATS JetStream sink: each event is published on the sink's subject
 //! and counts as written only once JetStream has acknowledged storing it.
-//! Many publishes are in flight at once; each carries a `Nats-Msg-Id`, so
-//! that an event published again after a lost ack is dropped by the
-//! stream's duplicate window instead of being stored twice.
+//! Many publishes are in flight at once; each carries a `Nats-Msg-Id` made
+//! from the event's origin, so that an event published again after a lost
+//! ack is dropped by the stream's duplicate window instead of being stored
+//! twice.
 //!
 //! Built on async-nats, the official client: it reconnects on its own
 //! (with our backoff policy), on the same tokio runtime as the pipeline.
@@ -382,7 +383,7 @@ async fn create_stream(
 /// Each event's `Nats-Msg-Id`: the same for every attempt at it, and
 /// different from every other event's.
 struct MsgIds {
-    /// Different for each run.
+    /// Different for each run: names the gap markers, which were not read.
     run: String,
     /// Batches this sink was given so far.
     batches: u64,
@@ -404,16 +405,46 @@ impl MsgIds {
             .collect()
     }
 
-    /// Until batches carry each event's origin: the run, the batch and the
-    /// line within it.
-    fn msg_id(&self, _batch: &Batch, line: usize) -> String {
-        format!("{}:{}:{line}", self.run, self.batches)
+    /// An event is named by where it was read: its stream's identity and
+    /// the position just past it, so that the same line sent again (a
+    /// retry, or a restart from a checkpoint) carries the same id. A gap
+    /// marker, made by the pipeline, is named by the run, the batch and
+    /// its place in it.
+    fn msg_id(&self, batch: &Batch, line: usize) -> String {
+        match batch.origin(line) {
+            Some(origin) => format!("{}:{}", origin.stream, origin.offset),
+            None => format!("{}:marker:{}:{line}", self.run, self.batches),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_is_named_by_its_origin_and_a_marker_by_the_run() {
+        use crate::pipeline::batch::BatchBuilder;
+        use crate::source::Stream;
+        let mut builder = BatchBuilder::new(10);
+        builder.reading(&Stream::named("file-8:1234"));
+        builder.push(17, |out| {
+            out.push(b'a');
+            true
+        });
+        builder.push_marker(|out| out.push(b'm'));
+        let batch = builder.take(1);
+        let mut ids = MsgIds::new();
+        let first = ids.for_batch(&batch);
+        assert_eq!(first[0], "file-8:1234:17");
+        assert_eq!(first[1], format!("{}:marker:1:1", ids.run));
+        let again = ids.for_batch(&batch);
+        assert_eq!(again[0], first[0], "the same event, the same id");
+        assert_ne!(
+            again[1], first[1],
+            "another batch's marker is another marker"
+        );
+    }
 
     #[test]
     fn targets_name_servers_and_a_subject() {

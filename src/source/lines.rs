@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use memchr::memchr_iter;
 
-use super::{Chunk, Span};
+use super::{Chunk, Span, Stream};
 
 /// Bytes asked for in one read.
 const READ_SIZE: usize = 256 * 1024;
@@ -22,11 +22,15 @@ pub(crate) struct LineSplitter {
     filled: usize,
     /// Longest line kept whole.
     max_line: usize,
+    /// Bytes asked for in one read.
+    read_size: usize,
     /// Set while the rest of an over-long line is being skipped; its first
     /// `max_line` bytes wait in `buf`.
     cut: Option<Cut>,
     /// Named in every chunk.
-    source: Arc<str>,
+    stream: Arc<Stream>,
+    /// Position in the stream just past the last byte read.
+    read: u64,
 }
 
 /// What is known of an over-long line whose end has not come yet.
@@ -67,13 +71,23 @@ impl Cut {
 }
 
 impl LineSplitter {
-    pub(crate) fn new(source: Arc<str>, max_line: usize) -> LineSplitter {
+    pub(crate) fn new(stream: Arc<Stream>, max_line: usize) -> LineSplitter {
         LineSplitter {
-            buf: vec![0; READ_SIZE],
+            buf: Vec::new(),
             filled: 0,
             max_line,
+            read_size: READ_SIZE,
             cut: None,
-            source,
+            stream,
+            read: 0,
+        }
+    }
+
+    /// A splitter for a stream whose first `offset` bytes were read before.
+    pub(crate) fn resuming(stream: Arc<Stream>, max_line: usize, offset: u64) -> LineSplitter {
+        LineSplitter {
+            read: offset,
+            ..LineSplitter::new(stream, max_line)
         }
     }
 
@@ -84,8 +98,23 @@ impl LineSplitter {
         reader: &mut impl Read,
         emit: &mut impl FnMut(Chunk),
     ) -> io::Result<bool> {
-        if self.buf.len() < self.filled + READ_SIZE {
-            self.buf.resize(self.filled + READ_SIZE, 0);
+        if self.read_some(reader, emit)? == 0 {
+            self.finish(emit);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Reads once and hands the lines it completes to `emit`; returns the
+    /// bytes read. At the end of what there is to read (0), a line still
+    /// being written stays held: more of it may come.
+    pub(crate) fn read_some(
+        &mut self,
+        reader: &mut impl Read,
+        emit: &mut impl FnMut(Chunk),
+    ) -> io::Result<usize> {
+        if self.buf.len() < self.filled + self.read_size {
+            self.buf.resize(self.filled + self.read_size, 0);
         }
         let n = loop {
             match reader.read(&mut self.buf[self.filled..]) {
@@ -95,19 +124,37 @@ impl LineSplitter {
             }
         };
         if n == 0 {
-            self.finish(emit);
-            return Ok(false);
+            return Ok(0);
         }
         let mut lines = Lines::new(n, self.max_line);
         let fresh = self.filled;
         self.filled += n;
+        self.read += n as u64;
         let Some(start) = self.end_long_line(&mut lines) else {
-            return Ok(true);
+            return Ok(n);
         };
         let start = self.split(start, start.max(fresh), &mut lines);
         self.keep_tail(start);
         lines.emit(self, emit);
-        Ok(true)
+        Ok(n)
+    }
+
+    /// Reads about `expected` bytes at a time, within bounds: a file that
+    /// grows a line at a time needs no large buffer.
+    pub(crate) fn expect(&mut self, expected: u64) {
+        self.read_size = (expected as usize).clamp(4096, READ_SIZE);
+    }
+
+    /// Bytes the read buffer holds, for deciding when to give it back.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Gives back the read buffer while nothing is being read, keeping only
+    /// a line still being written: a thousand idle files hold no buffers.
+    pub(crate) fn rest(&mut self) {
+        self.buf.truncate(self.filled);
+        self.buf.shrink_to_fit();
     }
 
     /// End of input, or reading stopped: the unfinished line, if any, is a
@@ -115,8 +162,8 @@ impl LineSplitter {
     pub(crate) fn finish(&mut self, emit: &mut impl FnMut(Chunk)) {
         let mut lines = Lines::new(self.filled, self.max_line);
         match self.cut.take() {
-            Some(cut) => lines.push_cut(&self.buf[..self.max_line], cut),
-            None if self.filled > 0 => lines.push(&self.buf[..self.filled]),
+            Some(cut) => lines.push_cut(&self.buf[..self.max_line], cut, self.read),
+            None if self.filled > 0 => lines.push(&self.buf[..self.filled], self.read),
             None => return,
         }
         self.filled = 0;
@@ -129,6 +176,23 @@ impl LineSplitter {
             Some(cut) => cut.length,
             None => self.filled as u64,
         }
+    }
+
+    /// Where the unfinished line starts: every line before it is complete.
+    pub(crate) fn complete_to(&self) -> u64 {
+        self.read - self.unfinished()
+    }
+
+    /// Position in the stream just past the last byte read.
+    pub(crate) fn read_to(&self) -> u64 {
+        self.read
+    }
+
+    /// Stream position of `buf[index]`, for an index among the bytes read
+    /// in one piece up to the last read (the fresh bytes, or any byte when
+    /// no long line is being skipped).
+    fn position(&self, index: usize) -> u64 {
+        self.read - (self.filled - index) as u64
     }
 
     /// While an over-long line is being skipped: looks for its newline in
@@ -147,7 +211,8 @@ impl LineSplitter {
         };
         cut.extend(&fresh[..newline]);
         let cut = self.cut.take().expect("checked above");
-        lines.push_cut(&self.buf[..kept], cut);
+        let end = self.position(kept + newline + 1);
+        lines.push_cut(&self.buf[..kept], cut, end);
         Some(kept + newline + 1)
     }
 
@@ -156,7 +221,7 @@ impl LineSplitter {
     fn split(&self, mut start: usize, scan: usize, lines: &mut Lines) -> usize {
         for newline in memchr_iter(b'\n', &self.buf[scan..self.filled]) {
             let end = scan + newline;
-            lines.push(&self.buf[start..end]);
+            lines.push(&self.buf[start..end], self.position(end + 1));
             start = end + 1;
         }
         start
@@ -197,35 +262,36 @@ impl Lines {
         }
     }
 
-    /// A whole line, without its `\n`.
-    fn push(&mut self, line: &[u8]) {
+    /// A whole line, without its `\n`, ending at stream position `end`.
+    fn push(&mut self, line: &[u8], end: u64) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if is_blank(line) {
             self.blank += 1;
         } else if line.len() > self.max_line {
-            self.keep(&line[..self.max_line], Some(line.len() as u64));
+            self.keep(&line[..self.max_line], Some(line.len() as u64), end);
         } else {
-            self.keep(line, None);
+            self.keep(line, None, end);
         }
     }
 
     /// An over-long line of which only `kept` is still held.
-    fn push_cut(&mut self, kept: &[u8], cut: Cut) {
+    fn push_cut(&mut self, kept: &[u8], cut: Cut, end: u64) {
         let length = cut.line_length();
         if cut.blank {
             self.blank += 1;
         } else if length > self.max_line as u64 {
-            self.keep(kept, Some(length));
+            self.keep(kept, Some(length), end);
         } else {
-            self.keep(&kept[..length as usize], None);
+            self.keep(&kept[..length as usize], None, end);
         }
     }
 
-    fn keep(&mut self, bytes: &[u8], cut_from: Option<u64>) {
+    fn keep(&mut self, bytes: &[u8], cut_from: Option<u64>, end: u64) {
         self.spans.push(Span {
             start: self.data.len() as u32,
             len: bytes.len() as u32,
             cut_from,
+            end,
         });
         self.data.extend_from_slice(bytes);
     }
@@ -239,7 +305,7 @@ impl Lines {
             spans: self.spans,
             blank: self.blank,
             read_at: SystemTime::now(),
-            source: Arc::clone(&splitter.source),
+            stream: Arc::clone(&splitter.stream),
         });
     }
 }
@@ -273,7 +339,7 @@ mod tests {
 
     /// The lines and the blank count, read `step` bytes at a time.
     fn split(input: &[u8], max_line: usize, step: usize) -> (Vec<Line>, u64) {
-        let mut splitter = LineSplitter::new("test".into(), max_line);
+        let mut splitter = LineSplitter::new(Stream::named("test"), max_line);
         let mut reader = Trickle { input, step };
         let mut lines = Vec::new();
         let mut blank = 0;
@@ -368,7 +434,7 @@ mod tests {
     fn chunks_hold_only_the_kept_bytes() {
         let mut input = vec![b'x'; 5000];
         input.extend(b"\n\n   \nshort\r\n");
-        let mut splitter = LineSplitter::new("test".into(), 100);
+        let mut splitter = LineSplitter::new(Stream::named("test"), 100);
         let mut chunks = Vec::new();
         let mut reader = Trickle {
             input: &input,
@@ -393,7 +459,7 @@ mod tests {
     #[test]
     fn memory_stays_bounded_by_the_line_limit() {
         let input = vec![b'z'; 5 * READ_SIZE];
-        let mut splitter = LineSplitter::new("test".into(), 1000);
+        let mut splitter = LineSplitter::new(Stream::named("test"), 1000);
         let mut reader = Trickle {
             input: &input,
             step: READ_SIZE,
@@ -407,5 +473,49 @@ mod tests {
         }
         assert_eq!(emitted.len(), 1);
         assert_eq!(emitted[0].spans[0].cut_from, Some(input.len() as u64));
+    }
+
+    /// Where each shipped line ends in the stream, read `step` bytes at a
+    /// time by a splitter resuming at `offset`.
+    fn ends(input: &[u8], max_line: usize, step: usize, offset: u64) -> Vec<u64> {
+        let mut splitter = LineSplitter::resuming(Stream::named("test"), max_line, offset);
+        let mut reader = Trickle { input, step };
+        let mut ends = Vec::new();
+        let mut emit = |chunk: Chunk| ends.extend(chunk.spans.iter().map(|span| span.end));
+        while splitter.read_from(&mut reader, &mut emit).unwrap() {}
+        assert_eq!(splitter.complete_to(), offset + input.len() as u64);
+        ends
+    }
+
+    /// The same, worked out line by line.
+    fn expected_ends(input: &[u8], offset: u64) -> Vec<u64> {
+        let mut ends = Vec::new();
+        let mut start = 0;
+        for piece in input.split_inclusive(|&byte| byte == b'\n') {
+            start += piece.len();
+            let line = piece.strip_suffix(b"\n").unwrap_or(piece);
+            if !is_blank(line.strip_suffix(b"\r").unwrap_or(line)) {
+                ends.push(offset + start as u64);
+            }
+        }
+        ends
+    }
+
+    #[test]
+    fn a_resumed_stream_counts_positions_from_its_offset() {
+        let input = b"one\r\n\ntwo\nthree";
+        assert_eq!(ends(input, 100, 3, 1000), [1005, 1010, 1015]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn each_line_ends_where_its_terminator_does(
+            input in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b' ', b'\r', b'\n']), 0..300),
+            max_line in 1usize..20,
+            step in 1usize..50,
+        ) {
+            proptest::prop_assert_eq!(ends(&input, max_line, step, 7), expected_ends(&input, 7));
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! Where lines come from: the chunk type every source produces, the line
 //! splitter, and the standard-input reader.
 
+pub(crate) mod checkpoint;
+pub(crate) mod follow;
+pub(crate) mod followed;
 pub(crate) mod lines;
 pub(crate) mod stdin;
 
@@ -17,6 +20,41 @@ pub(crate) struct Span {
     /// The line's full length when it was longer than the line limit and
     /// only its first `len` bytes were kept.
     pub cut_from: Option<u64>,
+    /// Position in its stream just past the line and its terminator: where
+    /// reading resumes once this line is delivered.
+    pub end: u64,
+}
+
+/// Where lines come from: a name for events and an identity that outlives
+/// the run, for checkpoints and for sinks that deduplicate.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Stream {
+    /// How events name it: `stdin`, or the path a file was found at.
+    pub name: Box<str>,
+    /// The same bytes keep the same identity across restarts (a file's is
+    /// saved with its checkpoint); different bytes never share one.
+    pub id: Box<str>,
+}
+
+impl Stream {
+    pub(crate) fn new(name: impl Into<Box<str>>, id: impl Into<Box<str>>) -> Arc<Stream> {
+        Arc::new(Stream {
+            name: name.into(),
+            id: id.into(),
+        })
+    }
+
+    /// Standard input: its identity is new each run, since nothing read
+    /// from it can be read again.
+    pub(crate) fn stdin() -> Arc<Stream> {
+        Stream::new("stdin", format!("stdin-{:016x}", fastrand::u64(..)))
+    }
+
+    /// A stream named and identified alike, for tests.
+    #[cfg(test)]
+    pub(crate) fn named(name: &str) -> Arc<Stream> {
+        Stream::new(name, name)
+    }
 }
 
 /// A run of complete lines read together: the unit handed to the queue.
@@ -33,8 +71,8 @@ pub(crate) struct Chunk {
     pub blank: u64,
     /// When the bytes were read: the timestamp of lines that carry none.
     pub read_at: SystemTime,
-    /// Where the lines came from (`stdin` or a path).
-    pub source: Arc<str>,
+    /// Where the lines came from.
+    pub stream: Arc<Stream>,
 }
 
 impl Chunk {
@@ -84,7 +122,64 @@ impl Chunk {
             spans: Vec::new(),
             blank: 0,
             read_at: self.read_at,
-            source: Arc::clone(&self.source),
+            stream: Arc::clone(&self.stream),
+        }
+    }
+}
+
+/// Reading under way, from standard input or from files.
+pub(crate) struct Reading {
+    pub handle: ReaderHandle,
+    /// What is read, for messages.
+    pub what: &'static str,
+    /// Wakes a file reader waiting for changes, so it sees intake stop.
+    waker: Option<std::sync::mpsc::Sender<follow::Wake>>,
+    /// Where file positions are saved.
+    pub checkpoint: Option<Arc<checkpoint::Checkpoint>>,
+    /// Bytes read so far and bytes there were to read (files read once).
+    pub amount: Option<(Arc<std::sync::atomic::AtomicU64>, u64)>,
+}
+
+impl Reading {
+    /// Starts reading what `input` names into `queue`.
+    pub(crate) fn start(
+        input: &crate::config::Input,
+        max_line: usize,
+        queue: Arc<crate::pipeline::queue::Queue>,
+    ) -> anyhow::Result<Reading> {
+        use anyhow::Context;
+        let files = match input {
+            crate::config::Input::Stdin => {
+                let handle = stdin::spawn(queue, max_line)
+                    .context("could not start reading standard input")?;
+                return Ok(Reading {
+                    handle,
+                    what: "standard input",
+                    waker: None,
+                    checkpoint: None,
+                    amount: None,
+                });
+            }
+            crate::config::Input::Files(files) => files,
+        };
+        let checkpoint = files
+            .checkpoint
+            .as_deref()
+            .map(|path| Arc::new(checkpoint::Checkpoint::load(path)));
+        let following = follow::spawn(files, max_line, queue, checkpoint.clone())?;
+        Ok(Reading {
+            handle: following.reader,
+            what: "files",
+            waker: Some(following.waker),
+            checkpoint,
+            amount: following.total.map(|total| (following.read, total)),
+        })
+    }
+
+    /// Tells a reader waiting for changes to look at intake again.
+    pub(crate) fn wake(&self) {
+        if let Some(waker) = &self.waker {
+            let _ = waker.send(follow::Wake::Stop);
         }
     }
 }
@@ -103,7 +198,7 @@ pub(crate) struct ReaderHandle {
 /// Reads `reader` to its end on a thread of its own, splitting it into lines
 /// and pushing them into `queue` until the input ends or the queue closes.
 pub(crate) fn spawn_reader(
-    source: Arc<str>,
+    stream: Arc<Stream>,
     reader: impl std::io::Read + Send + 'static,
     queue: Arc<crate::pipeline::queue::Queue>,
     max_line: usize,
@@ -112,9 +207,9 @@ pub(crate) fn spawn_reader(
     let unfinished = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let held = Arc::clone(&unfinished);
     let thread = std::thread::Builder::new()
-        .name(format!("read {source}"))
+        .name(format!("read {}", stream.name))
         .spawn(move || {
-            let mut splitter = lines::LineSplitter::new(source, max_line);
+            let mut splitter = lines::LineSplitter::new(stream, max_line);
             let mut reader = Watched {
                 inner: reader,
                 queue: &queue,

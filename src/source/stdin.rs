@@ -6,7 +6,7 @@ use std::io;
 use std::os::fd::AsFd;
 use std::sync::Arc;
 
-use super::{ReaderHandle, spawn_reader};
+use super::{ReaderHandle, Stream, spawn_reader};
 use crate::pipeline::queue::Queue;
 
 /// Starts reading standard input into `queue`.
@@ -14,5 +14,5 @@ pub(crate) fn spawn(queue: Arc<Queue>, max_line: usize) -> io::Result<ReaderHand
     // A duplicate of fd 0: reads go straight to the kernel in large
     // blocks, without std's small line buffer in between.
     let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?);
-    spawn_reader("stdin".into(), stdin, queue, max_line)
+    spawn_reader(Stream::stdin(), stdin, queue, max_line)
 }

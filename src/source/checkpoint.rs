@@ -1,0 +1,430 @@
+//! `--checkpoint PATH`: where each followed file was delivered up to, so a
+//! restart resumes there. Saved atomically (a temporary file, fsync, rename,
+//! fsync of the directory) with a checksum; a file that cannot be trusted is
+//! moved aside with a warning and never stops a run.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::Stream;
+use crate::diagnostics;
+
+/// The format written; a file of another version is not read.
+const VERSION: u32 = 1;
+
+/// The first bytes of a file, which tell apart two files that had the same
+/// device and inode at different times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Fingerprint {
+    /// How many first bytes were hashed: fewer than `FINGERPRINT_BYTES`
+    /// while the file is shorter.
+    pub bytes: usize,
+    pub crc32: u32,
+}
+
+/// Bytes a full fingerprint covers.
+pub(crate) const FINGERPRINT_BYTES: usize = 256;
+
+impl Fingerprint {
+    pub(crate) fn of(head: &[u8]) -> Fingerprint {
+        Fingerprint {
+            bytes: head.len(),
+            crc32: crc32fast::hash(head),
+        }
+    }
+
+    /// Whether `file` still begins with the bytes this was taken of.
+    pub(crate) fn matches(&self, file: &File) -> io::Result<bool> {
+        let mut head = vec![0; self.bytes];
+        let mut filled = 0;
+        while filled < head.len() {
+            match file.read_at(&mut head[filled..], filled as u64)? {
+                0 => return Ok(false),
+                n => filled += n,
+            }
+        }
+        Ok(Fingerprint::of(&head) == *self)
+    }
+}
+
+/// One file's saved position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    /// Where the file was found; shown to people, not used to match.
+    pub path: String,
+    pub device: u64,
+    pub inode: u64,
+    pub fingerprint: Fingerprint,
+    /// The stream identity its events carried, kept so a resumed file's
+    /// events are named as before.
+    pub stream: String,
+    /// Every line before this byte was delivered (or dropped with a reason).
+    pub offset: u64,
+}
+
+/// The file as written.
+#[derive(Debug, Serialize, Deserialize)]
+struct Saved {
+    version: u32,
+    files: Vec<Entry>,
+    /// CRC-32 of `files` as serialized: a torn or edited file is caught.
+    checksum: u32,
+}
+
+/// A file being read, as the follower last told it.
+#[derive(Debug, Clone)]
+pub(crate) struct Position {
+    pub path: String,
+    pub device: u64,
+    pub inode: u64,
+    pub fingerprint: Fingerprint,
+    pub stream: Arc<Stream>,
+    /// Where this run started reading it.
+    pub start: u64,
+    /// Just past the last line the queue took: once a drain finishes,
+    /// everything before it is settled.
+    pub accepted_to: u64,
+}
+
+pub(crate) struct Checkpoint {
+    path: PathBuf,
+    /// What the file held when shipper started.
+    loaded: Vec<Entry>,
+    /// The files being read now.
+    positions: Mutex<Vec<Position>>,
+    /// Serialises saves: the follower's and the final one.
+    saving: Mutex<()>,
+}
+
+impl Checkpoint {
+    /// Reads the checkpoint at `path`. A missing file is an empty one; one
+    /// that cannot be trusted is moved aside with a warning.
+    pub(crate) fn load(path: &Path) -> Checkpoint {
+        let loaded = match read(path) {
+            Ok(entries) => entries,
+            Err(Unusable::Missing) => Vec::new(),
+            Err(Unusable::Bad(why)) => {
+                set_aside(path, &why);
+                Vec::new()
+            }
+        };
+        Checkpoint {
+            path: path.to_owned(),
+            loaded,
+            positions: Mutex::new(Vec::new()),
+            saving: Mutex::new(()),
+        }
+    }
+
+    /// Where to resume `file` (found at `path` with this device and inode),
+    /// if the checkpoint knows it: the offset and the stream identity.
+    pub(crate) fn resume_point(
+        &self,
+        device: u64,
+        inode: u64,
+        file: &File,
+    ) -> Option<(u64, String)> {
+        let entry = self
+            .loaded
+            .iter()
+            .find(|entry| entry.device == device && entry.inode == inode)?;
+        match entry.fingerprint.matches(file) {
+            Ok(true) => Some((entry.offset, entry.stream.clone())),
+            _ => {
+                diagnostics::info(
+                    "checkpoint",
+                    format!("{} is a new file on a known inode: read as new", entry.path),
+                    json!({"path": entry.path, "inode": inode}),
+                );
+                None
+            }
+        }
+    }
+
+    /// Records the files being read now.
+    pub(crate) fn update(&self, positions: Vec<Position>) {
+        *self.positions.lock().expect("checkpoint lock poisoned") = positions;
+    }
+
+    /// Saves each file's position: where its events are settled, or, once a
+    /// drain has `finished`, everything the queue took.
+    pub(crate) fn save(
+        &self,
+        settled: &HashMap<Arc<Stream>, u64>,
+        finished: bool,
+    ) -> anyhow::Result<()> {
+        let entries: Vec<Entry> = {
+            let positions = self.positions.lock().expect("checkpoint lock poisoned");
+            positions
+                .iter()
+                .map(|position| entry(position, settled, finished))
+                .collect()
+        };
+        let _saving = self.saving.lock().expect("checkpoint lock poisoned");
+        write(&self.path, entries)
+            .with_context(|| format!("could not save checkpoint '{}'", self.path.display()))
+    }
+}
+
+fn entry(position: &Position, settled: &HashMap<Arc<Stream>, u64>, finished: bool) -> Entry {
+    let settled = settled.get(&position.stream).copied().unwrap_or(0);
+    let offset = if finished {
+        position.accepted_to
+    } else {
+        settled.max(position.start)
+    };
+    Entry {
+        path: position.path.clone(),
+        device: position.device,
+        inode: position.inode,
+        fingerprint: position.fingerprint,
+        stream: position.stream.id.to_string(),
+        offset,
+    }
+}
+
+/// Why a checkpoint file could not be used.
+enum Unusable {
+    Missing,
+    Bad(String),
+}
+
+fn read(path: &Path) -> Result<Vec<Entry>, Unusable> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(Unusable::Missing),
+        Err(err) => return Err(Unusable::Bad(format!("could not read it: {err}"))),
+    };
+    let saved: Saved = serde_json::from_slice(&bytes)
+        .map_err(|err| Unusable::Bad(format!("not a checkpoint: {err}")))?;
+    if saved.version != VERSION {
+        return Err(Unusable::Bad(format!(
+            "version {} is not {VERSION}",
+            saved.version
+        )));
+    }
+    if checksum(&saved.files) != saved.checksum {
+        return Err(Unusable::Bad("its checksum does not match".into()));
+    }
+    Ok(saved.files)
+}
+
+fn checksum(files: &[Entry]) -> u32 {
+    crc32fast::hash(&serde_json::to_vec(files).expect("entries serialize"))
+}
+
+/// Moves an unusable checkpoint out of the way, keeping it for a person to
+/// look at, and says so; reading then starts per `--read-from`.
+fn set_aside(path: &Path, why: &str) {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".corrupt");
+    let aside = PathBuf::from(aside);
+    let moved = std::fs::rename(path, &aside);
+    let shown = path.display().to_string();
+    diagnostics::warn("checkpoint", "unusable", || {
+        let what = match &moved {
+            Ok(()) => format!("moved to '{}'", aside.display()),
+            Err(err) => format!("could not be moved aside ({err}); it will be replaced"),
+        };
+        (
+            format!(
+                "checkpoint '{shown}' is unusable ({why}): {what}; files are read per --read-from"
+            ),
+            json!({"path": shown, "reason": why, "moved_to": moved.is_ok().then(|| aside.display().to_string())}),
+        )
+    });
+}
+
+/// Writes `entries` so that the file at `path` is always either the old
+/// checkpoint or the new one, whole, even across a crash or power loss.
+fn write(path: &Path, entries: Vec<Entry>) -> io::Result<()> {
+    let saved = Saved {
+        version: VERSION,
+        checksum: checksum(&entries),
+        files: entries,
+    };
+    let mut text = serde_json::to_vec_pretty(&saved).expect("a checkpoint serializes");
+    text.push(b'\n');
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    let mut file = File::create(&temporary)?;
+    file.write_all(&text)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)?;
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    File::open(directory)?.sync_all()
+}
+
+/// `--show-checkpoint`: each saved file's position against its size now.
+pub(crate) fn show(path: &Path) -> anyhow::Result<()> {
+    let entries = match read(path) {
+        Ok(entries) => entries,
+        Err(Unusable::Missing) => anyhow::bail!("no checkpoint at '{}'", path.display()),
+        Err(Unusable::Bad(why)) => {
+            anyhow::bail!("checkpoint '{}' is unusable: {why}", path.display())
+        }
+    };
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "{:>14}  {:>14}  {:<8}  PATH",
+        "OFFSET", "SIZE NOW", "STATE"
+    )?;
+    for entry in &entries {
+        let (size, state) = now(entry);
+        let size = size.map_or("-".into(), |size| size.to_string());
+        writeln!(
+            out,
+            "{:>14}  {:>14}  {:<8}  {}",
+            entry.offset, size, state, entry.path
+        )?;
+    }
+    Ok(())
+}
+
+/// The file's size now and whether the entry still applies to it.
+fn now(entry: &Entry) -> (Option<u64>, &'static str) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(file) = File::open(&entry.path) else {
+        return (None, "missing");
+    };
+    let Ok(meta) = file.metadata() else {
+        return (None, "missing");
+    };
+    let same = meta.dev() == entry.device
+        && meta.ino() == entry.inode
+        && entry.fingerprint.matches(&file).unwrap_or(false);
+    match (same, meta.len() >= entry.offset) {
+        (false, _) => (Some(meta.len()), "replaced"),
+        (true, false) => (Some(meta.len()), "shorter"),
+        (true, true) => (Some(meta.len()), "ok"),
+    }
+}
+
+/// `--reset-checkpoint`: forgets the positions of the files named (their
+/// paths as saved), or of every file when none is named.
+pub(crate) fn reset(path: &Path, paths: &[String]) -> anyhow::Result<usize> {
+    let entries = match read(path) {
+        Ok(entries) => entries,
+        Err(Unusable::Missing) => return Ok(0),
+        Err(Unusable::Bad(_)) if paths.is_empty() => Vec::new(),
+        Err(Unusable::Bad(why)) => {
+            anyhow::bail!("checkpoint '{}' is unusable: {why}", path.display())
+        }
+    };
+    let before = entries.len();
+    let kept: Vec<Entry> = entries
+        .into_iter()
+        .filter(|entry| !paths.is_empty() && !paths.contains(&entry.path))
+        .collect();
+    let forgotten = before - kept.len();
+    write(path, kept).with_context(|| format!("could not save checkpoint '{}'", path.display()))?;
+    Ok(forgotten)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, offset: u64) -> Entry {
+        Entry {
+            path: path.into(),
+            device: 1,
+            inode: 2,
+            fingerprint: Fingerprint::of(b"first line\n"),
+            stream: "1.2.abc".into(),
+            offset,
+        }
+    }
+
+    #[test]
+    fn a_saved_checkpoint_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write(&path, vec![entry("a.log", 10), entry("b.log", 20)]).unwrap();
+        let Ok(entries) = read(&path) else {
+            panic!("a checkpoint just written is usable")
+        };
+        assert_eq!(entries, [entry("a.log", 10), entry("b.log", 20)]);
+        assert!(
+            !dir.path().join("state.json.tmp").exists(),
+            "the temporary file was renamed"
+        );
+    }
+
+    #[test]
+    fn an_edited_checkpoint_fails_its_checksum_and_is_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write(&path, vec![entry("a.log", 10)]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"offset\": 10", "\"offset\": 99")).unwrap();
+        assert!(matches!(read(&path), Err(Unusable::Bad(why)) if why.contains("checksum")));
+        let checkpoint = Checkpoint::load(&path);
+        assert!(checkpoint.loaded.is_empty());
+        assert!(dir.path().join("state.json.corrupt").exists());
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_fingerprint_tells_a_new_file_from_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        std::fs::write(&path, b"first line\nsecond\n").unwrap();
+        let fingerprint = Fingerprint::of(b"first line\n");
+        assert!(fingerprint.matches(&File::open(&path).unwrap()).unwrap());
+        std::fs::write(&path, b"other line\nsecond\n").unwrap();
+        assert!(!fingerprint.matches(&File::open(&path).unwrap()).unwrap());
+        std::fs::write(&path, b"first").unwrap();
+        assert!(
+            !fingerprint.matches(&File::open(&path).unwrap()).unwrap(),
+            "too short"
+        );
+    }
+
+    #[test]
+    fn resetting_forgets_the_named_files_or_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write(&path, vec![entry("a.log", 10), entry("b.log", 20)]).unwrap();
+        assert_eq!(reset(&path, &["a.log".into()]).unwrap(), 1);
+        assert!(matches!(read(&path), Ok(entries) if entries == [entry("b.log", 20)]));
+        assert_eq!(reset(&path, &[]).unwrap(), 1);
+        assert!(matches!(read(&path), Ok(entries) if entries.is_empty()));
+    }
+
+    #[test]
+    fn a_position_saves_what_is_settled_or_after_a_clean_drain_all_taken() {
+        let stream = Stream::named("1.2.abc");
+        let position = Position {
+            path: "a.log".into(),
+            device: 1,
+            inode: 2,
+            fingerprint: Fingerprint::of(b"first line\n"),
+            stream: Arc::clone(&stream),
+            start: 5,
+            accepted_to: 40,
+        };
+        let mut settled = HashMap::new();
+        assert_eq!(
+            super::entry(&position, &settled, false).offset,
+            5,
+            "nothing settled yet"
+        );
+        settled.insert(stream, 30);
+        assert_eq!(super::entry(&position, &settled, false).offset, 30);
+        assert_eq!(super::entry(&position, &settled, true).offset, 40);
+    }
+}

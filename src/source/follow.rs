@@ -1,0 +1,612 @@
+//! Files as input: read once to their end (`shipper FILE...`), or followed
+//! by name like `tail -F` (`--follow PATTERN`), across rotation,
+//! truncation and deletion, with globs re-expanded as files come and go.
+//!
+//! One thread does the reading. It takes turns at the files, a bounded
+//! number of bytes each, so one busy file cannot starve the others; when
+//! there is nothing to read it sleeps until inotify (through `notify`)
+//! says something changed, or until the next poll when watching is not
+//! possible.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::ReaderHandle;
+use super::checkpoint::Checkpoint;
+use super::followed::{Fate, Followed, Identity, Start};
+use crate::config::{InputConfig, ReadFrom};
+use crate::diagnostics;
+use crate::pipeline::queue::Queue;
+
+/// Bytes one file may read in one turn before the next file's turn.
+const TURN_BUDGET: u64 = 4 * 1024 * 1024;
+/// How often files are looked at when changes cannot be watched.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How often the checkpoint is saved while files are read.
+const SAVE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Why the reading thread woke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// A file was written to.
+    Written,
+    /// A name in a watched directory came or went: look for files again.
+    Names,
+    /// Intake is stopping.
+    Stop,
+}
+
+/// What the reading thread hands back through its handle.
+pub(crate) struct Following {
+    pub reader: ReaderHandle,
+    /// Wakes the thread so it notices that intake stopped.
+    pub waker: Sender<Wake>,
+    /// Bytes read so far, and the bytes there were to read at the start
+    /// (when reading files once): what a progress bar shows.
+    pub read: Arc<AtomicU64>,
+    pub total: Option<u64>,
+}
+
+struct Follower {
+    config: InputConfig,
+    max_line: usize,
+    queue: Arc<Queue>,
+    checkpoint: Option<Arc<Checkpoint>>,
+    files: Vec<Followed>,
+    wakes: Receiver<Wake>,
+    watcher: Option<Watcher>,
+    /// Changes cannot be watched (`--poll`, or watching failed): files are
+    /// looked at every `POLL_INTERVAL`.
+    polling: bool,
+    read: Arc<AtomicU64>,
+    /// When the globs are next expanded.
+    next_scan: Instant,
+    /// When they were last expanded.
+    last_look: std::time::SystemTime,
+    /// When the checkpoint is next saved.
+    next_save: Instant,
+    /// The first read error, which decides the exit status.
+    failed: Option<std::io::Error>,
+}
+
+/// Opens the input files and starts reading them. Reading once, a file
+/// that cannot be opened stops the run before anything is read; following,
+/// a missing file is waited for.
+pub(crate) fn spawn(
+    config: &InputConfig,
+    max_line: usize,
+    queue: Arc<Queue>,
+    checkpoint: Option<Arc<Checkpoint>>,
+) -> anyhow::Result<Following> {
+    let (waker, wakes) = std::sync::mpsc::channel();
+    let watcher = if config.follow && !config.poll {
+        Watcher::start(waker.clone())
+    } else {
+        None
+    };
+    let mut follower = Follower {
+        config: config.clone(),
+        max_line,
+        polling: watcher.is_none(),
+        queue,
+        checkpoint,
+        files: Vec::new(),
+        wakes,
+        watcher,
+        read: Arc::default(),
+        next_scan: Instant::now(),
+        last_look: std::time::SystemTime::now(),
+        next_save: Instant::now() + SAVE_INTERVAL,
+        failed: None,
+    };
+    let total = if config.follow {
+        follower.scan(true);
+        None
+    } else {
+        Some(follower.open_once()?)
+    };
+    // Saved once before reading: a checkpoint that cannot be written stops
+    // the run now, not after hours of reading.
+    if let Some(checkpoint) = &follower.checkpoint {
+        follower.hand_over();
+        checkpoint.save(&Default::default(), false)?;
+    }
+    let read = Arc::clone(&follower.read);
+    let (tx, done) = tokio::sync::oneshot::channel();
+    let unfinished = Arc::new(AtomicU64::new(0));
+    let held = Arc::clone(&unfinished);
+    let thread = std::thread::Builder::new()
+        .name("follow".into())
+        .spawn(move || {
+            let result = if follower.config.follow {
+                follower.follow()
+            } else {
+                follower.read_once()
+            };
+            held.store(follower.unfinished(), Ordering::Relaxed);
+            follower.hand_over();
+            follower.queue.close();
+            let _ = tx.send(result);
+        })
+        .context("could not start the file reader")?;
+    Ok(Following {
+        reader: ReaderHandle {
+            done,
+            thread,
+            unfinished,
+        },
+        waker,
+        read,
+        total,
+    })
+}
+
+impl Follower {
+    /// Reading once: opens every file named, in order. Returns the bytes
+    /// there are to read.
+    fn open_once(&mut self) -> anyhow::Result<u64> {
+        let mut total = 0;
+        for name in self.config.paths.clone() {
+            let path = Path::new(&name);
+            let file = self
+                .open(path, true)
+                .with_context(|| format!("could not open '{name}'"))?;
+            total += file.unread();
+            self.files.push(file);
+        }
+        Ok(total)
+    }
+
+    /// Opens a file found at `path`, resuming it from the checkpoint when
+    /// it is known there. Files there at the start begin per `--read-from`;
+    /// files that appear later are new, and read from their beginning.
+    fn open(&self, path: &Path, at_start: bool) -> std::io::Result<Followed> {
+        let max_line = self.max_line;
+        let first = match (at_start, self.config.read_from) {
+            (true, ReadFrom::End) => Start::End,
+            _ => Start::Beginning,
+        };
+        let Some(checkpoint) = &self.checkpoint else {
+            return Followed::open(path, first, max_line);
+        };
+        let file = std::fs::File::open(path)?;
+        let meta = file.metadata()?;
+        let known = checkpoint.resume_point(meta.dev(), meta.ino(), &file);
+        drop(file);
+        let start = match known {
+            Some((offset, stream)) => Start::Resume { offset, stream },
+            None => first,
+        };
+        Followed::open(path, start, max_line)
+    }
+
+    /// Reads each file to its end, in order, as `cat` would, until intake
+    /// stops. A file that fails is reported and the others are still read.
+    fn read_once(&mut self) -> std::io::Result<()> {
+        for index in 0..self.files.len() {
+            while self.queue.may_read() && !self.files[index].at_end {
+                self.take_turn(index);
+                self.save_if_due();
+            }
+            if !self.queue.may_read() {
+                break;
+            }
+            self.files[index].finish(&self.queue);
+        }
+        self.result()
+    }
+
+    /// Follows the files until intake stops.
+    fn follow(&mut self) -> std::io::Result<()> {
+        while self.queue.may_read() {
+            if Instant::now() >= self.next_scan {
+                self.scan(false);
+            }
+            let busy = self.round();
+            self.save_if_due();
+            if !busy {
+                self.wait();
+            }
+        }
+        self.result()
+    }
+
+    fn result(&mut self) -> std::io::Result<()> {
+        match self.failed.take() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    /// One turn at each file, releasing those done with. Returns whether
+    /// any of them had something.
+    fn round(&mut self) -> bool {
+        let mut busy = false;
+        let mut index = 0;
+        while index < self.files.len() && self.queue.may_read() {
+            busy |= self.take_turn(index);
+            if self.done_with(index) {
+                let mut file = self.files.remove(index);
+                self.release(&mut file);
+                continue;
+            }
+            index += 1;
+        }
+        busy
+    }
+
+    /// Reads what the file at `index` has; returns whether it had anything.
+    /// A file that cannot be read is reported, and given up as if deleted.
+    fn take_turn(&mut self, index: usize) -> bool {
+        let file = &mut self.files[index];
+        match file.turn(&self.queue, TURN_BUDGET, &self.read) {
+            Ok(turn) => turn.bytes > 0,
+            Err(err) => {
+                let path = file.path.display().to_string();
+                let err = std::io::Error::new(err.kind(), format!("{path}: {err}"));
+                diagnostics::error("source", &format!("read:{path}"), || {
+                    (
+                        format!("could not read {err}"),
+                        json!({"path": path, "error": err.to_string()}),
+                    )
+                });
+                self.failed.get_or_insert(err);
+                file.fate = Fate::Deleted;
+                file.at_end = true;
+                false
+            }
+        }
+    }
+
+    /// Whether the file at `index` is finished with: deleted and read to
+    /// its end, or rotated away longer than `--rotate-wait` ago.
+    fn done_with(&self, index: usize) -> bool {
+        let file = &self.files[index];
+        match file.fate {
+            Fate::Live => false,
+            Fate::Deleted => file.at_end,
+            Fate::Rotated { since } => since.elapsed() >= self.config.rotate_wait,
+        }
+    }
+
+    /// Ships a released file's last line, says what it left unread, and
+    /// closes it.
+    fn release(&self, file: &mut Followed) {
+        file.finish(&self.queue);
+        let path = file.path.display().to_string();
+        let unread = file.unread();
+        if unread > 0 {
+            diagnostics::warn("source", &format!("unread:{path}"), || {
+                (
+                    format!(
+                        "{path} was rotated away and not read to its end within --rotate-wait ({}): {unread} bytes left unread",
+                        humantime::format_duration(self.config.rotate_wait)
+                    ),
+                    json!({"path": path, "unread": unread}),
+                )
+            });
+        }
+        diagnostics::info("source", format!("released {path}"), json!({"path": path}));
+    }
+
+    /// Expands the globs: new files are opened, and files no longer found
+    /// at their path are marked rotated away or deleted. Files rotated
+    /// away since the last look are read before the new files at their
+    /// names, so each name's lines keep their order.
+    fn scan(&mut self, at_start: bool) {
+        let looked = std::time::SystemTime::now();
+        let mut fresh = Vec::new();
+        let mut seen = HashSet::new();
+        for path in self.matching() {
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            let identity = Identity::of(&meta);
+            seen.insert(identity);
+            match self.files.iter_mut().find(|file| file.identity == identity) {
+                Some(file) => file.fate = Fate::Live,
+                None => fresh.push(path),
+            }
+        }
+        let mut rotated = Vec::new();
+        for file in &mut self.files {
+            if file.fate == Fate::Live && !seen.contains(&file.identity) {
+                file.fate = if file.linked() {
+                    rotated.push(file.path.clone());
+                    Fate::Rotated {
+                        since: Instant::now(),
+                    }
+                } else {
+                    Fate::Deleted
+                };
+            }
+        }
+        for path in rotated {
+            self.catch_up(&path, &seen);
+        }
+        for path in fresh {
+            if let Some(file) = self.open_found(&path, at_start) {
+                self.files.push(file);
+            }
+        }
+        self.watch();
+        self.last_look = looked;
+        self.next_scan = Instant::now() + self.config.glob_interval;
+    }
+
+    /// A name was rotated: a file that took the name and was rotated away
+    /// again since the last look (two rotations between two looks) would
+    /// never be seen at it. Such files are found beside it, by a name that
+    /// begins with the rotated one and a change time after the last look,
+    /// and read whole.
+    fn catch_up(&mut self, rotated: &Path, seen: &HashSet<Identity>) {
+        let (Some(dir), Some(name)) = (rotated.parent(), rotated.file_name()) else {
+            return;
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut missed: Vec<(i64, i64, PathBuf)> = entries
+            .flatten()
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .as_encoded_bytes()
+                    .starts_with(name.as_encoded_bytes())
+            })
+            .filter_map(|entry| {
+                let meta = entry.metadata().ok()?;
+                let changed = std::time::UNIX_EPOCH
+                    + Duration::new(
+                        meta.ctime().max(0) as u64,
+                        meta.ctime_nsec().clamp(0, 999_999_999) as u32,
+                    );
+                let identity = Identity::of(&meta);
+                let known = seen.contains(&identity)
+                    || self.files.iter().any(|file| file.identity == identity);
+                let path = dir.join(entry.file_name());
+                (meta.is_file() && !known && changed >= self.last_look)
+                    .then(|| (meta.mtime(), meta.mtime_nsec(), path))
+            })
+            .collect();
+        // The file written to longest ago first: its lines came first.
+        missed.sort();
+        for (_, _, path) in missed {
+            if let Some(mut file) = self.open_found(&path, false) {
+                file.fate = Fate::Rotated {
+                    since: Instant::now(),
+                };
+                self.files.push(file);
+            }
+        }
+    }
+
+    /// Opens a file found by a look, saying so, or why it could not.
+    fn open_found(&self, path: &Path, at_start: bool) -> Option<Followed> {
+        match self.open(path, at_start) {
+            Ok(file) => {
+                diagnostics::info(
+                    "source",
+                    format!("following {}", path.display()),
+                    json!({"path": path.display().to_string()}),
+                );
+                Some(file)
+            }
+            Err(err) => {
+                diagnostics::warn("source", &format!("open:{}", path.display()), || {
+                    (
+                        format!("could not open {}: {err}; trying again", path.display()),
+                        json!({"path": path.display().to_string(), "error": err.to_string()}),
+                    )
+                });
+                None
+            }
+        }
+    }
+
+    /// Watches the directories looked in, where watching is possible.
+    fn watch(&mut self) {
+        let Some(watcher) = &mut self.watcher else {
+            return;
+        };
+        let dirs = self.config.paths.iter().map(|pattern| watch_dir(pattern));
+        let parents = self
+            .files
+            .iter()
+            .filter_map(|file| file.path.parent().map(Path::to_owned));
+        if !watcher.watch(dirs.chain(parents)) {
+            self.polling = true;
+        }
+    }
+
+    /// The paths the patterns match now, each once, in pattern order.
+    fn matching(&self) -> Vec<PathBuf> {
+        let mut paths = Vec::new();
+        let mut seen = HashSet::new();
+        for pattern in &self.config.paths {
+            let Ok(matches) = glob::glob(pattern) else {
+                continue;
+            };
+            for path in matches.flatten() {
+                if seen.insert(path.clone()) {
+                    paths.push(path);
+                }
+            }
+        }
+        paths
+    }
+
+    /// Sleeps until something changes, a poll is due, or a deadline comes.
+    fn wait(&mut self) {
+        let polling = self.polling;
+        let mut timeout = self
+            .next_scan
+            .min(self.next_save)
+            .saturating_duration_since(Instant::now());
+        if polling {
+            timeout = timeout.min(POLL_INTERVAL);
+        }
+        if self.files.iter().any(|file| file.fate != Fate::Live) {
+            timeout = timeout.min(POLL_INTERVAL);
+        }
+        let mut names = false;
+        match self.wakes.recv_timeout(timeout) {
+            Ok(wake) => names |= wake == Wake::Names,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(timeout),
+        }
+        // Many changes may have come at once: one look serves them all.
+        while let Ok(wake) = self.wakes.try_recv() {
+            names |= wake == Wake::Names;
+        }
+        if names || polling {
+            self.next_scan = Instant::now();
+        }
+    }
+
+    fn save_if_due(&mut self) {
+        let Some(checkpoint) = &self.checkpoint else {
+            return;
+        };
+        if Instant::now() < self.next_save {
+            return;
+        }
+        self.next_save = Instant::now() + SAVE_INTERVAL;
+        checkpoint.update(self.files.iter().map(Followed::position).collect());
+        if let Err(err) = checkpoint.save(&self.queue.settled_to(), false) {
+            diagnostics::error("checkpoint", "save", || {
+                (format!("{err:#}"), json!({"error": format!("{err:#}")}))
+            });
+        }
+    }
+
+    /// Bytes of unfinished lines held when reading stopped.
+    fn unfinished(&self) -> u64 {
+        self.files.iter().map(Followed::unfinished).sum()
+    }
+
+    /// Leaves the files' positions for the final checkpoint.
+    fn hand_over(&self) {
+        if let Some(checkpoint) = &self.checkpoint {
+            checkpoint.update(self.files.iter().map(Followed::position).collect());
+        }
+    }
+}
+
+use std::os::unix::fs::MetadataExt;
+
+/// inotify watches on the directories the patterns look in, through
+/// `notify`. A directory that cannot be watched (not there yet, or the
+/// watch limit reached) is looked at by polling instead.
+struct Watcher {
+    inner: notify::RecommendedWatcher,
+    watched: HashSet<PathBuf>,
+    /// Set once a watch failed for a reason other than a missing directory.
+    failed: bool,
+}
+
+impl Watcher {
+    fn start(waker: Sender<Wake>) -> Option<Watcher> {
+        use notify::event::{EventKind, ModifyKind};
+        let handler = move |event: notify::Result<notify::Event>| {
+            let wake = match event.map(|event| event.kind) {
+                Ok(
+                    EventKind::Create(_)
+                    | EventKind::Remove(_)
+                    | EventKind::Modify(ModifyKind::Name(_)),
+                ) => Wake::Names,
+                Ok(EventKind::Access(_)) => return,
+                _ => Wake::Written,
+            };
+            let _ = waker.send(wake);
+        };
+        match notify::recommended_watcher(handler) {
+            Ok(inner) => Some(Watcher {
+                inner,
+                watched: HashSet::new(),
+                failed: false,
+            }),
+            Err(err) => {
+                warn_polling(&err.to_string());
+                None
+            }
+        }
+    }
+
+    /// Watches each directory not watched yet; a directory not there yet
+    /// is left for a later look. Returns `false` once a watch has failed.
+    fn watch(&mut self, dirs: impl Iterator<Item = PathBuf>) -> bool {
+        use notify::Watcher as _;
+        for dir in dirs {
+            if self.failed || self.watched.contains(&dir) || !dir.is_dir() {
+                continue;
+            }
+            match self.inner.watch(&dir, notify::RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    self.watched.insert(dir);
+                }
+                Err(err) => {
+                    self.failed = true;
+                    warn_polling(&format!("{}: {err}", dir.display()));
+                }
+            }
+        }
+        !self.failed
+    }
+}
+
+fn warn_polling(why: &str) {
+    diagnostics::warn("source", "watch", || {
+        (
+            format!(
+                "cannot watch for changes ({why}): polling every {} ms instead",
+                POLL_INTERVAL.as_millis()
+            ),
+            json!({"error": why}),
+        )
+    });
+}
+
+/// The directory whose entries a pattern matches: its parent, or the
+/// nearest ancestor without glob characters.
+fn watch_dir(pattern: &str) -> PathBuf {
+    let mut dir = Path::new(pattern).parent();
+    while let Some(candidate) = dir {
+        if !candidate.to_string_lossy().contains(['*', '?', '[']) {
+            break;
+        }
+        dir = candidate.parent();
+    }
+    match dir {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pattern_is_watched_in_its_nearest_plain_directory() {
+        assert_eq!(watch_dir("/var/log/app/*.log"), Path::new("/var/log/app"));
+        assert_eq!(watch_dir("/var/log/*/app.log"), Path::new("/var/log"));
+        assert_eq!(watch_dir("app.log"), Path::new("."));
+        assert_eq!(watch_dir("logs/app.log"), Path::new("logs"));
+    }
+}

@@ -1,0 +1,322 @@
+//! One file being read: its identity, its descriptor, where it was read to,
+//! and what became of it (still at its path, rotated away, deleted,
+//! truncated).
+
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::Stream;
+use super::checkpoint::{FINGERPRINT_BYTES, Fingerprint, Position};
+use super::lines::LineSplitter;
+use crate::diagnostics;
+use crate::pipeline::queue::Queue;
+
+/// A file is known by its device and inode while it is open; its
+/// fingerprint tells it from a later file on the same inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Identity {
+    pub device: u64,
+    pub inode: u64,
+}
+
+impl Identity {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Identity {
+        Identity {
+            device: meta.dev(),
+            inode: meta.ino(),
+        }
+    }
+}
+
+/// Where reading a file starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// From its first byte.
+    Beginning,
+    /// After its last complete line: only what is written from now on.
+    End,
+    /// Where a checkpoint left it, under the identity its events had.
+    Resume { offset: u64, stream: String },
+}
+
+/// What became of the file at the path it was found at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fate {
+    /// Still there: read as it grows.
+    Live,
+    /// Renamed away (rotation) at `since`: read on for `--rotate-wait`.
+    Rotated { since: Instant },
+    /// Removed: read to its end, then released.
+    Deleted,
+}
+
+pub(crate) struct Followed {
+    pub stream: Arc<Stream>,
+    /// The path it was found at.
+    pub path: PathBuf,
+    pub identity: Identity,
+    pub fate: Fate,
+    file: File,
+    splitter: LineSplitter,
+    max_line: usize,
+    /// The file's first bytes (up to a fingerprint's worth) as last seen.
+    head: Vec<u8>,
+    /// Largest size seen: how much was written that is not read yet.
+    size_seen: u64,
+    /// Where this run started reading it.
+    start: u64,
+    /// Just past the last line the queue took.
+    accepted_to: u64,
+    /// The last read found nothing more.
+    pub at_end: bool,
+    /// When a read last found something.
+    last_data: Instant,
+}
+
+/// What one turn at a file did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Turn {
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+/// A file idle this long gives its read buffer back.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+/// A read buffer larger than this is given back as soon as the file is
+/// read to its end.
+const LARGE_BUFFER: usize = 64 * 1024;
+
+impl Followed {
+    /// Opens `path` and places the read position per `start`.
+    pub(crate) fn open(path: &Path, start: Start, max_line: usize) -> io::Result<Followed> {
+        let mut file = File::open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(io::Error::other("not a regular file"));
+        }
+        let identity = Identity::of(&meta);
+        let (offset, id) = match start {
+            Start::Beginning => (0, None),
+            Start::End => (after_last_line(&file, meta.len())?, None),
+            Start::Resume { offset, stream } if offset <= meta.len() => (offset, Some(stream)),
+            Start::Resume { offset, .. } => {
+                warn_shorter(path, offset, meta.len());
+                (0, None)
+            }
+        };
+        file.seek(SeekFrom::Start(offset))?;
+        let id = id.unwrap_or_else(|| fresh_id(identity));
+        let stream = Stream::new(path.to_string_lossy(), id);
+        Ok(Followed {
+            splitter: LineSplitter::resuming(Arc::clone(&stream), max_line, offset),
+            stream,
+            path: path.to_owned(),
+            identity,
+            fate: Fate::Live,
+            file,
+            max_line,
+            head: Vec::new(),
+            size_seen: meta.len(),
+            start: offset,
+            accepted_to: offset,
+            at_end: false,
+            last_data: Instant::now(),
+        })
+    }
+
+    /// Reads what the file has, up to about `budget` bytes, and pushes its
+    /// complete lines into the queue. Notices a truncation first.
+    pub(crate) fn turn(
+        &mut self,
+        queue: &Queue,
+        budget: u64,
+        read: &AtomicU64,
+    ) -> io::Result<Turn> {
+        let meta = self.file.metadata()?;
+        if self.truncated(meta.len())? {
+            self.restart(meta.len());
+        }
+        self.size_seen = self.size_seen.max(meta.len());
+        let mut turn = Turn::default();
+        self.at_end = false;
+        self.splitter
+            .expect(meta.len().saturating_sub(self.splitter.read_to()));
+        while turn.bytes < budget && queue.may_read() {
+            let mut taken = true;
+            let n = self.splitter.read_some(&mut self.file, &mut |chunk| {
+                taken = queue.push(chunk).is_ok();
+            })?;
+            if n == 0 {
+                self.at_end = true;
+                break;
+            }
+            turn.bytes += n as u64;
+            read.fetch_add(n as u64, Ordering::Relaxed);
+            if taken {
+                self.accepted_to = self.splitter.complete_to();
+            }
+        }
+        if turn.bytes > 0 {
+            self.last_data = Instant::now();
+        }
+        // A large buffer goes back once the file is read to its end; a
+        // small one once the file has been quiet for a while.
+        if self.at_end
+            && (self.splitter.buffered() > LARGE_BUFFER || self.last_data.elapsed() >= IDLE)
+        {
+            self.splitter.rest();
+        }
+        Ok(turn)
+    }
+
+    /// The file is done (deleted, rotated away, or read once): a last line
+    /// without a newline is a line too.
+    pub(crate) fn finish(&mut self, queue: &Queue) {
+        let mut taken = true;
+        self.splitter
+            .finish(&mut |chunk| taken = queue.push(chunk).is_ok());
+        if taken {
+            self.accepted_to = self.splitter.complete_to();
+        }
+    }
+
+    /// Bytes written to the file that were not read.
+    pub(crate) fn unread(&self) -> u64 {
+        let size = self
+            .file
+            .metadata()
+            .map_or(self.size_seen, |meta| meta.len());
+        size.saturating_sub(self.splitter.read_to())
+    }
+
+    /// Bytes of a line whose end has not come.
+    pub(crate) fn unfinished(&self) -> u64 {
+        self.splitter.unfinished()
+    }
+
+    /// Whether the file's name still leads to it: `false` once it was
+    /// removed (no links left).
+    pub(crate) fn linked(&self) -> bool {
+        self.file.metadata().is_ok_and(|meta| meta.nlink() > 0)
+    }
+
+    /// What a checkpoint records of it now.
+    pub(crate) fn position(&self) -> Position {
+        Position {
+            path: self.path.to_string_lossy().into_owned(),
+            device: self.identity.device,
+            inode: self.identity.inode,
+            fingerprint: Fingerprint::of(&self.head),
+            stream: Arc::clone(&self.stream),
+            start: self.start,
+            accepted_to: self.accepted_to,
+        }
+    }
+
+    /// Whether the file was cut short: it is shorter than before, or its
+    /// first bytes changed (cut, then written past the old length). Learns
+    /// its first bytes as they are written.
+    fn truncated(&mut self, size: u64) -> io::Result<bool> {
+        if size < self.size_seen || size < self.splitter.read_to() {
+            return Ok(true);
+        }
+        let want = (size as usize).min(FINGERPRINT_BYTES);
+        if size == self.size_seen && want == self.head.len() {
+            return Ok(false);
+        }
+        let mut head = vec![0; want];
+        self.file.read_exact_at(&mut head, 0)?;
+        if !head.starts_with(&self.head) {
+            return Ok(true);
+        }
+        self.head = head;
+        Ok(false)
+    }
+
+    /// Reads a truncated file again from its start, as a new stream, and
+    /// says what may have been lost.
+    fn restart(&mut self, size: u64) {
+        let read_to = self.splitter.read_to();
+        let known_unread = self.size_seen.saturating_sub(read_to);
+        let unfinished = self.splitter.unfinished();
+        let path = self.path.display().to_string();
+        diagnostics::warn("source", &format!("truncated:{path}"), || {
+            (
+                format!(
+                    "{path} was truncated (read to byte {read_to}, now {size} bytes): reading it again from the start; \
+                     whatever was written after byte {read_to} before the truncation was not read \
+                     ({known_unread} bytes known){}",
+                    if unfinished > 0 {
+                        format!(", and {unfinished} bytes of an unfinished line are dropped")
+                    } else {
+                        String::new()
+                    }
+                ),
+                json!({"path": path, "read_to": read_to, "size": size, "known_unread": known_unread, "unfinished": unfinished}),
+            )
+        });
+        let stream = Stream::new(&*self.stream.name, fresh_id(self.identity));
+        self.splitter = LineSplitter::new(Arc::clone(&stream), self.max_line);
+        self.stream = stream;
+        self.head.clear();
+        self.size_seen = size;
+        self.start = 0;
+        self.accepted_to = 0;
+        if let Err(err) = self.file.seek(SeekFrom::Start(0)) {
+            diagnostics::error("source", &format!("seek:{path}"), || {
+                (
+                    format!("could not read {path} again: {err}"),
+                    json!({"path": path, "error": err.to_string()}),
+                )
+            });
+        }
+    }
+}
+
+/// A new identity for a file's bytes: its device and inode, and a random
+/// part so that a later file on the same inode, or the same file read again
+/// after a truncation, never shares it.
+fn fresh_id(identity: Identity) -> String {
+    format!(
+        "{:x}.{:x}.{:08x}",
+        identity.device,
+        identity.inode,
+        fastrand::u32(..)
+    )
+}
+
+/// Just past the last newline within the file's first `size` bytes.
+fn after_last_line(file: &File, size: u64) -> io::Result<u64> {
+    const STEP: u64 = 64 * 1024;
+    let mut end = size;
+    let mut block = vec![0; STEP as usize];
+    while end > 0 {
+        let start = end.saturating_sub(STEP);
+        let block = &mut block[..(end - start) as usize];
+        file.read_exact_at(block, start)?;
+        if let Some(newline) = memchr::memrchr(b'\n', block) {
+            return Ok(start + newline as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+fn warn_shorter(path: &Path, offset: u64, size: u64) {
+    let path = path.display().to_string();
+    diagnostics::warn("source", &format!("shorter:{path}"), || {
+        (
+            format!(
+                "{path} is shorter ({size} bytes) than its checkpoint ({offset}): it was truncated; read from the start"
+            ),
+            json!({"path": path, "offset": offset, "size": size}),
+        )
+    });
+}

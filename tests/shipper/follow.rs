@@ -1,0 +1,546 @@
+//! Files as input: read once, and followed across rotation, truncation,
+//! deletion and restarts. A writer in the test appends numbered lines
+//! while shipper follows; every line must arrive exactly once, in order.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use serde_json::Value;
+
+use crate::common::*;
+
+/// Long enough for a slow machine, short enough to fail fast.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Appends numbered lines to a log file, as a program logging would.
+struct Writer {
+    path: PathBuf,
+    file: File,
+    tag: &'static str,
+    next: usize,
+}
+
+impl Writer {
+    fn new(path: PathBuf, tag: &'static str) -> Writer {
+        let file = append(&path);
+        Writer {
+            path,
+            file,
+            tag,
+            next: 0,
+        }
+    }
+
+    /// Writes `count` more lines.
+    fn write(&mut self, count: usize) {
+        let mut text = String::new();
+        for _ in 0..count {
+            text.push_str(&format!("{} {}\n", self.tag, self.next));
+            self.next += 1;
+        }
+        self.file.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// Opens its path again, as a program does after rotation.
+    fn reopen(&mut self) {
+        self.file = append(&self.path);
+    }
+
+    /// Every line written so far.
+    fn written(&self) -> Vec<String> {
+        (0..self.next)
+            .map(|i| format!("{} {i}", self.tag))
+            .collect()
+    }
+}
+
+fn append(path: &Path) -> File {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap()
+}
+
+/// shipper following `patterns` (relative to its directory) into
+/// `out.jsonl`, with `extra` flags.
+fn follow_in(dir: tempfile::TempDir, patterns: &[&str], extra: &[&str]) -> Running {
+    let mut args = vec!["--sink", "file=out.jsonl"];
+    for pattern in patterns {
+        args.extend(["--follow", pattern]);
+    }
+    args.extend(extra);
+    let (running, stdin) = Running::start_in(dir, &args);
+    drop(stdin);
+    running
+}
+
+/// Waits until shipper follows the writer's file: its first line arrived.
+fn wait_following(running: &Running, writer: &mut Writer) {
+    writer.write(1);
+    wait_delivered(running, 1);
+}
+
+/// The messages delivered so far: only whole lines, as shipper may be
+/// writing the next batch.
+fn delivered(out: &Path) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(out) else {
+        return Vec::new();
+    };
+    let whole = bytes
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(&[][..], |end| &bytes[..=end]);
+    parse_events(whole)
+        .iter()
+        .map(|event| event["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Waits until `count` messages have been delivered.
+fn wait_delivered(running: &Running, count: usize) {
+    let out = running.path("out.jsonl");
+    wait_until(PATIENCE, &format!("{count} lines delivered"), || {
+        delivered(&out).len() >= count
+    });
+}
+
+/// Stops shipper with SIGTERM; returns the messages and the summary.
+fn stop(running: Running) -> (Vec<String>, String, Value) {
+    running.signal(Signal::SIGTERM);
+    let (code, stderr, summary, dir) = running.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+    (delivered(&dir.path().join("out.jsonl")), stderr, summary)
+}
+
+/// Every line exactly once, in order.
+fn assert_exactly(messages: &[String], want: &[String]) {
+    assert_eq!(messages.len(), want.len(), "how many lines arrived");
+    assert_eq!(messages, want);
+}
+
+fn rotates_under_steady_writing(extra: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut writer = Writer::new(log.clone(), "app");
+    let running = follow_in(dir, &["app.log"], extra);
+    wait_following(&running, &mut writer);
+    // Each file lives longer than a poll, or polling could never see it.
+    for round in 0..3 {
+        for _ in 0..20 {
+            writer.write(25);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::fs::rename(&log, running.path(&format!("app.log.{round}"))).unwrap();
+        writer.reopen();
+    }
+    writer.write(100);
+    wait_delivered(&running, writer.next);
+    let (messages, _, summary) = stop(running);
+    assert_exactly(&messages, &writer.written());
+    assert_eq!(summary["processed"], writer.next as u64);
+}
+
+#[test]
+fn rename_rotation_under_steady_writing_loses_and_repeats_nothing() {
+    rotates_under_steady_writing(&[]);
+}
+
+#[test]
+fn rename_rotation_is_followed_by_polling_too() {
+    rotates_under_steady_writing(&["--poll"]);
+}
+
+#[test]
+fn two_rotations_in_quick_succession_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut writer = Writer::new(log.clone(), "app");
+    let running = follow_in(dir, &["app.log"], &[]);
+    wait_following(&running, &mut writer);
+    writer.write(100);
+    std::fs::rename(&log, running.path("app.log.1")).unwrap();
+    writer.reopen();
+    writer.write(100);
+    std::fs::rename(running.path("app.log.1"), running.path("app.log.2")).unwrap();
+    std::fs::rename(&log, running.path("app.log.1")).unwrap();
+    writer.reopen();
+    writer.write(100);
+    wait_delivered(&running, writer.next);
+    let (messages, _, _) = stop(running);
+    assert_exactly(&messages, &writer.written());
+}
+
+#[test]
+fn copytruncate_reads_the_file_again_and_reports_the_loss_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut writer = Writer::new(log.clone(), "app");
+    let running = follow_in(dir, &["*.log"], &[]);
+    writer.write(500);
+    wait_delivered(&running, 500);
+    // What logrotate's copytruncate does; the copy is outside the glob.
+    std::fs::copy(&log, running.path("app.log-1")).unwrap();
+    File::options()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    writer.write(500);
+    wait_delivered(&running, 1000);
+    let (messages, stderr, _) = stop(running);
+    assert_exactly(&messages, &writer.written());
+    assert!(
+        stderr.contains("was truncated") && stderr.contains("was not read"),
+        "the possible loss is told: {stderr}"
+    );
+}
+
+#[test]
+fn a_deleted_and_recreated_file_is_read_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut writer = Writer::new(log.clone(), "app");
+    let running = follow_in(dir, &["app.log"], &[]);
+    writer.write(100);
+    wait_delivered(&running, 100);
+    std::fs::remove_file(&log).unwrap();
+    writer.reopen();
+    writer.write(100);
+    wait_delivered(&running, 200);
+    let (messages, _, _) = stop(running);
+    assert_exactly(&messages, &writer.written());
+}
+
+#[test]
+fn a_file_that_appears_later_and_a_glob_that_gains_a_file_are_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Writer::new(dir.path().join("a.log"), "a");
+    first.write(10);
+    let running = follow_in(
+        dir,
+        &["*.log", "later/b.txt"],
+        &["--glob-interval", "100ms"],
+    );
+    wait_delivered(&running, 10);
+    let mut second = Writer::new(running.path("c.log"), "c");
+    second.write(10);
+    std::fs::create_dir(running.path("later")).unwrap();
+    let mut third = Writer::new(running.path("later/b.txt"), "b");
+    third.write(10);
+    wait_delivered(&running, 30);
+    let (messages, _, _) = stop(running);
+    for writer in [&first, &second, &third] {
+        let theirs: Vec<String> = messages
+            .iter()
+            .filter(|message| message.starts_with(writer.tag))
+            .cloned()
+            .collect();
+        assert_exactly(&theirs, &writer.written());
+    }
+}
+
+#[test]
+fn a_line_written_in_two_halves_ships_once_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::new(dir.path().join("app.log"), "app");
+    let running = follow_in(dir, &["app.log"], &["--batch-timeout", "10ms"]);
+    writer.write(1);
+    writer.file.write_all(b"first half").unwrap();
+    wait_delivered(&running, 1);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        delivered(&running.path("out.jsonl")).len(),
+        1,
+        "half a line is held"
+    );
+    writer.file.write_all(b", second half\n").unwrap();
+    wait_delivered(&running, 2);
+    let (messages, _, _) = stop(running);
+    assert_eq!(messages, ["app 0", "first half, second half"]);
+}
+
+#[test]
+fn a_three_mebibyte_line_is_cut_and_the_file_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::new(dir.path().join("app.log"), "app");
+    let running = follow_in(dir, &["app.log"], &[]);
+    writer.write(5);
+    let mut long = vec![b'x'; 3 << 20];
+    long.push(b'\n');
+    writer.file.write_all(&long).unwrap();
+    writer.write(5);
+    wait_delivered(&running, 11);
+    let events = read_events(&running.path("out.jsonl"));
+    let (_, _, summary) = stop(running);
+    assert_eq!(events.len(), 11);
+    assert_eq!(events[5]["message"].as_str().unwrap().len(), 1 << 20);
+    assert_eq!(events[5]["diagnostics"]["truncated"], true);
+    assert_eq!(events[5]["diagnostics"]["original_length"], 3 << 20);
+    assert_eq!(events[10]["message"], "app 9");
+    assert_eq!(summary["processed"], 11);
+}
+
+#[test]
+fn read_from_end_skips_what_was_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::new(dir.path().join("app.log"), "app");
+    writer.write(10);
+    writer.file.write_all(b"unfinished").unwrap();
+    let running = follow_in(dir, &["app.log"], &["--read-from", "end"]);
+    std::thread::sleep(Duration::from_millis(300));
+    writer.file.write_all(b" line\n").unwrap();
+    writer.write(2);
+    wait_delivered(&running, 3);
+    let (messages, _, _) = stop(running);
+    assert_eq!(messages, ["unfinished line", "app 10", "app 11"]);
+}
+
+#[test]
+fn following_two_hundred_files_keeps_memory_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writers: Vec<Writer> = (0..200)
+        .map(|i| Writer::new(dir.path().join(format!("f{i:03}.log")), "f"))
+        .collect();
+    for writer in &mut writers {
+        writer.write(50);
+    }
+    let running = follow_in(dir, &["*.log"], &[]);
+    wait_delivered(&running, 200 * 50);
+    for writer in &mut writers {
+        writer.write(1);
+    }
+    wait_delivered(&running, 200 * 51);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", running.child.id())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    eprintln!("peak RSS following 200 files: {} MiB", peak_kib / 1024);
+    let (messages, _, summary) = stop(running);
+    assert_eq!(messages.len(), 200 * 51);
+    assert_eq!(summary["processed"], 200 * 51);
+    assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB");
+}
+
+// --- reading once ---------------------------------------------------------
+
+#[test]
+fn files_read_once_ship_in_order_with_their_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.log"), "a 0\na 1\n\na 2").unwrap();
+    std::fs::write(dir.path().join("b.log"), "b 0\n").unwrap();
+    let summary_path = dir.path().join("summary.json");
+    shipper()
+        .current_dir(dir.path())
+        .args([
+            "a.log",
+            "b.log",
+            "--sink",
+            "file=out.jsonl",
+            "--summary-file",
+        ])
+        .arg(&summary_path)
+        .assert()
+        .success();
+    let summary = read_summary(&summary_path);
+    assert_eq!(summary["blank"], 1);
+    let events = read_events(&dir.path().join("out.jsonl"));
+    let messages: Vec<&str> = events
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["a 0", "a 1", "a 2", "b 0"]);
+    assert_eq!(events[0]["diagnostics"]["source"], "a.log");
+    assert_eq!(events[3]["diagnostics"]["source"], "b.log");
+}
+
+#[test]
+fn a_file_that_cannot_be_read_stops_the_run_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.log"), "a 0\n").unwrap();
+    let summary_path = dir.path().join("summary.json");
+    shipper()
+        .current_dir(dir.path())
+        .args([
+            "a.log",
+            "missing.log",
+            "--sink",
+            "file=out.jsonl",
+            "--summary-file",
+        ])
+        .arg(&summary_path)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("could not open 'missing.log'"));
+    let summary = read_summary(&summary_path);
+    assert_eq!(summary["lines_read"], 0);
+    assert_eq!(std::fs::read(dir.path().join("out.jsonl")).unwrap(), b"");
+}
+
+/// One run reading `file` once with `--checkpoint state.json`.
+fn once_with_checkpoint(dir: &Path, file: &str) -> (Value, String) {
+    let summary_path = dir.join("summary.json");
+    let output = shipper()
+        .current_dir(dir)
+        .args([
+            file,
+            "--checkpoint",
+            "state.json",
+            "--sink",
+            "file=out.jsonl",
+            "--summary-file",
+        ])
+        .arg(&summary_path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    (
+        read_summary(&summary_path),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_checkpoint_makes_the_next_run_ship_only_what_is_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::new(dir.path().join("app.log"), "app");
+    writer.write(10);
+    writer.file.write_all(b"app 10, unfinished").unwrap();
+    let (summary, _) = once_with_checkpoint(dir.path(), "app.log");
+    assert_eq!(summary["processed"], 11, "reading once ships the last line");
+    writer.file.write_all(b"\n").unwrap();
+    writer.next = 11;
+    writer.write(5);
+    let (summary, _) = once_with_checkpoint(dir.path(), "app.log");
+    assert_eq!(summary["processed"], 5);
+    let messages = delivered(&dir.path().join("out.jsonl"));
+    assert_eq!(messages.len(), 16);
+    assert_eq!(messages[15], "app 15");
+}
+
+#[test]
+fn a_corrupt_checkpoint_is_set_aside_with_a_warning_and_the_run_works() {
+    let corruptions: [&[u8]; 4] = [
+        &[0xde, 0xad, 0xbe, 0xef, 0x00, 0x17],
+        b"{\"version\":1,\"files\":[{\"path\":\"app.l",
+        &[0; 64],
+        b"",
+    ];
+    for corrupt in corruptions {
+        let dir = tempfile::tempdir().unwrap();
+        Writer::new(dir.path().join("app.log"), "app").write(3);
+        std::fs::write(dir.path().join("state.json"), corrupt).unwrap();
+        let (summary, stderr) = once_with_checkpoint(dir.path(), "app.log");
+        assert_eq!(summary["processed"], 3, "read from the beginning");
+        assert!(stderr.contains("is unusable"), "{stderr}");
+        assert_eq!(
+            std::fs::read(dir.path().join("state.json.corrupt")).unwrap(),
+            corrupt
+        );
+        let (summary, stderr) = once_with_checkpoint(dir.path(), "app.log");
+        assert_eq!(
+            summary["processed"], 0,
+            "the new checkpoint is used: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn saved_positions_can_be_shown_and_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    Writer::new(dir.path().join("app.log"), "app").write(3);
+    Writer::new(dir.path().join("db.log"), "db").write(2);
+    once_with_checkpoint(dir.path(), "app.log");
+    once_with_checkpoint(dir.path(), "db.log");
+    let show = || {
+        let output = shipper()
+            .current_dir(dir.path())
+            .args(["--checkpoint", "state.json", "--show-checkpoint"])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let shown = show();
+    assert!(shown.contains("db.log"), "{shown}");
+    assert!(
+        !shown.contains("app.log"),
+        "each run saves the files it reads: {shown}"
+    );
+    assert!(
+        shown
+            .lines()
+            .any(|line| line.contains("db.log") && line.contains(" 10 ") && line.contains("ok")),
+        "{shown}"
+    );
+    shipper()
+        .current_dir(dir.path())
+        .args(["--checkpoint", "state.json", "--reset-checkpoint", "db.log"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("forgot the positions of 1 files"));
+    assert!(!show().contains("db.log"));
+    let (summary, _) = once_with_checkpoint(dir.path(), "db.log");
+    assert_eq!(summary["processed"], 2, "read again from the beginning");
+}
+
+// --- crash and resume -----------------------------------------------------
+
+/// Lines of `log` before byte `offset`.
+fn lines_before(log: &Path, offset: u64) -> usize {
+    let bytes = std::fs::read(log).unwrap();
+    bytes[..offset as usize]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
+#[test]
+fn after_sigkill_a_restart_delivers_every_line_and_repeats_only_the_unacknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut writer = Writer::new(log.clone(), "app");
+    let args = ["app.log"];
+    let extra = ["--checkpoint", "state.json", "--batch-size", "50"];
+    let running = follow_in(dir, &args, &extra);
+    // Keep writing while shipper runs, until some checkpoints were saved.
+    for _ in 0..150 {
+        writer.write(20);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    wait_delivered(&running, 1000);
+    running.signal(Signal::SIGKILL);
+    let mut running = running;
+    assert_eq!(wait_for(&mut running.child, PATIENCE), None, "killed");
+    let before_kill = delivered(&running.path("out.jsonl")).len();
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(running.path("state.json")).unwrap()).unwrap();
+    let acknowledged = lines_before(&log, state["files"][0]["offset"].as_u64().unwrap());
+    writer.write(500);
+
+    let dir = running.dir;
+    let running = follow_in(dir, &args, &extra);
+    wait_delivered(&running, writer.next + (before_kill - acknowledged));
+    let (messages, _, _) = stop(running);
+    let repeated = messages.len() - writer.next;
+    eprintln!(
+        "{before_kill} lines delivered before SIGKILL, {acknowledged} acknowledged in the checkpoint: {repeated} delivered twice"
+    );
+    assert_eq!(
+        repeated,
+        before_kill - acknowledged,
+        "only the unacknowledged lines repeat"
+    );
+    let mut unique = messages.clone();
+    unique.sort();
+    unique.dedup();
+    let mut want = writer.written();
+    want.sort();
+    assert_eq!(unique, want, "none lost");
+}
