@@ -49,16 +49,20 @@ impl Target {
         let rest = url
             .strip_prefix("nats://")
             .ok_or_else(|| format!("a NATS sink is written nats={SHAPE}"))?;
-        let (hosts, subject) = rest
-            .split_once('/')
-            .ok_or_else(|| format!("'{url}' names no subject (nats={SHAPE})"))?;
-        if hosts.contains('@') {
+        if rest
+            .split('/')
+            .next()
+            .is_some_and(|hosts| hosts.contains('@'))
+        {
             // Not quoted: the address holds a password.
             return Err("credentials do not go in a NATS sink's address: use \
                  --nats-user/--nats-password, --nats-token or --nats-creds \
                  (or their SHIPPER_NATS_* variables)"
                 .to_owned());
         }
+        let (hosts, subject) = rest
+            .split_once('/')
+            .ok_or_else(|| format!("'{url}' names no subject (nats={SHAPE})"))?;
         let servers = hosts
             .split(',')
             .map(server)
@@ -468,8 +472,10 @@ mod tests {
             let error = Target::parse(url).unwrap_err();
             assert!(error.contains(why), "{url}: {error}");
         }
-        let error = Target::parse("nats://me:s3cret@x:4222/logs").unwrap_err();
-        assert!(error.contains("--nats-user"), "{error}");
-        assert!(!error.contains("s3cret"), "{error}");
+        for url in ["nats://me:s3cret@x:4222/logs", "nats://me:s3cret@x:4222"] {
+            let error = Target::parse(url).unwrap_err();
+            assert!(error.contains("--nats-user"), "{error}");
+            assert!(!error.contains("s3cret"), "{error}");
+        }
     }
 }

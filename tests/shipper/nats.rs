@@ -229,6 +229,43 @@ fn credentials_from_the_environment_are_used_and_never_printed() {
     assert!(!with_token.stderr.contains("t0ken-value"));
     let without = run(&args, numbered_lines(5));
     assert_eq!(without.code, Some(1), "{}", without.stderr);
+
+    let creds = [
+        "--sink",
+        &sink,
+        "--nats-creds",
+        "/nonexistent/shipper.creds",
+    ];
+    let unreadable = run(&creds, numbered_lines(5));
+    assert_eq!(unreadable.code, Some(1), "{}", unreadable.stderr);
+    assert!(
+        unreadable
+            .stderr
+            .contains("could not read --nats-creds '/nonexistent/shipper.creds'"),
+        "{}",
+        unreadable.stderr
+    );
+}
+
+#[test]
+fn an_event_larger_than_the_servers_limit_fails_at_once_with_the_rest_of_its_batch() {
+    let server = NatsServer::start();
+    server.create_stream("LOGS", &["logs.app"]);
+    let sink = server.sink("logs.app");
+    let mut input = b"small 0\n".to_vec();
+    input.extend(format!("big {}\n", "x".repeat(1_100_000)).as_bytes());
+    input.extend(b"small 2\n");
+    let run = run(&["--sink", &sink, "--max-line-bytes", "2MiB"], input);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(run.summary["retried"], 0, "another attempt cannot help");
+    assert_eq!(run.summary["processed"], 1);
+    assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 2);
+    assert!(
+        run.stderr.contains("max payload size exceeded"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(messages(&server.read_stream("LOGS")), ["small 0"]);
 }
 
 #[test]
@@ -282,4 +319,42 @@ fn a_server_that_stays_down_costs_the_events_after_the_retry_budget() {
     assert_eq!(summary["dropped_by_reason"]["sink_error"], 50);
     assert_eq!(summary["retried"], 2, "three attempts at the one batch");
     assert!(stderr.contains("gave up after 3 attempts"), "{stderr}");
+}
+
+#[test]
+fn a_server_that_stays_down_is_given_up_when_the_shutdown_timeout_runs_out() {
+    let mut server = NatsServer::start();
+    server.create_stream("LOGS", &["logs.app"]);
+    let sink = server.sink("logs.app");
+    let args = [
+        "--sink",
+        &sink,
+        "--batch-timeout",
+        "10ms",
+        "--nats-timeout",
+        "200ms",
+        "--retry-initial",
+        "10ms",
+        "--retry-max-delay",
+        "50ms",
+        "--retry-max",
+        "1000",
+        "--shutdown-timeout",
+        "1s",
+    ];
+    let (running, mut stdin) = Running::start(&args);
+    stdin.write_all(&numbered_lines(10)).unwrap();
+    wait_until(Duration::from_secs(30), "the first events stored", || {
+        server.stream_state("LOGS").is_some_and(|(_, n)| n == 10)
+    });
+    server.kill();
+    stdin.write_all(&numbered_lines(20)).unwrap();
+    drop(stdin);
+    let started = std::time::Instant::now();
+    let (code, stderr, summary, _dir) = running.finish();
+    assert!(started.elapsed() < Duration::from_secs(10), "{stderr}");
+    assert_eq!(code, Some(3), "{stderr}");
+    assert_eq!(summary["processed"], 10);
+    assert_eq!(summary["dropped_by_reason"]["shutdown_timeout"], 20);
+    assert!(summary["retried"].as_u64().unwrap() > 0, "{summary}");
 }
