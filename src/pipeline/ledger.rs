@@ -2,7 +2,7 @@
 //! is settled exactly once: processed, or dropped with one reason.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use super::batch::Batch;
 use crate::source::Stream;
@@ -95,8 +95,10 @@ struct Inner {
     /// are ignored, since those events were already counted as dropped.
     sealed: bool,
     /// For each stream, the position just past its last settled event:
-    /// everything before it was delivered or dropped with a reason.
-    settled_to: HashMap<Arc<Stream>, u64>,
+    /// everything before it was delivered or dropped with a reason. Held
+    /// weakly (keyed by address), so a stream nothing reads any more is
+    /// forgotten: a long run through many rotations does not grow it.
+    settled_to: HashMap<usize, (Weak<Stream>, u64)>,
 }
 
 impl Ledger {
@@ -124,8 +126,15 @@ impl Ledger {
     /// For each stream, where everything before is settled. A seal stops
     /// it advancing: what was in flight then is read again next time.
     pub(crate) fn settled_to(&self) -> HashMap<Arc<Stream>, u64> {
-        let inner = self.inner.lock().expect("ledger lock poisoned");
-        inner.settled_to.clone()
+        let mut inner = self.inner.lock().expect("ledger lock poisoned");
+        inner
+            .settled_to
+            .retain(|_, (stream, _)| stream.strong_count() > 0);
+        inner
+            .settled_to
+            .values()
+            .filter_map(|(stream, end)| Some((stream.upgrade()?, *end)))
+            .collect()
     }
 
     pub(crate) fn drop_events(&self, reason: DropReason, count: u64) {
@@ -203,14 +212,17 @@ impl Ledger {
 }
 
 /// Moves each stream's settled position up to the batch's last event.
-fn advance(settled_to: &mut HashMap<Arc<Stream>, u64>, batch: &Batch) {
+fn advance(settled_to: &mut HashMap<usize, (Weak<Stream>, u64)>, batch: &Batch) {
     for (stream, end) in batch.positions().filter(|&(_, end)| end > 0) {
-        match settled_to.get_mut(stream) {
-            Some(settled) => *settled = end.max(*settled),
-            None => {
-                settled_to.insert(Arc::clone(stream), end);
-            }
+        let key = Arc::as_ptr(stream) as usize;
+        let entry = settled_to
+            .entry(key)
+            .or_insert_with(|| (Arc::downgrade(stream), 0));
+        if entry.0.strong_count() == 0 {
+            // A stream that is gone, whose address this one reuses.
+            *entry = (Arc::downgrade(stream), 0);
         }
+        entry.1 = end.max(entry.1);
     }
 }
 
@@ -313,6 +325,11 @@ mod tests {
             ledger.settled_to()[&stream],
             20,
             "what was in flight at the seal is read again"
+        );
+        drop((first, second, third, stream));
+        assert!(
+            ledger.settled_to().is_empty(),
+            "a stream nothing holds is forgotten"
         );
     }
 }

@@ -231,7 +231,9 @@ impl Follower {
         let mut busy = false;
         let mut index = 0;
         while index < self.files.len() && self.queue.may_read() {
-            busy |= self.take_turn(index);
+            if !self.waits_for_predecessor(index) {
+                busy |= self.take_turn(index);
+            }
             if self.done_with(index) {
                 let mut file = self.files.remove(index);
                 self.release(&mut file);
@@ -240,6 +242,16 @@ impl Follower {
             index += 1;
         }
         busy
+    }
+
+    /// Whether the file at `index` must wait: a file rotated away from its
+    /// name is not read to its end yet, and lines written under one name
+    /// are shipped in the order they were written.
+    fn waits_for_predecessor(&self, index: usize) -> bool {
+        let file = &self.files[index];
+        self.files[..index].iter().any(|earlier| {
+            earlier.path == file.path && !earlier.at_end && earlier.fate != Fate::Live
+        })
     }
 
     /// Reads what the file at `index` has; returns whether it had anything.
@@ -266,18 +278,38 @@ impl Follower {
     }
 
     /// Whether the file at `index` is finished with: deleted and read to
-    /// its end, or rotated away longer than `--rotate-wait` ago.
-    fn done_with(&self, index: usize) -> bool {
-        let file = &self.files[index];
+    /// its end, or rotated away, read to its end, and left alone by its
+    /// writer for `--rotate-wait`. A rotated file still being read after
+    /// that is not given up: it is said to be behind, and read on.
+    fn done_with(&mut self, index: usize) -> bool {
+        let rotate_wait = self.config.rotate_wait;
+        let file = &mut self.files[index];
         match file.fate {
             Fate::Live => false,
             Fate::Deleted => file.at_end,
-            Fate::Rotated { since } => since.elapsed() >= self.config.rotate_wait,
+            Fate::Rotated { since } if since.elapsed() < rotate_wait => false,
+            Fate::Rotated { .. } if file.at_end => true,
+            Fate::Rotated { .. } => {
+                if !file.late {
+                    file.late = true;
+                    let (path, unread) = (file.path.display().to_string(), file.unread());
+                    diagnostics::warn("source", &format!("late:{path}"), || {
+                        (
+                            format!(
+                                "{path} was rotated away more than --rotate-wait ({}) ago and {unread} bytes of it are not read yet: reading on",
+                                humantime::format_duration(rotate_wait)
+                            ),
+                            json!({"path": path, "unread": unread}),
+                        )
+                    });
+                }
+                false
+            }
         }
     }
 
-    /// Ships a released file's last line, says what it left unread, and
-    /// closes it.
+    /// Ships a released file's last line and closes it, saying what it left
+    /// unread, if anything (a file that failed).
     fn release(&self, file: &mut Followed) {
         file.finish(&self.queue);
         let path = file.path.display().to_string();
@@ -285,10 +317,7 @@ impl Follower {
         if unread > 0 {
             diagnostics::warn("source", &format!("unread:{path}"), || {
                 (
-                    format!(
-                        "{path} was rotated away and not read to its end within --rotate-wait ({}): {unread} bytes left unread",
-                        humantime::format_duration(self.config.rotate_wait)
-                    ),
+                    format!("{path} released with {unread} bytes not read"),
                     json!({"path": path, "unread": unread}),
                 )
             });
@@ -324,7 +353,7 @@ impl Follower {
                 file.fate = if file.linked() {
                     rotated.push(file.path.clone());
                     Fate::Rotated {
-                        since: Instant::now(),
+                        since: file.renamed_at(),
                     }
                 } else {
                     Fate::Deleted
@@ -388,8 +417,9 @@ impl Follower {
         missed.sort();
         for (_, _, path) in missed {
             if let Some(mut file) = self.open_found(&path, false) {
+                file.written_as(rotated);
                 file.fate = Fate::Rotated {
-                    since: Instant::now(),
+                    since: file.renamed_at(),
                 };
                 self.files.push(file);
             }
@@ -454,10 +484,11 @@ impl Follower {
     /// Sleeps until something changes, a poll is due, or a deadline comes.
     fn wait(&mut self) {
         let polling = self.polling;
-        let mut timeout = self
-            .next_scan
-            .min(self.next_save)
-            .saturating_duration_since(Instant::now());
+        let mut next = self.next_scan;
+        if self.checkpoint.is_some() {
+            next = next.min(self.next_save);
+        }
+        let mut timeout = next.saturating_duration_since(Instant::now());
         if polling {
             timeout = timeout.min(POLL_INTERVAL);
         }

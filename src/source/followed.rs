@@ -76,6 +76,8 @@ pub(crate) struct Followed {
     accepted_to: u64,
     /// The last read found nothing more.
     pub at_end: bool,
+    /// Said to be behind after rotation (said once).
+    pub late: bool,
     /// When a read last found something.
     last_data: Instant,
 }
@@ -87,6 +89,8 @@ pub(crate) struct Turn {
     pub bytes: u64,
 }
 
+/// Longest one turn at a file lasts.
+const TURN_TIME: std::time::Duration = std::time::Duration::from_millis(100);
 /// A file idle this long gives its read buffer back.
 const IDLE: std::time::Duration = std::time::Duration::from_secs(2);
 /// A read buffer larger than this is given back as soon as the file is
@@ -127,6 +131,7 @@ impl Followed {
             start: offset,
             accepted_to: offset,
             at_end: false,
+            late: false,
             last_data: Instant::now(),
         })
     }
@@ -148,7 +153,10 @@ impl Followed {
         self.at_end = false;
         self.splitter
             .expect(meta.len().saturating_sub(self.splitter.read_to()));
-        while turn.bytes < budget && queue.may_read() {
+        // Bounded in time too: a turn that waits on a full queue must not
+        // keep the other files (and the look for rotations) waiting.
+        let deadline = Instant::now() + TURN_TIME;
+        while turn.bytes < budget && queue.may_read() && Instant::now() < deadline {
             let mut taken = true;
             let n = self.splitter.read_some(&mut self.file, &mut |chunk| {
                 taken = queue.push(chunk).is_ok();
@@ -205,6 +213,29 @@ impl Followed {
     /// removed (no links left).
     pub(crate) fn linked(&self) -> bool {
         self.file.metadata().is_ok_and(|meta| meta.nlink() > 0)
+    }
+
+    /// Names the file by the name its lines were written under (a file
+    /// found after it was rotated away), before anything is read.
+    pub(crate) fn written_as(&mut self, name: &Path) {
+        self.stream = Stream::new(name.to_string_lossy(), &*self.stream.id);
+        self.splitter = LineSplitter::resuming(Arc::clone(&self.stream), self.max_line, self.start);
+        self.path = name.to_owned();
+    }
+
+    /// When the file was renamed away, as near as can be told: its last
+    /// change of status (a rename is one), not when the rename was noticed.
+    pub(crate) fn renamed_at(&self) -> Instant {
+        let changed = self.file.metadata().ok().and_then(|meta| {
+            let at = std::time::UNIX_EPOCH
+                + std::time::Duration::new(
+                    meta.ctime().max(0) as u64,
+                    meta.ctime_nsec().clamp(0, 999_999_999) as u32,
+                );
+            std::time::SystemTime::now().duration_since(at).ok()
+        });
+        let now = Instant::now();
+        changed.and_then(|ago| now.checked_sub(ago)).unwrap_or(now)
     }
 
     /// What a checkpoint records of it now.
@@ -319,4 +350,72 @@ fn warn_shorter(path: &Path, offset: u64, size: u64) {
             json!({"path": path, "offset": offset, "size": size}),
         )
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::NamedTempFile, File) {
+        let mut temp = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut temp, bytes).unwrap();
+        let file = File::open(temp.path()).unwrap();
+        (temp, file)
+    }
+
+    #[test]
+    fn the_end_is_just_past_the_last_complete_line() {
+        let (_temp, file) = file_with(b"a\nbb\npartial");
+        assert_eq!(after_last_line(&file, 12).unwrap(), 5);
+        let (_temp, file) = file_with(b"no newline at all");
+        assert_eq!(after_last_line(&file, 17).unwrap(), 0);
+        let mut long = b"first\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 200_000));
+        let (_temp, file) = file_with(&long);
+        assert_eq!(
+            after_last_line(&file, long.len() as u64).unwrap(),
+            6,
+            "found across several blocks"
+        );
+    }
+
+    #[test]
+    fn a_resume_point_past_the_end_starts_over_with_a_new_identity() {
+        let (temp, _) = file_with(b"one\ntwo\n");
+        let resumed = Followed::open(
+            temp.path(),
+            Start::Resume {
+                offset: 4,
+                stream: "kept".into(),
+            },
+            100,
+        )
+        .unwrap();
+        assert_eq!((resumed.start, &*resumed.stream.id), (4, "kept"));
+        let shorter = Followed::open(
+            temp.path(),
+            Start::Resume {
+                offset: 100,
+                stream: "kept".into(),
+            },
+            100,
+        )
+        .unwrap();
+        assert_eq!(shorter.start, 0);
+        assert_ne!(&*shorter.stream.id, "kept");
+    }
+
+    #[test]
+    fn a_truncation_is_seen_by_length_or_by_first_bytes() {
+        let (temp, _) = file_with(b"line one\nline two\n");
+        let mut followed = Followed::open(temp.path(), Start::Beginning, 100).unwrap();
+        assert!(!followed.truncated(18).unwrap(), "learns its first bytes");
+        assert_eq!(followed.head, b"line one\nline two\n");
+        std::fs::write(temp.path(), b"other\n").unwrap();
+        assert!(followed.truncated(6).unwrap(), "shorter than seen");
+        followed.size_seen = 0;
+        followed.head = b"line".to_vec();
+        std::fs::write(temp.path(), b"a new file, longer than the old one\n").unwrap();
+        assert!(followed.truncated(36).unwrap(), "other first bytes");
+    }
 }

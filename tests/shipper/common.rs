@@ -156,6 +156,24 @@ pub struct Running {
     /// Everything shipper has written to stderr so far.
     stderr: Arc<Mutex<String>>,
     stderr_reader: JoinHandle<()>,
+    /// Kills shipper if the test ends (a failed assertion) before it does.
+    pub reaper: Reaper,
+}
+
+/// Kills a process when dropped, unless disarmed: a test that fails must
+/// not leave a shipper that follows files running forever.
+pub struct Reaper {
+    pid: u32,
+    pub armed: bool,
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if self.armed {
+            let pid = nix::unistd::Pid::from_raw(self.pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
 }
 
 impl Running {
@@ -182,6 +200,7 @@ impl Running {
             .spawn()
             .unwrap();
         let stdin = child.stdin.take().unwrap();
+        let pid = child.id();
         let stderr = Arc::new(Mutex::new(String::new()));
         let stderr_reader = {
             let stderr = Arc::clone(&stderr);
@@ -201,6 +220,7 @@ impl Running {
                 summary_path,
                 stderr,
                 stderr_reader,
+                reaper: Reaper { pid, armed: true },
             },
             stdin,
         )
@@ -223,6 +243,7 @@ impl Running {
     /// stderr and the checked summary.
     pub fn finish(mut self) -> (Option<i32>, String, Value, TempDir) {
         let status = wait_for(&mut self.child, Duration::from_secs(60));
+        self.reaper.armed = false;
         let stderr = {
             self.stderr_reader.join().unwrap();
             self.stderr.lock().unwrap().clone()
