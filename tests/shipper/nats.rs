@@ -269,6 +269,19 @@ fn an_event_larger_than_the_servers_limit_fails_at_once_with_the_rest_of_its_bat
 }
 
 #[test]
+fn a_server_without_jetstream_stops_the_run_and_says_what_is_missing() {
+    let server = NatsServer::start_without_jetstream();
+    let sink = server.sink("logs.app");
+    let run = run(
+        &["--sink", &sink, "--nats-timeout", "1s"],
+        numbered_lines(10),
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("nats-server -js"), "{}", run.stderr);
+    assert_eq!(run.summary["submitted"], 0);
+}
+
+#[test]
 fn an_unreachable_server_stops_the_run_before_anything_is_read() {
     let sink = format!("nats=nats://127.0.0.1:{}/logs.app", free_port());
     let run = run(

@@ -1,5 +1,5 @@
-//! Real servers for the NATS and syslog sinks' tests: nats-server with
-//! JetStream and syslog-ng, each started by the test on a free loopback
+//! Real servers for the NATS and syslog sinks' tests: nats-server (with
+//! JetStream, unless a test wants it without) and syslog-ng, each started by the test on a free loopback
 //! port with a store or configuration of its own in a temporary directory,
 //! and stopped by its process id when the guard is dropped.
 
@@ -84,6 +84,8 @@ pub struct NatsServer {
     dir: TempDir,
     /// Extra arguments (credentials), kept for a restart.
     args: Vec<String>,
+    /// Whether JetStream is enabled (`-js`).
+    jetstream: bool,
 }
 
 impl NatsServer {
@@ -93,11 +95,21 @@ impl NatsServer {
 
     /// Starts it with extra arguments (`--user`, `--pass`, `--auth`).
     pub fn start_with(args: &[&str]) -> NatsServer {
+        NatsServer::launch(args, true)
+    }
+
+    /// A plain NATS server: no JetStream, so nothing can store an event.
+    pub fn start_without_jetstream() -> NatsServer {
+        NatsServer::launch(&[], false)
+    }
+
+    fn launch(args: &[&str], jetstream: bool) -> NatsServer {
         let mut server = NatsServer {
             child: None,
             port: free_port(),
             dir: tempfile::tempdir().unwrap(),
             args: args.iter().map(|arg| arg.to_string()).collect(),
+            jetstream,
         };
         server.run();
         server
@@ -110,14 +122,8 @@ impl NatsServer {
             .open(self.dir.path().join("server.log"))
             .unwrap();
         let mut child = Command::new(program("nats-server"))
-            .args([
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-sd",
-            ])
+            .args(self.jetstream.then_some("-js"))
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
             .arg(self.dir.path().join("store"))
             .args(&self.args)
             .stdout(Stdio::null())
