@@ -149,7 +149,10 @@ impl NatsSink {
             .await?
             .connect(target.servers.as_slice())
             .await
-            .with_context(|| format!("could not connect to {}", target.servers.join(",")))?;
+            // The error's text already holds its cause: no chain to repeat.
+            .map_err(|error| {
+                anyhow::anyhow!("could not connect to {}: {error}", target.servers.join(","))
+            })?;
         let jetstream = jetstream::ContextBuilder::new()
             .timeout(options.timeout)
             .max_ack_inflight(IN_FLIGHT)
