@@ -4,7 +4,7 @@ end\t'From the end: only lines written from now on'"
 complete -c shipper -l checkpoint -d 'Save how far each file was delivered to this file, and resume from it when shipper starts again (at-least-once across restarts)' -r -F
 complete -c shipper -l glob-interval -d 'How often --follow patterns are expanded again for new files' -r
 complete -c shipper -l rotate-wait -d 'How long a file renamed away (rotated) is still read, so the lines written just before the rotation are not lost' -r
-complete -c shipper -l sink -d 'Where events go: `stdout`, `file` (see --file-path), `file=PATH` or `http=URL`. Repeat for several sinks; each event goes to every sink. [default: stdout]' -r
+complete -c shipper -l sink -d 'Where events go: `stdout`, `file` (see --file-path), `file=PATH`, `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream) or `syslog=tcp://HOST:PORT` (or `udp://`). Repeat for several sinks; each event goes to every sink. [default: stdout]' -r
 complete -c shipper -l file-path -d 'Path written by a bare `--sink file`' -r -F
 complete -c shipper -l file-max-bytes -d 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset' -r
 complete -c shipper -l file-max-files -d 'How many rotated files (`PATH.1` … `PATH.N`) a file sink keeps' -r
@@ -14,9 +14,16 @@ complete -c shipper -l http-header -d 'Add a header to every HTTP request, `Name
 complete -c shipper -l http-token -d 'Bearer token sent as `Authorization`; set it through the environment so that it never shows in the process list' -r
 complete -c shipper -l http-timeout -d 'Longest one HTTP request may take, answer included' -r
 complete -c shipper -l http-ca-file -d 'Trust this PEM certificate (a private CA) as well as the system\'s' -r -F
-complete -c shipper -l retry-initial -d 'First wait before retrying a failed request; it doubles each time' -r
+complete -c shipper -l retry-initial -d 'First wait before a network sink (HTTP, NATS, syslog) retries a failed write; it doubles each time' -r
 complete -c shipper -l retry-max-delay -d 'Longest wait between two attempts (Retry-After included)' -r
 complete -c shipper -l retry-max -d 'Attempts at one batch before it is given up as `sink_error`' -r
+complete -c shipper -l nats-stream -d 'Create this JetStream stream (file storage, capturing the NATS sink\'s subject) when no stream captures the subject yet' -r
+complete -c shipper -l nats-user -d 'User name for NATS, with --nats-password' -r
+complete -c shipper -l nats-password -d 'Password for NATS; set it through the environment so that it never shows in the process list' -r
+complete -c shipper -l nats-token -d 'Token for NATS; set it through the environment' -r
+complete -c shipper -l nats-creds -d 'A NATS credentials file (user JWT and NKey seed)' -r -F
+complete -c shipper -l nats-timeout -d 'Longest wait for NATS to connect, answer, or acknowledge a publish; an event not acknowledged by then is published again' -r
+complete -c shipper -l syslog-app-name -d 'APP-NAME of the syslog messages' -r
 complete -c shipper -l field -d 'Add KEY=VALUE to every event\'s `data` (repeatable; the input\'s own keys win)' -r
 complete -c shipper -l max-line-bytes -d 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound' -r
 complete -c shipper -l queue-capacity -d 'How many events the queue holds before intake waits (or drops)' -r

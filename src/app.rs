@@ -61,7 +61,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         Some(addr) => Some(stats::listen(addr).await?),
         None => None,
     };
-    let sinks = match sink::open_all(&config.sinks, config.file, &config.http) {
+    let sinks = match sink::open_all(config).await {
         Ok(sinks) => sinks,
         Err(err) => return could_not_open(&err, config, started),
     };

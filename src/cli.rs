@@ -28,6 +28,10 @@ Examples:
   Ship to a collector over HTTP (the token from the environment):
     SHIPPER_HTTP_TOKEN=secret app | shipper --sink http=https://collector:8080/ingest
 
+  Publish to a NATS JetStream stream, and to a syslog server over TCP:
+    app | shipper --sink nats=nats://nats-1:4222,nats-2:4222/logs.app
+    app | shipper --sink syslog=tcp://loghost:514 --syslog-app-name billing
+
   Let a script read what happened:
     app | shipper --sink file --summary-file run.json; jq .dropped run.json
 
@@ -44,6 +48,11 @@ Examples:
 
 Exit status: 0 every line delivered, 1 could not run, 2 bad usage,
 3 ran but dropped some events, 130/143 stopped by SIGINT/SIGTERM.";
+
+/// The help heading of the retry flags, which every network sink shares.
+const RETRIES: &str = "Retries (HTTP, NATS and syslog sinks)";
+/// The help heading of the NATS and syslog sinks' own flags.
+const NATS_SYSLOG: &str = "NATS / syslog sinks";
 
 /// Ship log lines from standard input or files through a bounded pipeline
 /// to sinks, and account for every one of them.
@@ -121,9 +130,10 @@ pub(crate) struct Args {
     #[arg(long, env = "SHIPPER_POLL", help_heading = "Input")]
     pub poll: bool,
 
-    /// Where events go: `stdout`, `file` (see --file-path), `file=PATH` or
-    /// `http=URL`. Repeat for several sinks; each event goes to every sink.
-    /// [default: stdout]
+    /// Where events go: `stdout`, `file` (see --file-path), `file=PATH`,
+    /// `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream)
+    /// or `syslog=tcp://HOST:PORT` (or `udp://`). Repeat for several sinks;
+    /// each event goes to every sink. [default: stdout]
     #[arg(
         long = "sink",
         value_name = "SINK",
@@ -202,12 +212,13 @@ pub(crate) struct Args {
     )]
     pub http_ca_file: Option<PathBuf>,
 
-    /// First wait before retrying a failed request; it doubles each time.
-    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration, env = "SHIPPER_RETRY_INITIAL", help_heading = "HTTP sinks")]
+    /// First wait before a network sink (HTTP, NATS, syslog) retries a
+    /// failed write; it doubles each time.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration, env = "SHIPPER_RETRY_INITIAL", help_heading = RETRIES)]
     pub retry_initial: Duration,
 
     /// Longest wait between two attempts (Retry-After included).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "SHIPPER_RETRY_MAX_DELAY", help_heading = "HTTP sinks")]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "SHIPPER_RETRY_MAX_DELAY", help_heading = RETRIES)]
     pub retry_max_delay: Duration,
 
     /// Attempts at one batch before it is given up as `sink_error`.
@@ -216,9 +227,77 @@ pub(crate) struct Args {
         value_name = "N",
         default_value_t = 10,
         env = "SHIPPER_RETRY_MAX",
-        help_heading = "HTTP sinks"
+        help_heading = RETRIES
     )]
     pub retry_max: u32,
+
+    /// Create this JetStream stream (file storage, capturing the NATS sink's
+    /// subject) when no stream captures the subject yet.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "SHIPPER_NATS_STREAM",
+        help_heading = NATS_SYSLOG
+    )]
+    pub nats_stream: Option<String>,
+
+    /// User name for NATS, with --nats-password.
+    #[arg(
+        long,
+        value_name = "USER",
+        env = "SHIPPER_NATS_USER",
+        requires = "nats_password",
+        help_heading = NATS_SYSLOG
+    )]
+    pub nats_user: Option<String>,
+
+    /// Password for NATS; set it through the environment so that it never
+    /// shows in the process list.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "SHIPPER_NATS_PASSWORD",
+        hide_env_values = true,
+        requires = "nats_user",
+        help_heading = NATS_SYSLOG
+    )]
+    pub nats_password: Option<String>,
+
+    /// Token for NATS; set it through the environment.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SHIPPER_NATS_TOKEN",
+        hide_env_values = true,
+        conflicts_with_all = ["nats_user", "nats_creds"],
+        help_heading = NATS_SYSLOG
+    )]
+    pub nats_token: Option<String>,
+
+    /// A NATS credentials file (user JWT and NKey seed).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "SHIPPER_NATS_CREDS",
+        conflicts_with = "nats_user",
+        help_heading = NATS_SYSLOG
+    )]
+    pub nats_creds: Option<PathBuf>,
+
+    /// Longest wait for NATS to connect, answer, or acknowledge a publish;
+    /// an event not acknowledged by then is published again.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, env = "SHIPPER_NATS_TIMEOUT", help_heading = NATS_SYSLOG)]
+    pub nats_timeout: Duration,
+
+    /// APP-NAME of the syslog messages.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "shipper",
+        env = "SHIPPER_SYSLOG_APP_NAME",
+        help_heading = NATS_SYSLOG
+    )]
+    pub syslog_app_name: String,
 
     /// Reject (and count as `invalid`) any line that is not a well-formed
     /// JSON event, instead of wrapping it as best it can.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::cli::{Args, HttpFormatArg, ProgressArg, ReadFromArg, SummaryArg};
 use crate::envelope::level::Level;
+use crate::sink::{nats, syslog};
 
 /// Longest line the reader accepts as a setting; lines are indexed with u32.
 const MAX_LINE_LIMIT: u64 = 1 << 30;
@@ -28,6 +29,10 @@ pub(crate) struct Config {
     pub file: FileOptions,
     /// Request and retry settings shared by every HTTP sink.
     pub http: HttpOptions,
+    /// Credentials, stream and retry settings shared by every NATS sink.
+    pub nats: NatsOptions,
+    /// Settings shared by every syslog sink.
+    pub syslog: SyslogOptions,
     /// Where and how the drain summary is printed.
     pub summary: SummaryConfig,
     /// Report routine events (sinks opened and closed) on stderr.
@@ -162,6 +167,10 @@ pub(crate) enum SinkSpec {
     File(PathBuf),
     /// An `http://` or `https://` URL, checked.
     Http(String),
+    /// JetStream servers and a subject.
+    Nats(nats::Target),
+    /// A syslog server over TCP or UDP.
+    Syslog(syslog::Target),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +201,48 @@ pub(crate) struct RetryPolicy {
     pub max_delay: Duration,
     /// Attempts at one batch, the first included.
     pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct NatsOptions {
+    /// A stream to create for the subject when no stream captures it.
+    pub stream: Option<String>,
+    pub auth: NatsAuth,
+    /// Longest wait for a connection, an answer or a publish ack.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+/// How a NATS sink proves who it is.
+#[derive(Clone)]
+pub(crate) enum NatsAuth {
+    None,
+    UserPassword {
+        user: String,
+        password: String,
+    },
+    Token(String),
+    /// A `.creds` file: a user JWT and its NKey seed.
+    CredsFile(PathBuf),
+}
+
+/// Never shows a password or a token, whoever prints the settings.
+impl std::fmt::Debug for NatsAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NatsAuth::None => f.write_str("None"),
+            NatsAuth::UserPassword { user, .. } => write!(f, "UserPassword({user}, hidden)"),
+            NatsAuth::Token(_) => f.write_str("Token(hidden)"),
+            NatsAuth::CredsFile(path) => write!(f, "CredsFile({})", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SyslogOptions {
+    /// APP-NAME of every message.
+    pub app_name: String,
+    pub retry: RetryPolicy,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -258,6 +309,13 @@ impl Config {
             }
             HttpFormatArg::Json => HttpFormat::JsonArray,
         };
+        let retry = RetryPolicy {
+            initial: args.retry_initial,
+            max_delay: args.retry_max_delay,
+            max_attempts: args.retry_max,
+        };
+        let nats = nats_options(&args, retry);
+        let syslog = syslog_options(&args, retry)?;
         let mode = match (args.strict_envelope, args.raw) {
             (true, _) => EnvelopeMode::Strict,
             (_, true) => EnvelopeMode::Raw,
@@ -313,12 +371,10 @@ impl Config {
                 token: args.http_token,
                 timeout: args.http_timeout,
                 ca_file: args.http_ca_file,
-                retry: RetryPolicy {
-                    initial: args.retry_initial,
-                    max_delay: args.retry_max_delay,
-                    max_attempts: args.retry_max,
-                },
+                retry,
             },
+            nats,
+            syslog,
             summary: SummaryConfig {
                 format: match args.summary {
                     SummaryArg::Text => SummaryFormat::Text,
@@ -337,6 +393,43 @@ impl Config {
             metrics_addr: args.metrics_addr,
         })
     }
+}
+
+/// At most one kind of credentials; clap has refused the others.
+fn nats_options(args: &Args, retry: RetryPolicy) -> NatsOptions {
+    let auth = match (&args.nats_user, &args.nats_password, &args.nats_token) {
+        (Some(user), Some(password), _) => NatsAuth::UserPassword {
+            user: user.clone(),
+            password: password.clone(),
+        },
+        (_, _, Some(token)) => NatsAuth::Token(token.clone()),
+        _ => match &args.nats_creds {
+            Some(path) => NatsAuth::CredsFile(path.clone()),
+            None => NatsAuth::None,
+        },
+    };
+    NatsOptions {
+        stream: args.nats_stream.clone(),
+        auth,
+        timeout: args.nats_timeout,
+        retry,
+    }
+}
+
+fn syslog_options(args: &Args, retry: RetryPolicy) -> Result<SyslogOptions, String> {
+    let name = &args.syslog_app_name;
+    let fits = (1..=syslog::MAX_APP_NAME).contains(&name.len())
+        && name.bytes().all(|byte| byte.is_ascii_graphic());
+    if !fits {
+        return Err(format!(
+            "--syslog-app-name '{name}' must be 1 to {} printable ASCII characters without spaces",
+            syslog::MAX_APP_NAME
+        ));
+    }
+    Ok(SyslogOptions {
+        app_name: name.clone(),
+        retry,
+    })
 }
 
 fn positive(flag: &str, value: u64) -> Result<(), String> {
@@ -395,9 +488,12 @@ fn parse_sinks(specs: &[String], default_file: &std::path::Path) -> Result<Vec<S
             None if spec == "file" => SinkSpec::File(default_file.to_path_buf()),
             Some(("file", path)) if !path.is_empty() => SinkSpec::File(PathBuf::from(path)),
             Some(("http", url)) => SinkSpec::Http(check_url(url)?),
+            Some(("nats", url)) => SinkSpec::Nats(nats::Target::parse(url)?),
+            Some(("syslog", url)) => SinkSpec::Syslog(syslog::Target::parse(url)?),
             _ => {
                 return Err(format!(
-                    "unknown sink '{spec}' (expected `stdout`, `file`, `file=PATH` or `http=URL`)"
+                    "unknown sink '{spec}' (expected `stdout`, `file`, `file=PATH`, `http=URL`, \
+                     `nats=nats://HOST:PORT/SUBJECT` or `syslog=tcp://HOST:PORT`)"
                 ));
             }
         };
@@ -431,6 +527,8 @@ pub(crate) fn sink_label(sink: &SinkSpec) -> String {
         SinkSpec::Stdout => "stdout".to_owned(),
         SinkSpec::File(path) => format!("file:{}", path.display()),
         SinkSpec::Http(url) => public_url(url),
+        SinkSpec::Nats(target) => target.label(),
+        SinkSpec::Syslog(target) => target.label(),
     }
 }
 

@@ -83,10 +83,6 @@ impl Batch {
     }
 
     /// Where line `line` came from; `None` for a gap marker.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "sinks that deduplicate name events by it")
-    )]
     pub(crate) fn origin(&self, line: usize) -> Option<Origin<'_>> {
         let (stream, offset) = self.origins[line];
         let stream = self.streams.get(stream as usize)?;

@@ -16,6 +16,7 @@ use flate2::write::GzEncoder;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Response, StatusCode};
 
+use super::retry::Attempts;
 use super::{SinkError, WriteOutcome};
 use crate::config::{HttpFormat, HttpOptions, RetryPolicy};
 use crate::pipeline::batch::Batch;
@@ -84,24 +85,17 @@ impl HttpSink {
             Ok(body) => body,
             Err(error) => return WriteOutcome::new(0, Some(error)),
         };
-        for attempt in 1.. {
-            let verdict = self.attempt(body.clone()).await;
-            let (error, after) = match verdict {
+        let mut attempts = Attempts::new(self.retry, retrying);
+        loop {
+            let (error, after) = match self.attempt(body.clone()).await {
                 Verdict::Delivered => return written(batch.len(), None),
                 Verdict::Fail(error) => return written(0, Some(error)),
                 Verdict::Retry { error, after } => (error, after),
             };
-            if attempt >= self.retry.max_attempts {
-                let error = SinkError {
-                    message: format!("gave up after {attempt} attempts: {}", error.message),
-                    ..error
-                };
+            if let Err(error) = attempts.after_failure(error, after).await {
                 return written(0, Some(error));
             }
-            tokio::time::sleep(self.retry.delay(attempt, after)).await;
-            retrying();
         }
-        unreachable!("the attempts above end in a return")
     }
 
     fn body(&self, batch: &Batch) -> std::io::Result<Vec<u8>> {
@@ -238,57 +232,9 @@ fn json_array(batch: &Batch) -> Vec<u8> {
     body
 }
 
-impl RetryPolicy {
-    /// The wait after failed attempt number `attempt` (1 for the first):
-    /// full jitter, a random time up to `initial * 2^(attempt-1)` capped at
-    /// `max_delay`; a server's Retry-After is honoured, within `max_delay`.
-    pub(crate) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(after) = retry_after {
-            return after.min(self.max_delay);
-        }
-        let doubled = self.initial.saturating_mul(1 << (attempt - 1).min(30));
-        let ceiling = doubled.min(self.max_delay);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(fastrand::u64(0..=nanos))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn policy() -> RetryPolicy {
-        RetryPolicy {
-            initial: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-            max_attempts: 10,
-        }
-    }
-
-    #[test]
-    fn backoff_doubles_within_its_ceiling() {
-        let policy = policy();
-        for _ in 0..200 {
-            assert!(policy.delay(1, None) <= Duration::from_millis(100));
-            assert!(policy.delay(3, None) <= Duration::from_millis(400));
-            assert!(policy.delay(40, None) <= Duration::from_secs(1));
-        }
-        let spread: std::collections::HashSet<_> = (0..50).map(|_| policy.delay(4, None)).collect();
-        assert!(spread.len() > 1, "full jitter spreads the retries");
-    }
-
-    #[test]
-    fn retry_after_is_honoured_within_the_longest_wait() {
-        let policy = policy();
-        assert_eq!(
-            policy.delay(1, Some(Duration::from_millis(700))),
-            Duration::from_millis(700)
-        );
-        assert_eq!(
-            policy.delay(1, Some(Duration::from_secs(60))),
-            Duration::from_secs(1)
-        );
-    }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {

@@ -9,8 +9,11 @@ pub(crate) mod file;
 pub(crate) mod http;
 #[cfg(test)]
 pub(crate) mod memory;
+pub(crate) mod nats;
 pub(crate) mod output;
+pub(crate) mod retry;
 pub(crate) mod stdout;
+pub(crate) mod syslog;
 
 use std::io;
 use std::sync::Arc;
@@ -19,7 +22,7 @@ use anyhow::Context;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::config::{FileOptions, HttpOptions, SinkSpec, sink_label};
+use crate::config::{Config, SinkSpec, sink_label};
 use crate::diagnostics;
 use crate::pipeline::batch::Batch;
 use crate::pipeline::ledger::Ledger;
@@ -78,8 +81,11 @@ pub(crate) enum AnySink {
     Stdout(stdout::StdoutSink),
     #[cfg(test)]
     Memory(memory::MemorySink),
-    /// Waits on the network, not on system calls: runs on the runtime.
+    /// The network sinks wait on the network, not on system calls: they
+    /// run on the runtime.
     Http(http::HttpSink),
+    Nats(nats::NatsSink),
+    Syslog(syslog::SyslogSink),
 }
 
 impl AnySink {
@@ -90,7 +96,25 @@ impl AnySink {
             AnySink::Stdout(sink) => Some(sink),
             #[cfg(test)]
             AnySink::Memory(sink) => Some(sink),
-            AnySink::Http(_) => None,
+            AnySink::Http(_) | AnySink::Nats(_) | AnySink::Syslog(_) => None,
+        }
+    }
+
+    fn is_network(&self) -> bool {
+        matches!(
+            self,
+            AnySink::Http(_) | AnySink::Nats(_) | AnySink::Syslog(_)
+        )
+    }
+
+    /// Writes a batch through a network sink, telling `retrying` of each
+    /// retry.
+    async fn write_network(&mut self, batch: &Batch, retrying: &(dyn Fn() + Sync)) -> WriteOutcome {
+        match self {
+            AnySink::Http(sink) => sink.write(batch, retrying).await,
+            AnySink::Nats(sink) => sink.write(batch, retrying).await,
+            AnySink::Syslog(sink) => sink.write(batch, retrying).await,
+            _ => unreachable!("{} is not a network sink", self.name()),
         }
     }
 
@@ -101,29 +125,37 @@ impl AnySink {
             #[cfg(test)]
             AnySink::Memory(sink) => sink.name(),
             AnySink::Http(sink) => sink.name(),
+            AnySink::Nats(sink) => sink.name(),
+            AnySink::Syslog(sink) => sink.name(),
         }
     }
 }
 
 /// Opens every sink in command-line order; the first that cannot open
 /// stops the run before anything is read.
-pub(crate) fn open_all(
-    specs: &[SinkSpec],
-    file: FileOptions,
-    http: &HttpOptions,
-) -> anyhow::Result<Vec<AnySink>> {
-    let mut sinks = Vec::with_capacity(specs.len());
-    for spec in specs {
+pub(crate) async fn open_all(config: &Config) -> anyhow::Result<Vec<AnySink>> {
+    let mut sinks = Vec::with_capacity(config.sinks.len());
+    for spec in &config.sinks {
         let label = sink_label(spec);
         let sink = match spec {
             SinkSpec::Stdout => AnySink::Stdout(stdout::StdoutSink::open()),
             SinkSpec::File(path) => AnySink::File(
-                file::FileSink::open(path, file)
+                file::FileSink::open(path, config.file)
                     .with_context(|| format!("could not open sink '{label}'"))?,
             ),
             SinkSpec::Http(url) => AnySink::Http(
-                http::HttpSink::open(url, label.clone(), http)
+                http::HttpSink::open(url, label.clone(), &config.http)
                     .with_context(|| format!("could not set up sink '{label}'"))?,
+            ),
+            SinkSpec::Nats(target) => AnySink::Nats(
+                nats::NatsSink::open(target, label.clone(), &config.nats)
+                    .await
+                    .with_context(|| format!("could not open sink '{label}'"))?,
+            ),
+            SinkSpec::Syslog(target) => AnySink::Syslog(
+                syslog::SyslogSink::open(target, label.clone(), &config.syslog)
+                    .await
+                    .with_context(|| format!("could not open sink '{label}'"))?,
             ),
         };
         diagnostics::info(
@@ -146,12 +178,12 @@ pub(crate) async fn drive(
     batches: mpsc::Receiver<Arc<Batch>>,
     ledger: Arc<Ledger>,
 ) -> AnySink {
-    match sink {
-        AnySink::Http(sink) => AnySink::Http(drive_network(sink, index, batches, ledger).await),
-        sink => tokio::task::spawn_blocking(move || drive_blocking(sink, index, batches, ledger))
-            .await
-            .expect("a sink's thread panicked"),
+    if sink.is_network() {
+        return drive_network(sink, index, batches, ledger).await;
     }
+    tokio::task::spawn_blocking(move || drive_blocking(sink, index, batches, ledger))
+        .await
+        .expect("a sink's thread panicked")
 }
 
 fn drive_blocking(
@@ -171,13 +203,15 @@ fn drive_blocking(
 }
 
 async fn drive_network(
-    sink: http::HttpSink,
+    mut sink: AnySink,
     index: usize,
     mut batches: mpsc::Receiver<Arc<Batch>>,
     ledger: Arc<Ledger>,
-) -> http::HttpSink {
+) -> AnySink {
     while let Some(batch) = batches.recv().await {
-        let outcome = sink.write(&batch, &|| ledger.retried(index, 1)).await;
+        let outcome = sink
+            .write_network(&batch, &|| ledger.retried(index, 1))
+            .await;
         settle(sink.name(), index, &batch, outcome, &ledger);
     }
     sink
@@ -193,8 +227,10 @@ fn settle(name: &str, index: usize, batch: &Batch, outcome: WriteOutcome, ledger
 
 /// Closes a sink; a blocking one on a blocking thread.
 pub(crate) async fn close(mut sink: AnySink) -> io::Result<()> {
-    if sink.blocking().is_none() {
-        return Ok(());
+    match &mut sink {
+        AnySink::Syslog(sink) => return sink.close().await,
+        AnySink::Http(_) | AnySink::Nats(_) => return Ok(()),
+        _ => {}
     }
     tokio::task::spawn_blocking(move || sink.blocking().expect("a blocking sink").close())
         .await

@@ -11,4 +11,7 @@ mod follow;
 mod http;
 mod lifecycle;
 mod live;
+mod nats;
+mod servers;
 mod sinks;
+mod syslog;

@@ -1,0 +1,484 @@
+//! The NATS JetStream sink: each event is published on the sink's subject
+//! and counts as written only once JetStream has acknowledged storing it.
+//! Many publishes are in flight at once; each carries a `Nats-Msg-Id` made
+//! from the event's origin, so that an event published again after a lost
+//! ack is dropped by the stream's duplicate window instead of being stored
+//! twice.
+//!
+//! Built on async-nats, the official client: it reconnects on its own
+//! (with our backoff policy), on the same tokio runtime as the pipeline.
+
+use std::collections::VecDeque;
+
+use anyhow::{Context as _, bail};
+use async_nats::jetstream::context::{PublishAckFuture, PublishError, PublishErrorKind};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::publish::PublishAck;
+use async_nats::jetstream::{self, stream};
+use async_nats::{ConnectOptions, Event, Subject};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
+use serde_json::json;
+
+use super::retry::Attempts;
+use super::{SinkError, WriteOutcome};
+use crate::config::{NatsAuth, NatsOptions, RetryPolicy};
+use crate::diagnostics;
+use crate::pipeline::batch::Batch;
+
+/// The port of a server given without one.
+const DEFAULT_PORT: u16 = 4222;
+/// Publishes awaiting their ack at once, at most.
+const IN_FLIGHT: usize = 1024;
+
+/// Where a NATS sink publishes: `nats://HOST:PORT[,HOST:PORT...]/SUBJECT`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Target {
+    /// `host:port` of each server given; the client finds the rest of a
+    /// cluster by itself.
+    servers: Vec<String>,
+    subject: String,
+}
+
+impl Target {
+    /// Reads the part after `nats=`. Credentials are refused here: they
+    /// belong in flags or the environment, never in a sink's name.
+    pub(crate) fn parse(url: &str) -> Result<Target, String> {
+        const SHAPE: &str = "nats://HOST:PORT[,HOST:PORT...]/SUBJECT";
+        let rest = url
+            .strip_prefix("nats://")
+            .ok_or_else(|| format!("a NATS sink is written nats={SHAPE}"))?;
+        if rest
+            .split('/')
+            .next()
+            .is_some_and(|hosts| hosts.contains('@'))
+        {
+            // Not quoted: the address holds a password.
+            return Err("credentials do not go in a NATS sink's address: use \
+                 --nats-user/--nats-password, --nats-token or --nats-creds \
+                 (or their SHIPPER_NATS_* variables)"
+                .to_owned());
+        }
+        let (hosts, subject) = rest
+            .split_once('/')
+            .ok_or_else(|| format!("'{url}' names no subject (nats={SHAPE})"))?;
+        let servers = hosts
+            .split(',')
+            .map(server)
+            .collect::<Result<Vec<_>, _>>()?;
+        check_subject(subject)?;
+        Ok(Target {
+            servers,
+            subject: subject.to_owned(),
+        })
+    }
+
+    /// How diagnostics and the summary name the sink.
+    pub(crate) fn label(&self) -> String {
+        format!("nats://{}/{}", self.servers.join(","), self.subject)
+    }
+}
+
+/// `host:port`, the port defaulting to 4222.
+fn server(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let (host, port) = match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && !port.contains(']') => {
+            let port: u16 = port
+                .parse()
+                .map_err(|_| format!("'{text}': the port is not a number"))?;
+            (host, port)
+        }
+        _ => (text, DEFAULT_PORT),
+    };
+    if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '/') {
+        return Err(format!("'{text}' is not HOST:PORT"));
+    }
+    Ok(format!("{host}:{port}"))
+}
+
+/// A subject events can be published on: dot-separated tokens, none
+/// empty, no wildcard, no white space.
+fn check_subject(subject: &str) -> Result<(), String> {
+    let fits = !subject.is_empty()
+        && subject.split('.').all(|token| {
+            !token.is_empty()
+                && token != "*"
+                && token != ">"
+                && !token.contains(char::is_whitespace)
+        });
+    if fits {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{subject}' is not a subject to publish on (tokens like `logs.app`, no wildcards)"
+        ))
+    }
+}
+
+pub(crate) struct NatsSink {
+    /// The target's label, for diagnostics and the summary.
+    name: String,
+    subject: Subject,
+    jetstream: jetstream::Context,
+    retry: RetryPolicy,
+    ids: MsgIds,
+}
+
+/// How one round of publishes ended for the events still pending.
+enum Verdict {
+    /// Every pending event was acknowledged.
+    Stored,
+    /// Some were not, and another round may store them.
+    Retry(SinkError),
+    /// An event can never be stored (larger than the server allows).
+    Fail(SinkError),
+}
+
+impl NatsSink {
+    /// Connects, and checks that a stream captures the subject (creating
+    /// `--nats-stream` if none does): a sink that could only fail does not
+    /// open.
+    pub(crate) async fn open(
+        target: &Target,
+        name: String,
+        options: &NatsOptions,
+    ) -> anyhow::Result<NatsSink> {
+        let client = connect_options(options, &name)
+            .await?
+            .connect(target.servers.as_slice())
+            .await
+            // The error's text already holds its cause: no chain to repeat.
+            .map_err(|error| {
+                anyhow::anyhow!("could not connect to {}: {error}", target.servers.join(","))
+            })?;
+        let jetstream = jetstream::ContextBuilder::new()
+            .timeout(options.timeout)
+            .max_ack_inflight(IN_FLIGHT)
+            .build(client);
+        let stream = find_stream(&jetstream, &target.subject, options.stream.as_deref()).await?;
+        diagnostics::info(
+            "sink",
+            format!("{name}: JetStream stream '{stream}' captures the subject"),
+            json!({"sink": name, "stream": stream}),
+        );
+        Ok(NatsSink {
+            name,
+            subject: Subject::from(target.subject.as_str()),
+            jetstream,
+            retry: options.retry,
+            ids: MsgIds::new(),
+        })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Publishes a batch, retrying what was not acknowledged as the policy
+    /// allows (telling `retrying` each time). The events written are those
+    /// acknowledged before the first that never was.
+    pub(crate) async fn write(
+        &mut self,
+        batch: &Batch,
+        retrying: &(dyn Fn() + Sync),
+    ) -> WriteOutcome {
+        let ids = self.ids.for_batch(batch);
+        let lines: Vec<&[u8]> = batch.lines().collect();
+        let mut pending: VecDeque<usize> = (0..lines.len()).collect();
+        let mut attempts = Attempts::new(self.retry, retrying);
+        loop {
+            let error = match self.publish(&lines, &ids, &mut pending).await {
+                Verdict::Stored => return written(lines.len(), None),
+                Verdict::Fail(error) => Err(error),
+                Verdict::Retry(error) => attempts.after_failure(error, None).await,
+            };
+            if let Err(error) = error {
+                let acked = pending.front().copied().unwrap_or(lines.len());
+                return written(acked, Some(error));
+            }
+        }
+    }
+
+    /// One round: publishes the pending events in order, up to `IN_FLIGHT`
+    /// awaiting their ack at once, and keeps in `pending` those that were
+    /// not acknowledged. Stops publishing at the first failure.
+    async fn publish(
+        &self,
+        lines: &[&[u8]],
+        ids: &[String],
+        pending: &mut VecDeque<usize>,
+    ) -> Verdict {
+        let mut acks = FuturesOrdered::new();
+        let mut unacked = VecDeque::new();
+        let mut failure = None;
+        while failure.is_none() {
+            if acks.len() >= IN_FLIGHT {
+                failure = settle(acks.next().await, &mut unacked);
+                continue;
+            }
+            let Some(index) = pending.pop_front() else {
+                break;
+            };
+            match self.send(lines[index], &ids[index]).await {
+                Ok(ack) => acks.push_back(async move { (index, ack.await) }),
+                Err(error) => {
+                    unacked.push_back(index);
+                    failure = Some(judge(&error));
+                }
+            }
+        }
+        while let Some(acked) = acks.next().await {
+            let error = settle(Some(acked), &mut unacked);
+            failure = failure.or(error);
+        }
+        unacked.extend(pending.drain(..));
+        unacked.make_contiguous().sort_unstable();
+        *pending = unacked;
+        failure.unwrap_or(Verdict::Stored)
+    }
+
+    async fn send(&self, line: &[u8], id: &str) -> Result<PublishAckFuture, PublishError> {
+        let message = PublishMessage::build()
+            .payload(Bytes::copy_from_slice(line))
+            .message_id(id);
+        self.jetstream
+            .send_publish(self.subject.clone(), message)
+            .await
+    }
+}
+
+type AckResult = Result<PublishAck, PublishError>;
+
+/// Notes one ack: an event not acknowledged goes back to `unacked`, and
+/// its failure is returned.
+fn settle(acked: Option<(usize, AckResult)>, unacked: &mut VecDeque<usize>) -> Option<Verdict> {
+    let (index, result) = acked?;
+    let error = result.err()?;
+    unacked.push_back(index);
+    Some(judge(&error))
+}
+
+/// Whether another round may store what this error kept out: all but an
+/// event larger than the server's limit may.
+fn judge(error: &PublishError) -> Verdict {
+    let kind = match error.kind() {
+        PublishErrorKind::TimedOut => "Timeout",
+        PublishErrorKind::StreamNotFound => "NoStream",
+        PublishErrorKind::BrokenPipe => "Disconnected",
+        PublishErrorKind::MaxPayloadExceeded => "TooLarge",
+        _ => "Publish",
+    };
+    let final_ = error.kind() == PublishErrorKind::MaxPayloadExceeded;
+    let error = SinkError {
+        kind: kind.to_owned(),
+        message: format!("JetStream publish: {error}"),
+        status: None,
+    };
+    if final_ {
+        Verdict::Fail(error)
+    } else {
+        Verdict::Retry(error)
+    }
+}
+
+fn written(written: usize, error: Option<SinkError>) -> WriteOutcome {
+    WriteOutcome { written, error }
+}
+
+/// The client's settings: credentials, timeouts, reconnects with our
+/// backoff, and its connection events as diagnostics.
+async fn connect_options(options: &NatsOptions, name: &str) -> anyhow::Result<ConnectOptions> {
+    let mut connect = match &options.auth {
+        NatsAuth::None => ConnectOptions::new(),
+        NatsAuth::UserPassword { user, password } => {
+            ConnectOptions::with_user_and_password(user.clone(), password.clone())
+        }
+        NatsAuth::Token(token) => ConnectOptions::with_token(token.clone()),
+        NatsAuth::CredsFile(path) => ConnectOptions::with_credentials_file(path)
+            .await
+            .with_context(|| format!("could not read --nats-creds '{}'", path.display()))?,
+    };
+    let policy = options.retry;
+    connect = connect
+        .name(concat!("shipper/", env!("CARGO_PKG_VERSION")))
+        .connection_timeout(options.timeout)
+        .request_timeout(Some(options.timeout))
+        .reconnect_delay_callback(move |attempts| {
+            policy.delay(u32::try_from(attempts).unwrap_or(u32::MAX), None)
+        });
+    let name = name.to_owned();
+    Ok(connect.event_callback(move |event| {
+        report_event(&name, &event);
+        async {}
+    }))
+}
+
+/// A lost connection is worth a warning; its return, a routine note.
+fn report_event(name: &str, event: &Event) {
+    match event {
+        Event::Connected => diagnostics::info(
+            "sink",
+            format!("{name}: connected"),
+            json!({"sink": name, "event": "connected"}),
+        ),
+        Event::Disconnected | Event::LameDuckMode | Event::ServerError(_) => {
+            diagnostics::warn("sink", &format!("nats:{name}"), || {
+                (
+                    format!("{name}: {event}; publishes are retried"),
+                    json!({"sink": name, "event": event.to_string()}),
+                )
+            })
+        }
+        _ => {}
+    }
+}
+
+/// The stream that captures `subject`, created as `create` if none does.
+async fn find_stream(
+    jetstream: &jetstream::Context,
+    subject: &str,
+    create: Option<&str>,
+) -> anyhow::Result<String> {
+    use async_nats::jetstream::context::GetStreamByNameErrorKind as Kind;
+    let error = match jetstream.stream_by_subject(subject).await {
+        Ok(name) => return Ok(name),
+        Err(error) => error,
+    };
+    if error.kind() != Kind::NotFound {
+        return Err(error).context(
+            "could not ask JetStream which stream captures the subject (is JetStream \
+             enabled on the server, `nats-server -js`?)",
+        );
+    }
+    let Some(name) = create else {
+        bail!(
+            "no JetStream stream captures subject '{subject}': create one \
+             (`nats stream add`), or pass --nats-stream NAME to have shipper create it"
+        );
+    };
+    create_stream(jetstream, name, subject).await
+}
+
+async fn create_stream(
+    jetstream: &jetstream::Context,
+    name: &str,
+    subject: &str,
+) -> anyhow::Result<String> {
+    if jetstream.get_stream(name).await.is_ok() {
+        bail!("stream '{name}' (--nats-stream) exists but does not capture subject '{subject}'");
+    }
+    let config = stream::Config {
+        name: name.to_owned(),
+        subjects: vec![subject.to_owned()],
+        storage: stream::StorageType::File,
+        ..Default::default()
+    };
+    jetstream
+        .create_stream(config)
+        .await
+        .with_context(|| format!("could not create stream '{name}' for subject '{subject}'"))?;
+    diagnostics::info(
+        "sink",
+        format!("created JetStream stream '{name}' for subject '{subject}'"),
+        json!({"stream": name, "subject": subject}),
+    );
+    Ok(name.to_owned())
+}
+
+/// Each event's `Nats-Msg-Id`: the same for every attempt at it, and
+/// different from every other event's.
+struct MsgIds {
+    /// Different for each run: names the gap markers, which were not read.
+    run: String,
+    /// Batches this sink was given so far.
+    batches: u64,
+}
+
+impl MsgIds {
+    fn new() -> MsgIds {
+        MsgIds {
+            run: format!("{:016x}", fastrand::u64(..)),
+            batches: 0,
+        }
+    }
+
+    /// The ids of a batch's lines, made once for all its attempts.
+    fn for_batch(&mut self, batch: &Batch) -> Vec<String> {
+        self.batches += 1;
+        (0..batch.len())
+            .map(|line| self.msg_id(batch, line))
+            .collect()
+    }
+
+    /// An event is named by where it was read: its stream's identity and
+    /// the position just past it, so that the same line sent again (a
+    /// retry, or a restart from a checkpoint) carries the same id. A gap
+    /// marker, made by the pipeline, is named by the run, the batch and
+    /// its place in it.
+    fn msg_id(&self, batch: &Batch, line: usize) -> String {
+        match batch.origin(line) {
+            Some(origin) => format!("{}:{}", origin.stream, origin.offset),
+            None => format!("{}:marker:{}:{line}", self.run, self.batches),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_named_by_its_origin_and_a_marker_by_the_run() {
+        use crate::pipeline::batch::BatchBuilder;
+        use crate::source::Stream;
+        let mut builder = BatchBuilder::new(10);
+        builder.reading(&Stream::named("file-8:1234"));
+        builder.push(17, |out| {
+            out.push(b'a');
+            true
+        });
+        builder.push_marker(|out| out.push(b'm'));
+        let batch = builder.take(1);
+        let mut ids = MsgIds::new();
+        let first = ids.for_batch(&batch);
+        assert_eq!(first[0], "file-8:1234:17");
+        assert_eq!(first[1], format!("{}:marker:1:1", ids.run));
+        let again = ids.for_batch(&batch);
+        assert_eq!(again[0], first[0], "the same event, the same id");
+        assert_ne!(
+            again[1], first[1],
+            "another batch's marker is another marker"
+        );
+    }
+
+    #[test]
+    fn targets_name_servers_and_a_subject() {
+        let target = Target::parse("nats://127.0.0.1:4222,nats-2/logs.app").unwrap();
+        assert_eq!(target.servers, ["127.0.0.1:4222", "nats-2:4222"]);
+        assert_eq!(target.subject, "logs.app");
+        assert_eq!(target.label(), "nats://127.0.0.1:4222,nats-2:4222/logs.app");
+    }
+
+    #[test]
+    fn bad_targets_are_refused_without_echoing_credentials() {
+        for (url, why) in [
+            ("http://x/logs", "nats://"),
+            ("nats://x:4222", "no subject"),
+            ("nats://x:4222/", "not a subject"),
+            ("nats://x:4222/logs.*", "no wildcards"),
+            ("nats://x:4222/logs..app", "not a subject"),
+            ("nats://x:port/logs", "not a number"),
+            ("nats://,x/logs", "not HOST:PORT"),
+        ] {
+            let error = Target::parse(url).unwrap_err();
+            assert!(error.contains(why), "{url}: {error}");
+        }
+        for url in ["nats://me:s3cret@x:4222/logs", "nats://me:s3cret@x:4222"] {
+            let error = Target::parse(url).unwrap_err();
+            assert!(error.contains("--nats-user"), "{error}");
+            assert!(!error.contains("s3cret"), "{error}");
+        }
+    }
+}

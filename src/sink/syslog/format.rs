@@ -1,0 +1,344 @@
+//! One event as an RFC 5424 message:
+//! `<PRI>1 TIMESTAMP HOSTNAME APP-NAME - - [data@32473 key="value"...] MSG`.
+//!
+//! PRI is the `user` facility with a severity from the event's level; the
+//! timestamp, host and message are the event's own; its `data` members
+//! become structured-data parameters where their names fit (RFC 5424 allows
+//! 1 to 32 printable ASCII characters without `=`, `]`, `"` or space; other
+//! members are left out), objects and arrays as compact JSON. A line that
+//! is no JSON event (`--raw`) is the message itself, at INFO, stamped now.
+
+use serde::Deserialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::envelope::level::Level;
+
+/// Largest message sent as one UDP datagram: what RFC 5426 says every
+/// receiver should accept. Longer messages are cut and flagged.
+pub(crate) const UDP_MAX_MESSAGE: usize = 2048;
+/// The `user` facility: messages from programs.
+const FACILITY_USER: u8 = 1;
+/// Where the event's `data` goes. 32473 is the enterprise number RFC 5612
+/// sets aside for examples; shipper has none of its own.
+const DATA_SD_ID: &str = "data@32473";
+/// Where shipper flags a message it had to cut.
+const SHIPPER_SD_ID: &str = "shipper@32473";
+/// Longest SD-NAME, APP-NAME and HOSTNAME (RFC 5424, section 6).
+const MAX_SD_NAME: usize = 32;
+pub(crate) const MAX_APP_NAME: usize = 48;
+const MAX_HOSTNAME: usize = 255;
+
+/// The members of an event a syslog message carries.
+#[derive(Debug, Default, Deserialize)]
+struct Event {
+    #[serde(default)]
+    timestamp: Option<Value>,
+    #[serde(default)]
+    level: Option<Value>,
+    #[serde(default)]
+    message: Option<Value>,
+    #[serde(default)]
+    data: Option<Value>,
+    #[serde(default)]
+    diagnostics: Option<Value>,
+}
+
+impl Event {
+    fn text(value: &Option<Value>) -> Option<&str> {
+        value.as_ref().and_then(Value::as_str)
+    }
+
+    /// RFC 5424 severities: 2 critical, 3 error, 4 warning, 6
+    /// informational, 7 debug.
+    fn severity(&self) -> u8 {
+        match Event::text(&self.level).and_then(Level::parse) {
+            Some(Level::Critical) => 2,
+            Some(Level::Error) => 3,
+            Some(Level::Warning) => 4,
+            Some(Level::Debug) => 7,
+            Some(Level::Info) | None => 6,
+        }
+    }
+
+    fn host(&self) -> Option<&str> {
+        self.diagnostics.as_ref()?.get("host")?.as_str()
+    }
+}
+
+/// Formats the events of one sink.
+pub(super) struct Formatter {
+    app_name: String,
+    /// This machine's name, for events that do not carry one.
+    host: String,
+}
+
+impl Formatter {
+    pub(super) fn new(app_name: &str, host: &str) -> Formatter {
+        Formatter {
+            app_name: header_field(app_name, MAX_APP_NAME),
+            host: header_field(host, MAX_HOSTNAME),
+        }
+    }
+
+    /// One message with its octet count in front (RFC 6587), for TCP.
+    pub(super) fn framed(&self, line: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        self.message(&parse(line), line, out);
+        let length = (out.len() - start).to_string();
+        out.splice(start..start, length.bytes().chain(std::iter::once(b' ')));
+    }
+
+    /// One message of at most `UDP_MAX_MESSAGE` bytes; returns whether it
+    /// had to be cut. A cut message says so in its structured data
+    /// (`[shipper@32473 truncated="true" original_length="N"]`), keeps its
+    /// `data` if there is room, and its text is cut at a character
+    /// boundary.
+    pub(super) fn datagram(&self, line: &[u8], out: &mut Vec<u8>) -> bool {
+        let start = out.len();
+        let event = parse(line);
+        self.message(&event, line, out);
+        let original = out.len() - start;
+        if original <= UDP_MAX_MESSAGE {
+            return false;
+        }
+        out.truncate(start);
+        self.header(&event, out);
+        let flag = format!("[{SHIPPER_SD_ID} truncated=\"true\" original_length=\"{original}\"]");
+        let before_data = out.len();
+        structured_data(event.data.as_ref(), out);
+        if out.len() - start + flag.len() + 1 > UDP_MAX_MESSAGE {
+            out.truncate(before_data);
+        }
+        out.extend_from_slice(flag.as_bytes());
+        out.push(b' ');
+        let room = UDP_MAX_MESSAGE.saturating_sub(out.len() - start);
+        out.extend_from_slice(cut(&text_of(&event, line), room).as_bytes());
+        true
+    }
+
+    fn message(&self, event: &Event, line: &[u8], out: &mut Vec<u8>) {
+        self.header(event, out);
+        if !structured_data(event.data.as_ref(), out) {
+            out.push(b'-');
+        }
+        let text = text_of(event, line);
+        if !text.is_empty() {
+            out.push(b' ');
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+
+    /// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID `, with neither a
+    /// process id nor a message id to give.
+    fn header(&self, event: &Event, out: &mut Vec<u8>) {
+        let pri = FACILITY_USER * 8 + event.severity();
+        let host = match event.host() {
+            Some(host) => header_field(host, MAX_HOSTNAME),
+            None => self.host.clone(),
+        };
+        let timestamp = timestamp(Event::text(&event.timestamp));
+        out.extend_from_slice(
+            format!("<{pri}>1 {timestamp} {host} {} - - ", self.app_name).as_bytes(),
+        );
+    }
+}
+
+/// The event in a line, or an empty one if the line is no JSON object.
+fn parse(line: &[u8]) -> Event {
+    serde_json::from_slice(line).unwrap_or_default()
+}
+
+/// The event's message; the line itself when it has none.
+fn text_of<'a>(event: &'a Event, line: &'a [u8]) -> std::borrow::Cow<'a, str> {
+    match Event::text(&event.message) {
+        Some(message) => message.into(),
+        None if event.timestamp.is_none() && event.level.is_none() => String::from_utf8_lossy(line),
+        None => "".into(),
+    }
+}
+
+/// RFC 3339 in UTC with microseconds, as RFC 5424 wants it; now, when
+/// the event's own cannot be read.
+fn timestamp(given: Option<&str>) -> String {
+    let when = given
+        .and_then(|text| OffsetDateTime::parse(text, &Rfc3339).ok())
+        .unwrap_or_else(OffsetDateTime::now_utc)
+        .to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        when.year(),
+        u8::from(when.month()),
+        when.day(),
+        when.hour(),
+        when.minute(),
+        when.second(),
+        when.microsecond()
+    )
+}
+
+/// A header field: printable ASCII without spaces, at most `max` bytes,
+/// `-` when nothing is left.
+fn header_field(text: &str, max: usize) -> String {
+    let field: String = text
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(max)
+        .collect();
+    if field.is_empty() {
+        "-".to_owned()
+    } else {
+        field
+    }
+}
+
+/// Writes `[data@32473 name="value"...]` for the members of `data` whose
+/// names fit; returns whether it wrote anything.
+fn structured_data(data: Option<&Value>, out: &mut Vec<u8>) -> bool {
+    let Some(Value::Object(members)) = data else {
+        return false;
+    };
+    let start = out.len();
+    for (name, value) in members {
+        if !fits_sd_name(name) || value.is_null() {
+            continue;
+        }
+        if out.len() == start {
+            out.push(b'[');
+            out.extend_from_slice(DATA_SD_ID.as_bytes());
+        }
+        out.push(b' ');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        match value {
+            Value::String(text) => escape_into(text, out),
+            other => escape_into(&other.to_string(), out),
+        }
+        out.push(b'"');
+    }
+    if out.len() == start {
+        return false;
+    }
+    out.push(b']');
+    true
+}
+
+fn fits_sd_name(name: &str) -> bool {
+    (1..=MAX_SD_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'=' | b']' | b'"'))
+}
+
+/// A parameter value, with `"`, `\` and `]` escaped by a backslash.
+fn escape_into(text: &str, out: &mut Vec<u8>) {
+    for byte in text.bytes() {
+        if matches!(byte, b'"' | b'\\' | b']') {
+            out.push(b'\\');
+        }
+        out.push(byte);
+    }
+}
+
+/// The longest start of `text` within `room` bytes that ends on a
+/// character boundary.
+fn cut(text: &str, room: usize) -> &str {
+    if text.len() <= room {
+        return text;
+    }
+    let mut end = room;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn formatter() -> Formatter {
+        Formatter::new("shipper", "build-host")
+    }
+
+    fn framed(line: &str) -> String {
+        let mut out = Vec::new();
+        formatter().framed(line.as_bytes(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn an_event_becomes_an_octet_counted_rfc5424_message() {
+        let line = r#"{"timestamp":"2025-03-03T08:00:00.123Z","level":"ERROR","message":"disk full","diagnostics":{"host":"web-1"},"data":{"path":"/var","free":0,"tags":["a"],"note":"say \"hi\" [x]","nothing":null,"bad name":1}}"#;
+        let message = r#"<11>1 2025-03-03T08:00:00.123000Z web-1 shipper - - [data@32473 free="0" note="say \"hi\" [x\]" path="/var" tags="[\"a\"\]"] disk full"#;
+        assert_eq!(framed(line), format!("{} {message}", message.len()));
+    }
+
+    #[test]
+    fn levels_map_to_severities() {
+        for (level, pri) in [
+            ("DEBUG", "<15>"),
+            ("INFO", "<14>"),
+            ("WARNING", "<12>"),
+            ("ERROR", "<11>"),
+            ("CRITICAL", "<10>"),
+            ("whatever", "<14>"),
+        ] {
+            let line = format!(r#"{{"level":"{level}","message":"m"}}"#);
+            let message = framed(&line);
+            assert!(message.contains(&format!(" {pri}1 ")), "{level}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_line_that_is_no_event_is_the_message_itself() {
+        let message = framed("plain text, not JSON");
+        let (_, message) = message.split_once(' ').unwrap();
+        assert!(message.starts_with("<14>1 20"), "{message}");
+        assert!(
+            message.ends_with(" build-host shipper - - - plain text, not JSON"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_long_message_is_cut_to_fit_a_datagram_and_flagged() {
+        let long = "é".repeat(3000);
+        let line = format!(r#"{{"level":"INFO","message":"{long}","data":{{"k":"v"}}}}"#);
+        let mut out = Vec::new();
+        assert!(formatter().datagram(line.as_bytes(), &mut out));
+        assert!(out.len() <= UDP_MAX_MESSAGE && out.len() > UDP_MAX_MESSAGE - 2);
+        let text = String::from_utf8(out).expect("cut on a character boundary");
+        assert!(
+            text.contains(r#"[data@32473 k="v"][shipper@32473 truncated="true" original_length=""#),
+            "{text}"
+        );
+
+        let mut short = Vec::new();
+        assert!(!formatter().datagram(br#"{"message":"short"}"#, &mut short));
+        assert!(short.ends_with(b"- - - short"));
+    }
+
+    #[test]
+    fn data_too_large_for_a_datagram_is_left_out_of_a_cut_message() {
+        let big = "x".repeat(4000);
+        let line = format!(r#"{{"message":"m","data":{{"big":"{big}"}}}}"#);
+        let mut out = Vec::new();
+        assert!(formatter().datagram(line.as_bytes(), &mut out));
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains("data@32473"), "{text}");
+        assert!(text.ends_with("original_length=\"4078\"] m"), "{text}");
+    }
+
+    #[test]
+    fn header_fields_hold_printable_ascii_only() {
+        assert_eq!(header_field("my app", 48), "myapp");
+        assert_eq!(header_field("", 48), "-");
+        assert_eq!(header_field(&"h".repeat(300), MAX_HOSTNAME).len(), 255);
+        assert_eq!(
+            timestamp(Some("2025-03-03T09:00:00+01:00")),
+            "2025-03-03T08:00:00.000000Z"
+        );
+    }
+}

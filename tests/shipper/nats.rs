@@ -1,0 +1,373 @@
+//! The NATS JetStream sink against a real nats-server: every event stored
+//! once, in order, with its envelope; a server killed and restarted in the
+//! middle of a run; streams missing or created; credentials; a retry
+//! budget spent.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::{Running, numbered_lines, run, run_with_env, wait_until};
+use crate::servers::{NatsServer, free_port, retried_so_far};
+
+/// The message of each stored event, in stream order.
+fn messages(stored: &[(String, Vec<u8>)]) -> Vec<String> {
+    stored
+        .iter()
+        .map(|(_, payload)| {
+            let event: Value = serde_json::from_slice(payload).unwrap();
+            event["message"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+fn expected(count: usize) -> Vec<String> {
+    (0..count).map(|i| format!("line {i}")).collect()
+}
+
+/// Every stored message has a `Nats-Msg-Id`, and no two share one.
+fn assert_distinct_ids(stored: &[(String, Vec<u8>)]) {
+    let ids: HashSet<&str> = stored.iter().map(|(id, _)| id.as_str()).collect();
+    assert!(!ids.contains(""), "a message without Nats-Msg-Id");
+    assert_eq!(ids.len(), stored.len(), "two messages share a Nats-Msg-Id");
+}
+
+#[test]
+fn a_hundred_thousand_events_are_stored_once_each_in_order_with_their_envelope() {
+    let server = NatsServer::start();
+    server.create_stream("LOGS", &["logs.>"]);
+    let sink = server.sink("logs.app");
+    let args = [
+        "--sink",
+        &sink,
+        "--sink",
+        "file=copy.jsonl",
+        "--batch-size",
+        "1000",
+    ];
+    let run = run(&args, numbered_lines(100_000));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.summary["processed"], 100_000);
+    assert_eq!(run.summary["sinks"][0]["name"], sink.replace("nats=", ""));
+    assert_eq!(run.summary["sinks"][0]["written"], 100_000);
+
+    let stored = server.read_stream("LOGS");
+    assert_eq!(stored.len(), 100_000);
+    assert_eq!(messages(&stored), expected(100_000));
+    assert_distinct_ids(&stored);
+    // The file sink got the same batches: each stored payload is the event
+    // as shipper made it, byte for byte.
+    let copy = std::fs::read(run.path("copy.jsonl")).unwrap();
+    let events: Vec<&[u8]> = copy
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(events.len(), stored.len());
+    for (event, (_, payload)) in events.iter().zip(&stored) {
+        assert_eq!(*event, payload.as_slice());
+    }
+    let first: Value = serde_json::from_slice(&stored[0].1).unwrap();
+    for member in ["timestamp", "level", "logger", "diagnostics"] {
+        assert!(first.get(member).is_some(), "{member} in {first}");
+    }
+}
+
+#[test]
+fn a_server_killed_and_restarted_mid_run_ends_with_every_event_exactly_once() {
+    let mut server = NatsServer::start();
+    server.create_stream("LOGS", &["logs.app"]);
+    let sink = server.sink("logs.app");
+    let args = [
+        "--sink",
+        &sink,
+        "--batch-size",
+        "200",
+        "--batch-timeout",
+        "10ms",
+        "--nats-timeout",
+        "500ms",
+        "--retry-initial",
+        "20ms",
+        "--retry-max-delay",
+        "200ms",
+        "--retry-max",
+        "200",
+        "--shutdown-timeout",
+        "60s",
+        "--stats-interval",
+        "20ms",
+    ];
+    let (running, mut stdin) = Running::start(&args);
+    let total = 30_000;
+    let input = numbered_lines(total);
+    let feeder = std::thread::spawn(move || {
+        for chunk in input
+            .split_inclusive(|&b| b == b'\n')
+            .collect::<Vec<_>>()
+            .chunks(300)
+        {
+            for line in chunk {
+                stdin.write_all(line).unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    let stored = |server: &NatsServer| server.stream_state("LOGS").map_or(0, |(_, n)| n);
+    wait_until(Duration::from_secs(30), "the first events stored", || {
+        stored(&server) >= 3_000
+    });
+    server.kill();
+    wait_until(Duration::from_secs(30), "a retry", || {
+        retried_so_far(&running) > 0
+    });
+    server.restart();
+    feeder.join().unwrap();
+    let (code, stderr, summary, _dir) = running.finish();
+
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(summary["processed"], total);
+    assert!(summary["retried"].as_u64().unwrap() > 0, "{summary}");
+    assert!(stderr.contains("disconnected"), "{stderr}");
+    let stored = server.read_stream("LOGS");
+    assert_distinct_ids(&stored);
+    let mut got = messages(&stored);
+    assert_eq!(got.len(), total, "every event exactly once");
+    got.sort_by_key(|message| message[5..].parse::<usize>().unwrap());
+    assert_eq!(got, expected(total));
+}
+
+#[test]
+fn without_a_stream_for_the_subject_shipper_stops_unless_told_to_create_one() {
+    let server = NatsServer::start();
+    let sink = server.sink("orders.audit");
+    let refused = run(&["--sink", &sink], numbered_lines(10));
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("no JetStream stream captures subject 'orders.audit'"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("--nats-stream"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(refused.summary["submitted"], 0);
+    assert_eq!(server.stream_state("AUDIT"), None);
+
+    let args = ["--sink", &sink, "--nats-stream", "AUDIT"];
+    let created = run(&args, numbered_lines(10));
+    assert_eq!(created.code, Some(0), "{}", created.stderr);
+    let subjects = vec!["orders.audit".to_owned()];
+    assert_eq!(server.stream_state("AUDIT"), Some((subjects.clone(), 10)));
+    let again = run(&args, numbered_lines(5));
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(server.stream_state("AUDIT"), Some((subjects, 15)));
+
+    server.create_stream("OTHER", &["other.>"]);
+    let elsewhere = server.sink("orders.billing");
+    let clash = run(&["--sink", &elsewhere, "--nats-stream", "OTHER"], "x\n");
+    assert_eq!(clash.code, Some(1));
+    assert!(
+        clash.stderr.contains(
+            "stream 'OTHER' (--nats-stream) exists but does not capture subject 'orders.billing'"
+        ),
+        "{}",
+        clash.stderr
+    );
+}
+
+#[test]
+fn credentials_from_the_environment_are_used_and_never_printed() {
+    let server = NatsServer::start_with(&["--user", "shipper", "--pass", "s3cret-pw"]);
+    let sink = server.sink("logs.app");
+    let args = ["--sink", &sink, "--nats-stream", "LOGS", "-v"];
+    let user = ("SHIPPER_NATS_USER", "shipper");
+    let good = run_with_env(
+        &args,
+        &[user, ("SHIPPER_NATS_PASSWORD", "s3cret-pw")],
+        numbered_lines(20),
+    );
+    assert_eq!(good.code, Some(0), "{}", good.stderr);
+    assert_eq!(good.summary["sinks"][0]["written"], 20);
+    let bad = run_with_env(
+        &args,
+        &[user, ("SHIPPER_NATS_PASSWORD", "wr0ng-pw")],
+        numbered_lines(20),
+    );
+    assert_eq!(bad.code, Some(1), "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .to_lowercase()
+            .contains("authorization violation"),
+        "{}",
+        bad.stderr
+    );
+    for run in [&good, &bad] {
+        for secret in ["s3cret-pw", "wr0ng-pw"] {
+            assert!(!run.stderr.contains(secret), "{secret} in {}", run.stderr);
+            assert!(
+                !run.summary.to_string().contains(secret),
+                "{secret} in the summary"
+            );
+        }
+    }
+
+    let token_server = NatsServer::start_with(&["--auth", "t0ken-value"]);
+    let sink = token_server.sink("logs.app");
+    let args = ["--sink", &sink, "--nats-stream", "LOGS"];
+    let with_token = run_with_env(
+        &args,
+        &[("SHIPPER_NATS_TOKEN", "t0ken-value")],
+        numbered_lines(5),
+    );
+    assert_eq!(with_token.code, Some(0), "{}", with_token.stderr);
+    assert!(!with_token.stderr.contains("t0ken-value"));
+    let without = run(&args, numbered_lines(5));
+    assert_eq!(without.code, Some(1), "{}", without.stderr);
+
+    let creds = [
+        "--sink",
+        &sink,
+        "--nats-creds",
+        "/nonexistent/shipper.creds",
+    ];
+    let unreadable = run(&creds, numbered_lines(5));
+    assert_eq!(unreadable.code, Some(1), "{}", unreadable.stderr);
+    assert!(
+        unreadable
+            .stderr
+            .contains("could not read --nats-creds '/nonexistent/shipper.creds'"),
+        "{}",
+        unreadable.stderr
+    );
+}
+
+#[test]
+fn an_event_larger_than_the_servers_limit_fails_at_once_with_the_rest_of_its_batch() {
+    let server = NatsServer::start();
+    server.create_stream("LOGS", &["logs.app"]);
+    let sink = server.sink("logs.app");
+    let mut input = b"small 0\n".to_vec();
+    input.extend(format!("big {}\n", "x".repeat(1_100_000)).as_bytes());
+    input.extend(b"small 2\n");
+    let run = run(&["--sink", &sink, "--max-line-bytes", "2MiB"], input);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(run.summary["retried"], 0, "another attempt cannot help");
+    assert_eq!(run.summary["processed"], 1);
+    assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 2);
+    assert!(
+        run.stderr.contains("max payload size exceeded"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(messages(&server.read_stream("LOGS")), ["small 0"]);
+}
+
+#[test]
+fn a_server_without_jetstream_stops_the_run_and_says_what_is_missing() {
+    let server = NatsServer::start_without_jetstream();
+    let sink = server.sink("logs.app");
+    let run = run(
+        &["--sink", &sink, "--nats-timeout", "1s"],
+        numbered_lines(10),
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("nats-server -js"), "{}", run.stderr);
+    assert_eq!(run.summary["submitted"], 0);
+}
+
+#[test]
+fn an_unreachable_server_stops_the_run_before_anything_is_read() {
+    let sink = format!("nats=nats://127.0.0.1:{}/logs.app", free_port());
+    let run = run(
+        &["--sink", &sink, "--nats-timeout", "1s"],
+        numbered_lines(10),
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("could not connect to 127.0.0.1:"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.summary["submitted"], 0);
+}
+
+#[test]
+fn a_server_that_stays_down_costs_the_events_after_the_retry_budget() {
+    let mut server = NatsServer::start();
+    server.create_stream("LOGS", &["logs.app"]);
+    let sink = server.sink("logs.app");
+    let args = [
+        "--sink",
+        &sink,
+        "--batch-size",
+        "50",
+        "--batch-timeout",
+        "10ms",
+        "--nats-timeout",
+        "200ms",
+        "--retry-initial",
+        "10ms",
+        "--retry-max-delay",
+        "50ms",
+        "--retry-max",
+        "3",
+    ];
+    let (running, mut stdin) = Running::start(&args);
+    stdin.write_all(&numbered_lines(100)).unwrap();
+    wait_until(Duration::from_secs(30), "the first events stored", || {
+        server.stream_state("LOGS").is_some_and(|(_, n)| n == 100)
+    });
+    server.kill();
+    stdin.write_all(&numbered_lines(50)).unwrap();
+    drop(stdin);
+    let (code, stderr, summary, _dir) = running.finish();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert_eq!(summary["processed"], 100);
+    assert_eq!(summary["dropped_by_reason"]["sink_error"], 50);
+    assert_eq!(summary["retried"], 2, "three attempts at the one batch");
+    assert!(stderr.contains("gave up after 3 attempts"), "{stderr}");
+}
+
+#[test]
+fn a_server_that_stays_down_is_given_up_when_the_shutdown_timeout_runs_out() {
+    let mut server = NatsServer::start();
+    server.create_stream("LOGS", &["logs.app"]);
+    let sink = server.sink("logs.app");
+    let args = [
+        "--sink",
+        &sink,
+        "--batch-timeout",
+        "10ms",
+        "--nats-timeout",
+        "200ms",
+        "--retry-initial",
+        "10ms",
+        "--retry-max-delay",
+        "50ms",
+        "--retry-max",
+        "1000",
+        "--shutdown-timeout",
+        "1s",
+    ];
+    let (running, mut stdin) = Running::start(&args);
+    stdin.write_all(&numbered_lines(10)).unwrap();
+    wait_until(Duration::from_secs(30), "the first events stored", || {
+        server.stream_state("LOGS").is_some_and(|(_, n)| n == 10)
+    });
+    server.kill();
+    stdin.write_all(&numbered_lines(20)).unwrap();
+    drop(stdin);
+    let started = std::time::Instant::now();
+    let (code, stderr, summary, _dir) = running.finish();
+    assert!(started.elapsed() < Duration::from_secs(10), "{stderr}");
+    assert_eq!(code, Some(3), "{stderr}");
+    assert_eq!(summary["processed"], 10);
+    assert_eq!(summary["dropped_by_reason"]["shutdown_timeout"], 20);
+    assert!(summary["retried"].as_u64().unwrap() > 0, "{summary}");
+}

@@ -1,0 +1,368 @@
+//! Real servers for the NATS and syslog sinks' tests: nats-server (with
+//! JetStream, unless a test wants it without) and syslog-ng, each started by the test on a free loopback
+//! port with a store or configuration of its own in a temporary directory,
+//! and stopped by its process id when the guard is dropped.
+
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream;
+use futures_util::StreamExt;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tempfile::TempDir;
+
+use crate::common::Running;
+
+/// The `retried` count of the latest stats line (`--stats-interval`) a
+/// running shipper wrote, or 0.
+pub fn retried_so_far(running: &Running) -> u64 {
+    running
+        .stderr_so_far()
+        .lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| line["type"] == "stats")
+        .and_then(|line| line["retried"].as_u64())
+        .unwrap_or(0)
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A UDP port on 127.0.0.1 that was free a moment ago.
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something accepts connections on the port.
+fn wait_for_listener(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{what} exited at start: {status}");
+        }
+        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A server's program: Debian installs them in /usr/sbin, which a plain
+/// user's PATH may lack.
+fn program(name: &str) -> PathBuf {
+    let sbin = Path::new("/usr/sbin").join(name);
+    if sbin.exists() {
+        sbin
+    } else {
+        PathBuf::from(name)
+    }
+}
+
+/// Signals a child by its process id and waits for it to end.
+fn stop(child: &mut Child, signal: Signal) {
+    let _ = kill(Pid::from_raw(child.id() as i32), signal);
+    let _ = child.wait();
+}
+
+/// A nats-server with JetStream, its store in a temporary directory.
+pub struct NatsServer {
+    child: Option<Child>,
+    pub port: u16,
+    /// Holds the JetStream store (and the server's log).
+    dir: TempDir,
+    /// Extra arguments (credentials), kept for a restart.
+    args: Vec<String>,
+    /// Whether JetStream is enabled (`-js`).
+    jetstream: bool,
+}
+
+impl NatsServer {
+    pub fn start() -> NatsServer {
+        NatsServer::start_with(&[])
+    }
+
+    /// Starts it with extra arguments (`--user`, `--pass`, `--auth`).
+    pub fn start_with(args: &[&str]) -> NatsServer {
+        NatsServer::launch(args, true)
+    }
+
+    /// A plain NATS server: no JetStream, so nothing can store an event.
+    pub fn start_without_jetstream() -> NatsServer {
+        NatsServer::launch(&[], false)
+    }
+
+    fn launch(args: &[&str], jetstream: bool) -> NatsServer {
+        let mut server = NatsServer {
+            child: None,
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+            args: args.iter().map(|arg| arg.to_string()).collect(),
+            jetstream,
+        };
+        server.run();
+        server
+    }
+
+    fn run(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))
+            .unwrap();
+        let mut child = Command::new(program("nats-server"))
+            .args(self.jetstream.then_some("-js"))
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+            .arg(self.dir.path().join("store"))
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("nats-server runs (Debian package nats-server; .ci/run installs it)");
+        wait_for_listener(self.port, "nats-server", &mut child);
+        self.child = Some(child);
+    }
+
+    /// Kills it at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child, Signal::SIGKILL);
+        }
+    }
+
+    /// Starts it again on the same port and store.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.run();
+    }
+
+    /// `nats=nats://127.0.0.1:PORT/SUBJECT`, the `--sink` argument.
+    pub fn sink(&self, subject: &str) -> String {
+        format!("nats=nats://127.0.0.1:{}/{subject}", self.port)
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Creates a stream capturing `subjects`.
+    pub fn create_stream(&self, name: &str, subjects: &[&str]) {
+        let config = jetstream::stream::Config {
+            name: name.to_owned(),
+            subjects: subjects.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        block_on(async {
+            let client = async_nats::connect(self.address()).await.unwrap();
+            jetstream::new(client).create_stream(config).await.unwrap();
+        });
+    }
+
+    /// The stream's configured subjects and how many messages it holds.
+    pub fn stream_state(&self, name: &str) -> Option<(Vec<String>, u64)> {
+        block_on(async {
+            let client = async_nats::connect(self.address()).await.ok()?;
+            let mut stream = jetstream::new(client).get_stream(name).await.ok()?;
+            let info = stream.info().await.ok()?;
+            Some((info.config.subjects.clone(), info.state.messages))
+        })
+    }
+
+    /// Every message in the stream, in stream order: its `Nats-Msg-Id`
+    /// and its payload.
+    pub fn read_stream(&self, name: &str) -> Vec<(String, Vec<u8>)> {
+        let (_, count) = self.stream_state(name).expect("the stream exists");
+        block_on(async {
+            let client = async_nats::connect(self.address()).await.unwrap();
+            let stream = jetstream::new(client).get_stream(name).await.unwrap();
+            let consumer = stream
+                .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
+                .await
+                .unwrap();
+            let mut messages = consumer.messages().await.unwrap();
+            let mut read = Vec::with_capacity(count as usize);
+            while read.len() < count as usize {
+                let message = messages.next().await.unwrap().unwrap();
+                let id = message
+                    .headers
+                    .as_ref()
+                    .and_then(|headers| headers.get("Nats-Msg-Id"))
+                    .map(|id| id.to_string())
+                    .unwrap_or_default();
+                read.push((id, message.payload.to_vec()));
+            }
+            read
+        })
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(60), future)
+                .await
+                .expect("the NATS server answered within a minute")
+        })
+}
+
+/// One message as syslog-ng wrote it to its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub severity: u8,
+    pub host: String,
+    pub program: String,
+    /// The structured data, as syslog-ng renders it.
+    pub sdata: String,
+    pub message: String,
+}
+
+/// A syslog-ng listening for RFC 5424 messages on TCP and UDP, writing
+/// each one to a file as tab-separated fields.
+pub struct SyslogNg {
+    child: Option<Child>,
+    pub tcp_port: u16,
+    pub udp_port: u16,
+    dir: TempDir,
+}
+
+impl SyslogNg {
+    pub fn start() -> SyslogNg {
+        let mut server = SyslogNg {
+            child: None,
+            tcp_port: free_port(),
+            udp_port: free_udp_port(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let config = format!(
+            r#"@version: 3.38
+options {{ stats_freq(0); keep_hostname(yes); chain_hostnames(no); use_dns(no); use_fqdn(no); dns_cache(no); }};
+source s_net {{
+    syslog(ip("127.0.0.1") port({tcp}) transport("tcp"));
+    syslog(ip("127.0.0.1") port({udp}) transport("udp") so_rcvbuf(4194304));
+}};
+destination d_file {{
+    file("{out}" template("${{LEVEL_NUM}}\t${{HOST}}\t${{PROGRAM}}\t${{SDATA}}\t${{MSG}}\n") flush_lines(1));
+}};
+log {{ source(s_net); destination(d_file); }};
+"#,
+            tcp = server.tcp_port,
+            udp = server.udp_port,
+            out = server.received_path().display(),
+        );
+        std::fs::write(server.dir.path().join("syslog-ng.conf"), config).unwrap();
+        server.run();
+        server
+    }
+
+    fn run(&mut self) {
+        let dir = self.dir.path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("syslog-ng.log"))
+            .unwrap();
+        let mut child = Command::new(program("syslog-ng"))
+            .args(["-F", "--no-caps", "-f"])
+            .arg(dir.join("syslog-ng.conf"))
+            .arg("-R")
+            .arg(dir.join("persist"))
+            .arg("-p")
+            .arg(dir.join("pid"))
+            .arg("-c")
+            .arg(dir.join("ctl"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("syslog-ng runs (Debian package syslog-ng-core; .ci/run installs it)");
+        wait_for_listener(self.tcp_port, "syslog-ng", &mut child);
+        self.child = Some(child);
+    }
+
+    /// Stops it as a service manager would (SIGTERM), and waits.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child, Signal::SIGTERM);
+        }
+    }
+
+    /// Starts it again on the same ports.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "stop it first");
+        self.run();
+    }
+
+    pub fn received_path(&self) -> PathBuf {
+        self.dir.path().join("received.log")
+    }
+
+    /// What it has written so far.
+    pub fn received(&self) -> Vec<Received> {
+        read_received(&self.received_path())
+    }
+
+    /// Waits until it has written at least `count` messages, and returns them.
+    pub fn wait_for(&self, count: usize) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "syslog-ng wrote {} of {count} messages",
+                received.len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for SyslogNg {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child, Signal::SIGKILL);
+        }
+    }
+}
+
+fn read_received(path: &Path) -> Vec<Received> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    // A last line without its newline is still being written.
+    text.split_inclusive('\n')
+        .filter_map(|line| line.strip_suffix('\n'))
+        .map(|line| {
+            let fields: Vec<&str> = line.splitn(5, '\t').collect();
+            assert_eq!(fields.len(), 5, "{line}");
+            Received {
+                severity: fields[0].parse().unwrap(),
+                host: fields[1].to_owned(),
+                program: fields[2].to_owned(),
+                sdata: fields[3].to_owned(),
+                message: fields[4].to_owned(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,203 @@
+//! The syslog sink against a real syslog-ng: RFC 5424 over TCP (octet
+//! counting) and UDP, severity, host, app name, message and structured
+//! data as syslog-ng reads them; a server restarted in the middle of a TCP
+//! run; a server that is not there at the start.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::common::{Running, run, wait_until};
+use crate::servers::{Received, SyslogNg, free_port, free_udp_port, retried_so_far};
+
+/// What syslog-ng should write for one event.
+struct Expected {
+    severity: u8,
+    /// The event's own host, if it names one.
+    host: Option<String>,
+    message: String,
+}
+
+/// Events at every level, some naming their own host.
+fn mixed_events(count: usize) -> (Vec<u8>, Vec<Expected>) {
+    const LEVELS: [(&str, u8); 5] = [
+        ("debug", 7),
+        ("info", 6),
+        ("warning", 4),
+        ("error", 3),
+        ("critical", 2),
+    ];
+    let mut input = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..count {
+        let (level, severity) = LEVELS[i % LEVELS.len()];
+        let host = (i % 3 == 0).then(|| format!("web-{}", i % 7));
+        let diagnostics = host
+            .as_ref()
+            .map(|host| format!(r#","diagnostics":{{"host":"{host}"}}"#))
+            .unwrap_or_default();
+        writeln!(
+            input,
+            r#"{{"level":"{level}","message":"event {i} é","data":{{"seq":{i},"user":"u{i}"}}{diagnostics}}}"#
+        )
+        .unwrap();
+        expected.push(Expected {
+            severity,
+            host,
+            message: format!("event {i} é"),
+        });
+    }
+    (input, expected)
+}
+
+fn this_host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+/// The received messages match the events, in order.
+fn assert_received(received: &[Received], expected: &[Expected]) {
+    assert_eq!(received.len(), expected.len());
+    for (i, (got, want)) in received.iter().zip(expected).enumerate() {
+        assert_eq!(got.severity, want.severity, "{got:?}");
+        let host = want.host.clone().unwrap_or_else(this_host);
+        assert_eq!(got.host, host, "{got:?}");
+        assert_eq!(got.program, "billing", "{got:?}");
+        assert_eq!(got.message, want.message, "{got:?}");
+        assert_eq!(
+            got.sdata,
+            format!(r#"[data@32473 seq="{i}" user="u{i}"]"#),
+            "{got:?}"
+        );
+    }
+}
+
+#[test]
+fn over_tcp_every_event_arrives_with_its_severity_host_and_message() {
+    let server = SyslogNg::start();
+    let sink = format!("syslog=tcp://127.0.0.1:{}", server.tcp_port);
+    let (input, expected) = mixed_events(2000);
+    let args = [
+        "--sink",
+        &sink,
+        "--syslog-app-name",
+        "billing",
+        "--batch-size",
+        "100",
+    ];
+    let run = run(&args, input);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.summary["sinks"][0]["name"],
+        sink.replace("syslog=", "syslog:")
+    );
+    assert_eq!(run.summary["sinks"][0]["written"], 2000);
+    assert_received(&server.wait_for(2000), &expected);
+}
+
+#[test]
+fn over_udp_each_event_is_a_datagram_and_a_long_one_is_cut_and_flagged() {
+    let server = SyslogNg::start();
+    let sink = format!("syslog=udp://127.0.0.1:{}", server.udp_port);
+    let (mut input, expected) = mixed_events(200);
+    let long = "x".repeat(5000);
+    writeln!(input, r#"{{"level":"error","message":"{long}"}}"#).unwrap();
+    let args = ["--sink", &sink, "--syslog-app-name", "billing"];
+    let run = run(&args, input);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let received = server.wait_for(201);
+    assert_received(&received[..200], &expected);
+    let cut = &received[200];
+    assert_eq!(cut.severity, 3);
+    assert!(
+        cut.sdata
+            .starts_with(r#"[shipper@32473 truncated="true" original_length=""#),
+        "{cut:?}"
+    );
+    assert!(
+        cut.message.len() < 2048 && cut.message.len() > 1900,
+        "{}",
+        cut.message.len()
+    );
+    assert!(long.starts_with(&cut.message));
+    assert!(run.stderr.contains("cut to 2048 bytes"), "{}", run.stderr);
+}
+
+#[test]
+fn after_a_tcp_server_restarts_shipper_reconnects_and_the_events_arrive() {
+    let mut server = SyslogNg::start();
+    let sink = format!("syslog=tcp://127.0.0.1:{}", server.tcp_port);
+    let args = [
+        "--sink",
+        &sink,
+        "--batch-timeout",
+        "10ms",
+        "--retry-initial",
+        "20ms",
+        "--retry-max-delay",
+        "200ms",
+        "--retry-max",
+        "100",
+        "--stats-interval",
+        "20ms",
+    ];
+    let (running, mut stdin) = Running::start(&args);
+    let line = |i: usize| format!("{{\"level\":\"info\",\"message\":\"event {i}\"}}\n");
+    for i in 0..100 {
+        stdin.write_all(line(i).as_bytes()).unwrap();
+    }
+    server.wait_for(100);
+    server.stop();
+    // Written while the server is down: shipper sees the connection closed
+    // before it writes, and retries until the server is back.
+    for i in 100..200 {
+        stdin.write_all(line(i).as_bytes()).unwrap();
+    }
+    wait_until(Duration::from_secs(30), "a retry", || {
+        retried_so_far(&running) > 0
+    });
+    server.start_again();
+    for i in 200..300 {
+        stdin.write_all(line(i).as_bytes()).unwrap();
+    }
+    drop(stdin);
+    let (code, stderr, summary, _dir) = running.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(summary["retried"].as_u64().unwrap() > 0, "{summary}");
+    let received = server.wait_for(300);
+    let messages: Vec<&str> = received.iter().map(|r| r.message.as_str()).collect();
+    let expected: Vec<String> = (0..300).map(|i| format!("event {i}")).collect();
+    assert_eq!(messages, expected);
+}
+
+#[test]
+fn over_udp_nothing_tells_a_closed_port_from_a_listening_one() {
+    let sink = format!("syslog=udp://127.0.0.1:{}", free_udp_port());
+    let args = [
+        "--sink",
+        &sink,
+        "--batch-size",
+        "5",
+        "--retry-initial",
+        "1ms",
+        "--retry-max-delay",
+        "5ms",
+    ];
+    let run = run(&args, "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n");
+    // Every datagram counts as written; the kernel's report that an earlier
+    // one was refused only makes shipper send the next one again.
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.summary["sinks"][0]["written"], 10);
+    assert!(
+        run.summary["retried"].as_u64().unwrap() > 0,
+        "{}",
+        run.summary
+    );
+}
+
+#[test]
+fn a_tcp_server_that_is_not_there_at_the_start_stops_the_run() {
+    let sink = format!("syslog=tcp://127.0.0.1:{}", free_port());
+    let run = run(&["--sink", &sink], "never read\n");
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("could not connect"), "{}", run.stderr);
+    assert_eq!(run.summary["submitted"], 0);
+}
