@@ -180,24 +180,21 @@ impl Follower {
     /// Opens a file found at `path`, resuming it from the checkpoint when
     /// it is known there. Files there at the start begin per `--read-from`;
     /// files that appear later are new, and read from their beginning.
-    fn open(&self, path: &Path, at_start: bool) -> std::io::Result<Followed> {
-        let max_line = self.max_line;
-        let first = match (at_start, self.config.read_from) {
-            (true, ReadFrom::End) => Start::End,
-            _ => Start::Beginning,
-        };
-        let Some(checkpoint) = &self.checkpoint else {
-            return Followed::open(path, first, max_line);
-        };
+    fn open(&mut self, path: &Path, at_start: bool) -> std::io::Result<Followed> {
         let file = std::fs::File::open(path)?;
         let meta = file.metadata()?;
-        let known = checkpoint.resume_point(meta.dev(), meta.ino(), &file);
-        drop(file);
-        let start = match known {
-            Some((offset, stream)) => Start::Resume { offset, stream },
-            None => first,
+        let identity = Identity::of(&meta);
+        let known = self
+            .checkpoint
+            .as_ref()
+            .and_then(|checkpoint| checkpoint.resume_point(identity.device, identity.inode, &file));
+        let start = match (self.resumes.remove(&identity), known) {
+            (Some(start), _) => start,
+            (None, Some((offset, stream))) => Start::Resume { offset, stream },
+            (None, None) if at_start && self.config.read_from == ReadFrom::End => Start::End,
+            (None, None) => Start::Beginning,
         };
-        Followed::open(path, start, max_line)
+        Followed::new(path, file, start, self.max_line)
     }
 
     /// Reads each file to its end, in order, as `cat` would, until intake

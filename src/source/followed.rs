@@ -103,11 +103,6 @@ const IDLE: std::time::Duration = std::time::Duration::from_secs(2);
 const LARGE_BUFFER: usize = 64 * 1024;
 
 impl Followed {
-    /// Opens `path` and places the read position per `start`.
-    pub(crate) fn open(path: &Path, start: Start, max_line: usize) -> io::Result<Followed> {
-        Followed::new(path, File::open(path)?, start, max_line)
-    }
-
     /// Follows `file`, opened at `path`, from where `start` says. Its first
     /// bytes are read at once, so that even a checkpoint saved a moment
     /// later knows it by them.
@@ -391,6 +386,10 @@ mod tests {
         (temp, file)
     }
 
+    fn open(path: &Path, start: Start) -> Followed {
+        Followed::new(path, File::open(path).unwrap(), start, 100).unwrap()
+    }
+
     #[test]
     fn the_end_is_just_past_the_last_complete_line() {
         let (_temp, file) = file_with(b"a\nbb\npartial");
@@ -410,25 +409,21 @@ mod tests {
     #[test]
     fn a_resume_point_past_the_end_starts_over_with_a_new_identity() {
         let (temp, _) = file_with(b"one\ntwo\n");
-        let resumed = Followed::open(
+        let resumed = open(
             temp.path(),
             Start::Resume {
                 offset: 4,
                 stream: "kept".into(),
             },
-            100,
-        )
-        .unwrap();
+        );
         assert_eq!((resumed.start, &*resumed.stream.id), (4, "kept"));
-        let shorter = Followed::open(
+        let shorter = open(
             temp.path(),
             Start::Resume {
                 offset: 100,
                 stream: "kept".into(),
             },
-            100,
-        )
-        .unwrap();
+        );
         assert_eq!(shorter.start, 0);
         assert_ne!(&*shorter.stream.id, "kept");
     }
@@ -436,7 +431,7 @@ mod tests {
     #[test]
     fn a_truncation_is_seen_by_length_or_by_first_bytes() {
         let (temp, _) = file_with(b"line one\nline two\n");
-        let mut followed = Followed::open(temp.path(), Start::Beginning, 100).unwrap();
+        let mut followed = open(temp.path(), Start::Beginning);
         assert!(!followed.truncated(18).unwrap(), "learns its first bytes");
         assert_eq!(followed.head, b"line one\nline two\n");
         std::fs::write(temp.path(), b"other\n").unwrap();
