@@ -311,8 +311,10 @@ fn read_from_end_skips_what_was_there() {
     let mut writer = Writer::new(dir.path().join("app.log"), "app");
     writer.write(10);
     writer.file.write_all(b"unfinished").unwrap();
-    let running = follow_in(dir, &["app.log"], &["--read-from", "end"]);
-    std::thread::sleep(Duration::from_millis(300));
+    let running = follow_in(dir, &["app.log"], &["--read-from", "end", "-v"]);
+    wait_until(PATIENCE, "following", || {
+        running.stderr_so_far().contains("following app.log")
+    });
     writer.file.write_all(b" line\n").unwrap();
     writer.write(2);
     wait_delivered(&running, 3);
@@ -575,8 +577,9 @@ fn after_sigkill_a_restart_delivers_every_line_and_repeats_only_the_unacknowledg
 
 // --- what a lagging reader and a deleted file cost ------------------------
 
-#[test]
-fn a_rotated_file_still_behind_after_rotate_wait_is_read_on_to_its_end() {
+/// shipper far behind on `app.log` (a slow sink) when it is rotated, with
+/// `pattern` followed; returns what shipper said.
+fn rotate_while_behind(pattern: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     // `_held` lets shipper open the FIFO whenever it starts; it is never
     // read, so every line goes to the slow reader.
@@ -602,7 +605,7 @@ fn a_rotated_file_still_behind_after_rotate_wait_is_read_on_to_its_end() {
         "--sink",
         &sink,
         "--follow",
-        "app.log",
+        pattern,
         "--queue-capacity",
         "100",
     ];
@@ -634,10 +637,22 @@ fn a_rotated_file_still_behind_after_rotate_wait_is_read_on_to_its_end() {
         .collect();
     assert_exactly(&messages, &writer.written());
     assert_eq!(summary["dropped"], 0);
+    stderr
+}
+
+#[test]
+fn a_rotated_file_still_behind_after_rotate_wait_is_read_on_to_its_end() {
+    let stderr = rotate_while_behind("app.log");
     assert!(
         stderr.contains("not read yet: reading on"),
         "the lag is told: {stderr}"
     );
+}
+
+#[test]
+fn a_rotation_the_pattern_also_matches_keeps_the_order_of_lines() {
+    // app.log.1 is followed too: the new app.log waits until it is read.
+    rotate_while_behind("app.log*");
 }
 
 /// Files shipper holds open that were deleted.
