@@ -61,9 +61,21 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         Some(addr) => Some(stats::listen(addr).await?),
         None => None,
     };
-    let sinks = match sink::open_all(config).await {
+    // Opening may wait on a server that answers slowly: a signal still
+    // stops shipper, which has read nothing yet.
+    let opened = tokio::select! {
+        opened = sink::open_all(config) => opened,
+        signal = signals.next() => {
+            eprintln!("shipper: {} received while the sinks opened", signal.name());
+            return nothing_shipped(config, signal.status(), Some(signal), started);
+        }
+    };
+    let sinks = match opened {
         Ok(sinks) => sinks,
-        Err(err) => return could_not_open(&err, config, started),
+        Err(err) => {
+            eprintln!("shipper: {err:#}");
+            return nothing_shipped(config, Status::CouldNotRun, None, started);
+        }
     };
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let mut pipeline = Pipeline::start(
@@ -147,19 +159,20 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     Ok(status)
 }
 
-/// A sink could not open: the run stops before reading anything, with the
-/// error and a summary of nothing (so a script never reads a stale one).
-fn could_not_open(
-    err: &anyhow::Error,
+/// A sink could not open, or a signal came while they opened: the run
+/// stops before reading anything, with a summary of nothing (so a script
+/// never reads a stale one).
+fn nothing_shipped(
     config: &Config,
+    status: Status,
+    signal: Option<Signal>,
     started: Instant,
 ) -> anyhow::Result<Status> {
-    eprintln!("shipper: {err:#}");
     let names: Vec<String> = config.sinks.iter().map(sink_label).collect();
     let mut summary = Summary::new(&Counts::none(names.len(), config), &names, &[]);
-    finish(&mut summary, Status::CouldNotRun, None, started, started);
+    finish(&mut summary, status, signal, started, started);
     report(&summary, config)?;
-    Ok(Status::CouldNotRun)
+    Ok(status)
 }
 
 /// Reading could not start (a file named could not be opened, the

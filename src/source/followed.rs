@@ -334,15 +334,17 @@ impl Followed {
     }
 }
 
-/// A new identity for a file's bytes: its device and inode, and a random
-/// part so that a later file on the same inode, or the same file read again
-/// after a truncation, never shares it.
+/// A new identity for a file's bytes: the host, the file's device and
+/// inode, and 64 random bits, so that a later file on the same inode, the
+/// same file read again after a truncation, or a file on another machine
+/// cloned from the same image never shares it.
 fn fresh_id(identity: Identity) -> String {
     format!(
-        "{:x}.{:x}.{:08x}",
+        "{}.{:x}.{:x}.{:016x}",
+        super::host(),
         identity.device,
         identity.inode,
-        fastrand::u32(..)
+        fastrand::u64(..)
     )
 }
 

@@ -47,7 +47,10 @@ impl Stream {
     /// Standard input: its identity is new each run, since nothing read
     /// from it can be read again.
     pub(crate) fn stdin() -> Arc<Stream> {
-        Stream::new("stdin", format!("stdin-{:016x}", fastrand::u64(..)))
+        Stream::new(
+            "stdin",
+            format!("{}.stdin.{:016x}", host(), fastrand::u64(..)),
+        )
     }
 
     /// A stream named and identified alike, for tests.
@@ -186,6 +189,11 @@ impl Reading {
             let _ = waker.send(follow::Wake::Stop);
         }
     }
+}
+
+/// This machine's name, part of every stream's identity.
+pub(crate) fn host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
 }
 
 /// A reader thread at work; `done` fires when it has stopped.

@@ -541,3 +541,34 @@ fn the_start_of_a_line_still_being_written_at_a_signal_is_not_shipped() {
     );
     drop(stdin);
 }
+
+#[test]
+fn a_signal_while_a_sink_opens_stops_shipper_at_once() {
+    // A server that takes the connection and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let (accepted, connections) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in silent.incoming().flatten() {
+            let _ = accepted.send(stream);
+        }
+    });
+    let sink = format!("nats=nats://127.0.0.1:{port}/logs");
+    let args = ["--sink", &sink, "--nats-timeout", "60s"];
+    let (running, _stdin) = crate::common::Running::start(&args);
+    let _held = connections.recv_timeout(Duration::from_secs(30)).unwrap();
+    running.signal(Signal::SIGTERM);
+    let started = std::time::Instant::now();
+    let (code, stderr, summary, _dir) = running.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "not the 60 s open timeout"
+    );
+    assert_eq!(summary["stopped_by"], "SIGTERM");
+    assert_eq!(summary["lines_read"], 0);
+    assert!(
+        stderr.contains("SIGTERM received while the sinks opened"),
+        "{stderr}"
+    );
+}
