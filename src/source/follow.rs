@@ -256,14 +256,15 @@ impl Follower {
         busy
     }
 
-    /// Whether the file at `index` must wait: a file rotated away from its
-    /// name is not read to its end yet, and lines written under one name
-    /// are shipped in the order they were written.
+    /// Whether the file at `index` must wait: a file created before it
+    /// under the same name, since rotated away, is not read to its end yet.
+    /// Lines written under one name ship in the order they were written,
+    /// whichever of the files was found first.
     fn waits_for_predecessor(&self, index: usize) -> bool {
         let file = &self.files[index];
-        self.files[..index].iter().any(|earlier| {
-            let gone = earlier.fate != Fate::Live || earlier.moved;
-            earlier.path == file.path && gone && !earlier.at_end
+        self.files.iter().any(|other| {
+            let gone = other.fate != Fate::Live || other.moved;
+            other.path == file.path && other.born < file.born && gone && !other.at_end
         })
     }
 
@@ -398,10 +399,21 @@ impl Follower {
         }
         let mut settled = true;
         for (path, identity) in fresh {
-            let Some(file) = self.open_found(&path, at_start) else {
-                continue;
+            let file = match self.open(&path, at_start) {
+                Ok(file) => file,
+                // Gone between finding and opening: the name is changing
+                // hands too.
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    settled = false;
+                    continue;
+                }
+                Err(err) => {
+                    warn_open(&path, &err);
+                    continue;
+                }
             };
             if file.identity == identity {
+                tell_following(&path);
                 self.files.push(file);
             } else {
                 // The name changed hands while this look went on: look
@@ -510,7 +522,7 @@ impl Follower {
                 let known = seen.contains(&identity)
                     || self.files.iter().any(|file| file.identity == identity);
                 let path = dir.join(entry.file_name());
-                (meta.is_file() && !known && born(&meta) >= since)
+                (meta.is_file() && !known && super::followed::born(&meta) >= since)
                     .then(|| (meta.mtime(), meta.mtime_nsec(), path))
             })
             .collect();
@@ -531,20 +543,11 @@ impl Follower {
     fn open_found(&mut self, path: &Path, at_start: bool) -> Option<Followed> {
         match self.open(path, at_start) {
             Ok(file) => {
-                diagnostics::info(
-                    "source",
-                    format!("following {}", path.display()),
-                    json!({"path": path.display().to_string()}),
-                );
+                tell_following(path);
                 Some(file)
             }
             Err(err) => {
-                diagnostics::warn("source", &format!("open:{}", path.display()), || {
-                    (
-                        format!("could not open {}: {err}; trying again", path.display()),
-                        json!({"path": path.display().to_string(), "error": err.to_string()}),
-                    )
-                });
+                warn_open(path, &err);
                 None
             }
         }
@@ -720,6 +723,23 @@ impl Watcher {
     }
 }
 
+fn tell_following(path: &Path) {
+    diagnostics::info(
+        "source",
+        format!("following {}", path.display()),
+        json!({"path": path.display().to_string()}),
+    );
+}
+
+fn warn_open(path: &Path, err: &std::io::Error) {
+    diagnostics::warn("source", &format!("open:{}", path.display()), || {
+        (
+            format!("could not open {}: {err}; trying again", path.display()),
+            json!({"path": path.display().to_string(), "error": err.to_string()}),
+        )
+    });
+}
+
 /// How far a filesystem timestamp may trail the clock (a coarse clock
 /// lags by up to a tick of the kernel's timer).
 const CLOCK_SLACK: Duration = Duration::from_millis(50);
@@ -737,18 +757,6 @@ fn dir_of(path: &Path) -> &Path {
 fn place(path: &Path) -> Option<(PathBuf, OsString)> {
     let dir = std::fs::canonicalize(dir_of(path)).ok()?;
     Some((dir, path.file_name()?.to_owned()))
-}
-
-/// When a file was created; where the filesystem does not keep that, its
-/// last change of status (a rename is one).
-fn born(meta: &std::fs::Metadata) -> std::time::SystemTime {
-    meta.created().unwrap_or_else(|_| {
-        std::time::UNIX_EPOCH
-            + Duration::new(
-                meta.ctime().max(0) as u64,
-                meta.ctime_nsec().clamp(0, 999_999_999) as u32,
-            )
-    })
 }
 
 /// Whether the file at `path` is the one a checkpoint entry names.

@@ -64,6 +64,9 @@ pub(crate) struct Followed {
     /// The path it was found at.
     pub path: PathBuf,
     pub identity: Identity,
+    /// When the file was created: of two files that held one name, the
+    /// older one's lines come first.
+    pub born: std::time::SystemTime,
     pub fate: Fate,
     file: File,
     splitter: LineSplitter,
@@ -136,6 +139,7 @@ impl Followed {
             stream,
             path: path.to_owned(),
             identity,
+            born: born(&meta),
             fate: Fate::Live,
             file,
             max_line,
@@ -332,6 +336,18 @@ impl Followed {
             });
         }
     }
+}
+
+/// When a file was created; where the filesystem does not keep that, its
+/// last change of status (a rename is one).
+pub(crate) fn born(meta: &std::fs::Metadata) -> std::time::SystemTime {
+    meta.created().unwrap_or_else(|_| {
+        std::time::UNIX_EPOCH
+            + std::time::Duration::new(
+                meta.ctime().max(0) as u64,
+                meta.ctime_nsec().clamp(0, 999_999_999) as u32,
+            )
+    })
 }
 
 /// A new identity for a file's bytes: the host, the file's device and
