@@ -89,6 +89,9 @@ pub(crate) struct Encoder {
     fields: Vec<(String, Vec<u8>)>,
     /// The last read time formatted, since a chunk's lines share one.
     clock: (i64, [u8; timestamp::TEXT_LEN]),
+    /// The last source's name and its JSON string, since a chunk's lines
+    /// share one (a file's path is escaped once, not once per event).
+    source: (String, Vec<u8>),
 }
 
 impl Encoder {
@@ -104,6 +107,7 @@ impl Encoder {
             host: member_bytes("host", &json!(host)),
             fields,
             clock: (i64::MIN, [0; timestamp::TEXT_LEN]),
+            source: (String::new(), b"\"\"".to_vec()),
         }
     }
 
@@ -184,6 +188,11 @@ impl Encoder {
     }
 
     fn write(&mut self, event: &Event, line: &LineRef, out: &mut Vec<u8>) {
+        if self.source.0 != line.source {
+            let mut json = Vec::new();
+            write_str(&mut json, line.source);
+            self.source = (line.source.to_owned(), json);
+        }
         let time = match event.timestamp {
             Some(text) => text,
             None => self.read_time(line.read_at),
@@ -200,19 +209,19 @@ impl Encoder {
         out.extend_from_slice(b",\"logger\":");
         match event.logger {
             Some(raw) => out.extend_from_slice(raw.get().as_bytes()),
-            None => write_str(out, line.source),
+            None => out.extend_from_slice(&self.source.1),
         }
         out.extend_from_slice(b",\"context\":");
         out.extend_from_slice(event.context.map_or("{}", RawValue::get).as_bytes());
         out.extend_from_slice(b",\"diagnostics\":{");
-        self.write_diagnostics(event, line, out);
+        self.write_diagnostics(event, out);
         out.extend_from_slice(b"},\"data\":{");
         self.write_data(event, out);
         out.extend_from_slice(b"}}");
     }
 
     /// The input's own diagnostics, then shipper's facts where absent.
-    fn write_diagnostics(&self, event: &Event, line: &LineRef, out: &mut Vec<u8>) {
+    fn write_diagnostics(&self, event: &Event, out: &mut Vec<u8>) {
         let given = event
             .diagnostics
             .and_then(fields::members)
@@ -227,9 +236,8 @@ impl Encoder {
         }
         if absent("source") {
             object.member(|out| {
-                write_str(out, "source");
-                out.push(b':');
-                write_str(out, line.source);
+                out.extend_from_slice(b"\"source\":");
+                out.extend_from_slice(&self.source.1);
             });
         }
         if event.repairs.invalid_utf8 && absent("invalid_utf8") {
