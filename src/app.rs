@@ -83,19 +83,11 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         Encoder::new(&config.envelope, &host),
         sinks,
     );
-    let outputs: Vec<_> = config
-        .sinks
-        .iter()
-        .filter_map(|sink| match sink {
-            SinkSpec::File(path) => Some(path.clone()),
-            _ => None,
-        })
-        .collect();
     let mut reading = match Reading::start(
         &config.input,
         config.envelope.max_line_bytes,
         pipeline.queue(),
-        &outputs,
+        &output_files(config),
     ) {
         Ok(reading) => reading,
         Err(err) => return could_not_read(&err, pipeline, config, started).await,
@@ -111,9 +103,10 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         stop_reading(&pipeline, reading.handle.done);
     }
     let drain_started = Instant::now();
-    if let Stop::EndOfInput(_) = stop {
+    let mut reader_thread = Some(reading.handle.thread);
+    if let (Stop::EndOfInput(_), Some(thread)) = (&stop, reader_thread.take()) {
         // The thread has sent its result and is ending.
-        let _ = reading.handle.thread.join();
+        let _ = thread.join();
     }
     tell_stop(&stop, reading.what);
 
@@ -130,17 +123,13 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         );
     }
     let close_errors = settle_drain(&pipeline, &drain, config);
-    let saved = match &reading.checkpoint {
-        Some(checkpoint) => {
-            checkpoint.save(&pipeline.settled_to(), matches!(drain, Drain::Finished(_)))
-        }
-        None => Ok(()),
-    };
-    if let Err(err) = &saved {
-        diagnostics::error("checkpoint", "save", || {
-            (format!("{err:#}"), json!({"error": format!("{err:#}")}))
-        });
-    }
+    let saved = save_checkpoint(
+        reading.checkpoint.as_deref(),
+        reader_thread.as_ref(),
+        &pipeline,
+        &drain,
+    )
+    .await;
 
     let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), &close_errors);
     let signal = match (&stop, &drain) {
@@ -157,6 +146,42 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     finish(&mut summary, status, signal, started, drain_started);
     report(&summary, config)?;
     Ok(status)
+}
+
+/// The files shipper writes: never read as input.
+fn output_files(config: &Config) -> Vec<std::path::PathBuf> {
+    let files = config.sinks.iter().filter_map(|sink| match sink {
+        SinkSpec::File(path) => Some(path.clone()),
+        _ => None,
+    });
+    files.collect()
+}
+
+/// The files' last positions, saved after the drain: where every event is
+/// settled, or, when the drain finished, everything the queue took. The
+/// file reader hands its positions over as it ends, which it does at once
+/// once intake stops; it is given a moment to.
+async fn save_checkpoint(
+    checkpoint: Option<&source::checkpoint::Checkpoint>,
+    reader_thread: Option<&std::thread::JoinHandle<()>>,
+    pipeline: &Pipeline,
+    drain: &Drain,
+) -> anyhow::Result<()> {
+    let Some(checkpoint) = checkpoint else {
+        return Ok(());
+    };
+    let deadline = Instant::now() + std::time::Duration::from_secs(1);
+    let running = || reader_thread.is_some_and(|thread| !thread.is_finished());
+    while running() && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let saved = checkpoint.save(&pipeline.settled_to(), matches!(drain, Drain::Finished(_)));
+    if let Err(err) = &saved {
+        diagnostics::error("checkpoint", "save", || {
+            (format!("{err:#}"), json!({"error": format!("{err:#}")}))
+        });
+    }
+    saved
 }
 
 /// A sink could not open, or a signal came while they opened: the run
