@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'shipper' -ScriptBlock {
             [CompletionResult]::new('--nats-creds', '--nats-creds', [CompletionResultType]::ParameterName, 'A NATS credentials file (user JWT and NKey seed)')
             [CompletionResult]::new('--nats-timeout', '--nats-timeout', [CompletionResultType]::ParameterName, 'Longest wait for NATS to connect, answer, or acknowledge a publish; an event not acknowledged by then is published again')
             [CompletionResult]::new('--syslog-app-name', '--syslog-app-name', [CompletionResultType]::ParameterName, 'APP-NAME of the syslog messages')
+            [CompletionResult]::new('--syslog-max-message', '--syslog-max-message', [CompletionResultType]::ParameterName, 'Longest syslog message sent over TCP, its octet count aside: longer ones are cut and flagged. The default is syslog-ng''s `log_msg_size`, past which it closes the connection. (Over UDP, 2048 bytes.)')
             [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'Add KEY=VALUE to every event''s `data` (repeatable; the input''s own keys win)')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound')
             [CompletionResult]::new('--queue-capacity', '--queue-capacity', [CompletionResultType]::ParameterName, 'How many events the queue holds before intake waits (or drops)')

@@ -43,6 +43,7 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand --nats-creds 'A NATS credentials file (user JWT and NKey seed)'
             cand --nats-timeout 'Longest wait for NATS to connect, answer, or acknowledge a publish; an event not acknowledged by then is published again'
             cand --syslog-app-name 'APP-NAME of the syslog messages'
+            cand --syslog-max-message 'Longest syslog message sent over TCP, its octet count aside: longer ones are cut and flagged. The default is syslog-ng''s `log_msg_size`, past which it closes the connection. (Over UDP, 2048 bytes.)'
             cand --field 'Add KEY=VALUE to every event''s `data` (repeatable; the input''s own keys win)'
             cand --max-line-bytes 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound'
             cand --queue-capacity 'How many events the queue holds before intake waits (or drops)'

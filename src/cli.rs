@@ -299,6 +299,12 @@ pub(crate) struct Args {
     )]
     pub syslog_app_name: String,
 
+    /// Longest syslog message sent over TCP, its octet count aside: longer
+    /// ones are cut and flagged. The default is syslog-ng's `log_msg_size`,
+    /// past which it closes the connection. (Over UDP, 2048 bytes.)
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse_size, env = "SHIPPER_SYSLOG_MAX_MESSAGE", help_heading = NATS_SYSLOG)]
+    pub syslog_max_message: u64,
+
     /// Reject (and count as `invalid`) any line that is not a well-formed
     /// JSON event, instead of wrapping it as best it can.
     #[arg(

@@ -242,6 +242,8 @@ impl std::fmt::Debug for NatsAuth {
 pub(crate) struct SyslogOptions {
     /// APP-NAME of every message.
     pub app_name: String,
+    /// Longest message over TCP, in bytes; longer ones are cut and flagged.
+    pub max_message: usize,
     pub retry: RetryPolicy,
 }
 
@@ -426,8 +428,16 @@ fn syslog_options(args: &Args, retry: RetryPolicy) -> Result<SyslogOptions, Stri
             syslog::MAX_APP_NAME
         ));
     }
+    let max_message = args.syslog_max_message;
+    if !(syslog::MIN_MESSAGE as u64..=MAX_LINE_LIMIT).contains(&max_message) {
+        return Err(format!(
+            "--syslog-max-message must be from {} bytes to 1GiB",
+            syslog::MIN_MESSAGE
+        ));
+    }
     Ok(SyslogOptions {
         app_name: name.clone(),
+        max_message: max_message as usize,
         retry,
     })
 }
@@ -644,6 +654,21 @@ mod tests {
         assert!(config(&["--queue-capacity", "0"]).is_err());
         assert!(config(&["--max-line-bytes", "0"]).is_err());
         assert!(config(&["--batch-size", "100000000000000"]).is_err());
+    }
+
+    #[test]
+    fn syslog_messages_keep_room_for_their_header() {
+        let default = config(&[]).unwrap();
+        assert_eq!(default.syslog.max_message, 65536);
+        assert_eq!(
+            config(&["--syslog-max-message", "8KiB"])
+                .unwrap()
+                .syslog
+                .max_message,
+            8192
+        );
+        let small = config(&["--syslog-max-message", "100"]).unwrap_err();
+        assert!(small.contains("from 512 bytes"), "{small}");
     }
 
     #[test]

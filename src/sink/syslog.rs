@@ -1,6 +1,6 @@
 //! The syslog sink: each event becomes one RFC 5424 message, sent over TCP
-//! with octet-counting framing (RFC 6587), or as one UDP datagram
-//! (RFC 5426) of at most `UDP_MAX_MESSAGE` bytes.
+//! with octet-counting framing (RFC 6587) and cut to `--syslog-max-message`,
+//! or as one UDP datagram (RFC 5426) of at most `UDP_MAX_MESSAGE` bytes.
 //!
 //! TCP has no application acknowledgement: a batch counts as written once
 //! the kernel took it. Before each batch the connection is checked for a
@@ -25,7 +25,7 @@ use crate::config::{RetryPolicy, SyslogOptions};
 use crate::diagnostics;
 use crate::pipeline::batch::Batch;
 use format::Formatter;
-pub(crate) use format::{MAX_APP_NAME, UDP_MAX_MESSAGE};
+pub(crate) use format::{MAX_APP_NAME, MIN_MESSAGE, UDP_MAX_MESSAGE};
 
 /// Longest a TCP connection may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -91,6 +91,8 @@ pub(crate) struct SyslogSink {
     address: String,
     connection: Connection,
     formatter: Formatter,
+    /// Longest message over TCP (`--syslog-max-message`).
+    max_message: usize,
     retry: RetryPolicy,
 }
 
@@ -120,6 +122,7 @@ impl SyslogSink {
             address: target.address.clone(),
             connection,
             formatter: Formatter::new(&options.app_name, &host),
+            max_message: options.max_message,
             retry: options.retry,
         })
     }
@@ -161,23 +164,34 @@ impl SyslogSink {
         }
     }
 
-    /// The batch as messages, framed for TCP or cut to fit a datagram.
+    /// The batch as messages, framed for TCP or each a datagram, cut to
+    /// fit where they must be.
     fn messages(&self, batch: &Batch) -> Messages {
         let mut messages = Messages::default();
         let mut truncated = 0;
         for line in batch.lines() {
-            match self.connection {
-                Connection::Tcp(_) => self.formatter.framed(line, &mut messages.bytes),
-                Connection::Udp(_) => {
-                    truncated += usize::from(self.formatter.datagram(line, &mut messages.bytes));
+            let cut = match self.connection {
+                Connection::Tcp(_) => {
+                    self.formatter
+                        .framed(line, self.max_message, &mut messages.bytes)
                 }
-            }
+                Connection::Udp(_) => self.formatter.datagram(line, &mut messages.bytes),
+            };
+            truncated += usize::from(cut);
             messages.ends.push(messages.bytes.len());
         }
         if truncated > 0 {
-            report_truncated(&self.name, truncated);
+            report_truncated(&self.name, truncated, self.limit());
         }
         messages
+    }
+
+    /// The longest message this sink sends.
+    fn limit(&self) -> usize {
+        match self.connection {
+            Connection::Tcp(_) => self.max_message,
+            Connection::Udp(_) => UDP_MAX_MESSAGE,
+        }
     }
 
     /// Ends the TCP connection cleanly, after what was written.
@@ -297,14 +311,14 @@ async fn send_udp(
     Ok(())
 }
 
-fn report_truncated(name: &str, count: usize) {
+fn report_truncated(name: &str, count: usize, limit: usize) {
     diagnostics::warn("sink", &format!("truncated:{name}"), || {
         (
             format!(
-                "{name}: {count} messages cut to {UDP_MAX_MESSAGE} bytes to fit a datagram \
+                "{name}: {count} messages cut to {limit} bytes, the longest this sink sends \
                  (flagged in their structured data)"
             ),
-            json!({"sink": name, "truncated": count, "limit": UDP_MAX_MESSAGE}),
+            json!({"sink": name, "truncated": count, "limit": limit}),
         )
     });
 }

@@ -94,6 +94,44 @@ fn over_tcp_every_event_arrives_with_its_severity_host_and_message() {
 }
 
 #[test]
+fn over_tcp_a_message_longer_than_the_servers_limit_is_cut_and_the_rest_of_its_batch_arrives() {
+    // syslog-ng closes the connection on a frame longer than its
+    // log_msg_size (64KiB by default), losing the rest of the batch.
+    let server = SyslogNg::start();
+    let sink = format!("syslog=tcp://127.0.0.1:{}", server.tcp_port);
+    let (events, expected) = mixed_events(10);
+    let mut lines: Vec<&[u8]> = events.split_inclusive(|&b| b == b'\n').collect();
+    let long = "y".repeat(100_000);
+    let big = format!("{{\"level\":\"error\",\"message\":\"{long}\"}}\n");
+    lines.insert(5, big.as_bytes());
+    let args = ["--sink", &sink, "--syslog-app-name", "billing"];
+    let run = run(&args, lines.concat());
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.summary["sinks"][0]["written"], 11);
+    let mut received = server.wait_for(11);
+    let cut = received.remove(5);
+    assert_received(&received, &expected);
+    assert_eq!(cut.severity, 3);
+    assert!(
+        cut.sdata
+            .starts_with(r#"[shipper@32473 truncated="true" original_length=""#),
+        "{cut:?}"
+    );
+    assert!(
+        cut.message.len() > 65_000 && long.starts_with(&cut.message),
+        "{}",
+        cut.message.len()
+    );
+    assert!(run.stderr.contains("cut to 65536 bytes"), "{}", run.stderr);
+
+    let small = ["--sink", &sink, "--syslog-max-message", "1KiB"];
+    let smaller = crate::common::run(&small, big);
+    assert_eq!(smaller.code, Some(0), "{}", smaller.stderr);
+    let cut = &server.wait_for(12)[11];
+    assert!(cut.message.len() < 1024, "{}", cut.message.len());
+}
+
+#[test]
 fn over_udp_each_event_is_a_datagram_and_a_long_one_is_cut_and_flagged() {
     let server = SyslogNg::start();
     let sink = format!("syslog=udp://127.0.0.1:{}", server.udp_port);

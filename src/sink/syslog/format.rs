@@ -18,6 +18,9 @@ use crate::envelope::level::Level;
 /// Largest message sent as one UDP datagram: what RFC 5426 says every
 /// receiver should accept. Longer messages are cut and flagged.
 pub(crate) const UDP_MAX_MESSAGE: usize = 2048;
+/// Smallest limit a message may be cut to: room for the longest header
+/// (host 255 and app name 48 bytes) and the flag that says it was cut.
+pub(crate) const MIN_MESSAGE: usize = 512;
 /// The `user` facility: messages from programs.
 const FACILITY_USER: u8 = 1;
 /// Where the event's `data` goes. 32473 is the enterprise number RFC 5612
@@ -82,25 +85,33 @@ impl Formatter {
         }
     }
 
-    /// One message with its octet count in front (RFC 6587), for TCP.
-    pub(super) fn framed(&self, line: &[u8], out: &mut Vec<u8>) {
+    /// One message of at most `max` bytes with its octet count in front
+    /// (RFC 6587), for TCP; returns whether it had to be cut (see `fit`).
+    pub(super) fn framed(&self, line: &[u8], max: usize, out: &mut Vec<u8>) -> bool {
         let start = out.len();
-        self.message(&parse(line), line, out);
+        let cut = self.fit(line, max, out);
         let length = (out.len() - start).to_string();
         out.splice(start..start, length.bytes().chain(std::iter::once(b' ')));
+        cut
     }
 
-    /// One message of at most `UDP_MAX_MESSAGE` bytes; returns whether it
-    /// had to be cut. A cut message says so in its structured data
-    /// (`[shipper@32473 truncated="true" original_length="N"]`), keeps its
-    /// `data` if there is room, and its text is cut at a character
-    /// boundary.
+    /// One message of at most `UDP_MAX_MESSAGE` bytes, for a datagram;
+    /// returns whether it had to be cut (see `fit`).
     pub(super) fn datagram(&self, line: &[u8], out: &mut Vec<u8>) -> bool {
+        self.fit(line, UDP_MAX_MESSAGE, out)
+    }
+
+    /// One message of at most `max` bytes (at least `MIN_MESSAGE`); returns
+    /// whether it had to be cut. A cut message says so in its structured
+    /// data (`[shipper@32473 truncated="true" original_length="N"]`), keeps
+    /// its `data` if there is room, and its text is cut at a character
+    /// boundary.
+    fn fit(&self, line: &[u8], max: usize, out: &mut Vec<u8>) -> bool {
         let start = out.len();
         let event = parse(line);
         self.message(&event, line, out);
         let original = out.len() - start;
-        if original <= UDP_MAX_MESSAGE {
+        if original <= max {
             return false;
         }
         out.truncate(start);
@@ -108,12 +119,12 @@ impl Formatter {
         let flag = format!("[{SHIPPER_SD_ID} truncated=\"true\" original_length=\"{original}\"]");
         let before_data = out.len();
         structured_data(event.data.as_ref(), out);
-        if out.len() - start + flag.len() + 1 > UDP_MAX_MESSAGE {
+        if out.len() - start + flag.len() + 1 > max {
             out.truncate(before_data);
         }
         out.extend_from_slice(flag.as_bytes());
         out.push(b' ');
-        let room = UDP_MAX_MESSAGE.saturating_sub(out.len() - start);
+        let room = max.saturating_sub(out.len() - start);
         out.extend_from_slice(cut(&text_of(&event, line), room).as_bytes());
         true
     }
@@ -264,7 +275,7 @@ mod tests {
 
     fn framed(line: &str) -> String {
         let mut out = Vec::new();
-        formatter().framed(line.as_bytes(), &mut out);
+        assert!(!formatter().framed(line.as_bytes(), 65536, &mut out));
         String::from_utf8(out).unwrap()
     }
 
@@ -318,6 +329,38 @@ mod tests {
         let mut short = Vec::new();
         assert!(!formatter().datagram(br#"{"message":"short"}"#, &mut short));
         assert!(short.ends_with(b"- - - short"));
+    }
+
+    #[test]
+    fn a_framed_message_is_cut_to_its_limit_and_counted_as_cut() {
+        let long = "x".repeat(70_000);
+        let line = format!(r#"{{"level":"INFO","message":"{long}"}}"#);
+        let mut out = Vec::new();
+        assert!(formatter().framed(line.as_bytes(), 65536, &mut out));
+        let text = String::from_utf8(out).unwrap();
+        let (count, message) = text.split_once(' ').unwrap();
+        assert_eq!(count, "65536");
+        assert_eq!(message.len(), 65536);
+        assert!(message.contains(r#"[shipper@32473 truncated="true" original_length="70"#));
+        assert!(
+            message.ends_with(&"x".repeat(1000)),
+            "the text is kept up to the limit"
+        );
+    }
+
+    #[test]
+    fn the_shortest_limit_holds_the_longest_header_and_the_flag() {
+        let formatter = Formatter::new(&"a".repeat(MAX_APP_NAME), "build-host");
+        let host = "h".repeat(300);
+        let line = format!(
+            r#"{{"message":"{}","diagnostics":{{"host":"{host}"}}}}"#,
+            "x".repeat(MIN_MESSAGE)
+        );
+        let mut out = Vec::new();
+        assert!(formatter.fit(line.as_bytes(), MIN_MESSAGE, &mut out));
+        assert!(out.len() <= MIN_MESSAGE, "{}", out.len());
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\"] x") && text.ends_with('x'), "{text}");
     }
 
     #[test]
