@@ -3,21 +3,17 @@
 //! or as one UDP datagram (RFC 5426) of at most `UDP_MAX_MESSAGE` bytes.
 //!
 //! TCP has no application acknowledgement: a batch counts as written once
-//! the kernel took it. Before each batch the connection is checked for a
-//! close by the server, so a server that restarted between batches costs
-//! nothing; what sat in the socket buffers when a server died is lost. UDP
-//! cannot know about loss at all.
+//! the kernel took it (see `tcp` for what is checked, and what is said
+//! when events may be lost). UDP cannot know about loss at all.
 
 mod format;
+mod tcp;
 
 use std::io;
-use std::os::fd::AsFd;
-use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::UdpSocket;
 
 use super::retry::Attempts;
 use super::{SinkError, WriteOutcome};
@@ -26,9 +22,7 @@ use crate::diagnostics;
 use crate::pipeline::batch::Batch;
 use format::Formatter;
 pub(crate) use format::{MAX_APP_NAME, MIN_MESSAGE, UDP_MAX_MESSAGE};
-
-/// Longest a TCP connection may take to open.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+use tcp::Tcp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Transport {
@@ -80,15 +74,12 @@ impl Target {
 }
 
 enum Connection {
-    /// `None` while the connection is down, until the next attempt.
-    Tcp(Option<TcpStream>),
+    Tcp(Tcp),
     Udp(UdpSocket),
 }
 
 pub(crate) struct SyslogSink {
     name: String,
-    /// `host:port`, resolved again at each reconnection.
-    address: String,
     connection: Connection,
     formatter: Formatter,
     /// Longest message over TCP (`--syslog-max-message`).
@@ -106,9 +97,9 @@ impl SyslogSink {
     ) -> anyhow::Result<SyslogSink> {
         let connection = match target.transport {
             Transport::Tcp => {
-                Connection::Tcp(Some(connect(&target.address).await.map_err(|error| {
+                Connection::Tcp(Tcp::open(&target.address, &name).await.map_err(|error| {
                     anyhow::anyhow!("could not connect to {}: {}", target.address, error.message)
-                })?))
+                })?)
             }
             Transport::Udp => Connection::Udp(
                 aim(&target.address)
@@ -119,7 +110,6 @@ impl SyslogSink {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         Ok(SyslogSink {
             name,
-            address: target.address.clone(),
             connection,
             formatter: Formatter::new(&options.app_name, &host),
             max_message: options.max_message,
@@ -144,9 +134,7 @@ impl SyslogSink {
         let mut attempts = Attempts::new(self.retry, retrying);
         loop {
             let result = match &mut self.connection {
-                Connection::Tcp(stream) => {
-                    send_tcp(stream, &self.address, &messages, &mut sent).await
-                }
+                Connection::Tcp(tcp) => tcp.send(&messages, &mut sent).await,
                 Connection::Udp(socket) => send_udp(socket, &messages, &mut sent).await,
             };
             let Err(error) = result else {
@@ -197,15 +185,15 @@ impl SyslogSink {
     /// Ends the TCP connection cleanly, after what was written.
     pub(crate) async fn close(&mut self) -> io::Result<()> {
         match &mut self.connection {
-            Connection::Tcp(Some(stream)) => stream.shutdown().await,
-            Connection::Tcp(None) | Connection::Udp(_) => Ok(()),
+            Connection::Tcp(tcp) => tcp.close().await,
+            Connection::Udp(_) => Ok(()),
         }
     }
 }
 
 /// A batch's messages back to back, and where each ends.
 #[derive(Default)]
-struct Messages {
+pub(super) struct Messages {
     bytes: Vec<u8>,
     ends: Vec<usize>,
 }
@@ -217,49 +205,6 @@ impl Messages {
             n => self.ends[n - 1],
         }
     }
-}
-
-/// Writes the messages from number `sent` on, over the connection as it
-/// is, or a new one if it is down or the server closed it; `sent` counts
-/// the messages the kernel took whole.
-async fn send_tcp(
-    stream: &mut Option<TcpStream>,
-    address: &str,
-    messages: &Messages,
-    sent: &mut usize,
-) -> Result<(), SinkError> {
-    if stream.as_ref().is_some_and(closed_by_peer) {
-        *stream = None;
-    }
-    let connection = match stream {
-        Some(connection) => connection,
-        None => stream.insert(connect(address).await?),
-    };
-    let mut at = messages.start_of(*sent);
-    while at < messages.bytes.len() {
-        match connection.write(&messages.bytes[at..]).await {
-            Ok(0) => {
-                *stream = None;
-                return Err(io::Error::from(io::ErrorKind::WriteZero).into());
-            }
-            Ok(n) => at += n,
-            Err(error) => {
-                *stream = None;
-                return Err(error.into());
-            }
-        }
-        *sent = messages.ends.partition_point(|&end| end <= at);
-    }
-    Ok(())
-}
-
-/// A syslog server never speaks: a connection that has something to read
-/// was closed (or reset) by the server, and a write to it would vanish.
-fn closed_by_peer(stream: &TcpStream) -> bool {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    // End of stream shows as readable; an error or a hang-up always shows.
-    let mut fds = [PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
-    !matches!(poll(&mut fds, PollTimeout::ZERO), Ok(0))
 }
 
 /// A UDP socket connected to the server, of the server's address family.
@@ -276,25 +221,6 @@ async fn aim(address: &str) -> io::Result<UdpSocket> {
     let socket = UdpSocket::bind(local).await?;
     socket.connect(server).await?;
     Ok(socket)
-}
-
-async fn connect(address: &str) -> Result<TcpStream, SinkError> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await {
-        Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(error)) => Err(SinkError {
-            kind: "Connect".to_owned(),
-            message: format!("could not connect: {error}"),
-            status: None,
-        }),
-        Err(_) => Err(SinkError {
-            kind: "Timeout".to_owned(),
-            message: format!(
-                "could not connect within {}",
-                humantime::format_duration(CONNECT_TIMEOUT)
-            ),
-            status: None,
-        }),
-    }
 }
 
 /// Sends one datagram per message from number `sent` on.

@@ -247,6 +247,11 @@ pub struct SyslogNg {
 
 impl SyslogNg {
     pub fn start() -> SyslogNg {
+        SyslogNg::start_with("")
+    }
+
+    /// Starts it with options for its TCP source (`max-connections(1)`).
+    pub fn start_with(tcp_options: &str) -> SyslogNg {
         let mut server = SyslogNg {
             child: None,
             tcp_port: free_port(),
@@ -257,7 +262,7 @@ impl SyslogNg {
             r#"@version: 3.38
 options {{ stats_freq(0); keep_hostname(yes); chain_hostnames(no); use_dns(no); use_fqdn(no); dns_cache(no); }};
 source s_net {{
-    syslog(ip("127.0.0.1") port({tcp}) transport("tcp"));
+    syslog(ip("127.0.0.1") port({tcp}) transport("tcp") {tcp_options});
     syslog(ip("127.0.0.1") port({udp}) transport("udp") so_rcvbuf(4194304));
 }};
 destination d_file {{

@@ -131,6 +131,72 @@ fn over_tcp_a_message_longer_than_the_servers_limit_is_cut_and_the_rest_of_its_b
     assert!(cut.message.len() < 1024, "{}", cut.message.len());
 }
 
+/// Takes the one connection a `max-connections(1)` server allows, once
+/// the server has let go of the one that checked it was listening.
+fn hold_the_only_slot(server: &SyslogNg) -> std::net::TcpStream {
+    let message = b"48 <14>1 2025-03-03T08:00:00Z h held - - - holds it";
+    for _ in 0..50 {
+        let mut held = std::net::TcpStream::connect(("127.0.0.1", server.tcp_port)).unwrap();
+        held.write_all(message).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_millis(500);
+        while std::time::Instant::now() < deadline {
+            if !server.received().is_empty() {
+                return held;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    panic!("syslog-ng never accepted a connection");
+}
+
+#[test]
+fn a_tcp_server_at_its_connection_limit_fails_the_batch_until_it_has_room() {
+    // syslog-ng accepts a connection beyond max-connections and closes it
+    // at once: what is written on it is lost.
+    let server = SyslogNg::start_with("max-connections(1)");
+    let sink = format!("syslog=tcp://127.0.0.1:{}", server.tcp_port);
+    let held = hold_the_only_slot(&server);
+    let retries = ["--retry-initial", "10ms", "--retry-max-delay", "20ms"];
+    let mut args = vec!["--sink", &sink, "--retry-max", "3"];
+    args.extend(retries);
+    let refused = run(&args, "a\nb\nc\n");
+    assert_eq!(refused.code, Some(3), "{}", refused.stderr);
+    assert_eq!(refused.summary["sinks"][0]["written"], 0);
+    assert_eq!(refused.summary["dropped_by_reason"]["sink_error"], 3);
+    assert_eq!(refused.summary["retried"], 2);
+    assert!(
+        refused
+            .stderr
+            .contains("closed the connection before anything was written"),
+        "{}",
+        refused.stderr
+    );
+
+    let mut args = vec![
+        "--sink",
+        &sink,
+        "--retry-max",
+        "1000",
+        "--stats-interval",
+        "20ms",
+        "--shutdown-timeout",
+        "60s",
+    ];
+    args.extend(retries);
+    let (running, mut stdin) = Running::start(&args);
+    stdin.write_all(b"d\ne\nf\n").unwrap();
+    drop(stdin);
+    wait_until(Duration::from_secs(30), "a retry", || {
+        retried_so_far(&running) > 0
+    });
+    drop(held);
+    let (code, stderr, summary, _dir) = running.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(summary["sinks"][0]["written"], 3);
+    let messages: Vec<String> = server.wait_for(4).into_iter().map(|r| r.message).collect();
+    assert_eq!(messages, ["holds it", "d", "e", "f"]);
+}
+
 #[test]
 fn over_udp_each_event_is_a_datagram_and_a_long_one_is_cut_and_flagged() {
     let server = SyslogNg::start();
@@ -200,6 +266,8 @@ fn after_a_tcp_server_restarts_shipper_reconnects_and_the_events_arrive() {
     let (code, stderr, summary, _dir) = running.finish();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(summary["retried"].as_u64().unwrap() > 0, "{summary}");
+    // What was written just before the server stopped may not have been read.
+    assert!(stderr.contains("may be lost"), "{stderr}");
     let received = server.wait_for(300);
     let messages: Vec<&str> = received.iter().map(|r| r.message.as_str()).collect();
     let expected: Vec<String> = (0..300).map(|i| format!("event {i}")).collect();
