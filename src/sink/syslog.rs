@@ -10,6 +10,7 @@ mod format;
 mod tcp;
 
 use std::io;
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use serde_json::json;
@@ -75,7 +76,13 @@ impl Target {
 
 enum Connection {
     Tcp(Tcp),
-    Udp(UdpSocket),
+    /// Not connected: a connected UDP socket reports the ICMP "port
+    /// unreachable" of an earlier datagram as the failure of a later send,
+    /// which says nothing about that send and cannot be helped by a retry.
+    Udp {
+        socket: UdpSocket,
+        server: SocketAddr,
+    },
 }
 
 pub(crate) struct SyslogSink {
@@ -88,8 +95,9 @@ pub(crate) struct SyslogSink {
 }
 
 impl SyslogSink {
-    /// Connects (TCP) or binds a socket aimed at the server (UDP): a server
-    /// that cannot be reached at the start stops the run.
+    /// Connects (TCP), or binds a socket of the server's address family
+    /// (UDP): a TCP server that cannot be reached at the start stops the
+    /// run.
     pub(crate) async fn open(
         target: &Target,
         name: String,
@@ -101,11 +109,12 @@ impl SyslogSink {
                     anyhow::anyhow!("could not connect to {}: {}", target.address, error.message)
                 })?)
             }
-            Transport::Udp => Connection::Udp(
-                aim(&target.address)
+            Transport::Udp => {
+                let (socket, server) = aim(&target.address)
                     .await
-                    .with_context(|| format!("could not aim at {}", target.address))?,
-            ),
+                    .with_context(|| format!("could not aim at {}", target.address))?;
+                Connection::Udp { socket, server }
+            }
         };
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         Ok(SyslogSink {
@@ -135,7 +144,9 @@ impl SyslogSink {
         loop {
             let result = match &mut self.connection {
                 Connection::Tcp(tcp) => tcp.send(&messages, &mut sent).await,
-                Connection::Udp(socket) => send_udp(socket, &messages, &mut sent).await,
+                Connection::Udp { socket, server } => {
+                    send_udp(socket, *server, &messages, &mut sent).await
+                }
             };
             let Err(error) = result else {
                 return WriteOutcome {
@@ -163,7 +174,7 @@ impl SyslogSink {
                     self.formatter
                         .framed(line, self.max_message, &mut messages.bytes)
                 }
-                Connection::Udp(_) => self.formatter.datagram(line, &mut messages.bytes),
+                Connection::Udp { .. } => self.formatter.datagram(line, &mut messages.bytes),
             };
             truncated += usize::from(cut);
             messages.ends.push(messages.bytes.len());
@@ -178,7 +189,7 @@ impl SyslogSink {
     fn limit(&self) -> usize {
         match self.connection {
             Connection::Tcp(_) => self.max_message,
-            Connection::Udp(_) => UDP_MAX_MESSAGE,
+            Connection::Udp { .. } => UDP_MAX_MESSAGE,
         }
     }
 
@@ -186,7 +197,7 @@ impl SyslogSink {
     pub(crate) async fn close(&mut self) -> io::Result<()> {
         match &mut self.connection {
             Connection::Tcp(tcp) => tcp.close().await,
-            Connection::Udp(_) => Ok(()),
+            Connection::Udp { .. } => Ok(()),
         }
     }
 }
@@ -207,8 +218,8 @@ impl Messages {
     }
 }
 
-/// A UDP socket connected to the server, of the server's address family.
-async fn aim(address: &str) -> io::Result<UdpSocket> {
+/// The server's address, and an unconnected UDP socket of its family.
+async fn aim(address: &str) -> io::Result<(UdpSocket, SocketAddr)> {
     let server = tokio::net::lookup_host(address)
         .await?
         .next()
@@ -218,20 +229,19 @@ async fn aim(address: &str) -> io::Result<UdpSocket> {
     } else {
         "[::]:0"
     };
-    let socket = UdpSocket::bind(local).await?;
-    socket.connect(server).await?;
-    Ok(socket)
+    Ok((UdpSocket::bind(local).await?, server))
 }
 
 /// Sends one datagram per message from number `sent` on.
 async fn send_udp(
     socket: &UdpSocket,
+    server: SocketAddr,
     messages: &Messages,
     sent: &mut usize,
 ) -> Result<(), SinkError> {
     while *sent < messages.ends.len() {
         let message = &messages.bytes[messages.start_of(*sent)..messages.ends[*sent]];
-        socket.send(message).await?;
+        socket.send_to(message, server).await?;
         *sent += 1;
     }
     Ok(())
