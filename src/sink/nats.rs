@@ -168,7 +168,7 @@ impl NatsSink {
             subject: Subject::from(target.subject.as_str()),
             jetstream,
             retry: options.retry,
-            ids: MsgIds::new(),
+            ids: MsgIds::new(&target.subject),
         })
     }
 
@@ -186,16 +186,18 @@ impl NatsSink {
     ) -> WriteOutcome {
         let ids = self.ids.for_batch(batch);
         let lines: Vec<&[u8]> = batch.lines().collect();
-        let mut pending: VecDeque<usize> = (0..lines.len()).collect();
+        let mut pending = Pending::new(lines.len());
         let mut attempts = Attempts::new(self.retry, retrying);
         loop {
-            let error = match self.publish(&lines, &ids, &mut pending).await {
+            let verdict = self.publish(&lines, &ids, &mut pending).await;
+            report_duplicates(&self.name, &ids, &mut pending.duplicates);
+            let error = match verdict {
                 Verdict::Stored => return written(lines.len(), None),
                 Verdict::Fail(error) => Err(error),
                 Verdict::Retry(error) => attempts.after_failure(error, None).await,
             };
             if let Err(error) = error {
-                let acked = pending.front().copied().unwrap_or(lines.len());
+                let acked = pending.events.front().copied().unwrap_or(lines.len());
                 return written(acked, Some(error));
             }
         }
@@ -204,25 +206,21 @@ impl NatsSink {
     /// One round: publishes the pending events in order, up to `IN_FLIGHT`
     /// awaiting their ack at once, and keeps in `pending` those that were
     /// not acknowledged. Stops publishing at the first failure.
-    async fn publish(
-        &self,
-        lines: &[&[u8]],
-        ids: &[String],
-        pending: &mut VecDeque<usize>,
-    ) -> Verdict {
+    async fn publish(&self, lines: &[&[u8]], ids: &[String], pending: &mut Pending) -> Verdict {
         let mut acks = FuturesOrdered::new();
         let mut unacked = VecDeque::new();
         let mut failure = None;
         while failure.is_none() {
             if acks.len() >= IN_FLIGHT {
-                failure = settle(acks.next().await, &mut unacked);
+                failure = pending.settle(acks.next().await, &mut unacked);
                 continue;
             }
-            let Some(index) = pending.pop_front() else {
+            let Some(index) = pending.events.pop_front() else {
                 break;
             };
+            let first = !std::mem::replace(&mut pending.tried[index], true);
             match self.send(lines[index], &ids[index]).await {
-                Ok(ack) => acks.push_back(async move { (index, ack.await) }),
+                Ok(ack) => acks.push_back(async move { (index, first, ack.await) }),
                 Err(error) => {
                     unacked.push_back(index);
                     failure = Some(judge(&error));
@@ -230,12 +228,12 @@ impl NatsSink {
             }
         }
         while let Some(acked) = acks.next().await {
-            let error = settle(Some(acked), &mut unacked);
+            let error = pending.settle(Some(acked), &mut unacked);
             failure = failure.or(error);
         }
-        unacked.extend(pending.drain(..));
+        unacked.extend(pending.events.drain(..));
         unacked.make_contiguous().sort_unstable();
-        *pending = unacked;
+        pending.events = unacked;
         failure.unwrap_or(Verdict::Stored)
     }
 
@@ -251,13 +249,68 @@ impl NatsSink {
 
 type AckResult = Result<PublishAck, PublishError>;
 
-/// Notes one ack: an event not acknowledged goes back to `unacked`, and
-/// its failure is returned.
-fn settle(acked: Option<(usize, AckResult)>, unacked: &mut VecDeque<usize>) -> Option<Verdict> {
-    let (index, result) = acked?;
-    let error = result.err()?;
-    unacked.push_back(index);
-    Some(judge(&error))
+/// The events of a batch not acknowledged yet, and what is known of them.
+struct Pending {
+    /// Their places in the batch, in order.
+    events: VecDeque<usize>,
+    /// Whether each event of the batch was published before: only then may
+    /// JetStream rightly call it a duplicate (its first ack was lost).
+    tried: Vec<bool>,
+    /// Events JetStream already held when they were first published here.
+    duplicates: Vec<usize>,
+}
+
+impl Pending {
+    fn new(events: usize) -> Pending {
+        Pending {
+            events: (0..events).collect(),
+            tried: vec![false; events],
+            duplicates: Vec::new(),
+        }
+    }
+
+    /// Notes one ack: an event not acknowledged goes back to `unacked`,
+    /// and its failure is returned.
+    fn settle(
+        &mut self,
+        acked: Option<(usize, bool, AckResult)>,
+        unacked: &mut VecDeque<usize>,
+    ) -> Option<Verdict> {
+        let (index, first, result) = acked?;
+        match result {
+            Ok(ack) => {
+                if ack.duplicate && first {
+                    self.duplicates.push(index);
+                }
+                None
+            }
+            Err(error) => {
+                unacked.push_back(index);
+                Some(judge(&error))
+            }
+        }
+    }
+}
+
+/// Warns of events JetStream already held when they were first published
+/// here: read again after a restart, or published by another sink (or
+/// shipper) with the same ids. They are not stored twice.
+fn report_duplicates(name: &str, ids: &[String], duplicates: &mut Vec<usize>) {
+    let Some(&first) = duplicates.first() else {
+        return;
+    };
+    let count = std::mem::take(duplicates).len();
+    diagnostics::warn("sink", &format!("duplicate:{name}"), || {
+        (
+            format!(
+                "{name}: JetStream already held {count} events published here for the first \
+                 time (the same Nats-Msg-Id within its duplicate window), and did not store \
+                 them again: read again after a restart, or another sink publishes the same \
+                 events to this stream"
+            ),
+            json!({"sink": name, "duplicates": count, "first_id": ids[first]}),
+        )
+    });
 }
 
 /// Whether another round may store what this error kept out: all but an
@@ -388,17 +441,31 @@ async fn create_stream(
 }
 
 /// Each event's `Nats-Msg-Id`: the same for every attempt at it, and
-/// different from every other event's.
+/// different from every other event's, in this sink and in any other
+/// publishing on another subject into the same stream.
 struct MsgIds {
+    /// The sink's subject, or a hash of a long one.
+    subject: String,
     /// Different for each run: names the gap markers, which were not read.
     run: String,
     /// Batches this sink was given so far.
     batches: u64,
 }
 
+/// Longest subject written whole into an id; a longer one is hashed, so
+/// that the id stays short (JetStream keeps every id of its duplicate
+/// window in memory, and the header counts against `max_payload`).
+const MAX_SUBJECT_IN_ID: usize = 64;
+
 impl MsgIds {
-    fn new() -> MsgIds {
+    fn new(subject: &str) -> MsgIds {
+        let subject = if subject.len() <= MAX_SUBJECT_IN_ID {
+            subject.to_owned()
+        } else {
+            format!("#{:016x}", fnv1a(subject.as_bytes()))
+        };
         MsgIds {
+            subject,
             run: format!("{:016x}", fastrand::u64(..)),
             batches: 0,
         }
@@ -412,17 +479,25 @@ impl MsgIds {
             .collect()
     }
 
-    /// An event is named by where it was read: its stream's identity and
-    /// the position just past it, so that the same line sent again (a
-    /// retry, or a restart from a checkpoint) carries the same id. A gap
-    /// marker, made by the pipeline, is named by the run, the batch and
-    /// its place in it.
+    /// An event is named by the subject and where it was read: its
+    /// stream's identity and the position just past it, so that the same
+    /// line sent again (a retry, or a restart from a checkpoint) carries
+    /// the same id, and the same line sent by another sink to another
+    /// subject of the same stream does not. A gap marker, made by the
+    /// pipeline, is named by the run, the batch and its place in it.
     fn msg_id(&self, batch: &Batch, line: usize) -> String {
         match batch.origin(line) {
-            Some(origin) => format!("{}:{}", origin.stream, origin.offset),
+            Some(origin) => format!("{}:{}:{}", self.subject, origin.stream, origin.offset),
             None => format!("{}:marker:{}:{line}", self.run, self.batches),
         }
     }
+}
+
+/// The 64-bit FNV-1a hash: short, stable across runs and builds.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -441,15 +516,42 @@ mod tests {
         });
         builder.push_marker(|out| out.push(b'm'));
         let batch = builder.take(1);
-        let mut ids = MsgIds::new();
+        let mut ids = MsgIds::new("logs.app");
         let first = ids.for_batch(&batch);
-        assert_eq!(first[0], "file-8:1234:17");
+        assert_eq!(first[0], "logs.app:file-8:1234:17");
         assert_eq!(first[1], format!("{}:marker:1:1", ids.run));
         let again = ids.for_batch(&batch);
         assert_eq!(again[0], first[0], "the same event, the same id");
         assert_ne!(
             again[1], first[1],
             "another batch's marker is another marker"
+        );
+    }
+
+    #[test]
+    fn the_subject_is_part_of_the_id_and_a_long_one_is_hashed() {
+        use crate::pipeline::batch::BatchBuilder;
+        use crate::source::Stream;
+        let mut builder = BatchBuilder::new(10);
+        builder.reading(&Stream::named("stdin-1"));
+        builder.push(5, |out| {
+            out.push(b'a');
+            true
+        });
+        let batch = builder.take(1);
+        let app = MsgIds::new("logs.app").for_batch(&batch);
+        let audit = MsgIds::new("logs.audit").for_batch(&batch);
+        assert_ne!(app[0], audit[0]);
+        let long = format!("logs.{}", "x".repeat(100));
+        let hashed = MsgIds::new(&long).for_batch(&batch);
+        assert_eq!(
+            hashed[0],
+            format!("#{:016x}:stdin-1:5", fnv1a(long.as_bytes()))
+        );
+        assert_eq!(hashed[0].len(), 17 + ":stdin-1:5".len());
+        assert_ne!(
+            MsgIds::new(&format!("{long}y")).for_batch(&batch)[0],
+            hashed[0]
         );
     }
 

@@ -75,6 +75,63 @@ fn a_hundred_thousand_events_are_stored_once_each_in_order_with_their_envelope()
 }
 
 #[test]
+fn two_sinks_on_subjects_of_one_stream_each_store_every_event() {
+    let server = NatsServer::start();
+    server.create_stream("LOGS", &["logs.>"]);
+    let (app, audit) = (server.sink("logs.app"), server.sink("logs.audit"));
+    let run = run(&["--sink", &app, "--sink", &audit], numbered_lines(100));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.summary["sinks"][0]["written"], 100);
+    assert_eq!(run.summary["sinks"][1]["written"], 100);
+    let stored = server.read_stream("LOGS");
+    assert_eq!(stored.len(), 200, "one message per event and subject");
+    assert_distinct_ids(&stored);
+    assert!(!run.stderr.contains("already held"), "{}", run.stderr);
+}
+
+#[test]
+fn events_read_again_after_a_restart_are_stored_once_and_the_repeat_is_told() {
+    let server = NatsServer::start();
+    server.create_stream("LOGS", &["logs.app"]);
+    let sink = server.sink("logs.app");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let checkpoint = dir.path().join("checkpoint.json");
+    let args = [
+        log.to_str().unwrap(),
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--sink",
+        &sink,
+    ];
+    std::fs::write(&log, numbered_lines(5)).unwrap();
+    let first = run(&args, "");
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let saved = std::fs::read(&checkpoint).unwrap();
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    for i in 5..10 {
+        writeln!(file, "line {i}").unwrap();
+    }
+    let second = run(&args, "");
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert!(!second.stderr.contains("already held"), "{}", second.stderr);
+    // As if the second run had died before saving where it got to.
+    std::fs::write(&checkpoint, saved).unwrap();
+    let again = run(&args, "");
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(again.summary["sinks"][0]["written"], 5);
+    assert!(
+        again
+            .stderr
+            .contains("JetStream already held 5 events published here for the first time"),
+        "{}",
+        again.stderr
+    );
+    let stored = server.read_stream("LOGS");
+    assert_eq!(messages(&stored), expected(10));
+}
+
+#[test]
 fn a_server_killed_and_restarted_mid_run_ends_with_every_event_exactly_once() {
     let mut server = NatsServer::start();
     server.create_stream("LOGS", &["logs.app"]);
