@@ -117,6 +117,29 @@ pub(crate) struct EnvelopeConfig {
     pub fields: Vec<(String, String)>,
 }
 
+/// What an envelope adds around a line, at most, escaping aside: the
+/// timestamp, level, logger, host, source and repair flags.
+const ENVELOPE_OVERHEAD: usize = 1024;
+
+impl EnvelopeConfig {
+    /// The most bytes one event can take, escaping aside: the line itself
+    /// in raw mode; else the line with the envelope and the `--field`s
+    /// around it.
+    pub(crate) fn max_event_bytes(&self) -> usize {
+        let fields: usize = self
+            .fields
+            .iter()
+            .map(|(key, value)| key.len() + value.len() + 6)
+            .sum();
+        match self.mode {
+            EnvelopeMode::Raw => self.max_line_bytes,
+            EnvelopeMode::BestEffort | EnvelopeMode::Strict => {
+                self.max_line_bytes + ENVELOPE_OVERHEAD + fields
+            }
+        }
+    }
+}
+
 /// What intake does when the queue has no room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WhenFull {
@@ -211,6 +234,9 @@ pub(crate) struct NatsOptions {
     /// Longest wait for a connection, an answer or a publish ack.
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// The most bytes an event can take (`EnvelopeConfig::max_event_bytes`),
+    /// to compare with the server's `max_payload`.
+    pub max_event_bytes: usize,
 }
 
 /// How a NATS sink proves who it is.
@@ -316,13 +342,17 @@ impl Config {
             max_delay: args.retry_max_delay,
             max_attempts: args.retry_max,
         };
-        let nats = nats_options(&args, retry);
-        let syslog = syslog_options(&args, retry)?;
-        let mode = match (args.strict_envelope, args.raw) {
-            (true, _) => EnvelopeMode::Strict,
-            (_, true) => EnvelopeMode::Raw,
-            _ => EnvelopeMode::BestEffort,
+        let envelope = EnvelopeConfig {
+            mode: match (args.strict_envelope, args.raw) {
+                (true, _) => EnvelopeMode::Strict,
+                (_, true) => EnvelopeMode::Raw,
+                _ => EnvelopeMode::BestEffort,
+            },
+            max_line_bytes: args.max_line_bytes as usize,
+            fields: args.fields.clone(),
         };
+        let nats = nats_options(&args, retry, envelope.max_event_bytes());
+        let syslog = syslog_options(&args, retry)?;
         let when_full = if args.drop_on_full {
             WhenFull::DropNewest {
                 wait: args.backpressure_wait,
@@ -347,11 +377,7 @@ impl Config {
         Ok(Config {
             task,
             input,
-            envelope: EnvelopeConfig {
-                mode,
-                max_line_bytes: args.max_line_bytes as usize,
-                fields: args.fields,
-            },
+            envelope,
             pipeline: PipelineConfig {
                 queue_capacity: args.queue_capacity,
                 queue_max_bytes: usize::try_from(args.queue_max_bytes).unwrap_or(usize::MAX),
@@ -398,7 +424,7 @@ impl Config {
 }
 
 /// At most one kind of credentials; clap has refused the others.
-fn nats_options(args: &Args, retry: RetryPolicy) -> NatsOptions {
+fn nats_options(args: &Args, retry: RetryPolicy, max_event_bytes: usize) -> NatsOptions {
     let auth = match (&args.nats_user, &args.nats_password, &args.nats_token) {
         (Some(user), Some(password), _) => NatsAuth::UserPassword {
             user: user.clone(),
@@ -415,6 +441,7 @@ fn nats_options(args: &Args, retry: RetryPolicy) -> NatsOptions {
         auth,
         timeout: args.nats_timeout,
         retry,
+        max_event_bytes,
     }
 }
 

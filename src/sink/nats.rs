@@ -8,6 +8,8 @@
 //! Built on async-nats, the official client: it reconnects on its own
 //! (with our backoff policy), on the same tokio runtime as the pipeline.
 
+mod fit;
+
 use std::collections::VecDeque;
 
 use anyhow::{Context as _, bail};
@@ -26,6 +28,7 @@ use super::{SinkError, WriteOutcome};
 use crate::config::{NatsAuth, NatsOptions, RetryPolicy};
 use crate::diagnostics;
 use crate::pipeline::batch::Batch;
+use fit::Fitted;
 
 /// The port of a server given without one.
 const DEFAULT_PORT: u16 = 4222;
@@ -127,13 +130,23 @@ pub(crate) struct NatsSink {
 }
 
 /// How one round of publishes ended for the events still pending.
+#[derive(Debug, PartialEq, Eq)]
 enum Verdict {
     /// Every pending event was acknowledged.
     Stored,
-    /// Some were not, and another round may store them.
+    /// The first pending event was not, and another round may store it.
     Retry(SinkError),
-    /// An event can never be stored (larger than the server allows).
+    /// The first pending event can never be stored (not even cut down does
+    /// it fit the server's limit).
     Fail(SinkError),
+}
+
+/// Why one event was not acknowledged in a round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Failure {
+    error: SinkError,
+    /// Another round cannot help.
+    hopeless: bool,
 }
 
 impl NatsSink {
@@ -153,6 +166,7 @@ impl NatsSink {
             .map_err(|error| {
                 anyhow::anyhow!("could not connect to {}: {error}", target.servers.join(","))
             })?;
+        warn_if_events_can_be_too_large(&name, options.max_event_bytes, client.max_payload());
         let jetstream = jetstream::ContextBuilder::new()
             .timeout(options.timeout)
             .max_ack_inflight(IN_FLIGHT)
@@ -190,7 +204,7 @@ impl NatsSink {
         let mut attempts = Attempts::new(self.retry, retrying);
         loop {
             let verdict = self.publish(&lines, &ids, &mut pending).await;
-            report_duplicates(&self.name, &ids, &mut pending.duplicates);
+            self.report(&ids, &mut pending);
             let error = match verdict {
                 Verdict::Stored => return written(lines.len(), None),
                 Verdict::Fail(error) => Err(error),
@@ -207,44 +221,155 @@ impl NatsSink {
     /// awaiting their ack at once, and keeps in `pending` those that were
     /// not acknowledged. Stops publishing at the first failure.
     async fn publish(&self, lines: &[&[u8]], ids: &[String], pending: &mut Pending) -> Verdict {
+        let limit = self.max_payload();
         let mut acks = FuturesOrdered::new();
         let mut unacked = VecDeque::new();
-        let mut failure = None;
-        while failure.is_none() {
+        let mut failures = Vec::new();
+        while failures.is_empty() {
             if acks.len() >= IN_FLIGHT {
-                failure = pending.settle(acks.next().await, &mut unacked);
+                pending.settle(acks.next().await, &mut unacked, &mut failures);
                 continue;
             }
             let Some(index) = pending.events.pop_front() else {
                 break;
             };
             let first = !std::mem::replace(&mut pending.tried[index], true);
-            match self.send(lines[index], &ids[index]).await {
-                Ok(ack) => acks.push_back(async move { (index, first, ack.await) }),
-                Err(error) => {
+            match self.send(lines[index], &ids[index], limit).await {
+                Ok((ack, cut)) => {
+                    pending.cut += usize::from(cut && first);
+                    acks.push_back(async move { (index, first, ack.await) });
+                }
+                Err(failure) => {
                     unacked.push_back(index);
-                    failure = Some(judge(&error));
+                    failures.push((index, failure));
                 }
             }
         }
         while let Some(acked) = acks.next().await {
-            let error = pending.settle(Some(acked), &mut unacked);
-            failure = failure.or(error);
+            pending.settle(Some(acked), &mut unacked, &mut failures);
         }
         unacked.extend(pending.events.drain(..));
         unacked.make_contiguous().sort_unstable();
         pending.events = unacked;
-        failure.unwrap_or(Verdict::Stored)
+        verdict(pending.events.front().copied(), failures)
     }
 
-    async fn send(&self, line: &[u8], id: &str) -> Result<PublishAckFuture, PublishError> {
-        let message = PublishMessage::build()
-            .payload(Bytes::copy_from_slice(line))
-            .message_id(id);
-        self.jetstream
+    /// Publishes one event, cut to fit within `limit` bytes if it must be;
+    /// returns its ack to come, and whether it was cut.
+    async fn send(
+        &self,
+        line: &[u8],
+        id: &str,
+        limit: usize,
+    ) -> Result<(PublishAckFuture, bool), Failure> {
+        let message = PublishMessage::build().message_id(id);
+        let (message, cut) = match fit::fit(line, limit.saturating_sub(id_header_len(id))) {
+            Fitted::Whole(bytes) => (message.payload(Bytes::copy_from_slice(bytes)), false),
+            Fitted::Cut(bytes, original) => {
+                let message = message
+                    .payload(bytes.into())
+                    .header(fit::TRUNCATED_HEADER, original.to_string().as_str());
+                (message, true)
+            }
+            Fitted::Hopeless => return Err(too_large(line.len(), limit)),
+        };
+        let ack = self
+            .jetstream
             .send_publish(self.subject.clone(), message)
             .await
+            .map_err(|error| judge(&error))?;
+        Ok((ack, cut))
     }
+
+    /// The largest message the server takes, headers included: read from
+    /// the connection each time, since a reconnection to another server of
+    /// a cluster may change it.
+    fn max_payload(&self) -> usize {
+        self.jetstream.client().max_payload()
+    }
+
+    /// Tells of the events cut and of the duplicates a round met.
+    fn report(&self, ids: &[String], pending: &mut Pending) {
+        report_duplicates(&self.name, ids, &mut pending.duplicates);
+        let cut = std::mem::take(&mut pending.cut);
+        if cut > 0 {
+            let (name, limit) = (&self.name, self.max_payload());
+            diagnostics::warn("sink", &format!("truncated:{name}"), || {
+                (
+                    format!(
+                        "{name}: {cut} events cut to fit the server's max_payload of {limit} \
+                         bytes (flagged: diagnostics.truncated, header {})",
+                        fit::TRUNCATED_HEADER
+                    ),
+                    json!({"sink": name, "truncated": cut, "max_payload": limit}),
+                )
+            });
+        }
+    }
+}
+
+/// The bytes the `Nats-Msg-Id` header takes on the wire, with the header
+/// block's own framing: `NATS/1.0\r\nNats-Msg-Id: ID\r\n\r\n`.
+fn id_header_len(id: &str) -> usize {
+    "NATS/1.0\r\nNats-Msg-Id: \r\n\r\n".len() + id.len()
+}
+
+/// The verdict on a round: the fate of the first event still pending
+/// decides, since only the events before it count as written. A later
+/// event that can never fit does not stop an earlier one that timed out
+/// from being retried.
+fn verdict(front: Option<usize>, failures: Vec<(usize, Failure)>) -> Verdict {
+    let Some(front) = front else {
+        return Verdict::Stored;
+    };
+    let failure = failures
+        .into_iter()
+        .min_by_key(|(index, _)| (*index != front, *index))
+        .map(|(_, failure)| failure)
+        .unwrap_or_else(|| Failure {
+            error: SinkError {
+                kind: "Publish".to_owned(),
+                message: "JetStream did not acknowledge every event".to_owned(),
+                status: None,
+            },
+            hopeless: false,
+        });
+    if failure.hopeless {
+        Verdict::Fail(failure.error)
+    } else {
+        Verdict::Retry(failure.error)
+    }
+}
+
+fn too_large(length: usize, limit: usize) -> Failure {
+    Failure {
+        error: SinkError {
+            kind: "TooLarge".to_owned(),
+            message: format!(
+                "an event of {length} bytes cannot be cut to fit the server's max_payload \
+                 of {limit} bytes"
+            ),
+            status: None,
+        },
+        hopeless: true,
+    }
+}
+
+/// Warns at the start when an event may be larger than the server takes.
+fn warn_if_events_can_be_too_large(name: &str, max_event: usize, max_payload: usize) {
+    if max_event <= max_payload {
+        return;
+    }
+    diagnostics::warn("sink", &format!("max_payload:{name}"), || {
+        (
+            format!(
+                "{name}: an event can take up to about {max_event} bytes (--max-line-bytes \
+                 and the envelope), more than the server's max_payload of {max_payload}: \
+                 larger events will be cut to fit; lower --max-line-bytes or raise max_payload"
+            ),
+            json!({"sink": name, "max_event_bytes": max_event, "max_payload": max_payload}),
+        )
+    });
 }
 
 type AckResult = Result<PublishAck, PublishError>;
@@ -258,6 +383,8 @@ struct Pending {
     tried: Vec<bool>,
     /// Events JetStream already held when they were first published here.
     duplicates: Vec<usize>,
+    /// Events cut to fit, not yet told.
+    cut: usize,
 }
 
 impl Pending {
@@ -266,27 +393,30 @@ impl Pending {
             events: (0..events).collect(),
             tried: vec![false; events],
             duplicates: Vec::new(),
+            cut: 0,
         }
     }
 
     /// Notes one ack: an event not acknowledged goes back to `unacked`,
-    /// and its failure is returned.
+    /// with its failure.
     fn settle(
         &mut self,
         acked: Option<(usize, bool, AckResult)>,
         unacked: &mut VecDeque<usize>,
-    ) -> Option<Verdict> {
-        let (index, first, result) = acked?;
+        failures: &mut Vec<(usize, Failure)>,
+    ) {
+        let Some((index, first, result)) = acked else {
+            return;
+        };
         match result {
             Ok(ack) => {
                 if ack.duplicate && first {
                     self.duplicates.push(index);
                 }
-                None
             }
             Err(error) => {
                 unacked.push_back(index);
-                Some(judge(&error))
+                failures.push((index, judge(&error)));
             }
         }
     }
@@ -313,9 +443,9 @@ fn report_duplicates(name: &str, ids: &[String], duplicates: &mut Vec<usize>) {
     });
 }
 
-/// Whether another round may store what this error kept out: all but an
-/// event larger than the server's limit may.
-fn judge(error: &PublishError) -> Verdict {
+/// A failed publish: another round may store the event. (One too large
+/// for a server that lowered its limit since it was cut is cut again.)
+fn judge(error: &PublishError) -> Failure {
     let kind = match error.kind() {
         PublishErrorKind::TimedOut => "Timeout",
         PublishErrorKind::StreamNotFound => "NoStream",
@@ -323,16 +453,13 @@ fn judge(error: &PublishError) -> Verdict {
         PublishErrorKind::MaxPayloadExceeded => "TooLarge",
         _ => "Publish",
     };
-    let final_ = error.kind() == PublishErrorKind::MaxPayloadExceeded;
-    let error = SinkError {
-        kind: kind.to_owned(),
-        message: format!("JetStream publish: {error}"),
-        status: None,
-    };
-    if final_ {
-        Verdict::Fail(error)
-    } else {
-        Verdict::Retry(error)
+    Failure {
+        error: SinkError {
+            kind: kind.to_owned(),
+            message: format!("JetStream publish: {error}"),
+            status: None,
+        },
+        hopeless: false,
     }
 }
 
@@ -553,6 +680,36 @@ mod tests {
             MsgIds::new(&format!("{long}y")).for_batch(&batch)[0],
             hashed[0]
         );
+    }
+
+    #[test]
+    fn the_first_pending_event_decides_the_verdict() {
+        let failure = |kind: &str, hopeless| Failure {
+            error: SinkError {
+                kind: kind.to_owned(),
+                message: kind.to_owned(),
+                status: None,
+            },
+            hopeless,
+        };
+        let (timeout, too_large) = (failure("Timeout", false), failure("TooLarge", true));
+        // A later event that can never fit, failing first, does not condemn
+        // an earlier one whose ack merely timed out.
+        assert_eq!(
+            verdict(Some(2), vec![(5, too_large.clone()), (2, timeout.clone())]),
+            Verdict::Retry(timeout.error.clone())
+        );
+        assert_eq!(
+            verdict(Some(5), vec![(5, too_large.clone())]),
+            Verdict::Fail(too_large.error.clone())
+        );
+        assert_eq!(
+            verdict(Some(3), vec![(7, timeout.clone()), (4, too_large.clone())]),
+            Verdict::Fail(too_large.error),
+            "with none for the first, the earliest failure"
+        );
+        assert_eq!(verdict(None, Vec::new()), Verdict::Stored);
+        assert!(matches!(verdict(Some(0), Vec::new()), Verdict::Retry(_)));
     }
 
     #[test]

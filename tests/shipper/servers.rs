@@ -182,6 +182,15 @@ impl NatsServer {
     /// Every message in the stream, in stream order: its `Nats-Msg-Id`
     /// and its payload.
     pub fn read_stream(&self, name: &str) -> Vec<(String, Vec<u8>)> {
+        self.read_stream_with(name, "Nats-Msg-Id")
+            .into_iter()
+            .map(|(id, payload)| (id.unwrap_or_default(), payload))
+            .collect()
+    }
+
+    /// Every message in the stream, in stream order: the value of one
+    /// header, and the payload.
+    pub fn read_stream_with(&self, name: &str, header: &str) -> Vec<(Option<String>, Vec<u8>)> {
         let (_, count) = self.stream_state(name).expect("the stream exists");
         block_on(async {
             let client = async_nats::connect(self.address()).await.unwrap();
@@ -194,13 +203,12 @@ impl NatsServer {
             let mut read = Vec::with_capacity(count as usize);
             while read.len() < count as usize {
                 let message = messages.next().await.unwrap().unwrap();
-                let id = message
+                let value = message
                     .headers
                     .as_ref()
-                    .and_then(|headers| headers.get("Nats-Msg-Id"))
-                    .map(|id| id.to_string())
-                    .unwrap_or_default();
-                read.push((id, message.payload.to_vec()));
+                    .and_then(|headers| headers.get(header))
+                    .map(|value| value.to_string());
+                read.push((value, message.payload.to_vec()));
             }
             read
         })
