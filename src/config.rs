@@ -270,6 +270,9 @@ pub(crate) struct SyslogOptions {
     pub app_name: String,
     /// Longest message over TCP, in bytes; longer ones are cut and flagged.
     pub max_message: usize,
+    /// Longest a TCP connection may take to open, or a write to make
+    /// progress.
+    pub timeout: Duration,
     pub retry: RetryPolicy,
 }
 
@@ -455,6 +458,9 @@ fn syslog_options(args: &Args, retry: RetryPolicy) -> Result<SyslogOptions, Stri
             syslog::MAX_APP_NAME
         ));
     }
+    if args.syslog_timeout.is_zero() {
+        return Err("--syslog-timeout must be longer than 0".into());
+    }
     let max_message = args.syslog_max_message;
     if !(syslog::MIN_MESSAGE as u64..=MAX_LINE_LIMIT).contains(&max_message) {
         return Err(format!(
@@ -465,6 +471,7 @@ fn syslog_options(args: &Args, retry: RetryPolicy) -> Result<SyslogOptions, Stri
     Ok(SyslogOptions {
         app_name: name.clone(),
         max_message: max_message as usize,
+        timeout: args.syslog_timeout,
         retry,
     })
 }
@@ -696,6 +703,8 @@ mod tests {
         );
         let small = config(&["--syslog-max-message", "100"]).unwrap_err();
         assert!(small.contains("from 512 bytes"), "{small}");
+        assert_eq!(default.syslog.timeout, Duration::from_secs(10));
+        assert!(config(&["--syslog-timeout", "0s"]).is_err());
     }
 
     #[test]

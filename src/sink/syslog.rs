@@ -104,11 +104,17 @@ impl SyslogSink {
         options: &SyslogOptions,
     ) -> anyhow::Result<SyslogSink> {
         let connection = match target.transport {
-            Transport::Tcp => {
-                Connection::Tcp(Tcp::open(&target.address, &name).await.map_err(|error| {
-                    anyhow::anyhow!("could not connect to {}: {}", target.address, error.message)
-                })?)
-            }
+            Transport::Tcp => Connection::Tcp(
+                Tcp::open(&target.address, &name, options.timeout)
+                    .await
+                    .map_err(|error| {
+                        anyhow::anyhow!(
+                            "could not connect to {}: {}",
+                            target.address,
+                            error.message
+                        )
+                    })?,
+            ),
             Transport::Udp => {
                 let (socket, server) = aim(&target.address)
                     .await

@@ -318,6 +318,22 @@ log {{ source(s_net); destination(d_file); }};
         }
     }
 
+    /// Stops it in its tracks (SIGSTOP): it keeps its connections and the
+    /// kernel keeps taking data for it, until the buffers fill.
+    pub fn pause(&self) {
+        self.signal(Signal::SIGSTOP);
+    }
+
+    /// Lets it run again after `pause` (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(Signal::SIGCONT);
+    }
+
+    fn signal(&self, signal: Signal) {
+        let child = self.child.as_ref().expect("running");
+        kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+    }
+
     /// Starts it again on the same ports.
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "stop it first");

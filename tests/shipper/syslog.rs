@@ -198,6 +198,64 @@ fn a_tcp_server_at_its_connection_limit_fails_the_batch_until_it_has_room() {
 }
 
 #[test]
+fn a_tcp_server_that_stops_taking_data_is_given_up_after_the_timeout() {
+    let server = SyslogNg::start();
+    let sink = format!("syslog=tcp://127.0.0.1:{}", server.tcp_port);
+    let args = [
+        "--sink",
+        &sink,
+        "--syslog-timeout",
+        "300ms",
+        "--retry-max",
+        "2",
+        "--retry-initial",
+        "10ms",
+        "--retry-max-delay",
+        "20ms",
+        "--batch-timeout",
+        "10ms",
+        // Batches of 8MiB: more than a new connection's buffers take
+        // (about 3MB on loopback), so that every attempt stalls.
+        "--batch-size",
+        "1000",
+        "--queue-max-bytes",
+        "64MiB",
+        "--shutdown-timeout",
+        "30s",
+    ];
+    let (running, mut stdin) = Running::start(&args);
+    stdin.write_all(b"before\n").unwrap();
+    server.wait_for(1);
+    server.pause();
+    let line = format!("{{\"message\":\"{}\"}}\n", "x".repeat(10_000));
+    let feeder = std::thread::spawn(move || {
+        for _ in 0..1500 {
+            stdin.write_all(line.as_bytes()).unwrap();
+        }
+    });
+    let started = std::time::Instant::now();
+    feeder.join().unwrap();
+    let (code, stderr, summary, _dir) = running.finish();
+    server.resume();
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        summary["dropped_by_reason"]["sink_error"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    assert_eq!(summary["dropped_by_reason"]["shutdown_timeout"], 0);
+    assert!(summary["retried"].as_u64().unwrap() > 0, "{summary}");
+    assert!(
+        stderr.contains("the server took no data for 300ms (--syslog-timeout)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn over_udp_each_event_is_a_datagram_and_a_long_one_is_cut_and_flagged() {
     let server = SyslogNg::start();
     let sink = format!("syslog=udp://127.0.0.1:{}", server.udp_port);

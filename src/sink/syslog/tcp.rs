@@ -1,7 +1,9 @@
 //! A syslog sink's TCP connection: checked for a close by the server
 //! before each batch, made again when it is gone, and judged for a moment
 //! after it is made, since a server that refuses a connection (at its
-//! `max-connections`) accepts it and closes it at once.
+//! `max-connections`) accepts it and closes it at once. A server that
+//! stops taking data (hung, stopped) is given up after `--syslog-timeout`,
+//! and the batch sent again on a new connection.
 //!
 //! TCP syslog has no acknowledgement: what the kernel took counts as
 //! written. When a connection turns out closed after events were written
@@ -19,8 +21,6 @@ use super::Messages;
 use crate::diagnostics;
 use crate::sink::SinkError;
 
-/// Longest a connection may take to open.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Shortest and longest time a new connection is watched for a close
 /// before anything is written on it.
 const PROBATION: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(1));
@@ -33,6 +33,8 @@ pub(super) struct Tcp {
     address: String,
     /// `None` while the connection is down, until the next attempt.
     link: Option<Link>,
+    /// Longest a connection may take to open, or a write to make progress.
+    timeout: Duration,
     /// Connections the server closed with events unconfirmed on them, and
     /// those events, over the run: told in each warning.
     losses: (u64, u64),
@@ -51,11 +53,16 @@ struct Link {
 
 impl Tcp {
     /// Connects: a server that cannot be reached stops the run.
-    pub(super) async fn open(address: &str, name: &str) -> Result<Tcp, SinkError> {
+    pub(super) async fn open(
+        address: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Tcp, SinkError> {
         Ok(Tcp {
             name: name.to_owned(),
             address: address.to_owned(),
-            link: Some(Link::connect(address).await?),
+            link: Some(Link::connect(address, timeout).await?),
+            timeout,
             losses: (0, 0),
         })
     }
@@ -68,16 +75,32 @@ impl Tcp {
         messages: &Messages,
         sent: &mut usize,
     ) -> Result<(), SinkError> {
+        let timeout = self.timeout;
         let link = self.ready().await?;
-        let result = link.write(messages, sent).await;
-        if let Err(error) = &result {
-            let link = self.link.take().expect("written on");
-            self.report_lost(
-                link.unconfirmed,
-                &format!("failed a write ({})", error.message),
-            );
-        }
-        result
+        let error = match link.write(messages, sent, timeout).await {
+            Ok(()) => return Ok(()),
+            Err(Stalled::Failed(error)) => error,
+            Err(Stalled::TimedOut) => {
+                // What the kernel took may reach the server if it wakes,
+                // or never: the whole batch goes again.
+                *sent = 0;
+                self.report_timeout();
+                SinkError {
+                    kind: "Timeout".to_owned(),
+                    message: format!(
+                        "the server took no data for {}",
+                        humantime::format_duration(timeout)
+                    ),
+                    status: None,
+                }
+            }
+        };
+        let link = self.link.take().expect("written on");
+        self.report_lost(
+            link.unconfirmed,
+            &format!("a write failed ({})", error.message),
+        );
+        Err(error)
     }
 
     /// Ends the connection cleanly, after what was written.
@@ -100,13 +123,13 @@ impl Tcp {
                 if !link.used {
                     return Err(refused());
                 }
-                self.report_lost(link.unconfirmed, "closed the connection");
+                self.report_lost(link.unconfirmed, "the server closed the connection");
             } else {
                 link.unconfirmed = 0;
             }
         }
         if self.link.is_none() {
-            let link = Link::connect(&self.address).await?;
+            let link = Link::connect(&self.address, self.timeout).await?;
             link.serve_probation().await;
             if link.closed_by_peer() {
                 return Err(refused());
@@ -114,6 +137,22 @@ impl Tcp {
             self.link = Some(link);
         }
         Ok(self.link.as_mut().expect("connected"))
+    }
+
+    /// Warns that the server stopped taking data, and what follows.
+    fn report_timeout(&self) {
+        let (name, timeout) = (&self.name, self.timeout);
+        diagnostics::warn("sink", &format!("timeout:{name}"), || {
+            (
+                format!(
+                    "{name}: the server took no data for {} (--syslog-timeout); the \
+                     connection is dropped and the batch sent again on a new one, as the \
+                     --retry-* flags allow (what it had taken may arrive twice)",
+                    humantime::format_duration(timeout)
+                ),
+                json!({"sink": name, "timeout_ms": timeout.as_millis() as u64}),
+            )
+        });
     }
 
     /// Warns that a connection ended with `events` written on it since it
@@ -128,7 +167,7 @@ impl Tcp {
         diagnostics::warn("sink", &format!("lost:{name}"), || {
             (
                 format!(
-                    "{name}: the server {what}; the {events} events written on the connection \
+                    "{name}: {what}; the {events} events written on the connection \
                      since it was last seen open may be lost (TCP syslog has no acknowledgement)"
                 ),
                 json!({
@@ -143,9 +182,9 @@ impl Tcp {
 }
 
 impl Link {
-    async fn connect(address: &str) -> Result<Link, SinkError> {
+    async fn connect(address: &str, timeout: Duration) -> Result<Link, SinkError> {
         let started = Instant::now();
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await {
+        match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
             Ok(Ok(stream)) => {
                 // A refusal comes back about one round trip after the
                 // connection is made, on a busy server a little later.
@@ -166,7 +205,7 @@ impl Link {
                 kind: "Timeout".to_owned(),
                 message: format!(
                     "could not connect within {}",
-                    humantime::format_duration(CONNECT_TIMEOUT)
+                    humantime::format_duration(timeout)
                 ),
                 status: None,
             }),
@@ -192,13 +231,24 @@ impl Link {
         !matches!(poll(&mut fds, PollTimeout::ZERO), Ok(0))
     }
 
-    /// Writes the messages from number `sent` on.
-    async fn write(&mut self, messages: &Messages, sent: &mut usize) -> Result<(), SinkError> {
+    /// Writes the messages from number `sent` on, each write given
+    /// `timeout` to make progress.
+    async fn write(
+        &mut self,
+        messages: &Messages,
+        sent: &mut usize,
+        timeout: Duration,
+    ) -> Result<(), Stalled> {
         let mut at = messages.start_of(*sent);
         while at < messages.bytes.len() {
-            let n = self.stream.write(&messages.bytes[at..]).await?;
+            let write = self.stream.write(&messages.bytes[at..]);
+            let n = match tokio::time::timeout(timeout, write).await {
+                Ok(written) => written.map_err(|error| Stalled::Failed(error.into()))?,
+                Err(_) => return Err(Stalled::TimedOut),
+            };
             if n == 0 {
-                return Err(io::Error::from(io::ErrorKind::WriteZero).into());
+                let error = io::Error::from(io::ErrorKind::WriteZero);
+                return Err(Stalled::Failed(error.into()));
             }
             self.used = true;
             at += n;
@@ -208,6 +258,13 @@ impl Link {
         }
         Ok(())
     }
+}
+
+/// Why a write stopped.
+enum Stalled {
+    Failed(SinkError),
+    /// No progress within the timeout.
+    TimedOut,
 }
 
 fn refused() -> SinkError {
@@ -252,7 +309,9 @@ mod tests {
                 drop(stream);
             }
         });
-        let mut tcp = Tcp::open(&address, "syslog:test").await.unwrap();
+        let mut tcp = Tcp::open(&address, "syslog:test", Duration::from_secs(5))
+            .await
+            .unwrap();
         let mut sent = 0;
         let error = tcp.send(&messages(3), &mut sent).await.unwrap_err();
         assert_eq!(error.kind, "Refused");
@@ -276,7 +335,9 @@ mod tests {
             let mut rest = Vec::new();
             let _ = second.read_to_end(&mut rest).await;
         });
-        let mut tcp = Tcp::open(&address, "syslog:test").await.unwrap();
+        let mut tcp = Tcp::open(&address, "syslog:test", Duration::from_secs(5))
+            .await
+            .unwrap();
         let mut sent = 0;
         tcp.send(&messages(3), &mut sent).await.unwrap();
         assert_eq!(sent, 3);
