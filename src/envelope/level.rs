@@ -63,6 +63,31 @@ impl Level {
     }
 }
 
+/// Severities that syslog (RFC 5424) keeps apart and the five levels
+/// merge: `notice` into INFO, `alert` and `emerg` into CRITICAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finer {
+    Notice,
+    Alert,
+    Emergency,
+}
+
+impl Finer {
+    /// The finer severity a level word names, in any case.
+    pub(crate) fn parse(word: &str) -> Option<Finer> {
+        const WORDS: &[(&str, Finer)] = &[
+            ("notice", Finer::Notice),
+            ("alert", Finer::Alert),
+            ("emerg", Finer::Emergency),
+            ("emergency", Finer::Emergency),
+        ];
+        WORDS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(word))
+            .map(|&(_, finer)| finer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +122,20 @@ mod tests {
             None,
             "only the start is searched"
         );
+    }
+
+    #[test]
+    fn finer_severities_are_words_of_the_five_levels_too() {
+        for (word, finer, level) in [
+            ("notice", Finer::Notice, Level::Info),
+            ("ALERT", Finer::Alert, Level::Critical),
+            ("emerg", Finer::Emergency, Level::Critical),
+            ("Emergency", Finer::Emergency, Level::Critical),
+        ] {
+            assert_eq!(Finer::parse(word), Some(finer), "{word}");
+            assert_eq!(Level::parse(word), Some(level), "{word}");
+        }
+        assert_eq!(Finer::parse("info"), None);
     }
 
     #[test]

@@ -255,6 +255,43 @@ fn a_tcp_server_that_stops_taking_data_is_given_up_after_the_timeout() {
     );
 }
 
+/// Every level word shipper knows, and the RFC 5424 severity it names.
+const SEVERITIES: [(&str, u8); 15] = [
+    ("emerg", 0),
+    ("emergency", 0),
+    ("alert", 1),
+    ("critical", 2),
+    ("crit", 2),
+    ("fatal", 2),
+    ("error", 3),
+    ("err", 3),
+    ("warning", 4),
+    ("warn", 4),
+    ("notice", 5),
+    ("info", 6),
+    ("informational", 6),
+    ("debug", 7),
+    ("trace", 7),
+];
+
+#[test]
+fn each_level_word_becomes_its_syslog_severity() {
+    let server = SyslogNg::start();
+    let sink = format!("syslog=tcp://127.0.0.1:{}", server.tcp_port);
+    let input: String = SEVERITIES
+        .iter()
+        .map(|(word, _)| format!("{{\"level\":\"{word}\",\"message\":\"{word}\"}}\n"))
+        .collect();
+    let run = run(&["--sink", &sink, "--raw"], input.clone());
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let received = server.wait_for(SEVERITIES.len());
+    let got: Vec<(&str, u8)> = received
+        .iter()
+        .map(|r| (r.message.as_str(), r.severity))
+        .collect();
+    assert_eq!(got, SEVERITIES);
+}
+
 #[test]
 fn over_udp_each_event_is_a_datagram_and_a_long_one_is_cut_and_flagged() {
     let server = SyslogNg::start();

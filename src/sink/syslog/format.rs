@@ -13,7 +13,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::envelope::level::Level;
+use crate::envelope::level::{Finer, Level};
 
 /// Largest message sent as one UDP datagram: what RFC 5426 says every
 /// receiver should accept. Longer messages are cut and flagged.
@@ -53,15 +53,22 @@ impl Event {
         value.as_ref().and_then(Value::as_str)
     }
 
-    /// RFC 5424 severities: 2 critical, 3 error, 4 warning, 6
-    /// informational, 7 debug.
+    /// The RFC 5424 severity of the event's level word: 0 emergency,
+    /// 1 alert, 2 critical, 3 error, 4 warning, 5 notice, 6
+    /// informational, 7 debug; informational when it names none.
     fn severity(&self) -> u8 {
-        match Event::text(&self.level).and_then(Level::parse) {
-            Some(Level::Critical) => 2,
-            Some(Level::Error) => 3,
-            Some(Level::Warning) => 4,
-            Some(Level::Debug) => 7,
-            Some(Level::Info) | None => 6,
+        let Some(word) = Event::text(&self.level) else {
+            return 6;
+        };
+        match (Finer::parse(word), Level::parse(word)) {
+            (Some(Finer::Emergency), _) => 0,
+            (Some(Finer::Alert), _) => 1,
+            (Some(Finer::Notice), _) => 5,
+            (None, Some(Level::Critical)) => 2,
+            (None, Some(Level::Error)) => 3,
+            (None, Some(Level::Warning)) => 4,
+            (None, Some(Level::Debug)) => 7,
+            (None, Some(Level::Info) | None) => 6,
         }
     }
 
@@ -294,6 +301,12 @@ mod tests {
             ("WARNING", "<12>"),
             ("ERROR", "<11>"),
             ("CRITICAL", "<10>"),
+            ("notice", "<13>"),
+            ("alert", "<9>"),
+            ("emerg", "<8>"),
+            ("EMERGENCY", "<8>"),
+            ("fatal", "<10>"),
+            ("trace", "<15>"),
             ("whatever", "<14>"),
         ] {
             let line = format!(r#"{{"level":"{level}","message":"m"}}"#);
