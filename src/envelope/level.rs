@@ -56,10 +56,18 @@ impl Level {
     /// The first level word among the first bytes of a plain-text line:
     /// `ERROR`, `[warn]`, `level=info`, `2024-05-01 12:00:00 INFO ...`.
     pub(crate) fn find_in_text(text: &str) -> Option<Level> {
+        Level::find_word_in_text(text).map(|(level, _)| level)
+    }
+
+    /// `find_in_text`, with the word found.
+    pub(crate) fn find_word_in_text(text: &str) -> Option<(Level, &str)> {
         let head = &text.as_bytes()[..text.len().min(LEVEL_SEARCH_BYTES)];
         head.split(|byte| !byte.is_ascii_alphabetic())
             .filter(|word| (3..=13).contains(&word.len()))
-            .find_map(|word| Level::parse(std::str::from_utf8(word).ok()?))
+            .find_map(|word| {
+                let word = std::str::from_utf8(word).ok()?;
+                Some((Level::parse(word)?, word))
+            })
     }
 }
 
@@ -85,6 +93,15 @@ impl Finer {
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(word))
             .map(|&(_, finer)| finer)
+    }
+
+    /// Its syslog keyword.
+    pub(crate) fn keyword(self) -> &'static str {
+        match self {
+            Finer::Notice => "notice",
+            Finer::Alert => "alert",
+            Finer::Emergency => "emerg",
+        }
     }
 }
 
@@ -116,6 +133,10 @@ mod tests {
             Some(Level::Critical)
         );
         assert_eq!(Level::find_in_text("just some words"), None);
+        assert_eq!(
+            Level::find_word_in_text("[Notice] quota at 80%"),
+            Some((Level::Info, "Notice"))
+        );
         let far = format!("{} error", "x".repeat(LEVEL_SEARCH_BYTES));
         assert_eq!(
             Level::find_in_text(&far),
@@ -134,6 +155,7 @@ mod tests {
         ] {
             assert_eq!(Finer::parse(word), Some(finer), "{word}");
             assert_eq!(Level::parse(word), Some(level), "{word}");
+            assert_eq!(Finer::parse(finer.keyword()), Some(finer));
         }
         assert_eq!(Finer::parse("info"), None);
     }

@@ -282,14 +282,20 @@ fn each_level_word_becomes_its_syslog_severity() {
         .iter()
         .map(|(word, _)| format!("{{\"level\":\"{word}\",\"message\":\"{word}\"}}\n"))
         .collect();
-    let run = run(&["--sink", &sink, "--raw"], input.clone());
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    let received = server.wait_for(SEVERITIES.len());
-    let got: Vec<(&str, u8)> = received
-        .iter()
-        .map(|r| (r.message.as_str(), r.severity))
-        .collect();
-    assert_eq!(got, SEVERITIES);
+    // Through the envelope, which keeps the finer word its five levels
+    // merge, and without it.
+    for (round, envelope) in [[].as_slice(), &["--raw"]].into_iter().enumerate() {
+        let mut args = vec!["--sink", &sink];
+        args.extend(envelope);
+        let run = run(&args, input.clone());
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        let received = server.wait_for(SEVERITIES.len() * (round + 1));
+        let got: Vec<(&str, u8)> = received[SEVERITIES.len() * round..]
+            .iter()
+            .map(|r| (r.message.as_str(), r.severity))
+            .collect();
+        assert_eq!(got, SEVERITIES, "{envelope:?}");
+    }
 }
 
 #[test]

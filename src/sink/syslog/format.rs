@@ -53,11 +53,17 @@ impl Event {
         value.as_ref().and_then(Value::as_str)
     }
 
-    /// The RFC 5424 severity of the event's level word: 0 emergency,
+    /// The RFC 5424 severity of the event's level word (or of the finer one
+    /// the envelope kept in `diagnostics.syslog_severity`): 0 emergency,
     /// 1 alert, 2 critical, 3 error, 4 warning, 5 notice, 6
     /// informational, 7 debug; informational when it names none.
     fn severity(&self) -> u8 {
-        let Some(word) = Event::text(&self.level) else {
+        // The envelope keeps there a severity its own level merged away.
+        let finer = self
+            .diagnostics
+            .as_ref()
+            .and_then(|diagnostics| diagnostics.get("syslog_severity")?.as_str());
+        let Some(word) = finer.or(Event::text(&self.level)) else {
             return 6;
         };
         match (Finer::parse(word), Level::parse(word)) {
@@ -313,6 +319,15 @@ mod tests {
             let message = framed(&line);
             assert!(message.contains(&format!(" {pri}1 ")), "{level}: {message}");
         }
+    }
+
+    #[test]
+    fn the_severity_the_envelope_kept_wins_over_its_level() {
+        let line =
+            r#"{"level":"CRITICAL","message":"m","diagnostics":{"syslog_severity":"alert"}}"#;
+        assert!(framed(line).contains(" <9>1 "), "{}", framed(line));
+        let line = r#"{"level":"INFO","message":"m","diagnostics":{"syslog_severity":"notice"}}"#;
+        assert!(framed(line).contains(" <13>1 "), "{}", framed(line));
     }
 
     #[test]
