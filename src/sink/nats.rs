@@ -1,9 +1,10 @@
 //! The NATS JetStream sink: each event is published on the sink's subject
 //! and counts as written only once JetStream has acknowledged storing it.
 //! Many publishes are in flight at once; each carries a `Nats-Msg-Id` made
-//! from the event's origin, so that an event published again after a lost
-//! ack is dropped by the stream's duplicate window instead of being stored
-//! twice.
+//! from the subject and the event's origin, so that an event published
+//! again after a lost ack is dropped by the stream's duplicate window
+//! instead of being stored twice. An event larger than the server takes is
+//! cut to fit (see `fit`).
 //!
 //! Built on async-nats, the official client: it reconnects on its own
 //! (with our backoff policy), on the same tokio runtime as the pipeline.
