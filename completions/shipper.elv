@@ -43,6 +43,8 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand --nats-creds 'A NATS credentials file (user JWT and NKey seed)'
             cand --nats-timeout 'Longest wait for NATS to connect, answer, or acknowledge a publish; an event not acknowledged by then is published again'
             cand --syslog-app-name 'APP-NAME of the syslog messages'
+            cand --syslog-max-message 'Longest syslog message sent over TCP, its octet count aside: longer ones are cut and flagged. The default is syslog-ng''s `log_msg_size`, past which it closes the connection. (Over UDP, 2048 bytes.)'
+            cand --syslog-timeout 'Longest a syslog server may take to accept a TCP connection, or to take any of a batch''s data; then the connection is dropped and the batch sent again on a new one (as the --retry-* flags allow)'
             cand --field 'Add KEY=VALUE to every event''s `data` (repeatable; the input''s own keys win)'
             cand --max-line-bytes 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound'
             cand --queue-capacity 'How many events the queue holds before intake waits (or drops)'

@@ -299,6 +299,18 @@ pub(crate) struct Args {
     )]
     pub syslog_app_name: String,
 
+    /// Longest syslog message sent over TCP, its octet count aside: longer
+    /// ones are cut and flagged. The default is syslog-ng's `log_msg_size`,
+    /// past which it closes the connection. (Over UDP, 2048 bytes.)
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse_size, env = "SHIPPER_SYSLOG_MAX_MESSAGE", help_heading = NATS_SYSLOG)]
+    pub syslog_max_message: u64,
+
+    /// Longest a syslog server may take to accept a TCP connection, or to
+    /// take any of a batch's data; then the connection is dropped and the
+    /// batch sent again on a new one (as the --retry-* flags allow).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, env = "SHIPPER_SYSLOG_TIMEOUT", help_heading = NATS_SYSLOG)]
+    pub syslog_timeout: Duration,
+
     /// Reject (and count as `invalid`) any line that is not a well-formed
     /// JSON event, instead of wrapping it as best it can.
     #[arg(

@@ -117,6 +117,29 @@ pub(crate) struct EnvelopeConfig {
     pub fields: Vec<(String, String)>,
 }
 
+/// What an envelope adds around a line, at most, escaping aside: the
+/// timestamp, level, logger, host, source and repair flags.
+const ENVELOPE_OVERHEAD: usize = 1024;
+
+impl EnvelopeConfig {
+    /// The most bytes one event can take, escaping aside: the line itself
+    /// in raw mode; else the line with the envelope and the `--field`s
+    /// around it.
+    pub(crate) fn max_event_bytes(&self) -> usize {
+        let fields: usize = self
+            .fields
+            .iter()
+            .map(|(key, value)| key.len() + value.len() + 6)
+            .sum();
+        match self.mode {
+            EnvelopeMode::Raw => self.max_line_bytes,
+            EnvelopeMode::BestEffort | EnvelopeMode::Strict => {
+                self.max_line_bytes + ENVELOPE_OVERHEAD + fields
+            }
+        }
+    }
+}
+
 /// What intake does when the queue has no room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WhenFull {
@@ -211,6 +234,9 @@ pub(crate) struct NatsOptions {
     /// Longest wait for a connection, an answer or a publish ack.
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// The most bytes an event can take (`EnvelopeConfig::max_event_bytes`),
+    /// to compare with the server's `max_payload`.
+    pub max_event_bytes: usize,
 }
 
 /// How a NATS sink proves who it is.
@@ -242,6 +268,11 @@ impl std::fmt::Debug for NatsAuth {
 pub(crate) struct SyslogOptions {
     /// APP-NAME of every message.
     pub app_name: String,
+    /// Longest message over TCP, in bytes; longer ones are cut and flagged.
+    pub max_message: usize,
+    /// Longest a TCP connection may take to open, or a write to make
+    /// progress.
+    pub timeout: Duration,
     pub retry: RetryPolicy,
 }
 
@@ -314,13 +345,17 @@ impl Config {
             max_delay: args.retry_max_delay,
             max_attempts: args.retry_max,
         };
-        let nats = nats_options(&args, retry);
-        let syslog = syslog_options(&args, retry)?;
-        let mode = match (args.strict_envelope, args.raw) {
-            (true, _) => EnvelopeMode::Strict,
-            (_, true) => EnvelopeMode::Raw,
-            _ => EnvelopeMode::BestEffort,
+        let envelope = EnvelopeConfig {
+            mode: match (args.strict_envelope, args.raw) {
+                (true, _) => EnvelopeMode::Strict,
+                (_, true) => EnvelopeMode::Raw,
+                _ => EnvelopeMode::BestEffort,
+            },
+            max_line_bytes: args.max_line_bytes as usize,
+            fields: args.fields.clone(),
         };
+        let nats = nats_options(&args, retry, envelope.max_event_bytes());
+        let syslog = syslog_options(&args, retry)?;
         let when_full = if args.drop_on_full {
             WhenFull::DropNewest {
                 wait: args.backpressure_wait,
@@ -345,11 +380,7 @@ impl Config {
         Ok(Config {
             task,
             input,
-            envelope: EnvelopeConfig {
-                mode,
-                max_line_bytes: args.max_line_bytes as usize,
-                fields: args.fields,
-            },
+            envelope,
             pipeline: PipelineConfig {
                 queue_capacity: args.queue_capacity,
                 queue_max_bytes: usize::try_from(args.queue_max_bytes).unwrap_or(usize::MAX),
@@ -396,7 +427,7 @@ impl Config {
 }
 
 /// At most one kind of credentials; clap has refused the others.
-fn nats_options(args: &Args, retry: RetryPolicy) -> NatsOptions {
+fn nats_options(args: &Args, retry: RetryPolicy, max_event_bytes: usize) -> NatsOptions {
     let auth = match (&args.nats_user, &args.nats_password, &args.nats_token) {
         (Some(user), Some(password), _) => NatsAuth::UserPassword {
             user: user.clone(),
@@ -413,6 +444,7 @@ fn nats_options(args: &Args, retry: RetryPolicy) -> NatsOptions {
         auth,
         timeout: args.nats_timeout,
         retry,
+        max_event_bytes,
     }
 }
 
@@ -426,8 +458,20 @@ fn syslog_options(args: &Args, retry: RetryPolicy) -> Result<SyslogOptions, Stri
             syslog::MAX_APP_NAME
         ));
     }
+    if args.syslog_timeout.is_zero() {
+        return Err("--syslog-timeout must be longer than 0".into());
+    }
+    let max_message = args.syslog_max_message;
+    if !(syslog::MIN_MESSAGE as u64..=MAX_LINE_LIMIT).contains(&max_message) {
+        return Err(format!(
+            "--syslog-max-message must be from {} bytes to 1GiB",
+            syslog::MIN_MESSAGE
+        ));
+    }
     Ok(SyslogOptions {
         app_name: name.clone(),
+        max_message: max_message as usize,
+        timeout: args.syslog_timeout,
         retry,
     })
 }
@@ -644,6 +688,23 @@ mod tests {
         assert!(config(&["--queue-capacity", "0"]).is_err());
         assert!(config(&["--max-line-bytes", "0"]).is_err());
         assert!(config(&["--batch-size", "100000000000000"]).is_err());
+    }
+
+    #[test]
+    fn syslog_messages_keep_room_for_their_header() {
+        let default = config(&[]).unwrap();
+        assert_eq!(default.syslog.max_message, 65536);
+        assert_eq!(
+            config(&["--syslog-max-message", "8KiB"])
+                .unwrap()
+                .syslog
+                .max_message,
+            8192
+        );
+        let small = config(&["--syslog-max-message", "100"]).unwrap_err();
+        assert!(small.contains("from 512 bytes"), "{small}");
+        assert_eq!(default.syslog.timeout, Duration::from_secs(10));
+        assert!(config(&["--syslog-timeout", "0s"]).is_err());
     }
 
     #[test]

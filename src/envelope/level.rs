@@ -56,10 +56,52 @@ impl Level {
     /// The first level word among the first bytes of a plain-text line:
     /// `ERROR`, `[warn]`, `level=info`, `2024-05-01 12:00:00 INFO ...`.
     pub(crate) fn find_in_text(text: &str) -> Option<Level> {
+        Level::find_word_in_text(text).map(|(level, _)| level)
+    }
+
+    /// `find_in_text`, with the word found.
+    pub(crate) fn find_word_in_text(text: &str) -> Option<(Level, &str)> {
         let head = &text.as_bytes()[..text.len().min(LEVEL_SEARCH_BYTES)];
         head.split(|byte| !byte.is_ascii_alphabetic())
             .filter(|word| (3..=13).contains(&word.len()))
-            .find_map(|word| Level::parse(std::str::from_utf8(word).ok()?))
+            .find_map(|word| {
+                let word = std::str::from_utf8(word).ok()?;
+                Some((Level::parse(word)?, word))
+            })
+    }
+}
+
+/// Severities that syslog (RFC 5424) keeps apart and the five levels
+/// merge: `notice` into INFO, `alert` and `emerg` into CRITICAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finer {
+    Notice,
+    Alert,
+    Emergency,
+}
+
+impl Finer {
+    /// The finer severity a level word names, in any case.
+    pub(crate) fn parse(word: &str) -> Option<Finer> {
+        const WORDS: &[(&str, Finer)] = &[
+            ("notice", Finer::Notice),
+            ("alert", Finer::Alert),
+            ("emerg", Finer::Emergency),
+            ("emergency", Finer::Emergency),
+        ];
+        WORDS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(word))
+            .map(|&(_, finer)| finer)
+    }
+
+    /// Its syslog keyword.
+    pub(crate) fn keyword(self) -> &'static str {
+        match self {
+            Finer::Notice => "notice",
+            Finer::Alert => "alert",
+            Finer::Emergency => "emerg",
+        }
     }
 }
 
@@ -91,12 +133,31 @@ mod tests {
             Some(Level::Critical)
         );
         assert_eq!(Level::find_in_text("just some words"), None);
+        assert_eq!(
+            Level::find_word_in_text("[Notice] quota at 80%"),
+            Some((Level::Info, "Notice"))
+        );
         let far = format!("{} error", "x".repeat(LEVEL_SEARCH_BYTES));
         assert_eq!(
             Level::find_in_text(&far),
             None,
             "only the start is searched"
         );
+    }
+
+    #[test]
+    fn finer_severities_are_words_of_the_five_levels_too() {
+        for (word, finer, level) in [
+            ("notice", Finer::Notice, Level::Info),
+            ("ALERT", Finer::Alert, Level::Critical),
+            ("emerg", Finer::Emergency, Level::Critical),
+            ("Emergency", Finer::Emergency, Level::Critical),
+        ] {
+            assert_eq!(Finer::parse(word), Some(finer), "{word}");
+            assert_eq!(Level::parse(word), Some(level), "{word}");
+            assert_eq!(Finer::parse(finer.keyword()), Some(finer));
+        }
+        assert_eq!(Finer::parse("info"), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::config::{EnvelopeConfig, EnvelopeMode};
 use crate::diagnostics;
 use crate::pipeline::worker::Gap;
 use fields::{Members, NotObject, as_str, is_object, is_string, object_body};
-use level::Level;
+use level::{Finer, Level};
 
 /// One line and what is known of it.
 #[derive(Debug, Clone, Copy)]
@@ -240,6 +240,14 @@ impl Encoder {
                 out.extend_from_slice(&self.source.1);
             });
         }
+        if let Some(finer) = event.finer
+            && absent("syslog_severity")
+        {
+            object.member(|out| {
+                out.extend_from_slice(b"\"syslog_severity\":");
+                write_quoted(out, finer.keyword());
+            });
+        }
         if event.repairs.invalid_utf8 && absent("invalid_utf8") {
             object.member_bytes(b"\"invalid_utf8\":true");
         }
@@ -352,6 +360,9 @@ struct Event<'a> {
     /// RFC 3339 UTC with milliseconds; `None` means the time it was read.
     timestamp: Option<[u8; timestamp::TEXT_LEN]>,
     level: Level,
+    /// A severity syslog keeps apart that `level` merges (notice, alert,
+    /// emerg), told in `diagnostics.syslog_severity`.
+    finer: Option<Finer>,
     message: Message<'a>,
     /// A JSON string; `None` means the source's name.
     logger: Option<&'a RawValue>,
@@ -410,9 +421,11 @@ type Member<'a> = (Cow<'a, str>, &'a RawValue);
 
 impl<'a> Event<'a> {
     fn from_text(text: &'a str, repairs: Repairs) -> Event<'a> {
+        let found = Level::find_word_in_text(text);
         Event {
             timestamp: None,
-            level: Level::find_in_text(text).unwrap_or(Level::Info),
+            level: found.map_or(Level::Info, |(level, _)| level),
+            finer: found.and_then(|(_, word)| Finer::parse(word)),
             message: Message::Text(text),
             logger: None,
             context: None,
@@ -452,7 +465,10 @@ impl<'a> Event<'a> {
         })?;
         let level = fit.check(level, |raw| {
             let word = as_str(raw).ok_or(Invalid::LevelNotString)?;
-            Level::parse(&word).ok_or_else(|| Invalid::UnknownLevel(word.into_owned()))
+            let finer = Finer::parse(&word);
+            Level::parse(&word)
+                .map(|level| (level, finer))
+                .ok_or_else(|| Invalid::UnknownLevel(word.into_owned()))
         })?;
         let context = fit.check(context, |raw| object(raw, "context"))?;
         let diagnostics = fit.check(diagnostics, |raw| object(raw, "diagnostics"))?;
@@ -461,7 +477,8 @@ impl<'a> Event<'a> {
         let logger = fit.logger(logger);
         Ok(Event {
             timestamp,
-            level: level.unwrap_or(Level::Info),
+            level: level.map_or(Level::Info, |(level, _)| level),
+            finer: level.and_then(|(_, finer)| finer),
             message,
             logger,
             context,

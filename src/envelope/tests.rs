@@ -311,3 +311,38 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_severity_the_five_levels_merge_is_kept_for_syslog() {
+    for (line, level, kept) in [
+        (
+            &br#"{"level":"notice","message":"m"}"#[..],
+            "INFO",
+            Some("notice"),
+        ),
+        (
+            br#"{"severity":"EMERGENCY","message":"m"}"#,
+            "CRITICAL",
+            Some("emerg"),
+        ),
+        (b"ALERT: the disk is gone", "CRITICAL", Some("alert")),
+        (br#"{"level":"info","message":"m"}"#, "INFO", None),
+        (b"plain words", "INFO", None),
+    ] {
+        let event = best_effort(line);
+        assert_eq!(event["level"], level, "{event}");
+        assert_eq!(
+            event["diagnostics"]["syslog_severity"].as_str(),
+            kept,
+            "{event}"
+        );
+    }
+    let given =
+        best_effort(br#"{"level":"alert","message":"m","diagnostics":{"syslog_severity":"x"}}"#);
+    assert_eq!(
+        given["diagnostics"]["syslog_severity"], "x",
+        "the input's own wins"
+    );
+    let strict = strict(br#"{"level":"notice","message":"m"}"#).unwrap();
+    assert_eq!(strict["diagnostics"]["syslog_severity"], "notice");
+}

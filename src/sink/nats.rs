@@ -1,12 +1,15 @@
 //! The NATS JetStream sink: each event is published on the sink's subject
 //! and counts as written only once JetStream has acknowledged storing it.
 //! Many publishes are in flight at once; each carries a `Nats-Msg-Id` made
-//! from the event's origin, so that an event published again after a lost
-//! ack is dropped by the stream's duplicate window instead of being stored
-//! twice.
+//! from the subject and the event's origin, so that an event published
+//! again after a lost ack is dropped by the stream's duplicate window
+//! instead of being stored twice. An event larger than the server takes is
+//! cut to fit (see `fit`).
 //!
 //! Built on async-nats, the official client: it reconnects on its own
 //! (with our backoff policy), on the same tokio runtime as the pipeline.
+
+mod fit;
 
 use std::collections::VecDeque;
 
@@ -26,6 +29,7 @@ use super::{SinkError, WriteOutcome};
 use crate::config::{NatsAuth, NatsOptions, RetryPolicy};
 use crate::diagnostics;
 use crate::pipeline::batch::Batch;
+use fit::Fitted;
 
 /// The port of a server given without one.
 const DEFAULT_PORT: u16 = 4222;
@@ -127,13 +131,23 @@ pub(crate) struct NatsSink {
 }
 
 /// How one round of publishes ended for the events still pending.
+#[derive(Debug, PartialEq, Eq)]
 enum Verdict {
     /// Every pending event was acknowledged.
     Stored,
-    /// Some were not, and another round may store them.
+    /// The first pending event was not, and another round may store it.
     Retry(SinkError),
-    /// An event can never be stored (larger than the server allows).
+    /// The first pending event can never be stored (not even cut down does
+    /// it fit the server's limit).
     Fail(SinkError),
+}
+
+/// Why one event was not acknowledged in a round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Failure {
+    error: SinkError,
+    /// Another round cannot help.
+    hopeless: bool,
 }
 
 impl NatsSink {
@@ -153,6 +167,7 @@ impl NatsSink {
             .map_err(|error| {
                 anyhow::anyhow!("could not connect to {}: {error}", target.servers.join(","))
             })?;
+        warn_if_events_can_be_too_large(&name, options.max_event_bytes, client.max_payload());
         let jetstream = jetstream::ContextBuilder::new()
             .timeout(options.timeout)
             .max_ack_inflight(IN_FLIGHT)
@@ -168,7 +183,7 @@ impl NatsSink {
             subject: Subject::from(target.subject.as_str()),
             jetstream,
             retry: options.retry,
-            ids: MsgIds::new(),
+            ids: MsgIds::new(&target.subject),
         })
     }
 
@@ -186,16 +201,18 @@ impl NatsSink {
     ) -> WriteOutcome {
         let ids = self.ids.for_batch(batch);
         let lines: Vec<&[u8]> = batch.lines().collect();
-        let mut pending: VecDeque<usize> = (0..lines.len()).collect();
+        let mut pending = Pending::new(lines.len());
         let mut attempts = Attempts::new(self.retry, retrying);
         loop {
-            let error = match self.publish(&lines, &ids, &mut pending).await {
+            let verdict = self.publish(&lines, &ids, &mut pending).await;
+            self.report(&ids, &mut pending);
+            let error = match verdict {
                 Verdict::Stored => return written(lines.len(), None),
                 Verdict::Fail(error) => Err(error),
                 Verdict::Retry(error) => attempts.after_failure(error, None).await,
             };
             if let Err(error) = error {
-                let acked = pending.front().copied().unwrap_or(lines.len());
+                let acked = pending.events.front().copied().unwrap_or(lines.len());
                 return written(acked, Some(error));
             }
         }
@@ -204,65 +221,232 @@ impl NatsSink {
     /// One round: publishes the pending events in order, up to `IN_FLIGHT`
     /// awaiting their ack at once, and keeps in `pending` those that were
     /// not acknowledged. Stops publishing at the first failure.
-    async fn publish(
-        &self,
-        lines: &[&[u8]],
-        ids: &[String],
-        pending: &mut VecDeque<usize>,
-    ) -> Verdict {
+    async fn publish(&self, lines: &[&[u8]], ids: &[String], pending: &mut Pending) -> Verdict {
+        let limit = self.max_payload();
         let mut acks = FuturesOrdered::new();
         let mut unacked = VecDeque::new();
-        let mut failure = None;
-        while failure.is_none() {
+        let mut failures = Vec::new();
+        while failures.is_empty() {
             if acks.len() >= IN_FLIGHT {
-                failure = settle(acks.next().await, &mut unacked);
+                pending.settle(acks.next().await, &mut unacked, &mut failures);
                 continue;
             }
-            let Some(index) = pending.pop_front() else {
+            let Some(index) = pending.events.pop_front() else {
                 break;
             };
-            match self.send(lines[index], &ids[index]).await {
-                Ok(ack) => acks.push_back(async move { (index, ack.await) }),
-                Err(error) => {
+            let first = !std::mem::replace(&mut pending.tried[index], true);
+            match self.send(lines[index], &ids[index], limit).await {
+                Ok((ack, cut)) => {
+                    pending.cut += usize::from(cut && first);
+                    acks.push_back(async move { (index, first, ack.await) });
+                }
+                Err(failure) => {
                     unacked.push_back(index);
-                    failure = Some(judge(&error));
+                    failures.push((index, failure));
                 }
             }
         }
         while let Some(acked) = acks.next().await {
-            let error = settle(Some(acked), &mut unacked);
-            failure = failure.or(error);
+            pending.settle(Some(acked), &mut unacked, &mut failures);
         }
-        unacked.extend(pending.drain(..));
+        unacked.extend(pending.events.drain(..));
         unacked.make_contiguous().sort_unstable();
-        *pending = unacked;
-        failure.unwrap_or(Verdict::Stored)
+        pending.events = unacked;
+        verdict(pending.events.front().copied(), failures)
     }
 
-    async fn send(&self, line: &[u8], id: &str) -> Result<PublishAckFuture, PublishError> {
-        let message = PublishMessage::build()
-            .payload(Bytes::copy_from_slice(line))
-            .message_id(id);
-        self.jetstream
+    /// Publishes one event, cut to fit within `limit` bytes if it must be;
+    /// returns its ack to come, and whether it was cut.
+    async fn send(
+        &self,
+        line: &[u8],
+        id: &str,
+        limit: usize,
+    ) -> Result<(PublishAckFuture, bool), Failure> {
+        let message = PublishMessage::build().message_id(id);
+        let (message, cut) = match fit::fit(line, limit.saturating_sub(id_header_len(id))) {
+            Fitted::Whole(bytes) => (message.payload(Bytes::copy_from_slice(bytes)), false),
+            Fitted::Cut(bytes, original) => {
+                let message = message
+                    .payload(bytes.into())
+                    .header(fit::TRUNCATED_HEADER, original.to_string().as_str());
+                (message, true)
+            }
+            Fitted::Hopeless => return Err(too_large(line.len(), limit)),
+        };
+        let ack = self
+            .jetstream
             .send_publish(self.subject.clone(), message)
             .await
+            .map_err(|error| judge(&error))?;
+        Ok((ack, cut))
     }
+
+    /// The largest message the server takes, headers included: read from
+    /// the connection each time, since a reconnection to another server of
+    /// a cluster may change it.
+    fn max_payload(&self) -> usize {
+        self.jetstream.client().max_payload()
+    }
+
+    /// Tells of the events cut and of the duplicates a round met.
+    fn report(&self, ids: &[String], pending: &mut Pending) {
+        report_duplicates(&self.name, ids, &mut pending.duplicates);
+        let cut = std::mem::take(&mut pending.cut);
+        if cut > 0 {
+            let (name, limit) = (&self.name, self.max_payload());
+            diagnostics::warn("sink", &format!("truncated:{name}"), || {
+                (
+                    format!(
+                        "{name}: {cut} events cut to fit the server's max_payload of {limit} \
+                         bytes (flagged: diagnostics.truncated, header {})",
+                        fit::TRUNCATED_HEADER
+                    ),
+                    json!({"sink": name, "truncated": cut, "max_payload": limit}),
+                )
+            });
+        }
+    }
+}
+
+/// The bytes the `Nats-Msg-Id` header takes on the wire, with the header
+/// block's own framing: `NATS/1.0\r\nNats-Msg-Id: ID\r\n\r\n`.
+fn id_header_len(id: &str) -> usize {
+    "NATS/1.0\r\nNats-Msg-Id: \r\n\r\n".len() + id.len()
+}
+
+/// The verdict on a round: the fate of the first event still pending
+/// decides, since only the events before it count as written. A later
+/// event that can never fit does not stop an earlier one that timed out
+/// from being retried.
+fn verdict(front: Option<usize>, failures: Vec<(usize, Failure)>) -> Verdict {
+    let Some(front) = front else {
+        return Verdict::Stored;
+    };
+    let failure = failures
+        .into_iter()
+        .min_by_key(|(index, _)| (*index != front, *index))
+        .map(|(_, failure)| failure)
+        .unwrap_or_else(|| Failure {
+            error: SinkError {
+                kind: "Publish".to_owned(),
+                message: "JetStream did not acknowledge every event".to_owned(),
+                status: None,
+            },
+            hopeless: false,
+        });
+    if failure.hopeless {
+        Verdict::Fail(failure.error)
+    } else {
+        Verdict::Retry(failure.error)
+    }
+}
+
+fn too_large(length: usize, limit: usize) -> Failure {
+    Failure {
+        error: SinkError {
+            kind: "TooLarge".to_owned(),
+            message: format!(
+                "an event of {length} bytes cannot be cut to fit the server's max_payload \
+                 of {limit} bytes"
+            ),
+            status: None,
+        },
+        hopeless: true,
+    }
+}
+
+/// Warns at the start when an event may be larger than the server takes.
+fn warn_if_events_can_be_too_large(name: &str, max_event: usize, max_payload: usize) {
+    if max_event <= max_payload {
+        return;
+    }
+    diagnostics::warn("sink", &format!("max_payload:{name}"), || {
+        (
+            format!(
+                "{name}: an event can take up to about {max_event} bytes (--max-line-bytes \
+                 and the envelope), more than the server's max_payload of {max_payload}: \
+                 larger events will be cut to fit; lower --max-line-bytes or raise max_payload"
+            ),
+            json!({"sink": name, "max_event_bytes": max_event, "max_payload": max_payload}),
+        )
+    });
 }
 
 type AckResult = Result<PublishAck, PublishError>;
 
-/// Notes one ack: an event not acknowledged goes back to `unacked`, and
-/// its failure is returned.
-fn settle(acked: Option<(usize, AckResult)>, unacked: &mut VecDeque<usize>) -> Option<Verdict> {
-    let (index, result) = acked?;
-    let error = result.err()?;
-    unacked.push_back(index);
-    Some(judge(&error))
+/// The events of a batch not acknowledged yet, and what is known of them.
+struct Pending {
+    /// Their places in the batch, in order.
+    events: VecDeque<usize>,
+    /// Whether each event of the batch was published before: only then may
+    /// JetStream rightly call it a duplicate (its first ack was lost).
+    tried: Vec<bool>,
+    /// Events JetStream already held when they were first published here.
+    duplicates: Vec<usize>,
+    /// Events cut to fit, not yet told.
+    cut: usize,
 }
 
-/// Whether another round may store what this error kept out: all but an
-/// event larger than the server's limit may.
-fn judge(error: &PublishError) -> Verdict {
+impl Pending {
+    fn new(events: usize) -> Pending {
+        Pending {
+            events: (0..events).collect(),
+            tried: vec![false; events],
+            duplicates: Vec::new(),
+            cut: 0,
+        }
+    }
+
+    /// Notes one ack: an event not acknowledged goes back to `unacked`,
+    /// with its failure.
+    fn settle(
+        &mut self,
+        acked: Option<(usize, bool, AckResult)>,
+        unacked: &mut VecDeque<usize>,
+        failures: &mut Vec<(usize, Failure)>,
+    ) {
+        let Some((index, first, result)) = acked else {
+            return;
+        };
+        match result {
+            Ok(ack) => {
+                if ack.duplicate && first {
+                    self.duplicates.push(index);
+                }
+            }
+            Err(error) => {
+                unacked.push_back(index);
+                failures.push((index, judge(&error)));
+            }
+        }
+    }
+}
+
+/// Warns of events JetStream already held when they were first published
+/// here: read again after a restart, or published by another sink (or
+/// shipper) with the same ids. They are not stored twice.
+fn report_duplicates(name: &str, ids: &[String], duplicates: &mut Vec<usize>) {
+    let Some(&first) = duplicates.first() else {
+        return;
+    };
+    let count = std::mem::take(duplicates).len();
+    diagnostics::warn("sink", &format!("duplicate:{name}"), || {
+        (
+            format!(
+                "{name}: JetStream already held {count} events published here for the first \
+                 time (the same Nats-Msg-Id within its duplicate window), and did not store \
+                 them again: read again after a restart, or another sink publishes the same \
+                 events to this stream"
+            ),
+            json!({"sink": name, "duplicates": count, "first_id": ids[first]}),
+        )
+    });
+}
+
+/// A failed publish: another round may store the event. (One too large
+/// for a server that lowered its limit since it was cut is cut again.)
+fn judge(error: &PublishError) -> Failure {
     let kind = match error.kind() {
         PublishErrorKind::TimedOut => "Timeout",
         PublishErrorKind::StreamNotFound => "NoStream",
@@ -270,16 +454,13 @@ fn judge(error: &PublishError) -> Verdict {
         PublishErrorKind::MaxPayloadExceeded => "TooLarge",
         _ => "Publish",
     };
-    let final_ = error.kind() == PublishErrorKind::MaxPayloadExceeded;
-    let error = SinkError {
-        kind: kind.to_owned(),
-        message: format!("JetStream publish: {error}"),
-        status: None,
-    };
-    if final_ {
-        Verdict::Fail(error)
-    } else {
-        Verdict::Retry(error)
+    Failure {
+        error: SinkError {
+            kind: kind.to_owned(),
+            message: format!("JetStream publish: {error}"),
+            status: None,
+        },
+        hopeless: false,
     }
 }
 
@@ -388,17 +569,31 @@ async fn create_stream(
 }
 
 /// Each event's `Nats-Msg-Id`: the same for every attempt at it, and
-/// different from every other event's.
+/// different from every other event's, in this sink and in any other
+/// publishing on another subject into the same stream.
 struct MsgIds {
+    /// The sink's subject, or a hash of a long one.
+    subject: String,
     /// Different for each run: names the gap markers, which were not read.
     run: String,
     /// Batches this sink was given so far.
     batches: u64,
 }
 
+/// Longest subject written whole into an id; a longer one is hashed, so
+/// that the id stays short (JetStream keeps every id of its duplicate
+/// window in memory, and the header counts against `max_payload`).
+const MAX_SUBJECT_IN_ID: usize = 64;
+
 impl MsgIds {
-    fn new() -> MsgIds {
+    fn new(subject: &str) -> MsgIds {
+        let subject = if subject.len() <= MAX_SUBJECT_IN_ID {
+            subject.to_owned()
+        } else {
+            format!("#{:016x}", fnv1a(subject.as_bytes()))
+        };
         MsgIds {
+            subject,
             run: format!("{:016x}", fastrand::u64(..)),
             batches: 0,
         }
@@ -412,17 +607,25 @@ impl MsgIds {
             .collect()
     }
 
-    /// An event is named by where it was read: its stream's identity and
-    /// the position just past it, so that the same line sent again (a
-    /// retry, or a restart from a checkpoint) carries the same id. A gap
-    /// marker, made by the pipeline, is named by the run, the batch and
-    /// its place in it.
+    /// An event is named by the subject and where it was read: its
+    /// stream's identity and the position just past it, so that the same
+    /// line sent again (a retry, or a restart from a checkpoint) carries
+    /// the same id, and the same line sent by another sink to another
+    /// subject of the same stream does not. A gap marker, made by the
+    /// pipeline, is named by the run, the batch and its place in it.
     fn msg_id(&self, batch: &Batch, line: usize) -> String {
         match batch.origin(line) {
-            Some(origin) => format!("{}:{}", origin.stream, origin.offset),
+            Some(origin) => format!("{}:{}:{}", self.subject, origin.stream, origin.offset),
             None => format!("{}:marker:{}:{line}", self.run, self.batches),
         }
     }
+}
+
+/// The 64-bit FNV-1a hash: short, stable across runs and builds.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -441,9 +644,9 @@ mod tests {
         });
         builder.push_marker(|out| out.push(b'm'));
         let batch = builder.take(1);
-        let mut ids = MsgIds::new();
+        let mut ids = MsgIds::new("logs.app");
         let first = ids.for_batch(&batch);
-        assert_eq!(first[0], "file-8:1234:17");
+        assert_eq!(first[0], "logs.app:file-8:1234:17");
         assert_eq!(first[1], format!("{}:marker:1:1", ids.run));
         let again = ids.for_batch(&batch);
         assert_eq!(again[0], first[0], "the same event, the same id");
@@ -451,6 +654,63 @@ mod tests {
             again[1], first[1],
             "another batch's marker is another marker"
         );
+    }
+
+    #[test]
+    fn the_subject_is_part_of_the_id_and_a_long_one_is_hashed() {
+        use crate::pipeline::batch::BatchBuilder;
+        use crate::source::Stream;
+        let mut builder = BatchBuilder::new(10);
+        builder.reading(&Stream::named("stdin-1"));
+        builder.push(5, |out| {
+            out.push(b'a');
+            true
+        });
+        let batch = builder.take(1);
+        let app = MsgIds::new("logs.app").for_batch(&batch);
+        let audit = MsgIds::new("logs.audit").for_batch(&batch);
+        assert_ne!(app[0], audit[0]);
+        let long = format!("logs.{}", "x".repeat(100));
+        let hashed = MsgIds::new(&long).for_batch(&batch);
+        assert_eq!(
+            hashed[0],
+            format!("#{:016x}:stdin-1:5", fnv1a(long.as_bytes()))
+        );
+        assert_eq!(hashed[0].len(), 17 + ":stdin-1:5".len());
+        assert_ne!(
+            MsgIds::new(&format!("{long}y")).for_batch(&batch)[0],
+            hashed[0]
+        );
+    }
+
+    #[test]
+    fn the_first_pending_event_decides_the_verdict() {
+        let failure = |kind: &str, hopeless| Failure {
+            error: SinkError {
+                kind: kind.to_owned(),
+                message: kind.to_owned(),
+                status: None,
+            },
+            hopeless,
+        };
+        let (timeout, too_large) = (failure("Timeout", false), failure("TooLarge", true));
+        // A later event that can never fit, failing first, does not condemn
+        // an earlier one whose ack merely timed out.
+        assert_eq!(
+            verdict(Some(2), vec![(5, too_large.clone()), (2, timeout.clone())]),
+            Verdict::Retry(timeout.error.clone())
+        );
+        assert_eq!(
+            verdict(Some(5), vec![(5, too_large.clone())]),
+            Verdict::Fail(too_large.error.clone())
+        );
+        assert_eq!(
+            verdict(Some(3), vec![(7, timeout.clone()), (4, too_large.clone())]),
+            Verdict::Fail(too_large.error),
+            "with none for the first, the earliest failure"
+        );
+        assert_eq!(verdict(None, Vec::new()), Verdict::Stored);
+        assert!(matches!(verdict(Some(0), Vec::new()), Verdict::Retry(_)));
     }
 
     #[test]

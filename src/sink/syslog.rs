@@ -1,23 +1,20 @@
 //! The syslog sink: each event becomes one RFC 5424 message, sent over TCP
-//! with octet-counting framing (RFC 6587), or as one UDP datagram
-//! (RFC 5426) of at most `UDP_MAX_MESSAGE` bytes.
+//! with octet-counting framing (RFC 6587) and cut to `--syslog-max-message`,
+//! or as one UDP datagram (RFC 5426) of at most `UDP_MAX_MESSAGE` bytes.
 //!
 //! TCP has no application acknowledgement: a batch counts as written once
-//! the kernel took it. Before each batch the connection is checked for a
-//! close by the server, so a server that restarted between batches costs
-//! nothing; what sat in the socket buffers when a server died is lost. UDP
-//! cannot know about loss at all.
+//! the kernel took it (see `tcp` for what is checked, and what is said
+//! when events may be lost). UDP cannot know about loss at all.
 
 mod format;
+mod tcp;
 
 use std::io;
-use std::os::fd::AsFd;
-use std::time::Duration;
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::UdpSocket;
 
 use super::retry::Attempts;
 use super::{SinkError, WriteOutcome};
@@ -25,10 +22,8 @@ use crate::config::{RetryPolicy, SyslogOptions};
 use crate::diagnostics;
 use crate::pipeline::batch::Batch;
 use format::Formatter;
-pub(crate) use format::{MAX_APP_NAME, UDP_MAX_MESSAGE};
-
-/// Longest a TCP connection may take to open.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) use format::{MAX_APP_NAME, MIN_MESSAGE, UDP_MAX_MESSAGE};
+use tcp::Tcp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Transport {
@@ -80,46 +75,59 @@ impl Target {
 }
 
 enum Connection {
-    /// `None` while the connection is down, until the next attempt.
-    Tcp(Option<TcpStream>),
-    Udp(UdpSocket),
+    Tcp(Tcp),
+    /// Not connected: a connected UDP socket reports the ICMP "port
+    /// unreachable" of an earlier datagram as the failure of a later send,
+    /// which says nothing about that send and cannot be helped by a retry.
+    Udp {
+        socket: UdpSocket,
+        server: SocketAddr,
+    },
 }
 
 pub(crate) struct SyslogSink {
     name: String,
-    /// `host:port`, resolved again at each reconnection.
-    address: String,
     connection: Connection,
     formatter: Formatter,
+    /// Longest message over TCP (`--syslog-max-message`).
+    max_message: usize,
     retry: RetryPolicy,
 }
 
 impl SyslogSink {
-    /// Connects (TCP) or binds a socket aimed at the server (UDP): a server
-    /// that cannot be reached at the start stops the run.
+    /// Connects (TCP), or binds a socket of the server's address family
+    /// (UDP): a TCP server that cannot be reached at the start stops the
+    /// run.
     pub(crate) async fn open(
         target: &Target,
         name: String,
         options: &SyslogOptions,
     ) -> anyhow::Result<SyslogSink> {
         let connection = match target.transport {
-            Transport::Tcp => {
-                Connection::Tcp(Some(connect(&target.address).await.map_err(|error| {
-                    anyhow::anyhow!("could not connect to {}: {}", target.address, error.message)
-                })?))
-            }
-            Transport::Udp => Connection::Udp(
-                aim(&target.address)
+            Transport::Tcp => Connection::Tcp(
+                Tcp::open(&target.address, &name, options.timeout)
                     .await
-                    .with_context(|| format!("could not aim at {}", target.address))?,
+                    .map_err(|error| {
+                        anyhow::anyhow!(
+                            "could not connect to {}: {}",
+                            target.address,
+                            error.message
+                        )
+                    })?,
             ),
+            Transport::Udp => {
+                let (socket, server) = aim(&target.address)
+                    .await
+                    .with_context(|| format!("could not aim at {}", target.address))?;
+                Connection::Udp { socket, server }
+            }
         };
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         Ok(SyslogSink {
             name,
-            address: target.address.clone(),
             connection,
             formatter: Formatter::new(&options.app_name, &host),
+            max_message: options.max_message,
             retry: options.retry,
         })
     }
@@ -141,10 +149,10 @@ impl SyslogSink {
         let mut attempts = Attempts::new(self.retry, retrying);
         loop {
             let result = match &mut self.connection {
-                Connection::Tcp(stream) => {
-                    send_tcp(stream, &self.address, &messages, &mut sent).await
+                Connection::Tcp(tcp) => tcp.send(&messages, &mut sent).await,
+                Connection::Udp { socket, server } => {
+                    send_udp(socket, *server, &messages, &mut sent).await
                 }
-                Connection::Udp(socket) => send_udp(socket, &messages, &mut sent).await,
             };
             let Err(error) = result else {
                 return WriteOutcome {
@@ -161,37 +169,48 @@ impl SyslogSink {
         }
     }
 
-    /// The batch as messages, framed for TCP or cut to fit a datagram.
+    /// The batch as messages, framed for TCP or each a datagram, cut to
+    /// fit where they must be.
     fn messages(&self, batch: &Batch) -> Messages {
         let mut messages = Messages::default();
         let mut truncated = 0;
         for line in batch.lines() {
-            match self.connection {
-                Connection::Tcp(_) => self.formatter.framed(line, &mut messages.bytes),
-                Connection::Udp(_) => {
-                    truncated += usize::from(self.formatter.datagram(line, &mut messages.bytes));
+            let cut = match self.connection {
+                Connection::Tcp(_) => {
+                    self.formatter
+                        .framed(line, self.max_message, &mut messages.bytes)
                 }
-            }
+                Connection::Udp { .. } => self.formatter.datagram(line, &mut messages.bytes),
+            };
+            truncated += usize::from(cut);
             messages.ends.push(messages.bytes.len());
         }
         if truncated > 0 {
-            report_truncated(&self.name, truncated);
+            report_truncated(&self.name, truncated, self.limit());
         }
         messages
+    }
+
+    /// The longest message this sink sends.
+    fn limit(&self) -> usize {
+        match self.connection {
+            Connection::Tcp(_) => self.max_message,
+            Connection::Udp { .. } => UDP_MAX_MESSAGE,
+        }
     }
 
     /// Ends the TCP connection cleanly, after what was written.
     pub(crate) async fn close(&mut self) -> io::Result<()> {
         match &mut self.connection {
-            Connection::Tcp(Some(stream)) => stream.shutdown().await,
-            Connection::Tcp(None) | Connection::Udp(_) => Ok(()),
+            Connection::Tcp(tcp) => tcp.close().await,
+            Connection::Udp { .. } => Ok(()),
         }
     }
 }
 
 /// A batch's messages back to back, and where each ends.
 #[derive(Default)]
-struct Messages {
+pub(super) struct Messages {
     bytes: Vec<u8>,
     ends: Vec<usize>,
 }
@@ -205,51 +224,8 @@ impl Messages {
     }
 }
 
-/// Writes the messages from number `sent` on, over the connection as it
-/// is, or a new one if it is down or the server closed it; `sent` counts
-/// the messages the kernel took whole.
-async fn send_tcp(
-    stream: &mut Option<TcpStream>,
-    address: &str,
-    messages: &Messages,
-    sent: &mut usize,
-) -> Result<(), SinkError> {
-    if stream.as_ref().is_some_and(closed_by_peer) {
-        *stream = None;
-    }
-    let connection = match stream {
-        Some(connection) => connection,
-        None => stream.insert(connect(address).await?),
-    };
-    let mut at = messages.start_of(*sent);
-    while at < messages.bytes.len() {
-        match connection.write(&messages.bytes[at..]).await {
-            Ok(0) => {
-                *stream = None;
-                return Err(io::Error::from(io::ErrorKind::WriteZero).into());
-            }
-            Ok(n) => at += n,
-            Err(error) => {
-                *stream = None;
-                return Err(error.into());
-            }
-        }
-        *sent = messages.ends.partition_point(|&end| end <= at);
-    }
-    Ok(())
-}
-
-/// A syslog server never speaks: a connection that has something to read
-/// was closed (or reset) by the server, and a write to it would vanish.
-fn closed_by_peer(stream: &TcpStream) -> bool {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    // End of stream shows as readable; an error or a hang-up always shows.
-    let mut fds = [PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
-    !matches!(poll(&mut fds, PollTimeout::ZERO), Ok(0))
-}
-
-/// A UDP socket connected to the server, of the server's address family.
-async fn aim(address: &str) -> io::Result<UdpSocket> {
+/// The server's address, and an unconnected UDP socket of its family.
+async fn aim(address: &str) -> io::Result<(UdpSocket, SocketAddr)> {
     let server = tokio::net::lookup_host(address)
         .await?
         .next()
@@ -259,52 +235,32 @@ async fn aim(address: &str) -> io::Result<UdpSocket> {
     } else {
         "[::]:0"
     };
-    let socket = UdpSocket::bind(local).await?;
-    socket.connect(server).await?;
-    Ok(socket)
-}
-
-async fn connect(address: &str) -> Result<TcpStream, SinkError> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await {
-        Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(error)) => Err(SinkError {
-            kind: "Connect".to_owned(),
-            message: format!("could not connect: {error}"),
-            status: None,
-        }),
-        Err(_) => Err(SinkError {
-            kind: "Timeout".to_owned(),
-            message: format!(
-                "could not connect within {}",
-                humantime::format_duration(CONNECT_TIMEOUT)
-            ),
-            status: None,
-        }),
-    }
+    Ok((UdpSocket::bind(local).await?, server))
 }
 
 /// Sends one datagram per message from number `sent` on.
 async fn send_udp(
     socket: &UdpSocket,
+    server: SocketAddr,
     messages: &Messages,
     sent: &mut usize,
 ) -> Result<(), SinkError> {
     while *sent < messages.ends.len() {
         let message = &messages.bytes[messages.start_of(*sent)..messages.ends[*sent]];
-        socket.send(message).await?;
+        socket.send_to(message, server).await?;
         *sent += 1;
     }
     Ok(())
 }
 
-fn report_truncated(name: &str, count: usize) {
+fn report_truncated(name: &str, count: usize, limit: usize) {
     diagnostics::warn("sink", &format!("truncated:{name}"), || {
         (
             format!(
-                "{name}: {count} messages cut to {UDP_MAX_MESSAGE} bytes to fit a datagram \
+                "{name}: {count} messages cut to {limit} bytes, the longest this sink sends \
                  (flagged in their structured data)"
             ),
-            json!({"sink": name, "truncated": count, "limit": UDP_MAX_MESSAGE}),
+            json!({"sink": name, "truncated": count, "limit": limit}),
         )
     });
 }

@@ -1,5 +1,7 @@
 //! Usage: help, bad flags, environment variables.
 
+use predicates::prelude::PredicateBooleanExt;
+
 use crate::common::{parse_events, shipper};
 
 #[test]
@@ -148,6 +150,39 @@ fn a_bad_key_or_value_names_the_file_line_and_column() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("line 1, column"));
+}
+
+#[test]
+fn a_config_file_never_shows_a_secret_and_takes_values_that_start_with_a_dash() {
+    let (_dir, path) = config_file("batch-size = 10\nnats-password = s3cretpw\n");
+    let shown = path.display().to_string();
+    let unquoted = shipper()
+        .args(["--config", &shown, "--check-config"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&unquoted.get_output().stderr).into_owned();
+    assert!(!stderr.contains("s3cretpw"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{shown}: TOML parse error at line 2, column 17")),
+        "{stderr}"
+    );
+
+    let (_dir, path) = config_file("http-header = \"s3cretpw\"\n");
+    let refused = shipper()
+        .args(["--config", path.to_str().unwrap(), "--check-config"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(!stderr.contains("s3cretpw"), "{stderr}");
+    assert!(stderr.contains("invalid value '(hidden)'"), "{stderr}");
+
+    let (_dir, path) = config_file("nats-user = \"me\"\nnats-password = \"-s3cret-pw\"\n");
+    shipper()
+        .args(["--config", path.to_str().unwrap(), "--check-config"])
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("the settings are valid"))
+        .stderr(predicates::str::contains("s3cret").not());
 }
 
 #[test]

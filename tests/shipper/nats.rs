@@ -75,6 +75,63 @@ fn a_hundred_thousand_events_are_stored_once_each_in_order_with_their_envelope()
 }
 
 #[test]
+fn two_sinks_on_subjects_of_one_stream_each_store_every_event() {
+    let server = NatsServer::start();
+    server.create_stream("LOGS", &["logs.>"]);
+    let (app, audit) = (server.sink("logs.app"), server.sink("logs.audit"));
+    let run = run(&["--sink", &app, "--sink", &audit], numbered_lines(100));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.summary["sinks"][0]["written"], 100);
+    assert_eq!(run.summary["sinks"][1]["written"], 100);
+    let stored = server.read_stream("LOGS");
+    assert_eq!(stored.len(), 200, "one message per event and subject");
+    assert_distinct_ids(&stored);
+    assert!(!run.stderr.contains("already held"), "{}", run.stderr);
+}
+
+#[test]
+fn events_read_again_after_a_restart_are_stored_once_and_the_repeat_is_told() {
+    let server = NatsServer::start();
+    server.create_stream("LOGS", &["logs.app"]);
+    let sink = server.sink("logs.app");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let checkpoint = dir.path().join("checkpoint.json");
+    let args = [
+        log.to_str().unwrap(),
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--sink",
+        &sink,
+    ];
+    std::fs::write(&log, numbered_lines(5)).unwrap();
+    let first = run(&args, "");
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let saved = std::fs::read(&checkpoint).unwrap();
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    for i in 5..10 {
+        writeln!(file, "line {i}").unwrap();
+    }
+    let second = run(&args, "");
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert!(!second.stderr.contains("already held"), "{}", second.stderr);
+    // As if the second run had died before saving where it got to.
+    std::fs::write(&checkpoint, saved).unwrap();
+    let again = run(&args, "");
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(again.summary["sinks"][0]["written"], 5);
+    assert!(
+        again
+            .stderr
+            .contains("JetStream already held 5 events published here for the first time"),
+        "{}",
+        again.stderr
+    );
+    let stored = server.read_stream("LOGS");
+    assert_eq!(messages(&stored), expected(10));
+}
+
+#[test]
 fn a_server_killed_and_restarted_mid_run_ends_with_every_event_exactly_once() {
     let mut server = NatsServer::start();
     server.create_stream("LOGS", &["logs.app"]);
@@ -248,24 +305,53 @@ fn credentials_from_the_environment_are_used_and_never_printed() {
 }
 
 #[test]
-fn an_event_larger_than_the_servers_limit_fails_at_once_with_the_rest_of_its_batch() {
+fn an_event_larger_than_the_servers_limit_is_cut_to_fit_and_its_batch_stored() {
+    const MAX_PAYLOAD: usize = 1024 * 1024;
     let server = NatsServer::start();
     server.create_stream("LOGS", &["logs.app"]);
     let sink = server.sink("logs.app");
-    let mut input = b"small 0\n".to_vec();
-    input.extend(format!("big {}\n", "x".repeat(1_100_000)).as_bytes());
-    input.extend(b"small 2\n");
+    let big = format!("big {}", "x".repeat(1_100_000));
+    let input = format!("small 0\n{big}\nsmall 2\n");
     let run = run(&["--sink", &sink, "--max-line-bytes", "2MiB"], input);
-    assert_eq!(run.code, Some(3), "{}", run.stderr);
-    assert_eq!(run.summary["retried"], 0, "another attempt cannot help");
-    assert_eq!(run.summary["processed"], 1);
-    assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 2);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.summary["retried"], 0);
+    assert_eq!(run.summary["processed"], 3);
+    for warning in [
+        "more than the server's max_payload of 1048576",
+        "1 events cut to fit the server's max_payload",
+    ] {
+        assert!(run.stderr.contains(warning), "{warning}: {}", run.stderr);
+    }
+    let stored = server.read_stream_with("LOGS", "Shipper-Truncated");
+    assert_eq!(stored.len(), 3);
+    let (flag, payload) = &stored[1];
+    let event: Value = serde_json::from_slice(payload).expect("still a JSON event");
+    let message = event["message"].as_str().unwrap();
     assert!(
-        run.stderr.contains("max payload size exceeded"),
+        message.len() > MAX_PAYLOAD - 1000 && big.starts_with(message),
         "{}",
-        run.stderr
+        message.len()
     );
-    assert_eq!(messages(&server.read_stream("LOGS")), ["small 0"]);
+    assert!(payload.len() <= MAX_PAYLOAD);
+    assert_eq!(event["diagnostics"]["truncated"], true);
+    let original = event["diagnostics"]["original_length"].as_u64().unwrap();
+    assert!(original > 1_100_000, "{event}");
+    assert_eq!(flag.as_deref(), Some(original.to_string().as_str()));
+    assert_eq!(stored[0].0, None, "only a cut event is flagged");
+    let all = messages(&server.read_stream("LOGS"));
+    assert_eq!((all[0].as_str(), all[2].as_str()), ("small 0", "small 2"));
+
+    // Without an envelope, the line itself is cut.
+    let raw = crate::common::run(
+        &["--sink", &sink, "--max-line-bytes", "2MiB", "--raw"],
+        format!("{big}\n"),
+    );
+    assert_eq!(raw.code, Some(0), "{}", raw.stderr);
+    let stored = server.read_stream_with("LOGS", "Shipper-Truncated");
+    let (flag, payload) = &stored[3];
+    assert_eq!(flag.as_deref(), Some(big.len().to_string().as_str()));
+    assert!(payload.len() <= MAX_PAYLOAD && payload.len() > MAX_PAYLOAD - 200);
+    assert!(big.as_bytes().starts_with(payload));
 }
 
 #[test]

@@ -1,11 +1,15 @@
 //! Real servers for the NATS and syslog sinks' tests: nats-server (with
-//! JetStream, unless a test wants it without) and syslog-ng, each started by the test on a free loopback
-//! port with a store or configuration of its own in a temporary directory,
-//! and stopped by its process id when the guard is dropped.
+//! JetStream, unless a test wants it without) and syslog-ng, each started
+//! by the test on a free loopback port outside the ephemeral range, with a
+//! store or configuration of its own in a temporary directory, stopped by
+//! its process id when the guard is dropped, and killed by the kernel if
+//! the test dies first.
 
 use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
@@ -29,34 +33,101 @@ pub fn retried_so_far(running: &Running) -> u64 {
         .unwrap_or(0)
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
+/// A TCP port on 127.0.0.1, free now, that nothing takes behind a test's
+/// back (see `unused_port`): a server killed and restarted finds it free.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    unused_port(|port| TcpListener::bind(("127.0.0.1", port)).is_ok())
 }
 
-/// A UDP port on 127.0.0.1 that was free a moment ago.
+/// A UDP port on 127.0.0.1, free now (see `unused_port`).
 pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    unused_port(|port| UdpSocket::bind(("127.0.0.1", port)).is_ok())
 }
 
-/// Waits until something accepts connections on the port.
-fn wait_for_listener(port: u16, what: &str, child: &mut Child) {
+/// A port that `is_free` finds free, below the kernel's ephemeral range,
+/// where the ports of outgoing connections come from (binding port 0
+/// takes one from there too, and a connection could take it again the
+/// moment it is let go). Each call tries the next port of this process's
+/// own sequence, which starts at an offset from its process id, so that
+/// two test runs at once rarely meet.
+fn unused_port(is_free: impl Fn(u16) -> bool) -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOWEST: u32 = 10_000;
+    let span = u32::from(ephemeral_start())
+        .saturating_sub(LOWEST)
+        .max(1_000);
+    let start = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let next = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = LOWEST + (start + next) % span;
+        let port = u16::try_from(port).expect("a port");
+        if is_free(port) {
+            return port;
+        }
+    }
+    panic!("no free port from {LOWEST} up");
+}
+
+/// The first port the kernel hands out on its own.
+fn ephemeral_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768)
+}
+
+/// Waits until something accepts connections on the port; `Err` with the
+/// exit status if the server ended first (its port was taken).
+fn wait_for_listener(port: u16, what: &str, child: &mut Child) -> Result<(), ExitStatus> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("{what} exited at start: {status}");
+            return Err(status);
         }
         assert!(Instant::now() < deadline, "{what} did not listen on {port}");
         std::thread::sleep(Duration::from_millis(20));
     }
+    Ok(())
+}
+
+/// Starts a server, killed (SIGKILL) when the thread that started it
+/// ends, so that a test process that dies (a panic while panicking, an
+/// abort, a kill) leaves no server behind. (The signal follows the
+/// thread, not the process: a server lives as long as its test's thread,
+/// which its guard never outlives anyway.)
+fn spawn(command: &mut Command, what: &str) -> Child {
+    let parent = nix::unistd::getpid();
+    // SAFETY: between fork and exec the closure only makes two system
+    // calls; it allocates nothing and takes no lock.
+    unsafe {
+        command.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+            // The parent may have ended before the call above.
+            if nix::unistd::getppid() != parent {
+                return Err(nix::errno::Errno::ESRCH.into());
+            }
+            Ok(())
+        });
+    }
+    command
+        .spawn()
+        .unwrap_or_else(|err| panic!("{what} runs ({err}; .ci/run installs it)"))
+}
+
+/// Starts a server by `start` until it listens on its port: up to five
+/// times, since another program may take the port between the check that
+/// found it free (or the kill that freed it) and the server's bind.
+fn start_listening(what: &str, port: u16, mut start: impl FnMut() -> Child) -> Child {
+    let mut last = None;
+    for _ in 0..5 {
+        let mut child = start();
+        match wait_for_listener(port, what, &mut child) {
+            Ok(()) => return child,
+            Err(status) => last = Some(status),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{what} could not listen on {port}: {last:?}");
 }
 
 /// A server's program: Debian installs them in /usr/sbin, which a plain
@@ -116,21 +187,22 @@ impl NatsServer {
     }
 
     fn run(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("server.log"))
-            .unwrap();
-        let mut child = Command::new(program("nats-server"))
-            .args(self.jetstream.then_some("-js"))
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
-            .arg(self.dir.path().join("store"))
-            .args(&self.args)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("nats-server runs (Debian package nats-server; .ci/run installs it)");
-        wait_for_listener(self.port, "nats-server", &mut child);
+        let child = start_listening("nats-server", self.port, || {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.path().join("server.log"))
+                .unwrap();
+            let mut command = Command::new(program("nats-server"));
+            command
+                .args(self.jetstream.then_some("-js"))
+                .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+                .arg(self.dir.path().join("store"))
+                .args(&self.args)
+                .stdout(Stdio::null())
+                .stderr(log);
+            spawn(&mut command, "nats-server (Debian package nats-server)")
+        });
         self.child = Some(child);
     }
 
@@ -182,6 +254,15 @@ impl NatsServer {
     /// Every message in the stream, in stream order: its `Nats-Msg-Id`
     /// and its payload.
     pub fn read_stream(&self, name: &str) -> Vec<(String, Vec<u8>)> {
+        self.read_stream_with(name, "Nats-Msg-Id")
+            .into_iter()
+            .map(|(id, payload)| (id.unwrap_or_default(), payload))
+            .collect()
+    }
+
+    /// Every message in the stream, in stream order: the value of one
+    /// header, and the payload.
+    pub fn read_stream_with(&self, name: &str, header: &str) -> Vec<(Option<String>, Vec<u8>)> {
         let (_, count) = self.stream_state(name).expect("the stream exists");
         block_on(async {
             let client = async_nats::connect(self.address()).await.unwrap();
@@ -194,13 +275,12 @@ impl NatsServer {
             let mut read = Vec::with_capacity(count as usize);
             while read.len() < count as usize {
                 let message = messages.next().await.unwrap().unwrap();
-                let id = message
+                let value = message
                     .headers
                     .as_ref()
-                    .and_then(|headers| headers.get("Nats-Msg-Id"))
-                    .map(|id| id.to_string())
-                    .unwrap_or_default();
-                read.push((id, message.payload.to_vec()));
+                    .and_then(|headers| headers.get(header))
+                    .map(|value| value.to_string());
+                read.push((value, message.payload.to_vec()));
             }
             read
         })
@@ -247,6 +327,11 @@ pub struct SyslogNg {
 
 impl SyslogNg {
     pub fn start() -> SyslogNg {
+        SyslogNg::start_with("")
+    }
+
+    /// Starts it with options for its TCP source (`max-connections(1)`).
+    pub fn start_with(tcp_options: &str) -> SyslogNg {
         let mut server = SyslogNg {
             child: None,
             tcp_port: free_port(),
@@ -257,7 +342,7 @@ impl SyslogNg {
             r#"@version: 3.38
 options {{ stats_freq(0); keep_hostname(yes); chain_hostnames(no); use_dns(no); use_fqdn(no); dns_cache(no); }};
 source s_net {{
-    syslog(ip("127.0.0.1") port({tcp}) transport("tcp"));
+    syslog(ip("127.0.0.1") port({tcp}) transport("tcp") {tcp_options});
     syslog(ip("127.0.0.1") port({udp}) transport("udp") so_rcvbuf(4194304));
 }};
 destination d_file {{
@@ -276,25 +361,26 @@ log {{ source(s_net); destination(d_file); }};
 
     fn run(&mut self) {
         let dir = self.dir.path();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("syslog-ng.log"))
-            .unwrap();
-        let mut child = Command::new(program("syslog-ng"))
-            .args(["-F", "--no-caps", "-f"])
-            .arg(dir.join("syslog-ng.conf"))
-            .arg("-R")
-            .arg(dir.join("persist"))
-            .arg("-p")
-            .arg(dir.join("pid"))
-            .arg("-c")
-            .arg(dir.join("ctl"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("syslog-ng runs (Debian package syslog-ng-core; .ci/run installs it)");
-        wait_for_listener(self.tcp_port, "syslog-ng", &mut child);
+        let child = start_listening("syslog-ng", self.tcp_port, || {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("syslog-ng.log"))
+                .unwrap();
+            let mut command = Command::new(program("syslog-ng"));
+            command
+                .args(["-F", "--no-caps", "-f"])
+                .arg(dir.join("syslog-ng.conf"))
+                .arg("-R")
+                .arg(dir.join("persist"))
+                .arg("-p")
+                .arg(dir.join("pid"))
+                .arg("-c")
+                .arg(dir.join("ctl"))
+                .stdout(Stdio::null())
+                .stderr(log);
+            spawn(&mut command, "syslog-ng (Debian package syslog-ng-core)")
+        });
         self.child = Some(child);
     }
 
@@ -303,6 +389,22 @@ log {{ source(s_net); destination(d_file); }};
         if let Some(mut child) = self.child.take() {
             stop(&mut child, Signal::SIGTERM);
         }
+    }
+
+    /// Stops it in its tracks (SIGSTOP): it keeps its connections and the
+    /// kernel keeps taking data for it, until the buffers fill.
+    pub fn pause(&self) {
+        self.signal(Signal::SIGSTOP);
+    }
+
+    /// Lets it run again after `pause` (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(Signal::SIGCONT);
+    }
+
+    fn signal(&self, signal: Signal) {
+        let child = self.child.as_ref().expect("running");
+        kill(Pid::from_raw(child.id() as i32), signal).unwrap();
     }
 
     /// Starts it again on the same ports.

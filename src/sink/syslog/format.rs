@@ -13,11 +13,14 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::envelope::level::Level;
+use crate::envelope::level::{Finer, Level};
 
 /// Largest message sent as one UDP datagram: what RFC 5426 says every
 /// receiver should accept. Longer messages are cut and flagged.
 pub(crate) const UDP_MAX_MESSAGE: usize = 2048;
+/// Smallest limit a message may be cut to: room for the longest header
+/// (host 255 and app name 48 bytes) and the flag that says it was cut.
+pub(crate) const MIN_MESSAGE: usize = 512;
 /// The `user` facility: messages from programs.
 const FACILITY_USER: u8 = 1;
 /// Where the event's `data` goes. 32473 is the enterprise number RFC 5612
@@ -50,15 +53,28 @@ impl Event {
         value.as_ref().and_then(Value::as_str)
     }
 
-    /// RFC 5424 severities: 2 critical, 3 error, 4 warning, 6
-    /// informational, 7 debug.
+    /// The RFC 5424 severity of the event's level word (or of the finer one
+    /// the envelope kept in `diagnostics.syslog_severity`): 0 emergency,
+    /// 1 alert, 2 critical, 3 error, 4 warning, 5 notice, 6
+    /// informational, 7 debug; informational when it names none.
     fn severity(&self) -> u8 {
-        match Event::text(&self.level).and_then(Level::parse) {
-            Some(Level::Critical) => 2,
-            Some(Level::Error) => 3,
-            Some(Level::Warning) => 4,
-            Some(Level::Debug) => 7,
-            Some(Level::Info) | None => 6,
+        // The envelope keeps there a severity its own level merged away.
+        let finer = self
+            .diagnostics
+            .as_ref()
+            .and_then(|diagnostics| diagnostics.get("syslog_severity")?.as_str());
+        let Some(word) = finer.or(Event::text(&self.level)) else {
+            return 6;
+        };
+        match (Finer::parse(word), Level::parse(word)) {
+            (Some(Finer::Emergency), _) => 0,
+            (Some(Finer::Alert), _) => 1,
+            (Some(Finer::Notice), _) => 5,
+            (None, Some(Level::Critical)) => 2,
+            (None, Some(Level::Error)) => 3,
+            (None, Some(Level::Warning)) => 4,
+            (None, Some(Level::Debug)) => 7,
+            (None, Some(Level::Info) | None) => 6,
         }
     }
 
@@ -82,25 +98,33 @@ impl Formatter {
         }
     }
 
-    /// One message with its octet count in front (RFC 6587), for TCP.
-    pub(super) fn framed(&self, line: &[u8], out: &mut Vec<u8>) {
+    /// One message of at most `max` bytes with its octet count in front
+    /// (RFC 6587), for TCP; returns whether it had to be cut (see `fit`).
+    pub(super) fn framed(&self, line: &[u8], max: usize, out: &mut Vec<u8>) -> bool {
         let start = out.len();
-        self.message(&parse(line), line, out);
+        let cut = self.fit(line, max, out);
         let length = (out.len() - start).to_string();
         out.splice(start..start, length.bytes().chain(std::iter::once(b' ')));
+        cut
     }
 
-    /// One message of at most `UDP_MAX_MESSAGE` bytes; returns whether it
-    /// had to be cut. A cut message says so in its structured data
-    /// (`[shipper@32473 truncated="true" original_length="N"]`), keeps its
-    /// `data` if there is room, and its text is cut at a character
-    /// boundary.
+    /// One message of at most `UDP_MAX_MESSAGE` bytes, for a datagram;
+    /// returns whether it had to be cut (see `fit`).
     pub(super) fn datagram(&self, line: &[u8], out: &mut Vec<u8>) -> bool {
+        self.fit(line, UDP_MAX_MESSAGE, out)
+    }
+
+    /// One message of at most `max` bytes (at least `MIN_MESSAGE`); returns
+    /// whether it had to be cut. A cut message says so in its structured
+    /// data (`[shipper@32473 truncated="true" original_length="N"]`), keeps
+    /// its `data` if there is room, and its text is cut at a character
+    /// boundary.
+    fn fit(&self, line: &[u8], max: usize, out: &mut Vec<u8>) -> bool {
         let start = out.len();
         let event = parse(line);
         self.message(&event, line, out);
         let original = out.len() - start;
-        if original <= UDP_MAX_MESSAGE {
+        if original <= max {
             return false;
         }
         out.truncate(start);
@@ -108,12 +132,12 @@ impl Formatter {
         let flag = format!("[{SHIPPER_SD_ID} truncated=\"true\" original_length=\"{original}\"]");
         let before_data = out.len();
         structured_data(event.data.as_ref(), out);
-        if out.len() - start + flag.len() + 1 > UDP_MAX_MESSAGE {
+        if out.len() - start + flag.len() + 1 > max {
             out.truncate(before_data);
         }
         out.extend_from_slice(flag.as_bytes());
         out.push(b' ');
-        let room = UDP_MAX_MESSAGE.saturating_sub(out.len() - start);
+        let room = max.saturating_sub(out.len() - start);
         out.extend_from_slice(cut(&text_of(&event, line), room).as_bytes());
         true
     }
@@ -264,7 +288,7 @@ mod tests {
 
     fn framed(line: &str) -> String {
         let mut out = Vec::new();
-        formatter().framed(line.as_bytes(), &mut out);
+        assert!(!formatter().framed(line.as_bytes(), 65536, &mut out));
         String::from_utf8(out).unwrap()
     }
 
@@ -283,12 +307,27 @@ mod tests {
             ("WARNING", "<12>"),
             ("ERROR", "<11>"),
             ("CRITICAL", "<10>"),
+            ("notice", "<13>"),
+            ("alert", "<9>"),
+            ("emerg", "<8>"),
+            ("EMERGENCY", "<8>"),
+            ("fatal", "<10>"),
+            ("trace", "<15>"),
             ("whatever", "<14>"),
         ] {
             let line = format!(r#"{{"level":"{level}","message":"m"}}"#);
             let message = framed(&line);
             assert!(message.contains(&format!(" {pri}1 ")), "{level}: {message}");
         }
+    }
+
+    #[test]
+    fn the_severity_the_envelope_kept_wins_over_its_level() {
+        let line =
+            r#"{"level":"CRITICAL","message":"m","diagnostics":{"syslog_severity":"alert"}}"#;
+        assert!(framed(line).contains(" <9>1 "), "{}", framed(line));
+        let line = r#"{"level":"INFO","message":"m","diagnostics":{"syslog_severity":"notice"}}"#;
+        assert!(framed(line).contains(" <13>1 "), "{}", framed(line));
     }
 
     #[test]
@@ -318,6 +357,38 @@ mod tests {
         let mut short = Vec::new();
         assert!(!formatter().datagram(br#"{"message":"short"}"#, &mut short));
         assert!(short.ends_with(b"- - - short"));
+    }
+
+    #[test]
+    fn a_framed_message_is_cut_to_its_limit_and_counted_as_cut() {
+        let long = "x".repeat(70_000);
+        let line = format!(r#"{{"level":"INFO","message":"{long}"}}"#);
+        let mut out = Vec::new();
+        assert!(formatter().framed(line.as_bytes(), 65536, &mut out));
+        let text = String::from_utf8(out).unwrap();
+        let (count, message) = text.split_once(' ').unwrap();
+        assert_eq!(count, "65536");
+        assert_eq!(message.len(), 65536);
+        assert!(message.contains(r#"[shipper@32473 truncated="true" original_length="70"#));
+        assert!(
+            message.ends_with(&"x".repeat(1000)),
+            "the text is kept up to the limit"
+        );
+    }
+
+    #[test]
+    fn the_shortest_limit_holds_the_longest_header_and_the_flag() {
+        let formatter = Formatter::new(&"a".repeat(MAX_APP_NAME), "build-host");
+        let host = "h".repeat(300);
+        let line = format!(
+            r#"{{"message":"{}","diagnostics":{{"host":"{host}"}}}}"#,
+            "x".repeat(MIN_MESSAGE)
+        );
+        let mut out = Vec::new();
+        assert!(formatter.fit(line.as_bytes(), MIN_MESSAGE, &mut out));
+        assert!(out.len() <= MIN_MESSAGE, "{}", out.len());
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\"] x") && text.ends_with('x'), "{text}");
     }
 
     #[test]
