@@ -95,15 +95,14 @@ impl Batch {
     /// For each stream, the position just past its last event here: once
     /// the batch is delivered, reading may resume there.
     pub(crate) fn positions(&self) -> impl Iterator<Item = (&Arc<Stream>, u64)> {
-        self.streams.iter().enumerate().map(|(index, stream)| {
-            let last = self
-                .origins
-                .iter()
-                .rev()
-                .find(|(of, _)| *of as usize == index)
-                .map_or(0, |&(_, end)| end);
-            (stream, last)
-        })
+        // One pass over the events, however many streams the batch holds.
+        let mut last = vec![0; self.streams.len()];
+        for &(stream, end) in &self.origins {
+            if let Some(slot) = last.get_mut(stream as usize) {
+                *slot = end;
+            }
+        }
+        self.streams.iter().zip(last)
     }
 
     /// Notes that one sink wrote the first `written` events; when it was the

@@ -273,7 +273,7 @@ impl Follower {
     fn take_turn(&mut self, index: usize) -> bool {
         let file = &mut self.files[index];
         match file.turn(&self.queue, TURN_BUDGET, &self.read) {
-            Ok(turn) => turn.bytes > 0,
+            Ok(bytes) => bytes > 0,
             Err(err) => {
                 let path = file.path.display().to_string();
                 let err = std::io::Error::new(err.kind(), format!("{path}: {err}"));

@@ -90,13 +90,6 @@ pub(crate) struct Followed {
     last_data: Instant,
 }
 
-/// What one turn at a file did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Turn {
-    /// Bytes read.
-    pub bytes: u64,
-}
-
 /// Longest one turn at a file lasts.
 const TURN_TIME: std::time::Duration = std::time::Duration::from_millis(100);
 /// A file idle this long gives its read buffer back.
@@ -155,26 +148,22 @@ impl Followed {
     }
 
     /// Reads what the file has, up to about `budget` bytes, and pushes its
-    /// complete lines into the queue. Notices a truncation first.
-    pub(crate) fn turn(
-        &mut self,
-        queue: &Queue,
-        budget: u64,
-        read: &AtomicU64,
-    ) -> io::Result<Turn> {
+    /// complete lines into the queue. Notices a truncation first. Returns
+    /// the bytes read.
+    pub(crate) fn turn(&mut self, queue: &Queue, budget: u64, read: &AtomicU64) -> io::Result<u64> {
         let meta = self.file.metadata()?;
         if self.truncated(meta.len())? {
             self.restart(meta.len());
         }
         self.size_seen = self.size_seen.max(meta.len());
-        let mut turn = Turn::default();
+        let mut bytes = 0;
         self.at_end = false;
         self.splitter
             .expect(meta.len().saturating_sub(self.splitter.read_to()));
         // Bounded in time too: a turn that waits on a full queue must not
         // keep the other files (and the look for rotations) waiting.
         let deadline = Instant::now() + TURN_TIME;
-        while turn.bytes < budget && queue.may_read() && Instant::now() < deadline {
+        while bytes < budget && queue.may_read() && Instant::now() < deadline {
             let mut taken = true;
             let n = self.splitter.read_some(&mut self.file, &mut |chunk| {
                 taken = queue.push(chunk).is_ok();
@@ -183,13 +172,13 @@ impl Followed {
                 self.at_end = true;
                 break;
             }
-            turn.bytes += n as u64;
+            bytes += n as u64;
             read.fetch_add(n as u64, Ordering::Relaxed);
             if taken {
                 self.accepted_to = self.splitter.complete_to();
             }
         }
-        if turn.bytes > 0 {
+        if bytes > 0 {
             self.last_data = Instant::now();
         }
         // A large buffer goes back once the file is read to its end; a
@@ -199,7 +188,7 @@ impl Followed {
         {
             self.splitter.rest();
         }
-        Ok(turn)
+        Ok(bytes)
     }
 
     /// Where a later look may resume the file: just past the last line the

@@ -383,6 +383,30 @@ fn an_unreachable_server_stops_the_run_before_anything_is_read() {
     assert_eq!(run.summary["submitted"], 0);
 }
 
+/// Runs shipper with `args` into stream LOGS: `stored` lines are stored,
+/// then the server goes down for good and `after` more lines come. Returns
+/// how shipper ended, and how long it took to end once input ended.
+fn down_after(
+    server: &mut NatsServer,
+    args: &[&str],
+    stored: usize,
+    after: usize,
+) -> (Option<i32>, String, serde_json::Value, Duration) {
+    let (running, mut stdin) = Running::start(args);
+    stdin.write_all(&numbered_lines(stored)).unwrap();
+    wait_until(Duration::from_secs(30), "the first events stored", || {
+        server
+            .stream_state("LOGS")
+            .is_some_and(|(_, n)| n == stored as u64)
+    });
+    server.kill();
+    stdin.write_all(&numbered_lines(after)).unwrap();
+    drop(stdin);
+    let ending = std::time::Instant::now();
+    let (code, stderr, summary, _dir) = running.finish();
+    (code, stderr, summary, ending.elapsed())
+}
+
 #[test]
 fn a_server_that_stays_down_costs_the_events_after_the_retry_budget() {
     let mut server = NatsServer::start();
@@ -404,15 +428,7 @@ fn a_server_that_stays_down_costs_the_events_after_the_retry_budget() {
         "--retry-max",
         "3",
     ];
-    let (running, mut stdin) = Running::start(&args);
-    stdin.write_all(&numbered_lines(100)).unwrap();
-    wait_until(Duration::from_secs(30), "the first events stored", || {
-        server.stream_state("LOGS").is_some_and(|(_, n)| n == 100)
-    });
-    server.kill();
-    stdin.write_all(&numbered_lines(50)).unwrap();
-    drop(stdin);
-    let (code, stderr, summary, _dir) = running.finish();
+    let (code, stderr, summary, _) = down_after(&mut server, &args, 100, 50);
     assert_eq!(code, Some(3), "{stderr}");
     assert_eq!(summary["processed"], 100);
     assert_eq!(summary["dropped_by_reason"]["sink_error"], 50);
@@ -441,17 +457,8 @@ fn a_server_that_stays_down_is_given_up_when_the_shutdown_timeout_runs_out() {
         "--shutdown-timeout",
         "1s",
     ];
-    let (running, mut stdin) = Running::start(&args);
-    stdin.write_all(&numbered_lines(10)).unwrap();
-    wait_until(Duration::from_secs(30), "the first events stored", || {
-        server.stream_state("LOGS").is_some_and(|(_, n)| n == 10)
-    });
-    server.kill();
-    stdin.write_all(&numbered_lines(20)).unwrap();
-    drop(stdin);
-    let started = std::time::Instant::now();
-    let (code, stderr, summary, _dir) = running.finish();
-    assert!(started.elapsed() < Duration::from_secs(10), "{stderr}");
+    let (code, stderr, summary, ending) = down_after(&mut server, &args, 10, 20);
+    assert!(ending < Duration::from_secs(10), "{stderr}");
     assert_eq!(code, Some(3), "{stderr}");
     assert_eq!(summary["processed"], 10);
     assert_eq!(summary["dropped_by_reason"]["shutdown_timeout"], 20);
