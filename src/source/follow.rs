@@ -98,23 +98,9 @@ pub(crate) fn spawn(
     } else {
         None
     };
-    let mut follower = Follower {
-        config: config.clone(),
-        max_line,
-        polling: watcher.is_none(),
-        queue,
-        checkpoint,
-        files: Vec::new(),
-        wakes,
-        watcher,
-        read: Arc::default(),
-        next_scan: Instant::now(),
-        last_look: std::time::SystemTime::now(),
-        next_save: Instant::now() + SAVE_INTERVAL,
-        failed: None,
-        resumes: HashMap::new(),
-        outputs: outputs.iter().filter_map(|path| place(path)).collect(),
-    };
+    let mut follower = Follower::new(config, max_line, queue, checkpoint, outputs, wakes);
+    follower.polling = watcher.is_none();
+    follower.watcher = watcher;
     let total = if config.follow {
         follower.scan(true);
         None
@@ -162,6 +148,35 @@ pub(crate) fn spawn(
 }
 
 impl Follower {
+    /// A follower that has opened nothing yet, and polls until given a
+    /// watcher.
+    fn new(
+        config: &InputConfig,
+        max_line: usize,
+        queue: Arc<Queue>,
+        checkpoint: Option<Arc<Checkpoint>>,
+        outputs: &[PathBuf],
+        wakes: Receiver<Wake>,
+    ) -> Follower {
+        Follower {
+            config: config.clone(),
+            max_line,
+            polling: true,
+            queue,
+            checkpoint,
+            files: Vec::new(),
+            wakes,
+            watcher: None,
+            read: Arc::default(),
+            next_scan: Instant::now(),
+            last_look: std::time::SystemTime::now(),
+            next_save: Instant::now() + SAVE_INTERVAL,
+            failed: None,
+            resumes: HashMap::new(),
+            outputs: outputs.iter().filter_map(|path| place(path)).collect(),
+        }
+    }
+
     /// Reading once: opens every file named, in order. Returns the bytes
     /// there are to read.
     fn open_once(&mut self) -> anyhow::Result<u64> {
@@ -256,15 +271,22 @@ impl Follower {
         busy
     }
 
-    /// Whether the file at `index` must wait: a file created before it
-    /// under the same name, since rotated away, is not read to its end yet.
+    /// Whether the file at `index` must wait: a file that held the same
+    /// name before it, since rotated away, is not read to its end yet.
     /// Lines written under one name ship in the order they were written,
     /// whichever of the files was found first.
+    ///
+    /// The file holding the name now comes after every file rotated away
+    /// from it. Of two rotated away, the one born first came first; birth
+    /// times come from a coarse clock, so two files created within a few
+    /// milliseconds can share one, and then the one found first came first.
     fn waits_for_predecessor(&self, index: usize) -> bool {
         let file = &self.files[index];
-        self.files.iter().any(|other| {
-            let gone = other.fate != Fate::Live || other.moved;
-            other.path == file.path && other.born < file.born && gone && !other.at_end
+        let gone = |file: &Followed| file.fate != Fate::Live || file.moved;
+        self.files.iter().enumerate().any(|(at, other)| {
+            let before =
+                !gone(file) || other.born < file.born || (other.born == file.born && at < index);
+            other.path == file.path && gone(other) && !other.at_end && before
         })
     }
 
@@ -508,13 +530,17 @@ impl Follower {
         };
         // Timestamps come from a coarse clock: allow for it.
         let since = self.last_look - CLOCK_SLACK;
-        let mut missed: Vec<(i64, i64, PathBuf)> = entries
+        let mut missed: Vec<(i64, i64, std::time::SystemTime, PathBuf)> = entries
             .flatten()
             .filter(|entry| {
+                // The file at the name itself holds it now, whatever the
+                // look saw there a moment ago: it is a fresh file, read
+                // after the ones caught up here.
                 let found = entry.file_name();
-                found
-                    .as_encoded_bytes()
-                    .starts_with(name.as_encoded_bytes())
+                found != name
+                    && found
+                        .as_encoded_bytes()
+                        .starts_with(name.as_encoded_bytes())
             })
             .filter_map(|entry| {
                 let meta = entry.metadata().ok()?;
@@ -522,13 +548,14 @@ impl Follower {
                 let known = seen.contains(&identity)
                     || self.files.iter().any(|file| file.identity == identity);
                 let path = dir.join(entry.file_name());
-                (meta.is_file() && !known && super::followed::born(&meta) >= since)
-                    .then(|| (meta.mtime(), meta.mtime_nsec(), path))
+                let born = super::followed::born(&meta);
+                (meta.is_file() && !known && born >= since)
+                    .then(|| (meta.mtime(), meta.mtime_nsec(), born, path))
             })
             .collect();
         // The file written to longest ago first: its lines came first.
         missed.sort();
-        for (_, _, path) in missed {
+        for (_, _, _, path) in missed {
             if let Some(mut file) = self.open_found(&path, false) {
                 file.written_as(rotated);
                 file.fate = Fate::Rotated {
@@ -814,6 +841,77 @@ fn watch_dir(pattern: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::WhenFull;
+    use crate::pipeline::ledger::Ledger;
+
+    fn follower(pattern: &Path) -> Follower {
+        let config = InputConfig {
+            paths: vec![pattern.display().to_string()],
+            follow: true,
+            read_from: ReadFrom::Beginning,
+            glob_interval: Duration::from_secs(1),
+            poll: true,
+            rotate_wait: Duration::from_secs(30),
+            checkpoint: None,
+        };
+        let ledger = Arc::new(Ledger::new(1));
+        let queue = Arc::new(Queue::new(1000, usize::MAX, WhenFull::Block, ledger));
+        let (_, wakes) = std::sync::mpsc::channel();
+        Follower::new(&config, 1024, queue, None, &[], wakes)
+    }
+
+    fn identity(path: &Path) -> Identity {
+        Identity::of(&std::fs::metadata(path).unwrap())
+    }
+
+    /// Two rotations between two looks, with the look's listing taken
+    /// while the name changed hands: the file holding the name now is left
+    /// to be found fresh, and it waits for the one that held the name
+    /// before it, even when both were born in the same tick of the clock.
+    #[test]
+    fn a_name_changing_hands_twice_keeps_its_files_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        let (first, second) = (dir.path().join("app.log.1"), dir.path().join("app.log.2"));
+        std::fs::write(&log, "a\n").unwrap();
+        let mut follower = follower(&log);
+        follower.scan(true);
+        std::fs::rename(&log, &first).unwrap();
+        std::fs::write(&log, "b\n").unwrap();
+        let b = identity(&log);
+        std::fs::rename(&first, &second).unwrap();
+        std::fs::rename(&log, &first).unwrap();
+        std::fs::write(&log, "c\n").unwrap();
+        let c = identity(&log);
+
+        // The look saw the second file at the name; the third has it now.
+        follower.files[0].fate = Fate::Rotated {
+            since: Instant::now(),
+        };
+        follower.catch_up(&log, &HashSet::from([b]));
+        assert_eq!(follower.files.len(), 1, "the name's holder was caught up");
+
+        follower.scan(false);
+        let found: Vec<Identity> = follower.files.iter().map(|file| file.identity).collect();
+        assert_eq!(found[1..], [b, c]);
+        let born = follower.files[2].born;
+        for file in &mut follower.files {
+            file.born = born;
+        }
+        let waiting: Vec<bool> = (0..3)
+            .map(|index| follower.waits_for_predecessor(index))
+            .collect();
+        assert_eq!(waiting, [false, true, true]);
+        // Found before the file it follows, the name's holder still waits.
+        follower.files[0].at_end = true;
+        follower.files.swap(1, 2);
+        let waiting: Vec<bool> = (0..3)
+            .map(|index| follower.waits_for_predecessor(index))
+            .collect();
+        assert_eq!(waiting, [false, true, false]);
+        follower.files[2].at_end = true;
+        assert!(!follower.waits_for_predecessor(1));
+    }
 
     #[test]
     fn a_pattern_is_watched_in_its_nearest_plain_directory() {
