@@ -92,6 +92,22 @@ pub(crate) struct Position {
     /// Just past the last line the queue took: once a drain finishes,
     /// everything before it is settled.
     pub accepted_to: u64,
+    /// Just past the last event the queue took.
+    pub events_to: u64,
+    /// The file is read to its end and closed (rotated away or deleted);
+    /// its position is kept until its last event is settled, so a crash
+    /// before then finds it again.
+    pub released: bool,
+}
+
+impl Position {
+    /// Whether every event of this run's reading is settled.
+    pub(crate) fn settled(&self, settled: &HashMap<Arc<Stream>, u64>) -> bool {
+        self.events_to
+            <= self
+                .start
+                .max(settled.get(&self.stream).copied().unwrap_or(0))
+    }
 }
 
 pub(crate) struct Checkpoint {
@@ -150,21 +166,24 @@ impl Checkpoint {
         inode: u64,
         file: &File,
     ) -> Option<(u64, String)> {
-        let entry = self
+        // A deleted file not yet delivered and a new file on its inode can
+        // both have entries: the first bytes tell which is this one.
+        let mut known = self
             .loaded
             .iter()
-            .find(|entry| entry.device == device && entry.inode == inode)?;
-        match entry.fingerprint.matches(file) {
-            Ok(true) => Some((entry.offset, entry.stream.clone())),
-            _ => {
-                diagnostics::info(
-                    "checkpoint",
-                    format!("{} is a new file on a known inode: read as new", entry.path),
-                    json!({"path": entry.path, "inode": inode}),
-                );
-                None
-            }
+            .filter(|entry| entry.device == device && entry.inode == inode)
+            .peekable();
+        let first = known.peek().copied()?;
+        if let Some(entry) = known.find(|entry| matches!(entry.fingerprint.matches(file), Ok(true)))
+        {
+            return Some((entry.offset, entry.stream.clone()));
         }
+        diagnostics::info(
+            "checkpoint",
+            format!("{} is a new file on a known inode: read as new", first.path),
+            json!({"path": first.path, "inode": inode}),
+        );
+        None
     }
 
     /// Records the files being read now.
@@ -183,6 +202,7 @@ impl Checkpoint {
             let positions = self.positions.lock().expect("checkpoint lock poisoned");
             positions
                 .iter()
+                .filter(|position| !(position.released && (finished || position.settled(settled))))
                 .map(|position| entry(position, settled, finished))
                 .collect()
         };
@@ -457,6 +477,8 @@ mod tests {
             stream: Arc::clone(&stream),
             start: 5,
             accepted_to: 40,
+            events_to: 38,
+            released: false,
         };
         let mut settled = HashMap::new();
         assert_eq!(
@@ -464,8 +486,70 @@ mod tests {
             5,
             "nothing settled yet"
         );
-        settled.insert(stream, 30);
+        settled.insert(Arc::clone(&stream), 30);
         assert_eq!(super::entry(&position, &settled, false).offset, 30);
         assert_eq!(super::entry(&position, &settled, true).offset, 40);
+        assert!(!position.settled(&settled));
+        settled.insert(stream, 38);
+        assert!(
+            position.settled(&settled),
+            "blank lines after the last event"
+        );
+    }
+
+    /// A file released before its events were settled stays in the
+    /// checkpoint until they are, or until a drain finishes.
+    #[test]
+    fn a_released_file_is_saved_until_its_last_event_is_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let checkpoint = Checkpoint::load(&path);
+        let stream = Stream::named("1.2.abc");
+        let released = Position {
+            path: "a.log".into(),
+            device: 1,
+            inode: 2,
+            fingerprint: Fingerprint::of(b"first line\n"),
+            stream: Arc::clone(&stream),
+            start: 0,
+            accepted_to: 40,
+            events_to: 40,
+            released: true,
+        };
+        checkpoint.update(vec![released]);
+        let saved = |settled: &HashMap<Arc<Stream>, u64>, finished| {
+            checkpoint.save(settled, finished).unwrap();
+            read(&path).ok().unwrap()
+        };
+        let mut settled = HashMap::from([(Arc::clone(&stream), 20)]);
+        assert_eq!(saved(&settled, false)[0].offset, 20);
+        settled.insert(stream, 40);
+        assert!(saved(&settled, false).is_empty());
+        assert!(saved(&HashMap::new(), true).is_empty());
+    }
+
+    /// A new file on the inode of a deleted one still kept in the
+    /// checkpoint resumes from its own entry, whichever comes first.
+    #[test]
+    fn of_two_entries_on_one_inode_the_first_bytes_choose() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("a.log");
+        std::fs::write(&log, "new\n").unwrap();
+        let meta = std::fs::metadata(&log).unwrap();
+        let at = |offset, head: &[u8]| Entry {
+            path: "a.log".into(),
+            device: meta.dev(),
+            inode: meta.ino(),
+            fingerprint: Fingerprint::of(head),
+            stream: format!("s{offset}"),
+            offset,
+        };
+        let path = dir.path().join("state.json");
+        write(&path, &[at(90, b"old\n"), at(2, b"new\n")]).unwrap();
+        let checkpoint = Checkpoint::load(&path);
+        let file = File::open(&log).unwrap();
+        let resume = checkpoint.resume_point(meta.dev(), meta.ino(), &file);
+        assert_eq!(resume, Some((2, "s2".into())));
     }
 }

@@ -20,7 +20,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::ReaderHandle;
-use super::checkpoint::Checkpoint;
+use super::checkpoint::{Checkpoint, Position};
 use super::followed::{Fate, Followed, Identity, Start};
 use crate::config::{InputConfig, ReadFrom};
 use crate::diagnostics;
@@ -77,6 +77,9 @@ struct Follower {
     failed: Option<std::io::Error>,
     /// Where files that failed a read resume if a later look finds them.
     resumes: HashMap<Identity, Start>,
+    /// Files released before their last events were settled: saved in the
+    /// checkpoint until they are.
+    released: Vec<Position>,
     /// shipper's own output files and checkpoint (directory and name):
     /// never read, or shipper would ship what it writes, forever.
     outputs: Vec<(PathBuf, OsString)>,
@@ -173,6 +176,7 @@ impl Follower {
             next_save: Instant::now() + SAVE_INTERVAL,
             failed: None,
             resumes: HashMap::new(),
+            released: Vec::new(),
             outputs: outputs.iter().filter_map(|path| place(path)).collect(),
         }
     }
@@ -354,6 +358,10 @@ impl Follower {
             self.resumes.insert(file.identity, file.resume_point());
         } else {
             file.finish(&self.queue);
+            self.released.push(Position {
+                released: true,
+                ..file.position()
+            });
         }
         let path = file.path.display().to_string();
         let unread = file.unread();
@@ -667,8 +675,10 @@ impl Follower {
             return;
         }
         self.next_save = Instant::now() + SAVE_INTERVAL;
-        checkpoint.update(self.files.iter().map(Followed::position).collect());
-        if let Err(err) = checkpoint.save(&self.queue.settled_to(), false) {
+        let settled = self.queue.settled_to();
+        self.released.retain(|position| !position.settled(&settled));
+        self.hand_over();
+        if let Err(err) = checkpoint.save(&settled, false) {
             diagnostics::error("checkpoint", "save", || {
                 (format!("{err:#}"), json!({"error": format!("{err:#}")}))
             });
@@ -680,10 +690,12 @@ impl Follower {
         self.files.iter().map(Followed::unfinished).sum()
     }
 
-    /// Leaves the files' positions for the final checkpoint.
+    /// Tells the checkpoint the files' positions, and those of released
+    /// files not settled yet.
     fn hand_over(&self) {
         if let Some(checkpoint) = &self.checkpoint {
-            checkpoint.update(self.files.iter().map(Followed::position).collect());
+            let open = self.files.iter().map(Followed::position);
+            checkpoint.update(open.chain(self.released.iter().cloned()).collect());
         }
     }
 }

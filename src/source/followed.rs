@@ -12,9 +12,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::Stream;
 use super::checkpoint::{FINGERPRINT_BYTES, Fingerprint, Position};
 use super::lines::LineSplitter;
+use super::{Chunk, Stream};
 use crate::diagnostics;
 use crate::pipeline::queue::Queue;
 
@@ -79,6 +79,9 @@ pub(crate) struct Followed {
     start: u64,
     /// Just past the last line the queue took.
     accepted_to: u64,
+    /// Just past the last event the queue took (blank lines are not
+    /// events): once it is settled, every event of the file is.
+    events_to: u64,
     /// The last read found nothing more.
     pub at_end: bool,
     /// Found since under another name that is followed too (a rotation
@@ -88,6 +91,26 @@ pub(crate) struct Followed {
     pub late: bool,
     /// When a read last found something.
     last_data: Instant,
+}
+
+/// What one read handed the queue.
+#[derive(Default)]
+struct Handed {
+    /// The queue refused a chunk: it is closed.
+    refused: bool,
+    /// Just past the last event taken, if any was.
+    events_to: Option<u64>,
+}
+
+impl Handed {
+    fn push(&mut self, queue: &Queue, chunk: Chunk) {
+        let end = chunk.spans.last().map(|span| span.end);
+        if queue.push(chunk).is_ok() {
+            self.events_to = end.or(self.events_to);
+        } else {
+            self.refused = true;
+        }
+    }
 }
 
 /// Longest one turn at a file lasts.
@@ -140,6 +163,7 @@ impl Followed {
             size_seen: meta.len(),
             start: offset,
             accepted_to: offset,
+            events_to: offset,
             at_end: false,
             moved: false,
             late: false,
@@ -164,19 +188,17 @@ impl Followed {
         // keep the other files (and the look for rotations) waiting.
         let deadline = Instant::now() + TURN_TIME;
         while bytes < budget && queue.may_read() && Instant::now() < deadline {
-            let mut taken = true;
-            let n = self.splitter.read_some(&mut self.file, &mut |chunk| {
-                taken = queue.push(chunk).is_ok();
-            })?;
+            let mut handed = Handed::default();
+            let n = self
+                .splitter
+                .read_some(&mut self.file, &mut |chunk| handed.push(queue, chunk))?;
             if n == 0 {
                 self.at_end = true;
                 break;
             }
             bytes += n as u64;
             read.fetch_add(n as u64, Ordering::Relaxed);
-            if taken {
-                self.accepted_to = self.splitter.complete_to();
-            }
+            self.took(handed);
         }
         if bytes > 0 {
             self.last_data = Instant::now();
@@ -203,11 +225,19 @@ impl Followed {
     /// The file is done (deleted, rotated away, or read once): a last line
     /// without a newline is a line too.
     pub(crate) fn finish(&mut self, queue: &Queue) {
-        let mut taken = true;
-        self.splitter
-            .finish(&mut |chunk| taken = queue.push(chunk).is_ok());
-        if taken {
-            self.accepted_to = self.splitter.complete_to();
+        let mut handed = Handed::default();
+        self.splitter.finish(&mut |chunk| handed.push(queue, chunk));
+        self.took(handed);
+    }
+
+    /// Notes how far the queue took the file.
+    fn took(&mut self, handed: Handed) {
+        if handed.refused {
+            return;
+        }
+        self.accepted_to = self.splitter.complete_to();
+        if let Some(end) = handed.events_to {
+            self.events_to = end;
         }
     }
 
@@ -264,6 +294,8 @@ impl Followed {
             stream: Arc::clone(&self.stream),
             start: self.start,
             accepted_to: self.accepted_to,
+            events_to: self.events_to,
+            released: false,
         }
     }
 
@@ -316,6 +348,7 @@ impl Followed {
         self.size_seen = size;
         self.start = 0;
         self.accepted_to = 0;
+        self.events_to = 0;
         if let Err(err) = self.file.seek(SeekFrom::Start(0)) {
             diagnostics::error("source", &format!("seek:{path}"), || {
                 (

@@ -575,6 +575,76 @@ fn after_sigkill_a_restart_delivers_every_line_and_repeats_only_the_unacknowledg
     assert_eq!(unique, want, "none lost");
 }
 
+/// A rotated file is read to its end and released while its lines still
+/// wait on a stuck sink. Its position stays in the checkpoint, so the run
+/// after an unfinished drain sends what was not delivered, not only the
+/// file that took the name.
+#[test]
+fn a_released_file_stays_in_the_checkpoint_until_its_lines_are_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fifo, mut held) = stuck_fifo(dir.path());
+    let log = dir.path().join("app.log");
+    let mut writer = Writer::new(log.clone(), "app");
+    // More than the FIFO holds.
+    writer.pad = 500;
+    writer.write(300);
+    let sink = format!("file={}", fifo.display());
+    let args = [
+        "--sink",
+        &sink,
+        "--follow",
+        "app.log",
+        "--checkpoint",
+        "state.json",
+        "--rotate-wait",
+        "0s",
+        "--shutdown-timeout",
+        "300ms",
+        "-v",
+    ];
+    let (running, stdin) = Running::start_in(dir, &args);
+    drop(stdin);
+    wait_until(PATIENCE, "following", || {
+        running.stderr_so_far().contains("following app.log")
+    });
+    std::fs::rename(&log, running.path("app.log.1")).unwrap();
+    writer.reopen();
+    writer.write(10);
+    wait_until(PATIENCE, "the rotated file released", || {
+        running.stderr_so_far().contains("released app.log")
+    });
+    running.signal(Signal::SIGTERM);
+    let (_, stderr, summary, dir) = running.finish();
+    assert!(
+        summary["dropped_by_reason"]["shutdown_timeout"].as_u64() > Some(0),
+        "the drain was cut short: {stderr}"
+    );
+    let mut through_fifo = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut held, &mut through_fifo);
+    let whole = through_fifo.iter().rposition(|&b| b == b'\n').unwrap();
+    let first: Vec<String> = parse_events(&through_fifo[..=whole])
+        .iter()
+        .map(|event| event["message"].as_str().unwrap().to_owned())
+        .collect();
+
+    let running = follow_in(dir, &["app.log"], &["--checkpoint", "state.json"]);
+    let last = writer.line(writer.next - 1);
+    wait_until(PATIENCE, "the last line", || {
+        delivered(&running.path("out.jsonl")).contains(&last)
+    });
+    let (after, _, _) = stop(running);
+    let written = writer.written();
+    let before = first.len();
+    let resumed_at = written.len().saturating_sub(after.len());
+    assert_exactly(&first, &written[..before]);
+    assert!(
+        resumed_at <= before,
+        "lines {before} to {resumed_at} lost: {before} through the FIFO, {} after the restart",
+        after.len()
+    );
+    assert_exactly(&after, &written[resumed_at..]);
+}
+
 // --- what a lagging reader and a deleted file cost ------------------------
 
 /// shipper far behind on `app.log` (a slow sink) when it is rotated, with
