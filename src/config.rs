@@ -234,8 +234,10 @@ pub(crate) struct NatsOptions {
     /// Longest wait for a connection, an answer or a publish ack.
     pub timeout: Duration,
     pub retry: RetryPolicy,
-    /// The most bytes an event can take (`EnvelopeConfig::max_event_bytes`),
-    /// to compare with the server's `max_payload`.
+    /// The longest line kept whole, and the most bytes an event can take
+    /// (`EnvelopeConfig::max_event_bytes`), to compare with the server's
+    /// `max_payload`.
+    pub max_line_bytes: usize,
     pub max_event_bytes: usize,
 }
 
@@ -354,7 +356,7 @@ impl Config {
             max_line_bytes: args.max_line_bytes as usize,
             fields: args.fields.clone(),
         };
-        let nats = nats_options(&args, retry, envelope.max_event_bytes());
+        let nats = nats_options(&args, retry, &envelope);
         let syslog = syslog_options(&args, retry)?;
         let when_full = if args.drop_on_full {
             WhenFull::DropNewest {
@@ -427,7 +429,7 @@ impl Config {
 }
 
 /// At most one kind of credentials; clap has refused the others.
-fn nats_options(args: &Args, retry: RetryPolicy, max_event_bytes: usize) -> NatsOptions {
+fn nats_options(args: &Args, retry: RetryPolicy, envelope: &EnvelopeConfig) -> NatsOptions {
     let auth = match (&args.nats_user, &args.nats_password, &args.nats_token) {
         (Some(user), Some(password), _) => NatsAuth::UserPassword {
             user: user.clone(),
@@ -444,7 +446,8 @@ fn nats_options(args: &Args, retry: RetryPolicy, max_event_bytes: usize) -> Nats
         auth,
         timeout: args.nats_timeout,
         retry,
-        max_event_bytes,
+        max_line_bytes: envelope.max_line_bytes,
+        max_event_bytes: envelope.max_event_bytes(),
     }
 }
 

@@ -167,7 +167,7 @@ impl NatsSink {
             .map_err(|error| {
                 anyhow::anyhow!("could not connect to {}: {error}", target.servers.join(","))
             })?;
-        warn_if_events_can_be_too_large(&name, options.max_event_bytes, client.max_payload());
+        tell_if_events_can_be_too_large(&name, options, client.max_payload());
         let jetstream = jetstream::ContextBuilder::new()
             .timeout(options.timeout)
             .max_ack_inflight(IN_FLIGHT)
@@ -356,21 +356,27 @@ fn too_large(length: usize, limit: usize) -> Failure {
     }
 }
 
-/// Warns at the start when an event may be larger than the server takes.
-fn warn_if_events_can_be_too_large(name: &str, max_event: usize, max_payload: usize) {
+/// Says at the start when an event may be larger than the server takes.
+/// A warning when a line `--max-line-bytes` allows cannot fit even bare (a
+/// server with a low `max_payload`, or a raised limit); only with `-v`
+/// when just the envelope around the longest lines can be too much, as
+/// with the defaults. Events that are cut are counted in a warning anyway.
+fn tell_if_events_can_be_too_large(name: &str, options: &NatsOptions, max_payload: usize) {
+    let max_event = options.max_event_bytes;
     if max_event <= max_payload {
         return;
     }
-    diagnostics::warn("sink", &format!("max_payload:{name}"), || {
-        (
-            format!(
-                "{name}: an event can take up to about {max_event} bytes (--max-line-bytes \
-                 and the envelope), more than the server's max_payload of {max_payload}: \
-                 larger events will be cut to fit; lower --max-line-bytes or raise max_payload"
-            ),
-            json!({"sink": name, "max_event_bytes": max_event, "max_payload": max_payload}),
-        )
-    });
+    let message = format!(
+        "{name}: an event can take up to about {max_event} bytes (--max-line-bytes \
+         and the envelope), more than the server's max_payload of {max_payload}: \
+         larger events will be cut to fit; lower --max-line-bytes or raise max_payload"
+    );
+    let fields = json!({"sink": name, "max_event_bytes": max_event, "max_payload": max_payload});
+    if options.max_line_bytes > max_payload {
+        diagnostics::warn("sink", &format!("max_payload:{name}"), || (message, fields));
+    } else {
+        diagnostics::info("sink", message, fields);
+    }
 }
 
 type AckResult = Result<PublishAck, PublishError>;

@@ -49,6 +49,11 @@ fn a_hundred_thousand_events_are_stored_once_each_in_order_with_their_envelope()
     ];
     let run = run(&args, numbered_lines(100_000));
     assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("max_payload"),
+        "the defaults fit the server's: {}",
+        run.stderr
+    );
     assert_eq!(run.summary["processed"], 100_000);
     assert_eq!(run.summary["sinks"][0]["name"], sink.replace("nats=", ""));
     assert_eq!(run.summary["sinks"][0]["written"], 100_000);
