@@ -121,12 +121,16 @@ pub(crate) struct Checkpoint {
     /// What the last save wrote (a save that would write the same is
     /// skipped), held while saving so saves do not interleave.
     saved: Mutex<Option<Vec<Entry>>>,
+    /// Held for the whole run: no other shipper uses this checkpoint.
+    _lock: File,
 }
 
 impl Checkpoint {
-    /// Reads the checkpoint at `path`. A missing file is an empty one; one
-    /// that cannot be trusted is moved aside with a warning.
-    pub(crate) fn load(path: &Path) -> Checkpoint {
+    /// Takes the checkpoint at `path` for this run and reads it. A missing
+    /// file is an empty one; one that cannot be trusted is moved aside with
+    /// a warning. Fails when another shipper is using it.
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Checkpoint> {
+        let lock = lock(path)?;
         let loaded = match read(path) {
             Ok(entries) => entries,
             Err(Unusable::Missing) => Vec::new(),
@@ -135,13 +139,14 @@ impl Checkpoint {
                 Vec::new()
             }
         };
-        Checkpoint {
+        Ok(Checkpoint {
             path: path.to_owned(),
             loaded,
             positions: Mutex::new(Vec::new()),
             carried: Mutex::new(Vec::new()),
             saved: Mutex::new(None),
-        }
+            _lock: lock,
+        })
     }
 
     /// The entries the file held when shipper started.
@@ -245,6 +250,44 @@ fn entry(position: &Position, settled: &HashMap<Arc<Stream>, u64>, finished: boo
         stream: position.stream.id.to_string(),
         offset,
     }
+}
+
+/// Takes the lock beside the checkpoint (`PATH.lock`, holding the pid of
+/// the shipper that has it). Two runs sharing one checkpoint would each
+/// overwrite the other's positions, so the second is refused. The kernel
+/// lets go of the lock when its holder exits, however it exits.
+fn lock(path: &Path) -> anyhow::Result<File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let name = PathBuf::from(name);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&name)
+        .with_context(|| format!("could not open '{}'", name.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&name).unwrap_or_default();
+            let holder = match holder.trim() {
+                "" => String::new(),
+                pid => format!(" (pid {pid})"),
+            };
+            anyhow::bail!(
+                "checkpoint '{}' is in use by another shipper{holder}: two runs sharing one \
+                 checkpoint would overwrite each other's positions",
+                path.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(err)) => {
+            return Err(err).with_context(|| format!("could not lock '{}'", name.display()));
+        }
+    }
+    file.set_len(0)?;
+    writeln!(file, "{}", std::process::id())?;
+    Ok(file)
 }
 
 /// Why a checkpoint file could not be used.
@@ -376,6 +419,7 @@ fn now(entry: &Entry) -> (Option<u64>, &'static str) {
 /// `--reset-checkpoint`: forgets the positions of the files named (their
 /// paths as saved), or of every file when none is named.
 pub(crate) fn reset(path: &Path, paths: &[String]) -> anyhow::Result<usize> {
+    let _lock = lock(path)?;
     let entries = match read(path) {
         Ok(entries) => entries,
         Err(Unusable::Missing) => return Ok(0),
@@ -433,7 +477,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.replace("\"offset\": 10", "\"offset\": 99")).unwrap();
         assert!(matches!(read(&path), Err(Unusable::Bad(why)) if why.contains("checksum")));
-        let checkpoint = Checkpoint::load(&path);
+        let checkpoint = Checkpoint::load(&path).unwrap();
         assert!(checkpoint.loaded.is_empty());
         assert!(dir.path().join("state.json.corrupt").exists());
         assert!(!path.exists());
@@ -503,7 +547,7 @@ mod tests {
     fn a_released_file_is_saved_until_its_last_event_is_settled() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let checkpoint = Checkpoint::load(&path);
+        let checkpoint = Checkpoint::load(&path).unwrap();
         let stream = Stream::named("1.2.abc");
         let released = Position {
             path: "a.log".into(),
@@ -547,7 +591,7 @@ mod tests {
         };
         let path = dir.path().join("state.json");
         write(&path, &[at(90, b"old\n"), at(2, b"new\n")]).unwrap();
-        let checkpoint = Checkpoint::load(&path);
+        let checkpoint = Checkpoint::load(&path).unwrap();
         let file = File::open(&log).unwrap();
         let resume = checkpoint.resume_point(meta.dev(), meta.ino(), &file);
         assert_eq!(resume, Some((2, "s2".into())));

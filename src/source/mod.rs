@@ -167,10 +167,10 @@ impl Reading {
             }
             crate::config::Input::Files(files) => files,
         };
-        let checkpoint = files
-            .checkpoint
-            .as_deref()
-            .map(|path| Arc::new(checkpoint::Checkpoint::load(path)));
+        let checkpoint = match files.checkpoint.as_deref() {
+            Some(path) => Some(Arc::new(checkpoint::Checkpoint::load(path)?)),
+            None => None,
+        };
         let mut outputs = outputs.to_vec();
         outputs.extend(files.checkpoint.clone());
         let following = follow::spawn(files, max_line, queue, checkpoint.clone(), &outputs)?;

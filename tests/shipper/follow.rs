@@ -519,6 +519,61 @@ fn saved_positions_can_be_shown_and_forgotten() {
     assert_eq!(summary["processed"], 2, "read again from the beginning");
 }
 
+/// Two runs on one checkpoint would overwrite each other's positions: the
+/// second is refused, as is a reset, until the first is gone, even killed.
+#[test]
+fn a_checkpoint_in_use_is_refused_to_a_second_run_and_to_a_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::new(dir.path().join("app.log"), "app");
+    let running = follow_in(dir, &["app.log"], &["--checkpoint", "state.json"]);
+    wait_following(&running, &mut writer);
+    let in_use = format!(
+        "checkpoint 'state.json' is in use by another shipper (pid {})",
+        running.child.id()
+    );
+    let second = shipper()
+        .current_dir(running.dir.path())
+        .args([
+            "app.log",
+            "--checkpoint",
+            "state.json",
+            "--sink",
+            "file=second.jsonl",
+        ])
+        .args(["--summary-file", "second.json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&in_use), "{stderr}");
+    assert_eq!(read_summary(&running.path("second.json"))["submitted"], 0);
+    let reset = shipper()
+        .current_dir(running.dir.path())
+        .args(["--checkpoint", "state.json", "--reset-checkpoint"])
+        .output()
+        .unwrap();
+    assert_eq!(reset.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&reset.stderr).contains(&in_use));
+
+    let size = std::fs::metadata(&writer.path).unwrap().len();
+    wait_until(PATIENCE, "the line acknowledged in the checkpoint", || {
+        std::fs::read(running.path("state.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .is_some_and(|state| state["files"][0]["offset"] == size)
+    });
+    running.signal(Signal::SIGKILL);
+    let mut running = running;
+    wait_for(&mut running.child, PATIENCE);
+    running.reaper.armed = false;
+    writer.write(2);
+    let (summary, _) = once_with_checkpoint(running.dir.path(), "app.log");
+    assert_eq!(
+        summary["processed"], 2,
+        "only the lines after the checkpoint"
+    );
+}
+
 // --- crash and resume -----------------------------------------------------
 
 /// Lines of `log` before byte `offset`.
