@@ -7,8 +7,21 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::scan;
+
+/// The text of one JSON value, known to be valid JSON: only the scanner
+/// and serde_json make one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Raw<'a>(pub(super) &'a str);
+
+impl<'a> Raw<'a> {
+    pub(crate) fn get(self) -> &'a str {
+        self.0
+    }
+}
+
 /// The members of one JSON object, in input order.
-pub(crate) type Members<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
+pub(crate) type Members<'a> = Vec<(Cow<'a, str>, Raw<'a>)>;
 
 /// Why a line is not a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,10 +32,14 @@ pub(crate) enum NotObject {
     OtherJson,
 }
 
-/// Reads `text` as one JSON object.
+/// Reads `text` as one JSON object: by the scanner, or where it gives up,
+/// by serde_json, whose message then says what is wrong.
 pub(crate) fn parse_object(text: &str) -> Result<Members<'_>, NotObject> {
-    match serde_json::from_str::<Object>(text) {
-        Ok(object) => Ok(object.0),
+    if let Some(members) = scan::object(text) {
+        return Ok(members);
+    }
+    match serde_members(text) {
+        Ok(members) => Ok(members),
         Err(err) => match serde_json::from_str::<IgnoredAny>(text) {
             Ok(_) => Err(NotObject::OtherJson),
             Err(_) => Err(NotObject::NotJson(err.to_string())),
@@ -30,29 +47,32 @@ pub(crate) fn parse_object(text: &str) -> Result<Members<'_>, NotObject> {
     }
 }
 
-/// The members of a value already known to be valid JSON, if it is an object.
-pub(crate) fn members(raw: &RawValue) -> Option<Members<'_>> {
-    serde_json::from_str::<Object>(raw.get())
-        .ok()
-        .map(|object| object.0)
+/// serde_json's reading of `text` as one JSON object.
+pub(super) fn serde_members(text: &str) -> Result<Members<'_>, serde_json::Error> {
+    serde_json::from_str::<Object>(text).map(|object| object.0)
 }
 
-pub(crate) fn is_object(raw: &RawValue) -> bool {
+/// The members of a value already known to be valid JSON, if it is an object.
+pub(crate) fn members(raw: Raw<'_>) -> Option<Members<'_>> {
+    parse_object(raw.get()).ok()
+}
+
+pub(crate) fn is_object(raw: Raw<'_>) -> bool {
     raw.get().starts_with('{')
 }
 
-pub(crate) fn is_string(raw: &RawValue) -> bool {
+pub(crate) fn is_string(raw: Raw<'_>) -> bool {
     raw.get().starts_with('"')
 }
 
 /// What sits between an object's braces, trimmed: `"a":1` for `{ "a":1 }`.
-pub(crate) fn object_body(raw: &RawValue) -> &str {
+pub(crate) fn object_body(raw: Raw<'_>) -> &str {
     let text = raw.get();
     text[1..text.len() - 1].trim()
 }
 
 /// The text of a JSON string value; borrowed when it holds no escapes.
-pub(crate) fn as_str(raw: &RawValue) -> Option<Cow<'_, str>> {
+pub(crate) fn as_str(raw: Raw<'_>) -> Option<Cow<'_, str>> {
     let text = raw.get();
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
     if !inner.contains('\\') {
@@ -81,7 +101,8 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(Key(key)) = map.next_key()? {
-            members.push((key, map.next_value()?));
+            let value: &RawValue = map.next_value()?;
+            members.push((key, Raw(value.get())));
         }
         Ok(Object(members))
     }

@@ -8,6 +8,7 @@
 
 pub(crate) mod fields;
 pub(crate) mod level;
+mod scan;
 pub(crate) mod timestamp;
 
 use std::borrow::Cow;
@@ -15,12 +16,11 @@ use std::fmt;
 use std::time::SystemTime;
 
 use serde_json::json;
-use serde_json::value::RawValue;
 
 use crate::config::{EnvelopeConfig, EnvelopeMode};
 use crate::diagnostics;
 use crate::pipeline::worker::Gap;
-use fields::{Members, NotObject, as_str, is_object, is_string, object_body};
+use fields::{Members, NotObject, Raw, as_str, is_object, is_string, object_body};
 use level::{Finer, Level};
 
 /// One line and what is known of it.
@@ -212,7 +212,7 @@ impl Encoder {
             None => out.extend_from_slice(&self.source.1),
         }
         out.extend_from_slice(b",\"context\":");
-        out.extend_from_slice(event.context.map_or("{}", RawValue::get).as_bytes());
+        out.extend_from_slice(event.context.map_or("{}", Raw::get).as_bytes());
         out.extend_from_slice(b",\"diagnostics\":{");
         self.write_diagnostics(event, out);
         out.extend_from_slice(b"},\"data\":{");
@@ -365,10 +365,10 @@ struct Event<'a> {
     finer: Option<Finer>,
     message: Message<'a>,
     /// A JSON string; `None` means the source's name.
-    logger: Option<&'a RawValue>,
-    context: Option<&'a RawValue>,
-    diagnostics: Option<&'a RawValue>,
-    data: Option<&'a RawValue>,
+    logger: Option<Raw<'a>>,
+    context: Option<Raw<'a>>,
+    diagnostics: Option<Raw<'a>>,
+    data: Option<Raw<'a>>,
     /// Members with no place of their own: they go under `data`.
     extra: Members<'a>,
     repairs: Repairs,
@@ -378,7 +378,7 @@ struct Event<'a> {
 
 enum Message<'a> {
     /// A JSON string value, copied as it is.
-    Json(&'a RawValue),
+    Json(Raw<'a>),
     /// Text, escaped when written.
     Text(&'a str),
 }
@@ -417,7 +417,7 @@ fn role(key: &str) -> Option<(Role, u8)> {
     })
 }
 
-type Member<'a> = (Cow<'a, str>, &'a RawValue);
+type Member<'a> = (Cow<'a, str>, Raw<'a>);
 
 impl<'a> Event<'a> {
     fn from_text(text: &'a str, repairs: Repairs) -> Event<'a> {
@@ -511,7 +511,7 @@ fn claim(members: Members<'_>) -> ([Option<Member<'_>>; 7], Members<'_>) {
     (claims.map(|claim| claim.map(|(_, member)| member)), extra)
 }
 
-fn object<'a>(raw: &'a RawValue, name: &'static str) -> Result<&'a RawValue, Invalid> {
+fn object<'a>(raw: Raw<'a>, name: &'static str) -> Result<Raw<'a>, Invalid> {
     if is_object(raw) {
         Ok(raw)
     } else {
@@ -541,7 +541,7 @@ impl<'a> Fitter<'a> {
     fn check<T>(
         &mut self,
         member: Option<Member<'a>>,
-        read: impl FnOnce(&'a RawValue) -> Result<T, Invalid>,
+        read: impl FnOnce(Raw<'a>) -> Result<T, Invalid>,
     ) -> Result<Option<T>, Invalid> {
         let Some(member) = member else {
             return Ok(None);
@@ -571,7 +571,7 @@ impl<'a> Fitter<'a> {
     }
 
     /// A logger that is not a string goes under `data`, in either mode.
-    fn logger(&mut self, member: Option<Member<'a>>) -> Option<&'a RawValue> {
+    fn logger(&mut self, member: Option<Member<'a>>) -> Option<Raw<'a>> {
         match member {
             Some((_, raw)) if is_string(raw) => Some(raw),
             other => {
@@ -588,8 +588,8 @@ fn unwrap_fapilog(members: Members<'_>) -> Members<'_> {
     let wrapped = members.iter().any(|(key, _)| key == "schema_version");
     let inner = members
         .iter()
-        .find(|(key, value)| key == "log" && is_object(value))
-        .and_then(|(_, value)| fields::members(value));
+        .find(|(key, value)| key == "log" && is_object(*value))
+        .and_then(|(_, value)| fields::members(*value));
     match inner {
         Some(mut inner) if wrapped => {
             let outer = members

@@ -3,11 +3,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::fields::as_str;
+use super::fields::{Raw, as_str};
 
 /// Length of `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub(crate) const TEXT_LEN: usize = 24;
@@ -15,7 +14,7 @@ pub(crate) const TEXT_LEN: usize = 24;
 /// A JSON timestamp value written as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Text
 /// already in that form (what fapilog writes) is checked and kept as it
 /// is, without a round trip through a date type.
-pub(crate) fn normalise(raw: &RawValue) -> Option<[u8; TEXT_LEN]> {
+pub(crate) fn normalise(raw: Raw<'_>) -> Option<[u8; TEXT_LEN]> {
     let text = raw.get().as_bytes();
     if let [b'"', inner @ .., b'"'] = text
         && let Ok(canonical) = <[u8; TEXT_LEN]>::try_from(inner)
@@ -61,7 +60,7 @@ fn is_canonical(text: &[u8; TEXT_LEN]) -> bool {
 /// Milliseconds since the Unix epoch of a JSON timestamp value: an RFC 3339
 /// string, or an epoch number (or numeric string) in seconds, milliseconds,
 /// microseconds or nanoseconds, told apart by magnitude.
-pub(crate) fn parse(raw: &RawValue) -> Option<i64> {
+pub(crate) fn parse(raw: Raw<'_>) -> Option<i64> {
     let text = raw.get();
     if text.starts_with('"') {
         let text = as_str(raw)?;
@@ -163,12 +162,13 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn raw(json: &str) -> Box<RawValue> {
-        RawValue::from_string(json.to_owned()).unwrap()
+    fn raw(json: &str) -> Raw<'_> {
+        serde_json::from_str::<&serde_json::value::RawValue>(json).unwrap();
+        Raw(json)
     }
 
     fn normalised(json: &str) -> Option<String> {
-        normalise(&raw(json)).map(|text| String::from_utf8(text.to_vec()).unwrap())
+        normalise(raw(json)).map(|text| String::from_utf8(text.to_vec()).unwrap())
     }
 
     #[test]
@@ -212,7 +212,7 @@ mod tests {
             "null",
             r#""""#,
         ] {
-            assert_eq!(parse(&raw(bad)), None, "{bad}");
+            assert_eq!(parse(raw(bad)), None, "{bad}");
         }
     }
 

@@ -8,9 +8,7 @@
 //! (`--raw`) is cut at a character boundary. Every cut message carries a
 //! `Shipper-Truncated: ORIGINAL-LENGTH` header.
 
-use serde_json::value::RawValue;
-
-use crate::envelope::fields::{Members, as_str, object_body, parse_object};
+use crate::envelope::fields::{Members, Raw, as_str, object_body, parse_object};
 
 /// The header a cut message carries, its value the original length.
 pub(super) const TRUNCATED_HEADER: &str = "Shipper-Truncated";
@@ -58,7 +56,7 @@ fn cut_event(members: &Members, original: usize, room: usize) -> Option<Vec<u8>>
     let message = members
         .iter()
         .find(|(key, _)| key == "message")
-        .and_then(|(_, raw)| as_str(raw))
+        .and_then(|(_, raw)| as_str(*raw))
         .unwrap_or_default();
     for essential_only in [false, true] {
         let mut out = Vec::with_capacity(room);
@@ -87,7 +85,7 @@ fn write_event(
     let mut message_at = None;
     let mut has_diagnostics = false;
     out.push(b'{');
-    for (key, raw) in members {
+    for &(ref key, raw) in members {
         let keep = match key.as_ref() {
             // Only the first: the message has one place.
             "message" => message_at.is_none(),
@@ -132,7 +130,7 @@ fn write_event(
 
 /// The given diagnostics (if kept) with `truncated` and `original_length`
 /// added where absent: a line the envelope cut keeps its own length.
-fn write_diagnostics(given: Option<&RawValue>, original: usize, out: &mut Vec<u8>) {
+fn write_diagnostics(given: Option<Raw<'_>>, original: usize, out: &mut Vec<u8>) {
     let body = given.map(object_body).unwrap_or_default();
     let has = |key: &str| {
         given
