@@ -4,6 +4,9 @@
 //! does not settle itself: a key with escapes that do not decode, or values
 //! nested deeper than `MAX_DEPTH`. Strings, most of a log line, are crossed
 //! a word (8 bytes) at a time instead of byte by byte.
+//!
+//! Each step takes the position it starts at and returns the one after
+//! what it read, or `None` where the text is not JSON.
 
 use std::borrow::Cow;
 
@@ -17,206 +20,161 @@ const MAX_DEPTH: usize = 64;
 /// whitespace around it, or when it is one this scanner leaves to
 /// serde_json.
 pub(super) fn object(text: &str) -> Option<Members<'_>> {
-    let mut scan = Scanner {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-    };
-    scan.skip_whitespace();
-    if !scan.eat(b'{') {
-        return None;
-    }
+    let bytes = text.as_bytes();
+    let mut at = expect(bytes, whitespace(bytes, 0), b'{')?;
     let mut members = Vec::with_capacity(8);
-    scan.skip_whitespace();
-    if !scan.eat(b'}') {
+    at = whitespace(bytes, at);
+    if bytes.get(at) == Some(&b'}') {
+        at += 1;
+    } else {
         loop {
-            scan.skip_whitespace();
-            let key = scan.key()?;
-            scan.skip_whitespace();
-            if !scan.eat(b':') {
-                return None;
-            }
-            scan.skip_whitespace();
-            let start = scan.at;
-            scan.value(1)?;
-            members.push((key, Raw(&text[start..scan.at])));
-            scan.skip_whitespace();
-            if scan.eat(b',') {
-                continue;
-            }
-            if scan.eat(b'}') {
-                break;
-            }
-            return None;
-        }
-    }
-    scan.skip_whitespace();
-    (scan.at == scan.bytes.len()).then_some(members)
-}
-
-struct Scanner<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Scanner<'a> {
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.at).copied()
-    }
-
-    fn eat(&mut self, byte: u8) -> bool {
-        let found = self.peek() == Some(byte);
-        self.at += usize::from(found);
-        found
-    }
-
-    fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.at += 1;
-        }
-    }
-
-    /// A key: borrowed when it has no escapes, else decoded by serde_json,
-    /// which refuses what a key may not hold (a lone surrogate).
-    fn key(&mut self) -> Option<Cow<'a, str>> {
-        let start = self.at;
-        if !self.eat(b'"') {
-            return None;
-        }
-        let escaped = self.string_rest()?;
-        let quoted = &self.text[start..self.at];
-        if escaped {
-            serde_json::from_str::<String>(quoted).ok().map(Cow::Owned)
-        } else {
-            Some(Cow::Borrowed(&quoted[1..quoted.len() - 1]))
-        }
-    }
-
-    /// The rest of a string after its opening quote, up to and past its
-    /// closing one. Returns whether it had escapes.
-    #[inline(always)]
-    fn string_rest(&mut self) -> Option<bool> {
-        let mut escaped = false;
-        loop {
-            let at = next_special(self.bytes, self.at)?;
-            self.at = at + 1;
-            match self.bytes[at] {
-                b'"' => return Some(escaped),
-                b'\\' => {
-                    escaped = true;
-                    self.escape()?;
+            let start = expect(bytes, at, b'"')?;
+            let (end, escaped) = string(bytes, start)?;
+            let key = if escaped {
+                Cow::Owned(serde_json::from_str::<String>(text.get(start - 1..end)?).ok()?)
+            } else {
+                Cow::Borrowed(text.get(start..end - 1)?)
+            };
+            at = whitespace(bytes, expect(bytes, whitespace(bytes, end), b':')?);
+            let start = at;
+            at = value(bytes, at, 1)?;
+            members.push((key, Raw(text.get(start..at)?)));
+            at = whitespace(bytes, at);
+            match bytes.get(at)? {
+                b',' => at = whitespace(bytes, at + 1),
+                b'}' => {
+                    at += 1;
+                    break;
                 }
-                // A control character, which a string may not hold raw.
                 _ => return None,
             }
         }
     }
+    (whitespace(bytes, at) == bytes.len()).then_some(members)
+}
 
-    /// What follows a backslash, as serde_json checks it in a value: one
-    /// of the simple escapes, or `u` and four hex digits.
-    fn escape(&mut self) -> Option<()> {
-        match self.peek()? {
-            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 1,
-            b'u' => {
-                let hex = self.bytes.get(self.at + 1..self.at + 5)?;
-                if !hex.iter().all(u8::is_ascii_hexdigit) {
-                    return None;
-                }
-                self.at += 5;
+/// Past `byte`, if it is at `at`.
+#[inline(always)]
+fn expect(bytes: &[u8], at: usize, byte: u8) -> Option<usize> {
+    (bytes.get(at) == Some(&byte)).then_some(at + 1)
+}
+
+/// Past any whitespace at `at`.
+#[inline(always)]
+fn whitespace(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// A string from just after its opening quote: the position past its
+/// closing quote, and whether it had escapes.
+#[inline(always)]
+fn string(bytes: &[u8], mut at: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
+    loop {
+        let found = next_special(bytes, at)?;
+        match bytes[found] {
+            b'"' => return Some((found + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                at = escape(bytes, found + 1)?;
             }
+            // A control character, which a string may not hold raw.
             _ => return None,
         }
-        Some(())
     }
+}
 
-    /// One value of any kind, `depth` levels down.
-    fn value(&mut self, depth: usize) -> Option<()> {
-        match self.peek()? {
-            b'"' => {
-                self.at += 1;
-                self.string_rest().map(drop)
-            }
-            b'{' => self.container(b'}', true, depth + 1),
-            b'[' => self.container(b']', false, depth + 1),
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            b'-' | b'0'..=b'9' => self.number(),
-            _ => None,
+/// What follows a backslash, as serde_json checks it in a value: one of
+/// the simple escapes, or `u` and four hex digits.
+fn escape(bytes: &[u8], at: usize) -> Option<usize> {
+    match bytes.get(at)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(at + 1),
+        b'u' => {
+            let hex = bytes.get(at + 1..at + 5)?;
+            hex.iter().all(u8::is_ascii_hexdigit).then_some(at + 5)
         }
+        _ => None,
     }
+}
 
-    /// An object (members with keys) or an array, after its opening byte.
-    fn container(&mut self, close: u8, keyed: bool, depth: usize) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        self.at += 1;
-        self.skip_whitespace();
-        if self.eat(close) {
-            return Some(());
-        }
-        loop {
-            self.skip_whitespace();
-            if keyed {
-                if !self.eat(b'"') {
-                    return None;
-                }
-                self.string_rest()?;
-                self.skip_whitespace();
-                if !self.eat(b':') {
-                    return None;
-                }
-                self.skip_whitespace();
-            }
-            self.value(depth)?;
-            self.skip_whitespace();
-            if self.eat(b',') {
-                continue;
-            }
-            return self.eat(close).then_some(());
-        }
+/// One value of any kind, `depth` levels down.
+fn value(bytes: &[u8], at: usize, depth: usize) -> Option<usize> {
+    match bytes.get(at)? {
+        b'"' => string(bytes, at + 1).map(|(end, _)| end),
+        b'{' => container(bytes, at + 1, b'}', depth + 1),
+        b'[' => container(bytes, at + 1, b']', depth + 1),
+        b't' => literal(bytes, at, b"true"),
+        b'f' => literal(bytes, at, b"false"),
+        b'n' => literal(bytes, at, b"null"),
+        b'-' | b'0'..=b'9' => number(bytes, at),
+        _ => None,
     }
+}
 
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        let found = self.bytes[self.at..].starts_with(word);
-        self.at += if found { word.len() } else { 0 };
-        found.then_some(())
+/// An object (members with keys, closed by `}`) or an array (closed by
+/// `]`), from just after its opening byte.
+fn container(bytes: &[u8], at: usize, close: u8, depth: usize) -> Option<usize> {
+    if depth > MAX_DEPTH {
+        return None;
     }
-
-    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
-    fn number(&mut self) -> Option<()> {
-        self.eat(b'-');
-        match self.peek()? {
-            b'0' => self.at += 1,
-            b'1'..=b'9' => self.digits(),
+    let mut at = whitespace(bytes, at);
+    if bytes.get(at) == Some(&close) {
+        return Some(at + 1);
+    }
+    loop {
+        if close == b'}' {
+            let (end, _) = string(bytes, expect(bytes, at, b'"')?)?;
+            at = whitespace(bytes, expect(bytes, whitespace(bytes, end), b':')?);
+        }
+        at = whitespace(bytes, value(bytes, at, depth)?);
+        match bytes.get(at)? {
+            b',' => at = whitespace(bytes, at + 1),
+            &byte if byte == close => return Some(at + 1),
             _ => return None,
         }
-        if self.eat(b'.') {
-            self.some_digits()?;
-        }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.at += 1;
-            if let Some(b'+' | b'-') = self.peek() {
-                self.at += 1;
-            }
-            self.some_digits()?;
-        }
-        Some(())
     }
+}
 
-    fn digits(&mut self) {
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.at += 1;
-        }
-    }
+fn literal(bytes: &[u8], at: usize, word: &[u8]) -> Option<usize> {
+    bytes[at..].starts_with(word).then_some(at + word.len())
+}
 
-    fn some_digits(&mut self) -> Option<()> {
-        let start = self.at;
-        self.digits();
-        (self.at > start).then_some(())
+/// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+fn number(bytes: &[u8], mut at: usize) -> Option<usize> {
+    if bytes.get(at) == Some(&b'-') {
+        at += 1;
     }
+    at = match bytes.get(at)? {
+        b'0' => at + 1,
+        b'1'..=b'9' => digits(bytes, at + 1),
+        _ => return None,
+    };
+    if bytes.get(at) == Some(&b'.') {
+        at = some_digits(bytes, at + 1)?;
+    }
+    if let Some(b'e' | b'E') = bytes.get(at) {
+        at += 1;
+        if let Some(b'+' | b'-') = bytes.get(at) {
+            at += 1;
+        }
+        at = some_digits(bytes, at)?;
+    }
+    Some(at)
+}
+
+fn digits(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(b'0'..=b'9') = bytes.get(at) {
+        at += 1;
+    }
+    at
+}
+
+fn some_digits(bytes: &[u8], at: usize) -> Option<usize> {
+    let end = digits(bytes, at);
+    (end > at).then_some(end)
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -225,15 +183,15 @@ const ONES: u64 = 0x0101_0101_0101_0101;
 /// looking a word (8 bytes) at a time.
 #[inline(always)]
 fn next_special(bytes: &[u8], mut at: usize) -> Option<usize> {
-    while at + 8 <= bytes.len() {
-        let word: [u8; 8] = bytes[at..at + 8].try_into().expect("8 bytes");
-        let found = special(u64::from_le_bytes(word));
+    while let Some(word) = bytes.get(at..at + 8) {
+        let found = special(u64::from_le_bytes(word.try_into().ok()?));
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
-    let rest = bytes[at..]
+    let rest = bytes
+        .get(at..)?
         .iter()
         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
     Some(at + rest)
