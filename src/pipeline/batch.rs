@@ -35,6 +35,9 @@ pub(crate) struct Batch {
     /// For each line, its stream (an index into `streams`) and the
     /// position just past it there.
     origins: Vec<(u32, u64)>,
+    /// Lines read but not made events (rejected as invalid): their stream
+    /// and the position past them, settled with the batch all the same.
+    passed: Vec<(u32, u64)>,
     /// Sinks that have not reported on this batch yet.
     pending: AtomicUsize,
     /// Fewest events any reporting sink wrote: the events every sink holds.
@@ -97,9 +100,9 @@ impl Batch {
     pub(crate) fn positions(&self) -> impl Iterator<Item = (&Arc<Stream>, u64)> {
         // One pass over the events, however many streams the batch holds.
         let mut last = vec![0; self.streams.len()];
-        for &(stream, end) in &self.origins {
+        for &(stream, end) in self.origins.iter().chain(&self.passed) {
             if let Some(slot) = last.get_mut(stream as usize) {
-                *slot = end;
+                *slot = end.max(*slot);
             }
         }
         self.streams.iter().zip(last)
@@ -126,6 +129,7 @@ pub(crate) struct BatchBuilder {
     markers: Vec<usize>,
     streams: Vec<Arc<Stream>>,
     origins: Vec<(u32, u64)>,
+    passed: Vec<(u32, u64)>,
     /// The stream the next events come from: an index into `streams`.
     current: u32,
     /// Most events in one batch.
@@ -145,6 +149,7 @@ impl BatchBuilder {
             markers: Vec::new(),
             streams: Vec::new(),
             origins: Vec::with_capacity(max_events.min(PREALLOCATED_EVENTS)),
+            passed: Vec::new(),
             current: NO_STREAM,
             max_events,
             max_bytes: usize::MAX,
@@ -184,6 +189,12 @@ impl BatchBuilder {
         self.origins.push((self.current, end));
         self.started.get_or_insert_with(Instant::now);
         true
+    }
+
+    /// Notes a line of the current stream, ending at `end`, that was read
+    /// but not made an event: once the batch is settled, so is it.
+    pub(crate) fn pass(&mut self, end: u64) {
+        self.passed.push((self.current, end));
     }
 
     /// Adds a gap marker written by `write`.
@@ -227,6 +238,7 @@ impl BatchBuilder {
             markers: std::mem::take(&mut self.markers),
             streams: std::mem::take(&mut self.streams),
             origins: std::mem::replace(&mut self.origins, Vec::with_capacity(events)),
+            passed: std::mem::take(&mut self.passed),
             pending: AtomicUsize::new(sinks),
         }
     }
@@ -373,6 +385,14 @@ mod tests {
         assert_eq!(batch.origin(3), origin("one", 9));
         let positions: Vec<_> = batch.positions().map(|(s, end)| (&*s.id, end)).collect();
         assert_eq!(positions, [("one", 9), ("two", 10)]);
+
+        // A rejected line after the last event still moves its stream on.
+        builder.reading(&one);
+        push(&mut builder, 3);
+        builder.pass(12);
+        let batch = builder.take(1);
+        let positions: Vec<_> = batch.positions().map(|(s, end)| (&*s.id, end)).collect();
+        assert_eq!(positions, [("one", 12)]);
         builder.push_marker(|out| out.extend_from_slice(b"gap"));
         assert_eq!(
             builder.take(1).origin(0),

@@ -122,18 +122,25 @@ impl Queue {
     /// Offers a chunk's lines, waiting (blocking the calling thread) or
     /// dropping as the policy says when there is no room. Every line is
     /// counted whatever happens to it: taken in, dropped `queue_full`, or,
-    /// once the queue has closed, refused and dropped `shutdown`.
-    pub(crate) fn push(&self, chunk: Chunk) -> Result<(), Closed> {
+    /// once the queue has closed, refused and dropped `shutdown`. Returns
+    /// the stream position just past the last line taken in, if any was.
+    pub(crate) fn push(&self, chunk: Chunk) -> Result<Option<u64>, Closed> {
         let mut shed = None;
-        let pushed = self.offer(chunk, &mut shed);
+        let mut taken_to = None;
+        let pushed = self.offer(chunk, &mut shed, &mut taken_to);
         // Reported once the lock is released: stderr may be slow.
         if let Some(shed) = shed {
             self.report_shed(shed);
         }
-        pushed
+        pushed.map(|()| taken_to)
     }
 
-    fn offer(&self, mut chunk: Chunk, shed: &mut Option<(u64, usize)>) -> Result<(), Closed> {
+    fn offer(
+        &self,
+        mut chunk: Chunk,
+        shed: &mut Option<(u64, usize)>,
+        taken_to: &mut Option<u64>,
+    ) -> Result<(), Closed> {
         let mut state = self.lock();
         state.stats.blank += chunk.blank;
         // Drop mode turns to waiting for the protected lines of a chunk
@@ -148,11 +155,13 @@ impl Queue {
             }
             let fits = self.fitting(&state, &chunk);
             if fits == chunk.len() {
+                *taken_to = chunk.spans.last().map(|span| span.end).or(*taken_to);
                 self.enqueue(&mut state, chunk);
                 return Ok(());
             }
             if fits > 0 {
                 let rest = chunk.split_off(fits);
+                *taken_to = chunk.spans.last().map(|span| span.end);
                 self.enqueue(&mut state, std::mem::replace(&mut chunk, rest));
                 continue;
             }
@@ -423,11 +432,13 @@ mod tests {
                 protect: None,
             },
         );
-        queue.push(chunk(8, 1)).unwrap();
+        // Lines of 1 byte and its newline: the fifth ends at 10.
+        assert_eq!(queue.push(chunk(8, 1)), Ok(Some(10)), "the last line taken");
+        assert_eq!(queue.push(chunk(2, 1)), Ok(None), "none taken");
         queue.close();
         assert_eq!(pop_all(&queue).await, 5);
         let stats = queue.snapshot().0;
-        assert_eq!(stats.submitted, 8);
+        assert_eq!(stats.submitted, 10);
         assert_eq!(stats.high_watermark, 5);
     }
 
@@ -552,7 +563,7 @@ mod tests {
             }
             popped
         });
-        assert_eq!(pusher.join().unwrap(), Ok(()));
+        assert!(pusher.join().unwrap().is_ok());
         assert_eq!(popped, 6);
         assert_eq!(ledger.snapshot().dropped_total(), 0);
         assert_eq!(queue.snapshot().0.high_watermark, 2);

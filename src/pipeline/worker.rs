@@ -116,6 +116,7 @@ impl Worker {
                 cut_from: span.cut_from,
             };
             if !self.ship(&line, span.end) {
+                self.builder.pass(span.end);
                 self.ledger.drop_events(DropReason::Invalid, 1);
                 if self.gap_markers {
                     self.gap.invalid += 1;

@@ -419,6 +419,9 @@ fn now(entry: &Entry) -> (Option<u64>, &'static str) {
 /// `--reset-checkpoint`: forgets the positions of the files named (their
 /// paths as saved), or of every file when none is named.
 pub(crate) fn reset(path: &Path, paths: &[String]) -> anyhow::Result<usize> {
+    if !path.exists() {
+        return Ok(0);
+    }
     let _lock = lock(path)?;
     let entries = match read(path) {
         Ok(entries) => entries,

@@ -358,10 +358,12 @@ impl Follower {
             self.resumes.insert(file.identity, file.resume_point());
         } else {
             file.finish(&self.queue);
-            self.released.push(Position {
-                released: true,
-                ..file.position()
-            });
+            if self.checkpoint.is_some() {
+                self.released.push(Position {
+                    released: true,
+                    ..file.position()
+                });
+            }
         }
         let path = file.path.display().to_string();
         let unread = file.unread();
@@ -557,7 +559,8 @@ impl Follower {
                     || self.files.iter().any(|file| file.identity == identity);
                 let path = dir.join(entry.file_name());
                 let born = super::followed::born(&meta);
-                (meta.is_file() && !known && born >= since)
+                let ours = self.is_output(&path);
+                (meta.is_file() && !known && !ours && born >= since)
                     .then(|| (meta.mtime(), meta.mtime_nsec(), born, path))
             })
             .collect();
@@ -857,6 +860,10 @@ mod tests {
     use crate::pipeline::ledger::Ledger;
 
     fn follower(pattern: &Path) -> Follower {
+        follower_saving(pattern, None)
+    }
+
+    fn follower_saving(pattern: &Path, checkpoint: Option<PathBuf>) -> Follower {
         let config = InputConfig {
             paths: vec![pattern.display().to_string()],
             follow: true,
@@ -864,12 +871,33 @@ mod tests {
             glob_interval: Duration::from_secs(1),
             poll: true,
             rotate_wait: Duration::from_secs(30),
-            checkpoint: None,
+            checkpoint: checkpoint.clone(),
         };
         let ledger = Arc::new(Ledger::new(1));
         let queue = Arc::new(Queue::new(1000, usize::MAX, WhenFull::Block, ledger));
         let (_, wakes) = std::sync::mpsc::channel();
-        Follower::new(&config, 1024, queue, None, &[], wakes)
+        let checkpoint = checkpoint.map(|path| Arc::new(Checkpoint::load(&path).unwrap()));
+        Follower::new(&config, 1024, queue, checkpoint, &[], wakes)
+    }
+
+    /// A deleted file read to its end is released; its position is kept
+    /// while its lines are in flight only when there is a checkpoint to
+    /// save it in, so a long run without one does not grow.
+    #[test]
+    fn released_positions_are_kept_only_for_a_checkpoint() {
+        for saving in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let log = dir.path().join("app.log");
+            std::fs::write(&log, "a\nb\n").unwrap();
+            let checkpoint = saving.then(|| dir.path().join("state.json"));
+            let mut follower = follower_saving(&log, checkpoint);
+            follower.scan(true);
+            std::fs::remove_file(&log).unwrap();
+            follower.scan(false);
+            follower.round();
+            assert!(follower.files.is_empty(), "released");
+            assert_eq!(follower.released.len(), usize::from(saving));
+        }
     }
 
     fn identity(path: &Path) -> Identity {

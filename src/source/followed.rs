@@ -98,17 +98,16 @@ pub(crate) struct Followed {
 struct Handed {
     /// The queue refused a chunk: it is closed.
     refused: bool,
-    /// Just past the last event taken, if any was.
+    /// Just past the last line the queue took in (not dropped as
+    /// `queue_full`), if any was.
     events_to: Option<u64>,
 }
 
 impl Handed {
     fn push(&mut self, queue: &Queue, chunk: Chunk) {
-        let end = chunk.spans.last().map(|span| span.end);
-        if queue.push(chunk).is_ok() {
-            self.events_to = end.or(self.events_to);
-        } else {
-            self.refused = true;
+        match queue.push(chunk) {
+            Ok(taken_to) => self.events_to = taken_to.or(self.events_to),
+            Err(_) => self.refused = true,
         }
     }
 }
