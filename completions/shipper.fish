@@ -4,7 +4,7 @@ end\t'From the end: only lines written from now on'"
 complete -c shipper -l checkpoint -d 'Save how far each file was delivered to this file, and resume from it when shipper starts again (at-least-once across restarts)' -r -F
 complete -c shipper -l glob-interval -d 'How often --follow patterns are expanded again for new files' -r
 complete -c shipper -l rotate-wait -d 'How long a file renamed away (rotated) is still read, so the lines written just before the rotation are not lost' -r
-complete -c shipper -l sink -d 'Where events go: `stdout`, `file` (see --file-path), `file=PATH`, `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream) or `syslog=tcp://HOST:PORT` (or `udp://`). Repeat for several sinks; each event goes to every sink. [default: stdout]' -r
+complete -c shipper -l sink -d 'Where events go: `stdout`, `file` (see --file-path), `file=PATH`, `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream) or `syslog=tcp://HOST:PORT` (or `tls://`, `udp://`). Repeat for several sinks; each event goes to every sink. [default: stdout]' -r
 complete -c shipper -l file-path -d 'Path written by a bare `--sink file`' -r -F
 complete -c shipper -l file-max-bytes -d 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset' -r
 complete -c shipper -l file-max-files -d 'How many rotated files (`PATH.1` … `PATH.N`) a file sink keeps' -r
@@ -26,6 +26,7 @@ complete -c shipper -l nats-timeout -d 'Longest wait for NATS to connect, answer
 complete -c shipper -l syslog-app-name -d 'APP-NAME of the syslog messages' -r
 complete -c shipper -l syslog-max-message -d 'Longest syslog message sent over TCP, its octet count aside: longer ones are cut and flagged. The default is syslog-ng\'s `log_msg_size`, past which it closes the connection. (Over UDP, 2048 bytes.)' -r
 complete -c shipper -l syslog-timeout -d 'Longest a syslog server may take to accept a TCP connection, or to take any of a batch\'s data; then the connection is dropped and the batch sent again on a new one (as the --retry-* flags allow)' -r
+complete -c shipper -l syslog-ca-file -d 'For `syslog=tls://` servers: trust this PEM certificate (a private CA) as well as the system\'s' -r -F
 complete -c shipper -l field -d 'Add KEY=VALUE to every event\'s `data` (repeatable; the input\'s own keys win)' -r
 complete -c shipper -l max-line-bytes -d 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound' -r
 complete -c shipper -l queue-capacity -d 'How many events the queue holds before intake waits (or drops)' -r

@@ -132,7 +132,7 @@ pub(crate) struct Args {
 
     /// Where events go: `stdout`, `file` (see --file-path), `file=PATH`,
     /// `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream)
-    /// or `syslog=tcp://HOST:PORT` (or `udp://`). Repeat for several sinks;
+    /// or `syslog=tcp://HOST:PORT` (or `tls://`, `udp://`). Repeat for several sinks;
     /// each event goes to every sink. [default: stdout]
     #[arg(
         long = "sink",
@@ -310,6 +310,16 @@ pub(crate) struct Args {
     /// batch sent again on a new one (as the --retry-* flags allow).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, env = "SHIPPER_SYSLOG_TIMEOUT", help_heading = NATS_SYSLOG)]
     pub syslog_timeout: Duration,
+
+    /// For `syslog=tls://` servers: trust this PEM certificate (a private
+    /// CA) as well as the system's.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "SHIPPER_SYSLOG_CA_FILE",
+        help_heading = NATS_SYSLOG
+    )]
+    pub syslog_ca_file: Option<PathBuf>,
 
     /// Reject (and count as `invalid`) any line that is not a well-formed
     /// JSON event, instead of wrapping it as best it can.

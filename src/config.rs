@@ -276,6 +276,8 @@ pub(crate) struct SyslogOptions {
     /// progress.
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// A private CA trusted for `tls://` servers, besides the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -476,6 +478,7 @@ fn syslog_options(args: &Args, retry: RetryPolicy) -> Result<SyslogOptions, Stri
         max_message: max_message as usize,
         timeout: args.syslog_timeout,
         retry,
+        ca_file: args.syslog_ca_file.clone(),
     })
 }
 

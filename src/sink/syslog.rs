@@ -1,6 +1,7 @@
 //! The syslog sink: each event becomes one RFC 5424 message, sent over TCP
-//! with octet-counting framing (RFC 6587) and cut to `--syslog-max-message`,
-//! or as one UDP datagram (RFC 5426) of at most `UDP_MAX_MESSAGE` bytes.
+//! or TLS (RFC 5425) with octet-counting framing (RFC 6587) and cut to
+//! `--syslog-max-message`, or as one UDP datagram (RFC 5426) of at most
+//! `UDP_MAX_MESSAGE` bytes.
 //!
 //! TCP has no application acknowledgement: a batch counts as written once
 //! the kernel took it (see `tcp` for what is checked, and what is said
@@ -8,6 +9,7 @@
 
 mod format;
 mod tcp;
+mod tls;
 
 use std::io;
 use std::net::SocketAddr;
@@ -24,14 +26,17 @@ use crate::pipeline::batch::Batch;
 use format::Formatter;
 pub(crate) use format::{MAX_APP_NAME, MIN_MESSAGE, UDP_MAX_MESSAGE};
 use tcp::Tcp;
+use tls::Tls;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Transport {
     Tcp,
+    Tls,
     Udp,
 }
 
-/// Where a syslog sink sends: `tcp://HOST:PORT` or `udp://HOST:PORT`.
+/// Where a syslog sink sends: `tcp://HOST:PORT`, `tls://HOST:PORT` or
+/// `udp://HOST:PORT`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Target {
     transport: Transport,
@@ -42,13 +47,17 @@ pub(crate) struct Target {
 impl Target {
     /// Reads the part after `syslog=`.
     pub(crate) fn parse(url: &str) -> Result<Target, String> {
-        let (transport, address) = if let Some(address) = url.strip_prefix("tcp://") {
-            (Transport::Tcp, address)
-        } else if let Some(address) = url.strip_prefix("udp://") {
-            (Transport::Udp, address)
-        } else {
+        let schemes = [
+            ("tcp://", Transport::Tcp),
+            ("tls://", Transport::Tls),
+            ("udp://", Transport::Udp),
+        ];
+        let Some((transport, address)) = schemes.into_iter().find_map(|(scheme, transport)| {
+            url.strip_prefix(scheme).map(|address| (transport, address))
+        }) else {
             return Err(format!(
-                "'{url}': a syslog sink is written syslog=tcp://HOST:PORT or syslog=udp://HOST:PORT"
+                "'{url}': a syslog sink is written syslog=tcp://HOST:PORT, tls://HOST:PORT \
+                 or udp://HOST:PORT"
             ));
         };
         let fits = address
@@ -68,6 +77,7 @@ impl Target {
     pub(crate) fn label(&self) -> String {
         let scheme = match self.transport {
             Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
             Transport::Udp => "udp",
         };
         format!("syslog:{scheme}://{}", self.address)
@@ -104,17 +114,23 @@ impl SyslogSink {
         options: &SyslogOptions,
     ) -> anyhow::Result<SyslogSink> {
         let connection = match target.transport {
-            Transport::Tcp => Connection::Tcp(
-                Tcp::open(&target.address, &name, options.timeout)
-                    .await
-                    .map_err(|error| {
-                        anyhow::anyhow!(
-                            "could not connect to {}: {}",
-                            target.address,
-                            error.message
-                        )
-                    })?,
-            ),
+            Transport::Tcp | Transport::Tls => {
+                let tls = match target.transport {
+                    Transport::Tls => Some(Tls::new(&target.address, options.ca_file.as_deref())?),
+                    _ => None,
+                };
+                Connection::Tcp(
+                    Tcp::open(&target.address, tls, &name, options.timeout)
+                        .await
+                        .map_err(|error| {
+                            anyhow::anyhow!(
+                                "could not connect to {}: {}",
+                                target.address,
+                                error.message
+                            )
+                        })?,
+                )
+            }
             Transport::Udp => {
                 let (socket, server) = aim(&target.address)
                     .await
@@ -270,14 +286,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn targets_are_tcp_or_udp_host_and_port() {
+    fn targets_are_tcp_tls_or_udp_host_and_port() {
         let tcp = Target::parse("tcp://127.0.0.1:6514").unwrap();
         assert_eq!(tcp.label(), "syslog:tcp://127.0.0.1:6514");
         let udp = Target::parse("udp://logs.example:514").unwrap();
         assert_eq!(udp.label(), "syslog:udp://logs.example:514");
+        let tls = Target::parse("tls://logs.example:6514").unwrap();
+        assert_eq!(tls.label(), "syslog:tls://logs.example:6514");
         for bad in [
             "127.0.0.1:514",
-            "tls://h:514",
+            "https://h:514",
             "tcp://h",
             "tcp://:514",
             "udp://h:99999",

@@ -332,17 +332,42 @@ impl SyslogNg {
 
     /// Starts it with options for its TCP source (`max-connections(1)`).
     pub fn start_with(tcp_options: &str) -> SyslogNg {
+        SyslogNg::start_listening(tcp_options, "tcp")
+    }
+
+    /// Starts it with TLS (RFC 5425) on its TCP port, with a certificate
+    /// for `localhost` from a private CA at `ca_path()`.
+    pub fn start_tls() -> SyslogNg {
+        SyslogNg::start_listening("", "tls")
+    }
+
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    fn start_listening(tcp_options: &str, transport: &str) -> SyslogNg {
         let mut server = SyslogNg {
             child: None,
             tcp_port: free_port(),
             udp_port: free_udp_port(),
             dir: tempfile::tempdir().unwrap(),
         };
+        let tcp_options = match transport {
+            "tls" => {
+                let (cert, key) = server.make_certificates();
+                format!(
+                    r#"tls(cert-file("{}") key-file("{}") peer-verify(optional-untrusted)) {tcp_options}"#,
+                    cert.display(),
+                    key.display()
+                )
+            }
+            _ => tcp_options.to_owned(),
+        };
         let config = format!(
             r#"@version: 3.38
 options {{ stats_freq(0); keep_hostname(yes); chain_hostnames(no); use_dns(no); use_fqdn(no); dns_cache(no); }};
 source s_net {{
-    syslog(ip("127.0.0.1") port({tcp}) transport("tcp") {tcp_options});
+    syslog(ip("127.0.0.1") port({tcp}) transport("{transport}") {tcp_options});
     syslog(ip("127.0.0.1") port({udp}) transport("udp") so_rcvbuf(4194304));
 }};
 destination d_file {{
@@ -357,6 +382,23 @@ log {{ source(s_net); destination(d_file); }};
         std::fs::write(server.dir.path().join("syslog-ng.conf"), config).unwrap();
         server.run();
         server
+    }
+
+    /// A private CA, and a certificate and key for `localhost` it signed.
+    fn make_certificates(&self) -> (PathBuf, PathBuf) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        let dir = self.dir.path();
+        std::fs::write(self.ca_path(), ca.pem()).unwrap();
+        std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+        (dir.join("cert.pem"), dir.join("key.pem"))
     }
 
     fn run(&mut self) {

@@ -1,5 +1,5 @@
 //! The syslog sink against a real syslog-ng: RFC 5424 over TCP (octet
-//! counting) and UDP, severity, host, app name, message and structured
+//! counting), TLS and UDP, severity, host, app name, message and structured
 //! data as syslog-ng reads them; a server restarted in the middle of a TCP
 //! run; a server that is not there at the start.
 
@@ -91,6 +91,41 @@ fn over_tcp_every_event_arrives_with_its_severity_host_and_message() {
     );
     assert_eq!(run.summary["sinks"][0]["written"], 2000);
     assert_received(&server.wait_for(2000), &expected);
+}
+
+#[test]
+fn over_tls_every_event_arrives_and_an_untrusted_certificate_stops_the_run() {
+    let server = SyslogNg::start_tls();
+    let sink = format!("syslog=tls://localhost:{}", server.tcp_port);
+    let ca = server.ca_path().display().to_string();
+    let (input, expected) = mixed_events(2000);
+    let args = [
+        "--sink",
+        &sink,
+        "--syslog-ca-file",
+        &ca,
+        "--syslog-app-name",
+        "billing",
+        "--batch-size",
+        "100",
+    ];
+    let trusted = run(&args, input.clone());
+    assert_eq!(trusted.code, Some(0), "{}", trusted.stderr);
+    assert_eq!(trusted.summary["sinks"][0]["written"], 2000);
+    // The server's session tickets are TLS talk, not a close.
+    assert_eq!(trusted.summary["retried"], 0, "{}", trusted.stderr);
+    assert_received(&server.wait_for(2000), &expected);
+
+    // Without the private CA, the server's certificate is not trusted.
+    let untrusted = run(&args[..2], input);
+    assert_eq!(untrusted.code, Some(1), "{}", untrusted.stderr);
+    assert!(
+        untrusted.stderr.contains("TLS handshake failed")
+            && untrusted.stderr.contains("UnknownIssuer"),
+        "{}",
+        untrusted.stderr
+    );
+    assert_eq!(server.received().len(), 2000, "nothing more arrived");
 }
 
 #[test]
@@ -328,11 +363,27 @@ fn over_udp_each_event_is_a_datagram_and_a_long_one_is_cut_and_flagged() {
 
 #[test]
 fn after_a_tcp_server_restarts_shipper_reconnects_and_the_events_arrive() {
-    let mut server = SyslogNg::start();
-    let sink = format!("syslog=tcp://127.0.0.1:{}", server.tcp_port);
+    server_restarts(SyslogNg::start(), "tcp://127.0.0.1");
+}
+
+#[test]
+fn after_a_tls_server_restarts_shipper_reconnects_and_the_events_arrive() {
+    server_restarts(SyslogNg::start_tls(), "tls://localhost");
+}
+
+/// `server` (at `at`) stopped and started again in the middle of a run.
+fn server_restarts(mut server: SyslogNg, at: &str) {
+    let sink = format!("syslog={at}:{}", server.tcp_port);
+    let ca = server.ca_path().display().to_string();
+    let trust = match at.starts_with("tls") {
+        true => ["--syslog-ca-file", &ca],
+        false => ["--syslog-app-name", "shipper"],
+    };
     let args = [
         "--sink",
         &sink,
+        trust[0],
+        trust[1],
         "--batch-timeout",
         "10ms",
         "--retry-initial",

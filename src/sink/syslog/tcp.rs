@@ -8,22 +8,29 @@
 //! TCP syslog has no acknowledgement: what the kernel took counts as
 //! written. When a connection turns out closed after events were written
 //! on it, a warning says how many may be lost.
+//!
+//! With TLS (RFC 5425) the same holds of the records TLS makes of the
+//! messages; each write is flushed through TLS before it counts.
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
 use super::Messages;
+use super::tls::Tls;
 use crate::diagnostics;
 use crate::sink::SinkError;
 
 /// Shortest and longest time a new connection is watched for a close
 /// before anything is written on it.
 const PROBATION: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(1));
+/// How long a look at what a TLS server sent may wait for TLS to read it.
+const TLS_LOOK: Duration = Duration::from_millis(50);
 
 /// The connection to one server, made again as needed.
 pub(super) struct Tcp {
@@ -31,6 +38,8 @@ pub(super) struct Tcp {
     name: String,
     /// `host:port`, resolved again at each connection.
     address: String,
+    /// TLS over the connection, if asked for.
+    tls: Option<Tls>,
     /// `None` while the connection is down, until the next attempt.
     link: Option<Link>,
     /// Longest a connection may take to open, or a write to make progress.
@@ -40,9 +49,47 @@ pub(super) struct Tcp {
     losses: (u64, u64),
 }
 
+/// A connection, in the clear or through TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(tls) => tls.get_ref().0,
+        }
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.tcp().as_fd()
+    }
+
+    /// Writes some of `bytes`, through TLS to the kernel.
+    async fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(tcp) => tcp.write(bytes).await,
+            Stream::Tls(tls) => {
+                let n = tls.write(bytes).await?;
+                tls.flush().await?;
+                Ok(n)
+            }
+        }
+    }
+
+    async fn shutdown(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(tcp) => tcp.shutdown().await,
+            Stream::Tls(tls) => tls.shutdown().await,
+        }
+    }
+}
+
 /// One connection and what is known of it.
 struct Link {
-    stream: TcpStream,
+    stream: Stream,
     /// Until then, a close by the server means it refused the connection.
     probation: Instant,
     /// Messages the kernel took on it since it was last seen open.
@@ -55,13 +102,15 @@ impl Tcp {
     /// Connects: a server that cannot be reached stops the run.
     pub(super) async fn open(
         address: &str,
+        tls: Option<Tls>,
         name: &str,
         timeout: Duration,
     ) -> Result<Tcp, SinkError> {
         Ok(Tcp {
             name: name.to_owned(),
             address: address.to_owned(),
-            link: Some(Link::connect(address, timeout).await?),
+            link: Some(Link::connect(address, tls.as_ref(), timeout).await?),
+            tls,
             timeout,
             losses: (0, 0),
         })
@@ -118,7 +167,7 @@ impl Tcp {
     async fn ready(&mut self) -> Result<&mut Link, SinkError> {
         if let Some(link) = &mut self.link {
             link.serve_probation().await;
-            if link.closed_by_peer() {
+            if link.closed_by_peer().await {
                 let link = self.link.take().expect("checked");
                 if !link.used {
                     return Err(refused());
@@ -129,9 +178,9 @@ impl Tcp {
             }
         }
         if self.link.is_none() {
-            let link = Link::connect(&self.address, self.timeout).await?;
+            let mut link = Link::connect(&self.address, self.tls.as_ref(), self.timeout).await?;
             link.serve_probation().await;
-            if link.closed_by_peer() {
+            if link.closed_by_peer().await {
                 return Err(refused());
             }
             self.link = Some(link);
@@ -182,9 +231,14 @@ impl Tcp {
 }
 
 impl Link {
-    async fn connect(address: &str, timeout: Duration) -> Result<Link, SinkError> {
+    /// Connects, and shakes hands over TLS if asked to, within `timeout`.
+    async fn connect(
+        address: &str,
+        tls: Option<&Tls>,
+        timeout: Duration,
+    ) -> Result<Link, SinkError> {
         let started = Instant::now();
-        match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+        match tokio::time::timeout(timeout, connect(address, tls)).await {
             Ok(Ok(stream)) => {
                 // A refusal comes back about one round trip after the
                 // connection is made, on a busy server a little later.
@@ -196,11 +250,7 @@ impl Link {
                     used: false,
                 })
             }
-            Ok(Err(error)) => Err(SinkError {
-                kind: "Connect".to_owned(),
-                message: format!("could not connect: {error}"),
-                status: None,
-            }),
+            Ok(Err(error)) => Err(error),
             Err(_) => Err(SinkError {
                 kind: "Timeout".to_owned(),
                 message: format!(
@@ -217,18 +267,33 @@ impl Link {
     async fn serve_probation(&self) {
         let left = self.probation.saturating_duration_since(Instant::now());
         if !left.is_zero() {
-            let _ = tokio::time::timeout(left, self.stream.readable()).await;
+            let _ = tokio::time::timeout(left, self.stream.tcp().readable()).await;
         }
     }
 
     /// A syslog server never speaks: a connection that has something to
     /// read was closed (or reset) by the server, and a write to it would
-    /// vanish.
-    fn closed_by_peer(&self) -> bool {
+    /// vanish. Over TLS the server does speak TLS itself (session tickets
+    /// after the handshake): what there is to read is read, and only an
+    /// end of stream or an error means closed.
+    async fn closed_by_peer(&mut self) -> bool {
         use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
         // End of stream shows as readable; an error or a hang-up always shows.
-        let mut fds = [PollFd::new(self.stream.as_fd(), PollFlags::POLLIN)];
-        !matches!(poll(&mut fds, PollTimeout::ZERO), Ok(0))
+        let mut fds = [PollFd::new(self.stream.fd(), PollFlags::POLLIN)];
+        if matches!(poll(&mut fds, PollTimeout::ZERO), Ok(0)) {
+            return false;
+        }
+        let Stream::Tls(tls) = &mut self.stream else {
+            return true;
+        };
+        let mut buffer = [0; 512];
+        // Records that carry no data leave the read waiting: still open.
+        match tokio::time::timeout(TLS_LOOK, tls.read(&mut buffer)).await {
+            // The end of the stream (a close_notify or not), or a broken one.
+            Ok(Ok(0) | Err(_)) => true,
+            // Data (a server that speaks), or records without any.
+            Ok(Ok(_)) | Err(_) => false,
+        }
     }
 
     /// Writes the messages from number `sent` on, each write given
@@ -257,6 +322,28 @@ impl Link {
             *sent = whole;
         }
         Ok(())
+    }
+}
+
+/// Connects to `address`, and shakes hands over TLS if asked to.
+async fn connect(address: &str, tls: Option<&Tls>) -> Result<Stream, SinkError> {
+    let tcp = TcpStream::connect(address)
+        .await
+        .map_err(|error| SinkError {
+            kind: "Connect".to_owned(),
+            message: format!("could not connect: {error}"),
+            status: None,
+        })?;
+    let Some(tls) = tls else {
+        return Ok(Stream::Plain(tcp));
+    };
+    match tls.connector.connect(tls.server.clone(), tcp).await {
+        Ok(stream) => Ok(Stream::Tls(Box::new(stream))),
+        Err(error) => Err(SinkError {
+            kind: "Tls".to_owned(),
+            message: format!("TLS handshake failed: {error}"),
+            status: None,
+        }),
     }
 }
 
@@ -309,7 +396,7 @@ mod tests {
                 drop(stream);
             }
         });
-        let mut tcp = Tcp::open(&address, "syslog:test", Duration::from_secs(5))
+        let mut tcp = Tcp::open(&address, None, "syslog:test", Duration::from_secs(5))
             .await
             .unwrap();
         let mut sent = 0;
@@ -335,7 +422,7 @@ mod tests {
             let mut rest = Vec::new();
             let _ = second.read_to_end(&mut rest).await;
         });
-        let mut tcp = Tcp::open(&address, "syslog:test", Duration::from_secs(5))
+        let mut tcp = Tcp::open(&address, None, "syslog:test", Duration::from_secs(5))
             .await
             .unwrap();
         let mut sent = 0;
