@@ -43,6 +43,7 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand --nats-creds 'A NATS credentials file (user JWT and NKey seed)'
             cand --nats-timeout 'Longest wait for NATS to connect, answer, or acknowledge a publish; an event not acknowledged by then is published again'
             cand --syslog-app-name 'APP-NAME of the syslog messages'
+            cand --syslog-facility 'Facility of the syslog messages: user, daemon, local0 to local7... (RFC 5424''s, by the names servers give them)'
             cand --syslog-max-message 'Longest syslog message sent over TCP, its octet count aside: longer ones are cut and flagged. The default is syslog-ng''s `log_msg_size`, past which it closes the connection. (Over UDP, 2048 bytes.)'
             cand --syslog-timeout 'Longest a syslog server may take to accept a TCP connection, or to take any of a batch''s data; then the connection is dropped and the batch sent again on a new one (as the --retry-* flags allow)'
             cand --syslog-ca-file 'For `syslog=tls://` servers: trust this PEM certificate (a private CA) as well as the system''s'

@@ -24,6 +24,7 @@ complete -c shipper -l nats-token -d 'Token for NATS; set it through the environ
 complete -c shipper -l nats-creds -d 'A NATS credentials file (user JWT and NKey seed)' -r -F
 complete -c shipper -l nats-timeout -d 'Longest wait for NATS to connect, answer, or acknowledge a publish; an event not acknowledged by then is published again' -r
 complete -c shipper -l syslog-app-name -d 'APP-NAME of the syslog messages' -r
+complete -c shipper -l syslog-facility -d 'Facility of the syslog messages: user, daemon, local0 to local7... (RFC 5424\'s, by the names servers give them)' -r
 complete -c shipper -l syslog-max-message -d 'Longest syslog message sent over TCP, its octet count aside: longer ones are cut and flagged. The default is syslog-ng\'s `log_msg_size`, past which it closes the connection. (Over UDP, 2048 bytes.)' -r
 complete -c shipper -l syslog-timeout -d 'Longest a syslog server may take to accept a TCP connection, or to take any of a batch\'s data; then the connection is dropped and the batch sent again on a new one (as the --retry-* flags allow)' -r
 complete -c shipper -l syslog-ca-file -d 'For `syslog=tls://` servers: trust this PEM certificate (a private CA) as well as the system\'s' -r -F

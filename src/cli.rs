@@ -299,6 +299,17 @@ pub(crate) struct Args {
     )]
     pub syslog_app_name: String,
 
+    /// Facility of the syslog messages: user, daemon, local0 to local7...
+    /// (RFC 5424's, by the names servers give them).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "user",
+        env = "SHIPPER_SYSLOG_FACILITY",
+        help_heading = NATS_SYSLOG
+    )]
+    pub syslog_facility: String,
+
     /// Longest syslog message sent over TCP, its octet count aside: longer
     /// ones are cut and flagged. The default is syslog-ng's `log_msg_size`,
     /// past which it closes the connection. (Over UDP, 2048 bytes.)

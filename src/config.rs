@@ -278,6 +278,8 @@ pub(crate) struct SyslogOptions {
     pub retry: RetryPolicy,
     /// A private CA trusted for `tls://` servers, besides the system's.
     pub ca_file: Option<PathBuf>,
+    /// The facility of every message (RFC 5424 §6.2.1).
+    pub facility: u8,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -479,6 +481,8 @@ fn syslog_options(args: &Args, retry: RetryPolicy) -> Result<SyslogOptions, Stri
         timeout: args.syslog_timeout,
         retry,
         ca_file: args.syslog_ca_file.clone(),
+        facility: syslog::facility(&args.syslog_facility)
+            .map_err(|why| format!("--syslog-facility: {why}"))?,
     })
 }
 

@@ -24,7 +24,7 @@ use crate::config::{RetryPolicy, SyslogOptions};
 use crate::diagnostics;
 use crate::pipeline::batch::Batch;
 use format::Formatter;
-pub(crate) use format::{MAX_APP_NAME, MIN_MESSAGE, UDP_MAX_MESSAGE};
+pub(crate) use format::{MAX_APP_NAME, MIN_MESSAGE, UDP_MAX_MESSAGE, facility};
 use tcp::Tcp;
 use tls::Tls;
 
@@ -142,7 +142,7 @@ impl SyslogSink {
         Ok(SyslogSink {
             name,
             connection,
-            formatter: Formatter::new(&options.app_name, &host),
+            formatter: Formatter::new(&options.app_name, &host, options.facility),
             max_message: options.max_message,
             retry: options.retry,
         })

@@ -308,6 +308,7 @@ fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
 /// One message as syslog-ng wrote it to its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
+    pub facility: u8,
     pub severity: u8,
     pub host: String,
     pub program: String,
@@ -371,7 +372,7 @@ source s_net {{
     syslog(ip("127.0.0.1") port({udp}) transport("udp") so_rcvbuf(4194304));
 }};
 destination d_file {{
-    file("{out}" template("${{LEVEL_NUM}}\t${{HOST}}\t${{PROGRAM}}\t${{SDATA}}\t${{MSG}}\n") flush_lines(1));
+    file("{out}" template("${{FACILITY_NUM}}\t${{LEVEL_NUM}}\t${{HOST}}\t${{PROGRAM}}\t${{SDATA}}\t${{MSG}}\n") flush_lines(1));
 }};
 log {{ source(s_net); destination(d_file); }};
 "#,
@@ -498,14 +499,15 @@ fn read_received(path: &Path) -> Vec<Received> {
     text.split_inclusive('\n')
         .filter_map(|line| line.strip_suffix('\n'))
         .map(|line| {
-            let fields: Vec<&str> = line.splitn(5, '\t').collect();
-            assert_eq!(fields.len(), 5, "{line}");
+            let fields: Vec<&str> = line.splitn(6, '\t').collect();
+            assert_eq!(fields.len(), 6, "{line}");
             Received {
-                severity: fields[0].parse().unwrap(),
-                host: fields[1].to_owned(),
-                program: fields[2].to_owned(),
-                sdata: fields[3].to_owned(),
-                message: fields[4].to_owned(),
+                facility: fields[0].parse().unwrap(),
+                severity: fields[1].parse().unwrap(),
+                host: fields[2].to_owned(),
+                program: fields[3].to_owned(),
+                sdata: fields[4].to_owned(),
+                message: fields[5].to_owned(),
             }
         })
         .collect()

@@ -57,6 +57,7 @@ fn this_host() -> String {
 fn assert_received(received: &[Received], expected: &[Expected]) {
     assert_eq!(received.len(), expected.len());
     for (i, (got, want)) in received.iter().zip(expected).enumerate() {
+        assert_eq!(got.facility, 1, "user: {got:?}");
         assert_eq!(got.severity, want.severity, "{got:?}");
         let host = want.host.clone().unwrap_or_else(this_host);
         assert_eq!(got.host, host, "{got:?}");
@@ -91,6 +92,26 @@ fn over_tcp_every_event_arrives_with_its_severity_host_and_message() {
     );
     assert_eq!(run.summary["sinks"][0]["written"], 2000);
     assert_received(&server.wait_for(2000), &expected);
+}
+
+#[test]
+fn the_facility_is_user_unless_named() {
+    let server = SyslogNg::start();
+    let sink = format!("syslog=udp://127.0.0.1:{}", server.udp_port);
+    let input = "{\"level\":\"error\",\"message\":\"m\"}\n";
+    let args = ["--sink", &sink, "--syslog-facility", "local3"];
+    let run = run(&args, input);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let received = server.wait_for(1);
+    assert_eq!((received[0].facility, received[0].severity), (19, 3));
+
+    crate::common::shipper()
+        .args(["--sink", &sink, "--syslog-facility", "local9"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "'local9' is not a syslog facility",
+        ));
 }
 
 #[test]

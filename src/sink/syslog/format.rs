@@ -1,7 +1,8 @@
 //! One event as an RFC 5424 message:
 //! `<PRI>1 TIMESTAMP HOSTNAME APP-NAME - - [data@32473 key="value"...] MSG`.
 //!
-//! PRI is the `user` facility with a severity from the event's level; the
+//! PRI is the facility (`user` unless `--syslog-facility` says otherwise)
+//! with a severity from the event's level; the
 //! timestamp, host and message are the event's own; its `data` members
 //! become structured-data parameters where their names fit (RFC 5424 allows
 //! 1 to 32 printable ASCII characters without `=`, `]`, `"` or space; other
@@ -21,8 +22,27 @@ pub(crate) const UDP_MAX_MESSAGE: usize = 2048;
 /// Smallest limit a message may be cut to: room for the longest header
 /// (host 255 and app name 48 bytes) and the flag that says it was cut.
 pub(crate) const MIN_MESSAGE: usize = 512;
-/// The `user` facility: messages from programs.
-const FACILITY_USER: u8 = 1;
+/// The facilities of RFC 5424 §6.2.1, by the names syslog servers give
+/// them, in code order (`kern` is 0, `local7` 23).
+const FACILITIES: [&str; 24] = [
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+];
+
+/// The code of a facility named as syslog servers name them.
+pub(crate) fn facility(name: &str) -> Result<u8, String> {
+    FACILITIES
+        .iter()
+        .position(|known| known.eq_ignore_ascii_case(name))
+        .map(|code| code as u8)
+        .ok_or_else(|| {
+            format!(
+                "'{name}' is not a syslog facility: {} (user is the default)",
+                FACILITIES.join(", ")
+            )
+        })
+}
 /// Where the event's `data` goes. 32473 is the enterprise number RFC 5612
 /// sets aside for examples; shipper has none of its own.
 const DATA_SD_ID: &str = "data@32473";
@@ -86,14 +106,17 @@ impl Event {
 /// Formats the events of one sink.
 pub(super) struct Formatter {
     app_name: String,
+    /// The facility's code (RFC 5424 §6.2.1).
+    facility: u8,
     /// This machine's name, for events that do not carry one.
     host: String,
 }
 
 impl Formatter {
-    pub(super) fn new(app_name: &str, host: &str) -> Formatter {
+    pub(super) fn new(app_name: &str, host: &str, facility: u8) -> Formatter {
         Formatter {
             app_name: header_field(app_name, MAX_APP_NAME),
+            facility,
             host: header_field(host, MAX_HOSTNAME),
         }
     }
@@ -157,7 +180,7 @@ impl Formatter {
     /// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID `, with neither a
     /// process id nor a message id to give.
     fn header(&self, event: &Event, out: &mut Vec<u8>) {
-        let pri = FACILITY_USER * 8 + event.severity();
+        let pri = self.facility * 8 + event.severity();
         let host = match event.host() {
             Some(host) => header_field(host, MAX_HOSTNAME),
             None => self.host.clone(),
@@ -283,7 +306,7 @@ mod tests {
     use super::*;
 
     fn formatter() -> Formatter {
-        Formatter::new("shipper", "build-host")
+        Formatter::new("shipper", "build-host", 1)
     }
 
     fn framed(line: &str) -> String {
@@ -319,6 +342,19 @@ mod tests {
             let message = framed(&line);
             assert!(message.contains(&format!(" {pri}1 ")), "{level}: {message}");
         }
+    }
+
+    #[test]
+    fn a_facility_is_named_as_servers_name_it() {
+        assert_eq!(facility("user"), Ok(1));
+        assert_eq!(facility("LOCAL0"), Ok(16));
+        assert_eq!(facility("local7"), Ok(23));
+        assert_eq!(facility("authpriv"), Ok(10));
+        assert!(facility("local8").unwrap_err().contains("local7"));
+        let formatter = Formatter::new("shipper", "build-host", 16);
+        let mut out = Vec::new();
+        formatter.framed(br#"{"level":"ERROR","message":"m"}"#, 4096, &mut out);
+        assert!(String::from_utf8(out).unwrap().contains(" <131>1 "));
     }
 
     #[test]
@@ -378,7 +414,7 @@ mod tests {
 
     #[test]
     fn the_shortest_limit_holds_the_longest_header_and_the_flag() {
-        let formatter = Formatter::new(&"a".repeat(MAX_APP_NAME), "build-host");
+        let formatter = Formatter::new(&"a".repeat(MAX_APP_NAME), "build-host", 1);
         let host = "h".repeat(300);
         let line = format!(
             r#"{{"message":"{}","diagnostics":{{"host":"{host}"}}}}"#,
