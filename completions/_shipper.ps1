@@ -44,6 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'shipper' -ScriptBlock {
             [CompletionResult]::new('--nats-password', '--nats-password', [CompletionResultType]::ParameterName, 'Password for NATS; set it through the environment so that it never shows in the process list')
             [CompletionResult]::new('--nats-token', '--nats-token', [CompletionResultType]::ParameterName, 'Token for NATS; set it through the environment')
             [CompletionResult]::new('--nats-creds', '--nats-creds', [CompletionResultType]::ParameterName, 'A NATS credentials file (user JWT and NKey seed)')
+            [CompletionResult]::new('--nats-ca-file', '--nats-ca-file', [CompletionResultType]::ParameterName, 'For NATS over TLS (`nats=tls://`, or a server that requires it): trust this PEM certificate (a private CA) as well as the system''s')
             [CompletionResult]::new('--nats-timeout', '--nats-timeout', [CompletionResultType]::ParameterName, 'Longest wait for NATS to connect, answer, or acknowledge a publish; an event not acknowledged by then is published again')
             [CompletionResult]::new('--syslog-app-name', '--syslog-app-name', [CompletionResultType]::ParameterName, 'APP-NAME of the syslog messages')
             [CompletionResult]::new('--syslog-facility', '--syslog-facility', [CompletionResultType]::ParameterName, 'Facility of the syslog messages: user, daemon, local0 to local7... (RFC 5424''s, by the names servers give them)')

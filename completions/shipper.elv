@@ -41,6 +41,7 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand --nats-password 'Password for NATS; set it through the environment so that it never shows in the process list'
             cand --nats-token 'Token for NATS; set it through the environment'
             cand --nats-creds 'A NATS credentials file (user JWT and NKey seed)'
+            cand --nats-ca-file 'For NATS over TLS (`nats=tls://`, or a server that requires it): trust this PEM certificate (a private CA) as well as the system''s'
             cand --nats-timeout 'Longest wait for NATS to connect, answer, or acknowledge a publish; an event not acknowledged by then is published again'
             cand --syslog-app-name 'APP-NAME of the syslog messages'
             cand --syslog-facility 'Facility of the syslog messages: user, daemon, local0 to local7... (RFC 5424''s, by the names servers give them)'

@@ -22,6 +22,7 @@ complete -c shipper -l nats-user -d 'User name for NATS, with --nats-password' -
 complete -c shipper -l nats-password -d 'Password for NATS; set it through the environment so that it never shows in the process list' -r
 complete -c shipper -l nats-token -d 'Token for NATS; set it through the environment' -r
 complete -c shipper -l nats-creds -d 'A NATS credentials file (user JWT and NKey seed)' -r -F
+complete -c shipper -l nats-ca-file -d 'For NATS over TLS (`nats=tls://`, or a server that requires it): trust this PEM certificate (a private CA) as well as the system\'s' -r -F
 complete -c shipper -l nats-timeout -d 'Longest wait for NATS to connect, answer, or acknowledge a publish; an event not acknowledged by then is published again' -r
 complete -c shipper -l syslog-app-name -d 'APP-NAME of the syslog messages' -r
 complete -c shipper -l syslog-facility -d 'Facility of the syslog messages: user, daemon, local0 to local7... (RFC 5424\'s, by the names servers give them)' -r

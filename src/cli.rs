@@ -284,6 +284,16 @@ pub(crate) struct Args {
     )]
     pub nats_creds: Option<PathBuf>,
 
+    /// For NATS over TLS (`nats=tls://`, or a server that requires it):
+    /// trust this PEM certificate (a private CA) as well as the system's.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "SHIPPER_NATS_CA_FILE",
+        help_heading = NATS_SYSLOG
+    )]
+    pub nats_ca_file: Option<PathBuf>,
+
     /// Longest wait for NATS to connect, answer, or acknowledge a publish;
     /// an event not acknowledged by then is published again.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, env = "SHIPPER_NATS_TIMEOUT", help_heading = NATS_SYSLOG)]

@@ -239,6 +239,8 @@ pub(crate) struct NatsOptions {
     /// `max_payload`.
     pub max_line_bytes: usize,
     pub max_event_bytes: usize,
+    /// A private CA trusted for TLS, besides the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// How a NATS sink proves who it is.
@@ -452,6 +454,7 @@ fn nats_options(args: &Args, retry: RetryPolicy, envelope: &EnvelopeConfig) -> N
         retry,
         max_line_bytes: envelope.max_line_bytes,
         max_event_bytes: envelope.max_event_bytes(),
+        ca_file: args.nats_ca_file.clone(),
     }
 }
 

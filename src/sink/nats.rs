@@ -36,13 +36,16 @@ const DEFAULT_PORT: u16 = 4222;
 /// Publishes awaiting their ack at once, at most.
 const IN_FLIGHT: usize = 1024;
 
-/// Where a NATS sink publishes: `nats://HOST:PORT[,HOST:PORT...]/SUBJECT`.
+/// Where a NATS sink publishes: `nats://HOST:PORT[,HOST:PORT...]/SUBJECT`,
+/// or `tls://...` for connections that must be TLS.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Target {
     /// `host:port` of each server given; the client finds the rest of a
     /// cluster by itself.
     servers: Vec<String>,
     subject: String,
+    /// Refuse to connect without TLS (`tls://`).
+    tls: bool,
 }
 
 impl Target {
@@ -50,9 +53,11 @@ impl Target {
     /// belong in flags or the environment, never in a sink's name.
     pub(crate) fn parse(url: &str) -> Result<Target, String> {
         const SHAPE: &str = "nats://HOST:PORT[,HOST:PORT...]/SUBJECT";
-        let rest = url
-            .strip_prefix("nats://")
-            .ok_or_else(|| format!("a NATS sink is written nats={SHAPE}"))?;
+        let (rest, tls) = match (url.strip_prefix("nats://"), url.strip_prefix("tls://")) {
+            (Some(rest), _) => (rest, false),
+            (_, Some(rest)) => (rest, true),
+            _ => return Err(format!("a NATS sink is written nats={SHAPE} (or tls://)")),
+        };
         if rest
             .split('/')
             .next()
@@ -75,12 +80,14 @@ impl Target {
         Ok(Target {
             servers,
             subject: subject.to_owned(),
+            tls,
         })
     }
 
     /// How diagnostics and the summary name the sink.
     pub(crate) fn label(&self) -> String {
-        format!("nats://{}/{}", self.servers.join(","), self.subject)
+        let scheme = if self.tls { "tls" } else { "nats" };
+        format!("{scheme}://{}/{}", self.servers.join(","), self.subject)
     }
 }
 
@@ -159,7 +166,7 @@ impl NatsSink {
         name: String,
         options: &NatsOptions,
     ) -> anyhow::Result<NatsSink> {
-        let client = connect_options(options, &name)
+        let client = connect_options(options, &name, target.tls)
             .await?
             .connect(target.servers.as_slice())
             .await
@@ -474,9 +481,13 @@ fn written(written: usize, error: Option<SinkError>) -> WriteOutcome {
     WriteOutcome { written, error }
 }
 
-/// The client's settings: credentials, timeouts, reconnects with our
+/// The client's settings: credentials, TLS, timeouts, reconnects with our
 /// backoff, and its connection events as diagnostics.
-async fn connect_options(options: &NatsOptions, name: &str) -> anyhow::Result<ConnectOptions> {
+async fn connect_options(
+    options: &NatsOptions,
+    name: &str,
+    tls: bool,
+) -> anyhow::Result<ConnectOptions> {
     let mut connect = match &options.auth {
         NatsAuth::None => ConnectOptions::new(),
         NatsAuth::UserPassword { user, password } => {
@@ -487,8 +498,16 @@ async fn connect_options(options: &NatsOptions, name: &str) -> anyhow::Result<Co
             .await
             .with_context(|| format!("could not read --nats-creds '{}'", path.display()))?,
     };
+    // A server that requires TLS gets it whatever the scheme; the client
+    // trusts the system's roots, and these.
+    if let Some(path) = &options.ca_file {
+        std::fs::metadata(path)
+            .with_context(|| format!("could not read --nats-ca-file '{}'", path.display()))?;
+        connect = connect.add_root_certificates(path.clone());
+    }
     let policy = options.retry;
     connect = connect
+        .require_tls(tls)
         .name(concat!("shipper/", env!("CARGO_PKG_VERSION")))
         .connection_timeout(options.timeout)
         .request_timeout(Some(options.timeout))
@@ -725,6 +744,10 @@ mod tests {
         assert_eq!(target.servers, ["127.0.0.1:4222", "nats-2:4222"]);
         assert_eq!(target.subject, "logs.app");
         assert_eq!(target.label(), "nats://127.0.0.1:4222,nats-2:4222/logs.app");
+        assert!(!target.tls);
+        let target = Target::parse("tls://nats.example/logs.app").unwrap();
+        assert!(target.tls);
+        assert_eq!(target.label(), "tls://nats.example:4222/logs.app");
     }
 
     #[test]

@@ -310,6 +310,42 @@ fn credentials_from_the_environment_are_used_and_never_printed() {
 }
 
 #[test]
+fn over_tls_every_event_is_stored_and_an_untrusted_server_stops_the_run() {
+    let server = NatsServer::start_tls();
+    server.create_stream("LOGS", &["logs.app"]);
+    let sink = format!("nats=tls://127.0.0.1:{}/logs.app", server.port);
+    let ca = server.ca_path().display().to_string();
+    let trusted = run(
+        &["--sink", &sink, "--nats-ca-file", &ca],
+        numbered_lines(1000),
+    );
+    assert_eq!(trusted.code, Some(0), "{}", trusted.stderr);
+    assert_eq!(
+        trusted.summary["sinks"][0]["name"],
+        sink.replace("nats=", "")
+    );
+    let stored = server.read_stream("LOGS");
+    assert_eq!(messages(&stored), expected(1000));
+
+    let untrusted = run(&["--sink", &sink], numbered_lines(10));
+    assert_eq!(untrusted.code, Some(1), "{}", untrusted.stderr);
+    assert!(
+        untrusted.stderr.contains("could not connect")
+            && untrusted.stderr.contains("invalid peer certificate"),
+        "{}",
+        untrusted.stderr
+    );
+    // A plain nats:// address to a server that requires TLS gets TLS too.
+    let plain = format!("nats=nats://127.0.0.1:{}/logs.app", server.port);
+    let upgraded = run(
+        &["--sink", &plain, "--nats-ca-file", &ca],
+        numbered_lines(10),
+    );
+    assert_eq!(upgraded.code, Some(0), "{}", upgraded.stderr);
+    assert_eq!(server.stream_state("LOGS").unwrap().1, 1010);
+}
+
+#[test]
 fn an_event_larger_than_the_servers_limit_is_cut_to_fit_and_its_batch_stored() {
     const MAX_PAYLOAD: usize = 1024 * 1024;
     let server = NatsServer::start();

@@ -114,6 +114,26 @@ fn spawn(command: &mut Command, what: &str) -> Child {
         .unwrap_or_else(|err| panic!("{what} runs ({err}; .ci/run installs it)"))
 }
 
+/// Writes into `dir` a private CA (`ca.pem`), and a certificate and key
+/// it signed for `localhost` and 127.0.0.1; returns their paths.
+fn make_certificates(dir: &Path) -> (PathBuf, PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let cert = rcgen::CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+    (dir.join("cert.pem"), dir.join("key.pem"))
+}
+
 /// Starts a server by `start` until it listens on its port: up to five
 /// times, since another program may take the port between the check that
 /// found it free (or the kill that freed it) and the server's bind.
@@ -172,6 +192,40 @@ impl NatsServer {
     /// A plain NATS server: no JetStream, so nothing can store an event.
     pub fn start_without_jetstream() -> NatsServer {
         NatsServer::launch(&[], false)
+    }
+
+    /// A server that requires TLS, with a certificate for 127.0.0.1 from a
+    /// private CA at `ca_path()`.
+    pub fn start_tls() -> NatsServer {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = make_certificates(dir.path());
+        let (cert, key) = (cert.display().to_string(), key.display().to_string());
+        let mut server = NatsServer {
+            child: None,
+            port: free_port(),
+            args: ["--tls", "--tlscert", &cert, "--tlskey", &key]
+                .map(str::to_owned)
+                .to_vec(),
+            dir,
+            jetstream: true,
+        };
+        server.run();
+        server
+    }
+
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// A client of its own, over TLS when the server requires it.
+    async fn client(&self) -> Option<async_nats::Client> {
+        let mut options = async_nats::ConnectOptions::new();
+        if self.ca_path().exists() {
+            options = options
+                .require_tls(true)
+                .add_root_certificates(self.ca_path());
+        }
+        options.connect(self.address()).await.ok()
     }
 
     fn launch(args: &[&str], jetstream: bool) -> NatsServer {
@@ -236,7 +290,7 @@ impl NatsServer {
             ..Default::default()
         };
         block_on(async {
-            let client = async_nats::connect(self.address()).await.unwrap();
+            let client = self.client().await.unwrap();
             jetstream::new(client).create_stream(config).await.unwrap();
         });
     }
@@ -244,7 +298,7 @@ impl NatsServer {
     /// The stream's configured subjects and how many messages it holds.
     pub fn stream_state(&self, name: &str) -> Option<(Vec<String>, u64)> {
         block_on(async {
-            let client = async_nats::connect(self.address()).await.ok()?;
+            let client = self.client().await?;
             let mut stream = jetstream::new(client).get_stream(name).await.ok()?;
             let info = stream.info().await.ok()?;
             Some((info.config.subjects.clone(), info.state.messages))
@@ -265,7 +319,7 @@ impl NatsServer {
     pub fn read_stream_with(&self, name: &str, header: &str) -> Vec<(Option<String>, Vec<u8>)> {
         let (_, count) = self.stream_state(name).expect("the stream exists");
         block_on(async {
-            let client = async_nats::connect(self.address()).await.unwrap();
+            let client = self.client().await.unwrap();
             let stream = jetstream::new(client).get_stream(name).await.unwrap();
             let consumer = stream
                 .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
@@ -355,7 +409,7 @@ impl SyslogNg {
         };
         let tcp_options = match transport {
             "tls" => {
-                let (cert, key) = server.make_certificates();
+                let (cert, key) = make_certificates(server.dir.path());
                 format!(
                     r#"tls(cert-file("{}") key-file("{}") peer-verify(optional-untrusted)) {tcp_options}"#,
                     cert.display(),
@@ -383,23 +437,6 @@ log {{ source(s_net); destination(d_file); }};
         std::fs::write(server.dir.path().join("syslog-ng.conf"), config).unwrap();
         server.run();
         server
-    }
-
-    /// A private CA, and a certificate and key for `localhost` it signed.
-    fn make_certificates(&self) -> (PathBuf, PathBuf) {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let key = rcgen::KeyPair::generate().unwrap();
-        let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-        let cert = params.signed_by(&key, &issuer).unwrap();
-        let dir = self.dir.path();
-        std::fs::write(self.ca_path(), ca.pem()).unwrap();
-        std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
-        std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
-        (dir.join("cert.pem"), dir.join("key.pem"))
     }
 
     fn run(&mut self) {
