@@ -513,20 +513,26 @@ mod tests {
         assert!(matches!(read(&path), Ok(entries) if entries.is_empty()));
     }
 
-    #[test]
-    fn a_position_saves_what_is_settled_or_after_a_clean_drain_all_taken() {
-        let stream = Stream::named("1.2.abc");
-        let position = Position {
+    /// `a.log` of `stream`, read this run from `start`, taken by the queue
+    /// to 40 and its last event ending at `events_to`.
+    fn position(stream: &Arc<Stream>, start: u64, events_to: u64, released: bool) -> Position {
+        Position {
             path: "a.log".into(),
             device: 1,
             inode: 2,
             fingerprint: Fingerprint::of(b"first line\n"),
-            stream: Arc::clone(&stream),
-            start: 5,
+            stream: Arc::clone(stream),
+            start,
             accepted_to: 40,
-            events_to: 38,
-            released: false,
-        };
+            events_to,
+            released,
+        }
+    }
+
+    #[test]
+    fn a_position_saves_what_is_settled_or_after_a_clean_drain_all_taken() {
+        let stream = Stream::named("1.2.abc");
+        let position = position(&stream, 5, 38, false);
         let mut settled = HashMap::new();
         assert_eq!(
             super::entry(&position, &settled, false).offset,
@@ -552,18 +558,7 @@ mod tests {
         let path = dir.path().join("state.json");
         let checkpoint = Checkpoint::load(&path).unwrap();
         let stream = Stream::named("1.2.abc");
-        let released = Position {
-            path: "a.log".into(),
-            device: 1,
-            inode: 2,
-            fingerprint: Fingerprint::of(b"first line\n"),
-            stream: Arc::clone(&stream),
-            start: 0,
-            accepted_to: 40,
-            events_to: 40,
-            released: true,
-        };
-        checkpoint.update(vec![released]);
+        checkpoint.update(vec![position(&stream, 0, 40, true)]);
         let saved = |settled: &HashMap<Arc<Stream>, u64>, finished| {
             checkpoint.save(settled, finished).unwrap();
             read(&path).ok().unwrap()

@@ -116,7 +116,7 @@ fn spawn(command: &mut Command, what: &str) -> Child {
 
 /// Writes into `dir` a private CA (`ca.pem`), and a certificate and key
 /// it signed for `localhost` and 127.0.0.1; returns their paths.
-fn make_certificates(dir: &Path) -> (PathBuf, PathBuf) {
+pub fn make_certificates(dir: &Path) -> (PathBuf, PathBuf) {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
