@@ -35,9 +35,10 @@ pub(crate) struct Batch {
     /// For each line, its stream (an index into `streams`) and the
     /// position just past it there.
     origins: Vec<(u32, u64)>,
-    /// Lines read but not made events (rejected as invalid): their stream
-    /// and the position past them, settled with the batch all the same.
-    passed: Vec<(u32, u64)>,
+    /// For each stream (as `streams`), the position past its last line
+    /// read but not made an event (rejected as invalid), or 0: settled
+    /// with the batch all the same.
+    passed: Vec<u64>,
     /// Sinks that have not reported on this batch yet.
     pending: AtomicUsize,
     /// Fewest events any reporting sink wrote: the events every sink holds.
@@ -99,8 +100,9 @@ impl Batch {
     /// the batch is delivered, reading may resume there.
     pub(crate) fn positions(&self) -> impl Iterator<Item = (&Arc<Stream>, u64)> {
         // One pass over the events, however many streams the batch holds.
-        let mut last = vec![0; self.streams.len()];
-        for &(stream, end) in self.origins.iter().chain(&self.passed) {
+        let mut last = self.passed.clone();
+        last.resize(self.streams.len(), 0);
+        for &(stream, end) in &self.origins {
             if let Some(slot) = last.get_mut(stream as usize) {
                 *slot = end.max(*slot);
             }
@@ -129,7 +131,9 @@ pub(crate) struct BatchBuilder {
     markers: Vec<usize>,
     streams: Vec<Arc<Stream>>,
     origins: Vec<(u32, u64)>,
-    passed: Vec<(u32, u64)>,
+    /// One slot a stream, however many lines are rejected before the next
+    /// batch goes.
+    passed: Vec<u64>,
     /// The stream the next events come from: an index into `streams`.
     current: u32,
     /// Most events in one batch.
@@ -194,7 +198,14 @@ impl BatchBuilder {
     /// Notes a line of the current stream, ending at `end`, that was read
     /// but not made an event: once the batch is settled, so is it.
     pub(crate) fn pass(&mut self, end: u64) {
-        self.passed.push((self.current, end));
+        if self.current == NO_STREAM {
+            return;
+        }
+        let stream = self.current as usize;
+        if self.passed.len() <= stream {
+            self.passed.resize(stream + 1, 0);
+        }
+        self.passed[stream] = end;
     }
 
     /// Adds a gap marker written by `write`.
@@ -389,7 +400,10 @@ mod tests {
         // A rejected line after the last event still moves its stream on.
         builder.reading(&one);
         push(&mut builder, 3);
-        builder.pass(12);
+        for end in 5..=12 {
+            builder.pass(end);
+        }
+        assert_eq!(builder.passed, [12], "one slot a stream");
         let batch = builder.take(1);
         let positions: Vec<_> = batch.positions().map(|(s, end)| (&*s.id, end)).collect();
         assert_eq!(positions, [("one", 12)]);

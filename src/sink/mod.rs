@@ -14,6 +14,7 @@ pub(crate) mod output;
 pub(crate) mod retry;
 pub(crate) mod stdout;
 pub(crate) mod syslog;
+pub(crate) mod tls;
 
 use std::io;
 use std::sync::Arc;

@@ -498,12 +498,12 @@ async fn connect_options(
             .await
             .with_context(|| format!("could not read --nats-creds '{}'", path.display()))?,
     };
-    // A server that requires TLS gets it whatever the scheme; the client
-    // trusts the system's roots, and these.
-    if let Some(path) = &options.ca_file {
-        std::fs::metadata(path)
-            .with_context(|| format!("could not read --nats-ca-file '{}'", path.display()))?;
-        connect = connect.add_root_certificates(path.clone());
+    // A server that requires TLS gets it whatever the scheme. The client's
+    // own settings would trust a CA file instead of the system's roots:
+    // shipper's trust both.
+    if tls || options.ca_file.is_some() {
+        let config = super::tls::client_config(options.ca_file.as_deref(), "--nats-ca-file")?;
+        connect = connect.tls_client_config(config);
     }
     let policy = options.retry;
     connect = connect

@@ -152,11 +152,18 @@ impl Tcp {
         Err(error)
     }
 
-    /// Ends the connection cleanly, after what was written.
+    /// Ends the connection cleanly, after what was written: over TLS that
+    /// is a write too, given `--syslog-timeout` like any other.
     pub(super) async fn close(&mut self) -> io::Result<()> {
-        match &mut self.link {
-            Some(link) => link.stream.shutdown().await,
-            None => Ok(()),
+        let Some(link) = &mut self.link else {
+            return Ok(());
+        };
+        match tokio::time::timeout(self.timeout, link.stream.shutdown()).await {
+            Ok(closed) => closed,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the server took no data while the connection was closed",
+            )),
         }
     }
 
@@ -386,6 +393,61 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
         (listener, address)
+    }
+
+    /// A rustls server sends session tickets right after the handshake:
+    /// there is something to read on a connection that is not closed.
+    #[tokio::test]
+    async fn tls_session_tickets_are_not_taken_for_a_close() {
+        use std::sync::Arc;
+        use tokio_rustls::rustls;
+        use tokio_rustls::rustls::pki_types::{PrivateKeyDer, ServerName};
+
+        let dir = tempfile::tempdir().unwrap();
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let (listener, address) = listener().await;
+        let received = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut stream = acceptor.accept(stream).await.unwrap();
+            let mut all = Vec::new();
+            let _ = stream.read_to_end(&mut all).await;
+            all
+        });
+        let config =
+            crate::sink::tls::client_config(Some(&dir.path().join("ca.pem")), "x").unwrap();
+        let tls = Tls {
+            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            server: ServerName::try_from("localhost").unwrap(),
+        };
+        let mut tcp = Tcp::open(&address, Some(tls), "syslog:test", Duration::from_secs(5))
+            .await
+            .unwrap();
+        let mut sent = 0;
+        tcp.send(&messages(3), &mut sent).await.unwrap();
+        assert_eq!(sent, 3);
+        tcp.close().await.unwrap();
+        assert_eq!(received.await.unwrap(), b"2 m02 m12 m2");
     }
 
     #[tokio::test]
