@@ -77,7 +77,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
             return nothing_shipped(config, Status::CouldNotRun, None, started);
         }
     };
-    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let host = crate::source::host();
     let mut pipeline = Pipeline::start(
         &config.pipeline,
         Encoder::new(&config.envelope, &host),

@@ -138,7 +138,7 @@ impl SyslogSink {
                 Connection::Udp { socket, server }
             }
         };
-        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let host = crate::source::host();
         Ok(SyslogSink {
             name,
             connection,

@@ -61,6 +61,12 @@ impl Writer {
         self.file = append(&self.path);
     }
 
+    /// Rename rotation: its file moves to `to`, and it opens its path again.
+    fn rotate_to(&mut self, to: &Path) {
+        std::fs::rename(&self.path, to).unwrap();
+        self.reopen();
+    }
+
     /// Every line written so far.
     fn written(&self) -> Vec<String> {
         (0..self.next).map(|i| self.line(i)).collect()
@@ -154,8 +160,7 @@ fn rotates_under_steady_writing(extra: &[&str]) {
             writer.write(25);
             std::thread::sleep(Duration::from_millis(20));
         }
-        std::fs::rename(&log, running.path(&format!("app.log.{round}"))).unwrap();
-        writer.reopen();
+        writer.rotate_to(&running.path(&format!("app.log.{round}")));
     }
     writer.write(100);
     wait_delivered(&running, writer.next);
@@ -182,12 +187,10 @@ fn two_rotations_in_quick_succession_lose_nothing() {
     let running = follow_in(dir, &["app.log"], &[]);
     wait_following(&running, &mut writer);
     writer.write(100);
-    std::fs::rename(&log, running.path("app.log.1")).unwrap();
-    writer.reopen();
+    writer.rotate_to(&running.path("app.log.1"));
     writer.write(100);
     std::fs::rename(running.path("app.log.1"), running.path("app.log.2")).unwrap();
-    std::fs::rename(&log, running.path("app.log.1")).unwrap();
-    writer.reopen();
+    writer.rotate_to(&running.path("app.log.1"));
     writer.write(100);
     wait_delivered(&running, writer.next);
     let (messages, _, _) = stop(running);
@@ -662,8 +665,7 @@ fn a_released_file_stays_in_the_checkpoint_until_its_lines_are_delivered() {
     wait_until(PATIENCE, "following", || {
         running.stderr_so_far().contains("following app.log")
     });
-    std::fs::rename(&log, running.path("app.log.1")).unwrap();
-    writer.reopen();
+    writer.rotate_to(&running.path("app.log.1"));
     writer.write(10);
     wait_until(PATIENCE, "the rotated file released", || {
         running.stderr_so_far().contains("released app.log")
@@ -747,8 +749,7 @@ fn rotate_while_behind(pattern: &str) -> String {
     wait_until(PATIENCE, "shipper under way", || {
         !lines.lock().unwrap().is_empty()
     });
-    std::fs::rename(running.path("app.log"), running.path("app.log.1")).unwrap();
-    writer.reopen();
+    writer.rotate_to(&running.path("app.log.1"));
     writer.write(10);
     wait_until(PATIENCE, "every line through the sink", || {
         lines.lock().unwrap().len() >= 2010
@@ -938,8 +939,7 @@ fn older_generations_renamed_by_a_later_rotation_are_not_read_again() {
     wait_following(&running, &mut writer);
     writer.write(9);
     wait_delivered(&running, 10);
-    std::fs::rename(&log, running.path("app.log.1")).unwrap();
-    writer.reopen();
+    writer.rotate_to(&running.path("app.log.1"));
     writer.write(10);
     wait_delivered(&running, 20);
     wait_until(PATIENCE, "the rotated file released", || {
@@ -947,8 +947,7 @@ fn older_generations_renamed_by_a_later_rotation_are_not_read_again() {
     });
     // logrotate's numbered rotation: every older generation is renamed.
     std::fs::rename(running.path("app.log.1"), running.path("app.log.2")).unwrap();
-    std::fs::rename(&log, running.path("app.log.1")).unwrap();
-    writer.reopen();
+    writer.rotate_to(&running.path("app.log.1"));
     writer.write(10);
     wait_delivered(&running, 30);
     std::thread::sleep(Duration::from_millis(500));
@@ -970,8 +969,7 @@ fn a_file_rotated_while_shipper_was_stopped_is_finished_after_a_restart() {
     let (_, _, _, dir) = running.finish();
     // While shipper is stopped: more lines, then a rotation.
     writer.write(10);
-    std::fs::rename(&log, dir.path().join("app.log.1")).unwrap();
-    writer.reopen();
+    writer.rotate_to(&dir.path().join("app.log.1"));
     writer.write(10);
     let running = follow_in(dir, &["app.log"], &extra);
     wait_delivered(&running, 30);

@@ -97,8 +97,7 @@ fn two_sinks_on_subjects_of_one_stream_each_store_every_event() {
 #[test]
 fn events_read_again_after_a_restart_are_stored_once_and_the_repeat_is_told() {
     let server = NatsServer::start();
-    server.create_stream("LOGS", &["logs.app"]);
-    let sink = server.sink("logs.app");
+    let sink = logs_app(&server);
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     let checkpoint = dir.path().join("checkpoint.json");
@@ -136,11 +135,17 @@ fn events_read_again_after_a_restart_are_stored_once_and_the_repeat_is_told() {
     assert_eq!(messages(&stored), expected(10));
 }
 
+/// Makes stream LOGS capture `logs.app`; returns the `--sink` argument
+/// that publishes there.
+fn logs_app(server: &NatsServer) -> String {
+    server.create_stream("LOGS", &["logs.app"]);
+    server.sink("logs.app")
+}
+
 #[test]
 fn a_server_killed_and_restarted_mid_run_ends_with_every_event_exactly_once() {
     let mut server = NatsServer::start();
-    server.create_stream("LOGS", &["logs.app"]);
-    let sink = server.sink("logs.app");
+    let sink = logs_app(&server);
     let args = [
         "--sink",
         &sink,
@@ -349,8 +354,7 @@ fn over_tls_every_event_is_stored_and_an_untrusted_server_stops_the_run() {
 fn an_event_larger_than_the_servers_limit_is_cut_to_fit_and_its_batch_stored() {
     const MAX_PAYLOAD: usize = 1024 * 1024;
     let server = NatsServer::start();
-    server.create_stream("LOGS", &["logs.app"]);
-    let sink = server.sink("logs.app");
+    let sink = logs_app(&server);
     let big = format!("big {}", "x".repeat(1_100_000));
     let input = format!("small 0\n{big}\nsmall 2\n");
     let run = run(&["--sink", &sink, "--max-line-bytes", "2MiB"], input);
@@ -451,8 +455,7 @@ fn down_after(
 #[test]
 fn a_server_that_stays_down_costs_the_events_after_the_retry_budget() {
     let mut server = NatsServer::start();
-    server.create_stream("LOGS", &["logs.app"]);
-    let sink = server.sink("logs.app");
+    let sink = logs_app(&server);
     let args = [
         "--sink",
         &sink,
@@ -480,8 +483,7 @@ fn a_server_that_stays_down_costs_the_events_after_the_retry_budget() {
 #[test]
 fn a_server_that_stays_down_is_given_up_when_the_shutdown_timeout_runs_out() {
     let mut server = NatsServer::start();
-    server.create_stream("LOGS", &["logs.app"]);
-    let sink = server.sink("logs.app");
+    let sink = logs_app(&server);
     let args = [
         "--sink",
         &sink,

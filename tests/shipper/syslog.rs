@@ -94,6 +94,16 @@ fn over_tcp_every_event_arrives_with_its_severity_host_and_message() {
     assert_received(&server.wait_for(2000), &expected);
 }
 
+/// An error event that was cut to fit, and says so in its structured data.
+fn assert_cut_error(cut: &Received) {
+    assert_eq!(cut.severity, 3);
+    assert!(
+        cut.sdata
+            .starts_with(r#"[shipper@32473 truncated="true" original_length=""#),
+        "{cut:?}"
+    );
+}
+
 #[test]
 fn the_facility_is_user_unless_named() {
     let server = SyslogNg::start();
@@ -167,12 +177,7 @@ fn over_tcp_a_message_longer_than_the_servers_limit_is_cut_and_the_rest_of_its_b
     let mut received = server.wait_for(11);
     let cut = received.remove(5);
     assert_received(&received, &expected);
-    assert_eq!(cut.severity, 3);
-    assert!(
-        cut.sdata
-            .starts_with(r#"[shipper@32473 truncated="true" original_length=""#),
-        "{cut:?}"
-    );
+    assert_cut_error(&cut);
     assert!(
         cut.message.len() > 65_000 && long.starts_with(&cut.message),
         "{}",
@@ -367,12 +372,7 @@ fn over_udp_each_event_is_a_datagram_and_a_long_one_is_cut_and_flagged() {
     let received = server.wait_for(201);
     assert_received(&received[..200], &expected);
     let cut = &received[200];
-    assert_eq!(cut.severity, 3);
-    assert!(
-        cut.sdata
-            .starts_with(r#"[shipper@32473 truncated="true" original_length=""#),
-        "{cut:?}"
-    );
+    assert_cut_error(cut);
     assert!(
         cut.message.len() < 2048 && cut.message.len() > 1900,
         "{}",
