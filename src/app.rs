@@ -66,14 +66,14 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     let opened = tokio::select! {
         opened = sink::open_all(config) => opened,
         signal = signals.next() => {
-            eprintln!("shipper: {} received while the sinks opened", signal.name());
+            diagnostics::say!("shipper: {} received while the sinks opened", signal.name());
             return nothing_shipped(config, signal.status(), Some(signal), started);
         }
     };
     let sinks = match opened {
         Ok(sinks) => sinks,
         Err(err) => {
-            eprintln!("shipper: {err:#}");
+            diagnostics::say!("shipper: {err:#}");
             return nothing_shipped(config, Status::CouldNotRun, None, started);
         }
     };
@@ -209,7 +209,7 @@ async fn could_not_read(
     config: &Config,
     started: Instant,
 ) -> anyhow::Result<Status> {
-    eprintln!("shipper: {err:#}");
+    diagnostics::say!("shipper: {err:#}");
     pipeline.queue().close();
     let failures = pipeline.drain().await;
     let close_errors: Vec<_> = failures
@@ -377,13 +377,15 @@ fn colour() -> bool {
 fn report(summary: &Summary, config: &Config) -> anyhow::Result<()> {
     // Held-back diagnostics first: the summary is the last word on stderr.
     diagnostics::flush();
+    // The file first: what a script reads does not depend on stderr.
+    let written = match &config.summary.file {
+        Some(path) => summary.write_file(path),
+        None => Ok(()),
+    };
     match config.summary.format {
-        SummaryFormat::Text => eprintln!("{}", summary.to_text(colour())),
-        SummaryFormat::Json => eprintln!("{}", summary.to_json()),
+        SummaryFormat::Text => diagnostics::say!("{}", summary.to_text(colour())),
+        SummaryFormat::Json => diagnostics::say!("{}", summary.to_json()),
         SummaryFormat::None => {}
     }
-    if let Some(path) = &config.summary.file {
-        summary.write_file(path)?;
-    }
-    Ok(())
+    written
 }

@@ -135,11 +135,98 @@ fn print(level: Level, component: &str, message: &str, fields: Value) {
     }
     let mut line = serde_json::to_vec(&Value::Object(object)).expect("a JSON map serializes");
     line.push(b'\n');
+    write_stderr(&line);
+}
+
+/// `eprintln!` that never panics: stderr may be closed or full
+/// (`2>/dev/full`), and there is nowhere left to say so, but the run goes
+/// on to its summary file and its exit status.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::diagnostics::say_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// One line of shipper's own on stderr (`shipper: ...`, the summary).
+pub(crate) fn say_line(text: std::fmt::Arguments<'_>) {
+    let mut line = text.to_string().into_bytes();
+    line.push(b'\n');
+    write_stderr(&line);
+}
+
+fn write_stderr(bytes: &[u8]) {
     if cfg!(test) {
         // Captured by the test harness, unlike a raw write.
-        eprint!("{}", String::from_utf8_lossy(&line));
+        #[allow(clippy::print_stderr)]
+        {
+            eprint!("{}", String::from_utf8_lossy(bytes));
+        }
         return;
     }
-    // stderr may be closed; there is nowhere left to say so.
-    let _ = std::io::stderr().lock().write_all(&line);
+    let _ = std::io::stderr().lock().write_all(bytes);
+}
+
+/// Text that did not come from shipper (a path, a sink's name, a quoted
+/// line), made safe to print on a terminal: control characters (C0, DEL,
+/// C1) become visible escapes (`\x1b`, `\n`, `\u{9b}`), so a file name
+/// cannot move the cursor, retitle the window or clear the screen.
+/// Backslashes are doubled only when something was escaped, so ordinary
+/// text reads as it is.
+pub(crate) fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(unsafe_to_show) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if unsafe_to_show(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Control characters, and the marks that reorder text on screen (bidi
+/// embeddings, overrides and isolates), which can make a name read as
+/// another.
+fn unsafe_to_show(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A path as it may be shown on a terminal: lossy UTF-8, then `escape`.
+pub(crate) fn shown(path: &std::path::Path) -> String {
+    escape(&path.to_string_lossy()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_leaves_ordinary_text_alone() {
+        assert!(matches!(
+            escape("/var/log/app é.log"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(escape(r"C:\logs"), r"C:\logs");
+    }
+
+    #[test]
+    fn escape_makes_terminal_controls_visible() {
+        assert_eq!(
+            escape("x\u{1b}]0;TITLE\u{7}\u{1b}[2J.log"),
+            r"x\x1b]0;TITLE\x07\x1b[2J.log"
+        );
+        assert_eq!(escape("a\nb\tc\\d\u{9b}\u{7f}"), r"a\nb\tc\\d\u{9b}\x7f");
+        assert_eq!(escape("evil\u{202e}gol.exe"), r"evil\u{202e}gol.exe");
+    }
 }

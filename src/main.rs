@@ -1,6 +1,10 @@
 //! shipper: ship log lines from standard input through a bounded pipeline
 //! to sinks, and account for every one of them.
 
+// Every write to stderr or stdout goes through code that cannot panic
+// (`diagnostics::say!`, the sinks): `2>/dev/full` must not cost the summary.
+#![warn(clippy::print_stderr, clippy::print_stdout)]
+
 mod app;
 mod cli;
 mod config;
@@ -24,7 +28,7 @@ fn main() -> ExitCode {
     let argv = match config_file::with_config_file(std::env::args_os().collect()) {
         Ok(argv) => argv,
         Err(message) => {
-            eprintln!("shipper: {message}");
+            diagnostics::say!("shipper: {message}");
             return ExitCode::from(2);
         }
     };
@@ -34,7 +38,7 @@ fn main() -> ExitCode {
         return match cli::generate(what, &mut std::io::stdout().lock()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
-                eprintln!("shipper: could not write the output: {err}");
+                diagnostics::say!("shipper: could not write the output: {err}");
                 exit_code::Status::CouldNotRun.into()
             }
         };
@@ -46,7 +50,7 @@ fn main() -> ExitCode {
             .exit(),
     };
     if check_only {
-        eprintln!("shipper: the settings are valid");
+        diagnostics::say!("shipper: the settings are valid");
         return ExitCode::SUCCESS;
     }
     let done = match &config.task {
@@ -54,9 +58,9 @@ fn main() -> ExitCode {
         config::Task::ShowCheckpoint(path, paths) => Some(source::checkpoint::show(path, paths)),
         config::Task::ResetCheckpoint(path, paths) => {
             Some(source::checkpoint::reset(path, paths).map(|forgotten| {
-                eprintln!(
+                diagnostics::say!(
                     "shipper: forgot the positions of {forgotten} files in '{}'",
-                    path.display()
+                    diagnostics::shown(path)
                 );
             }))
         }
@@ -65,7 +69,7 @@ fn main() -> ExitCode {
         return match done {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
-                eprintln!("shipper: {err:#}");
+                diagnostics::say!("shipper: {err:#}");
                 exit_code::Status::CouldNotRun.into()
             }
         };
@@ -73,7 +77,7 @@ fn main() -> ExitCode {
     match app::run(config) {
         Ok(status) => status.into(),
         Err(err) => {
-            eprintln!("shipper: {err:#}");
+            diagnostics::say!("shipper: {err:#}");
             exit_code::Status::CouldNotRun.into()
         }
     }

@@ -29,7 +29,7 @@ pub(crate) fn report_every(
             ticks.tick().await;
             let mut summary = Summary::new(&Counts::of(&queue), &names, &[]);
             summary.elapsed_seconds = started.elapsed().as_secs_f64();
-            eprintln!("{}", stats_line(&summary));
+            crate::diagnostics::say!("{}", stats_line(&summary));
         }
     });
 }

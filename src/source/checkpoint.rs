@@ -391,7 +391,10 @@ pub(crate) fn show(path: &Path, paths: &[String]) -> anyhow::Result<()> {
         writeln!(
             out,
             "{:>14}  {:>14}  {:<8}  {}",
-            entry.offset, size, state, entry.path
+            entry.offset,
+            size,
+            state,
+            crate::diagnostics::escape(&entry.path)
         )?;
     }
     Ok(())

@@ -14,4 +14,5 @@ mod live;
 mod nats;
 mod servers;
 mod sinks;
+mod stderr;
 mod syslog;
