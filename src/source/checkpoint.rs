@@ -68,6 +68,22 @@ pub(crate) struct Entry {
     pub stream: String,
     /// Every line before this byte was delivered (or dropped with a reason).
     pub offset: u64,
+    /// The file's size when saved: with `offset`, what was left to read.
+    /// Absent from checkpoints written before sizes were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// When the file was born, in nanoseconds since the epoch: a
+    /// generation of its path born later, and not in the checkpoint, was
+    /// never seen, and is read on restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub born: Option<u64>,
+}
+
+impl Entry {
+    /// Bytes written to the file past its saved position, when known.
+    pub(crate) fn unread(&self) -> Option<u64> {
+        self.size.map(|size| size.saturating_sub(self.offset))
+    }
 }
 
 /// The file as written.
@@ -98,6 +114,10 @@ pub(crate) struct Position {
     /// its position is kept until its last event is settled, so a crash
     /// before then finds it again.
     pub released: bool,
+    /// The file's size when last looked at.
+    pub size: u64,
+    /// When the file was born.
+    pub born: std::time::SystemTime,
 }
 
 impl Position {
@@ -147,6 +167,11 @@ impl Checkpoint {
             saved: Mutex::new(None),
             _lock: lock,
         })
+    }
+
+    /// When the checkpoint file was last written, if it is there.
+    pub(crate) fn modified(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(&self.path).ok()?.modified().ok()
     }
 
     /// The entries the file held when shipper started.
@@ -203,27 +228,25 @@ impl Checkpoint {
         settled: &HashMap<Arc<Stream>, u64>,
         finished: bool,
     ) -> anyhow::Result<()> {
-        let mut entries: Vec<Entry> = {
+        let (mut entries, read): (Vec<Entry>, Vec<(u64, u64)>) = {
             let positions = self.positions.lock().expect("checkpoint lock poisoned");
-            positions
+            let entries = positions
                 .iter()
                 .filter(|position| !(position.released && (finished || position.settled(settled))))
                 .map(|position| entry(position, settled, finished))
-                .collect()
+                .collect();
+            let read = positions.iter().map(|p| (p.device, p.inode)).collect();
+            (entries, read)
         };
-        let carried = self
-            .carried
-            .lock()
-            .expect("checkpoint lock poisoned")
-            .clone();
-        for old in carried {
-            if !entries
-                .iter()
-                .any(|new| (new.device, new.inode) == (old.device, old.inode))
-            {
-                entries.push(old);
+        // A carried entry of a file read this run is replaced by its
+        // position, or dropped with it once the file is done with.
+        let carried = self.carried.lock().expect("checkpoint lock poisoned");
+        for old in carried.iter() {
+            if !read.contains(&(old.device, old.inode)) {
+                entries.push(old.clone());
             }
         }
+        drop(carried);
         let mut saved = self.saved.lock().expect("checkpoint lock poisoned");
         if saved.as_ref() == Some(&entries) {
             return Ok(());
@@ -249,6 +272,12 @@ fn entry(position: &Position, settled: &HashMap<Arc<Stream>, u64>, finished: boo
         fingerprint: position.fingerprint,
         stream: position.stream.id.to_string(),
         offset,
+        size: Some(position.size),
+        born: position
+            .born
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|since| u64::try_from(since.as_nanos()).ok()),
     }
 }
 
@@ -457,6 +486,8 @@ mod tests {
             fingerprint: Fingerprint::of(b"first line\n"),
             stream: "1.2.abc".into(),
             offset,
+            size: None,
+            born: None,
         }
     }
 
@@ -529,6 +560,8 @@ mod tests {
             accepted_to: 40,
             events_to,
             released,
+            size: 40,
+            born: std::time::UNIX_EPOCH,
         }
     }
 
@@ -589,6 +622,8 @@ mod tests {
             fingerprint: Fingerprint::of(head),
             stream: format!("s{offset}"),
             offset,
+            size: None,
+            born: None,
         };
         let path = dir.path().join("state.json");
         write(&path, &[at(90, b"old\n"), at(2, b"new\n")]).unwrap();

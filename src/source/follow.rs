@@ -26,6 +26,8 @@ use crate::config::{InputConfig, ReadFrom};
 use crate::diagnostics;
 use crate::pipeline::queue::Queue;
 
+mod stopped;
+
 /// Bytes one file may read in one turn before the next file's turn.
 const TURN_BUDGET: u64 = 4 * 1024 * 1024;
 /// How often files are looked at when changes cannot be watched.
@@ -108,11 +110,7 @@ pub(crate) fn spawn(
         follower.scan(true);
         None
     } else {
-        let total = follower.open_once()?;
-        if let Some(checkpoint) = &follower.checkpoint {
-            checkpoint.carry(checkpoint.loaded().to_vec());
-        }
-        Some(total)
+        Some(follower.open_once()?)
     };
     // Saved once before reading: a checkpoint that cannot be written stops
     // the run now, not after hours of reading.
@@ -181,19 +179,24 @@ impl Follower {
         }
     }
 
-    /// Reading once: opens every file named, in order. Returns the bytes
-    /// there are to read.
+    /// Reading once: opens every file named, in order, after what the
+    /// checkpoint says is left of earlier files at those names (rotated
+    /// since the last run). Returns the bytes there are to read.
     fn open_once(&mut self) -> anyhow::Result<u64> {
-        let mut total = 0;
-        for name in self.config.paths.clone() {
-            let path = Path::new(&name);
+        let names = self.config.paths.clone();
+        let seen: HashSet<Identity> = names
+            .iter()
+            .filter_map(|name| std::fs::metadata(name).ok())
+            .map(|meta| Identity::of(&meta))
+            .collect();
+        self.recover(&seen, |entry| names.contains(&entry.path));
+        for name in &names {
             let file = self
-                .open(path, true)
+                .open(Path::new(name), true)
                 .with_context(|| format!("could not open '{name}'"))?;
-            total += file.unread();
             self.files.push(file);
         }
-        Ok(total)
+        Ok(self.files.iter().map(Followed::unread).sum())
     }
 
     /// Opens a file found at `path`, resuming it from the checkpoint when
@@ -424,10 +427,10 @@ impl Follower {
             }
         }
         if at_start {
-            self.recover(&seen);
+            self.recover(&seen, |_| true);
         }
         for path in rotated {
-            self.catch_up(&path, &seen);
+            self.catch_up(&path, &seen, self.last_look - CLOCK_SLACK);
         }
         let mut settled = true;
         for (path, identity) in fresh {
@@ -463,74 +466,14 @@ impl Follower {
         }
     }
 
-    /// At the start: a checkpointed file no longer at its path may have
-    /// been rotated while shipper was stopped. Found beside its old path by
-    /// device, inode and first bytes, it is read from its saved position to
-    /// its end before the file that now has the name. A checkpointed file
-    /// still at its path, but not followed now, keeps its entry; one that
-    /// is gone is said to be gone.
-    fn recover(&mut self, seen: &HashSet<Identity>) {
-        let Some(checkpoint) = self.checkpoint.clone() else {
-            return;
-        };
-        for entry in checkpoint.loaded() {
-            let identity = Identity {
-                device: entry.device,
-                inode: entry.inode,
-            };
-            if seen.contains(&identity) {
-                continue;
-            }
-            let saved_path = Path::new(&entry.path);
-            if same_file(saved_path, entry) {
-                checkpoint.carry([entry.clone()]);
-                continue;
-            }
-            let beside = dir_of(saved_path).read_dir().ok().and_then(|entries| {
-                entries
-                    .flatten()
-                    .map(|found| found.path())
-                    .find(|path| same_file(path, entry))
-            });
-            let Some(path) = beside else {
-                tell_gone(entry);
-                continue;
-            };
-            let start = Start::Resume {
-                offset: entry.offset,
-                stream: entry.stream.clone(),
-            };
-            match std::fs::File::open(&path)
-                .and_then(|file| Followed::new(&path, file, start, self.max_line))
-            {
-                Ok(mut file) => {
-                    diagnostics::info(
-                        "source",
-                        format!(
-                            "{} was rotated to {} while shipper was stopped: reading its rest",
-                            entry.path,
-                            path.display()
-                        ),
-                        json!({"path": entry.path, "now": path.display().to_string()}),
-                    );
-                    file.written_as(saved_path);
-                    file.fate = Fate::Rotated {
-                        since: file.renamed_at(),
-                    };
-                    self.files.push(file);
-                }
-                Err(_) => tell_gone(entry),
-            }
-        }
-    }
-
     /// A name was rotated: a file that took the name and was rotated away
-    /// again since the last look (two rotations between two looks) would
-    /// never be seen at it. Such files are found beside it, by a name that
-    /// begins with the rotated one and a birth after the last look, and
-    /// read whole. Older generations renamed in the same rotation
-    /// (`app.log.1` to `app.log.2`) were born long before: left alone.
-    fn catch_up(&mut self, rotated: &Path, seen: &HashSet<Identity>) {
+    /// again since the last look (two rotations between two looks, or any
+    /// number while shipper was stopped) would never be seen at it. Such
+    /// files are found beside it, as generations of its name born `since`
+    /// the last look (less the clock's slack), and read whole. Older generations renamed in the
+    /// same rotation (`app.log.1` to `app.log.2`) were born long before:
+    /// left alone.
+    fn catch_up(&mut self, rotated: &Path, seen: &HashSet<Identity>, since: std::time::SystemTime) {
         let Some(name) = rotated.file_name() else {
             return;
         };
@@ -538,19 +481,13 @@ impl Follower {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
-        // Timestamps come from a coarse clock: allow for it.
-        let since = self.last_look - CLOCK_SLACK;
         let mut missed: Vec<(i64, i64, std::time::SystemTime, PathBuf)> = entries
             .flatten()
             .filter(|entry| {
                 // The file at the name itself holds it now, whatever the
                 // look saw there a moment ago: it is a fresh file, read
                 // after the ones caught up here.
-                let found = entry.file_name();
-                found != name
-                    && found
-                        .as_encoded_bytes()
-                        .starts_with(name.as_encoded_bytes())
+                stopped::is_generation(name, &entry.file_name())
             })
             .filter_map(|entry| {
                 let meta = entry.metadata().ok()?;
@@ -697,7 +634,13 @@ impl Follower {
     /// files not settled yet.
     fn hand_over(&self) {
         if let Some(checkpoint) = &self.checkpoint {
-            let open = self.files.iter().map(Followed::position);
+            // Reading once, a file rotated away before the run is done with
+            // once read: kept only until its events are settled.
+            let once = !self.config.follow;
+            let open = self.files.iter().map(|file| Position {
+                released: once && file.fate != Fate::Live && file.at_end,
+                ..file.position()
+            });
             checkpoint.update(open.chain(self.released.iter().cloned()).collect());
         }
     }
@@ -799,30 +742,6 @@ fn dir_of(path: &Path) -> &Path {
 fn place(path: &Path) -> Option<(PathBuf, OsString)> {
     let dir = std::fs::canonicalize(dir_of(path)).ok()?;
     Some((dir, path.file_name()?.to_owned()))
-}
-
-/// Whether the file at `path` is the one a checkpoint entry names.
-fn same_file(path: &Path, entry: &super::checkpoint::Entry) -> bool {
-    let Ok(file) = std::fs::File::open(path) else {
-        return false;
-    };
-    file.metadata()
-        .is_ok_and(|meta| meta.is_file() && meta.dev() == entry.device && meta.ino() == entry.inode)
-        && entry.fingerprint.matches(&file).unwrap_or(false)
-}
-
-/// A checkpointed file is nowhere to be found: what was written to it
-/// after its saved position was not read.
-fn tell_gone(entry: &super::checkpoint::Entry) {
-    diagnostics::warn("checkpoint", &format!("gone:{}", entry.path), || {
-        (
-            format!(
-                "{} (in the checkpoint) is gone: whatever was written to it after byte {} was not read",
-                entry.path, entry.offset
-            ),
-            json!({"path": entry.path, "offset": entry.offset}),
-        )
-    });
 }
 
 fn warn_polling(why: &str) {
@@ -928,7 +847,7 @@ mod tests {
         follower.files[0].fate = Fate::Rotated {
             since: Instant::now(),
         };
-        follower.catch_up(&log, &HashSet::from([b]));
+        follower.catch_up(&log, &HashSet::from([b]), follower.last_look - CLOCK_SLACK);
         assert_eq!(follower.files.len(), 1, "the name's holder was caught up");
 
         follower.scan(false);

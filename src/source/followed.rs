@@ -75,6 +75,13 @@ pub(crate) struct Followed {
     head: Vec<u8>,
     /// Largest size seen: how much was written that is not read yet.
     size_seen: u64,
+    /// Its modification time when last looked at: a file rewritten to the
+    /// same size changes it, and is then looked at more closely.
+    modified_seen: Option<std::time::SystemTime>,
+    /// The last bytes read (up to `TAIL_BYTES` before the read position),
+    /// as read: a rewrite that keeps the size and the first bytes changes
+    /// them.
+    tail: Vec<u8>,
     /// Where this run started reading it.
     start: u64,
     /// Just past the last line the queue took.
@@ -119,6 +126,8 @@ const IDLE: std::time::Duration = std::time::Duration::from_secs(2);
 /// A read buffer larger than this is given back as soon as the file is
 /// read to its end.
 const LARGE_BUFFER: usize = 64 * 1024;
+/// Bytes before the read position kept to tell a rewrite.
+const TAIL_BYTES: usize = 64;
 
 impl Followed {
     /// Follows `file`, opened at `path`, from where `start` says. Its first
@@ -160,6 +169,8 @@ impl Followed {
             max_line,
             head,
             size_seen: meta.len(),
+            modified_seen: meta.modified().ok(),
+            tail: Vec::new(),
             start: offset,
             accepted_to: offset,
             events_to: offset,
@@ -175,10 +186,11 @@ impl Followed {
     /// the bytes read.
     pub(crate) fn turn(&mut self, queue: &Queue, budget: u64, read: &AtomicU64) -> io::Result<u64> {
         let meta = self.file.metadata()?;
-        if self.truncated(meta.len())? {
+        if self.truncated(meta.len(), meta.modified().ok())? {
             self.restart(meta.len());
         }
         self.size_seen = self.size_seen.max(meta.len());
+        self.modified_seen = meta.modified().ok();
         let mut bytes = 0;
         self.at_end = false;
         self.splitter
@@ -201,6 +213,7 @@ impl Followed {
         }
         if bytes > 0 {
             self.last_data = Instant::now();
+            self.tail = self.tail_now()?;
         }
         // A large buffer goes back once the file is read to its end; a
         // small one once the file has been quiet for a while.
@@ -295,18 +308,26 @@ impl Followed {
             accepted_to: self.accepted_to,
             events_to: self.events_to,
             released: false,
+            size: self.size_seen,
+            born: self.born,
         }
     }
 
-    /// Whether the file was cut short: it is shorter than before, or its
-    /// first bytes changed (cut, then written past the old length). Learns
-    /// its first bytes as they are written.
-    fn truncated(&mut self, size: u64) -> io::Result<bool> {
+    /// Whether the file was cut short or rewritten: it is shorter than
+    /// before, or its first bytes changed (cut, then written past the old
+    /// length), or, rewritten to the same size, the bytes before the read
+    /// position changed. Learns its first bytes as they are written.
+    fn truncated(
+        &mut self,
+        size: u64,
+        modified: Option<std::time::SystemTime>,
+    ) -> io::Result<bool> {
         if size < self.size_seen || size < self.splitter.read_to() {
             return Ok(true);
         }
         let want = (size as usize).min(FINGERPRINT_BYTES);
-        if size == self.size_seen && want == self.head.len() {
+        let touched = modified != self.modified_seen;
+        if size == self.size_seen && want == self.head.len() && !touched {
             return Ok(false);
         }
         let mut head = vec![0; want];
@@ -315,7 +336,28 @@ impl Followed {
             return Ok(true);
         }
         self.head = head;
-        Ok(false)
+        Ok(touched && size == self.size_seen && self.tail_now()? != self.tail)
+    }
+
+    /// The bytes just before the read position, as the file holds them now.
+    fn tail_now(&self) -> io::Result<Vec<u8>> {
+        let end = self.splitter.read_to();
+        let start = end.saturating_sub(TAIL_BYTES as u64);
+        let mut tail = vec![0; (end - start) as usize];
+        let mut filled = 0;
+        while filled < tail.len() {
+            match self
+                .file
+                .read_at(&mut tail[filled..], start + filled as u64)?
+            {
+                0 => {
+                    tail.truncate(filled);
+                    break;
+                }
+                n => filled += n,
+            }
+        }
+        Ok(tail)
     }
 
     /// Reads a truncated file again from its start, as a new stream, and
@@ -344,6 +386,7 @@ impl Followed {
         self.splitter = LineSplitter::new(Arc::clone(&stream), self.max_line);
         self.stream = stream;
         self.head.clear();
+        self.tail.clear();
         self.size_seen = size;
         self.start = 0;
         self.accepted_to = 0;
@@ -471,13 +514,55 @@ mod tests {
     fn a_truncation_is_seen_by_length_or_by_first_bytes() {
         let (temp, _) = file_with(b"line one\nline two\n");
         let mut followed = open(temp.path(), Start::Beginning);
-        assert!(!followed.truncated(18).unwrap(), "learns its first bytes");
+        let unchanged = followed.modified_seen;
+        assert!(
+            !followed.truncated(18, unchanged).unwrap(),
+            "learns its first bytes"
+        );
         assert_eq!(followed.head, b"line one\nline two\n");
         std::fs::write(temp.path(), b"other\n").unwrap();
-        assert!(followed.truncated(6).unwrap(), "shorter than seen");
+        assert!(
+            followed.truncated(6, unchanged).unwrap(),
+            "shorter than seen"
+        );
         followed.size_seen = 0;
         followed.head = b"line".to_vec();
         std::fs::write(temp.path(), b"a new file, longer than the old one\n").unwrap();
-        assert!(followed.truncated(36).unwrap(), "other first bytes");
+        assert!(
+            followed.truncated(36, unchanged).unwrap(),
+            "other first bytes"
+        );
+    }
+
+    /// Rewritten to the same size: seen by its first bytes, or, when those
+    /// are the same, by the bytes before the read position; a touch that
+    /// changes nothing is no rewrite.
+    #[test]
+    fn a_rewrite_to_the_same_size_is_a_truncation() {
+        let header = "h".repeat(FINGERPRINT_BYTES);
+        let (temp, _) = file_with(format!("{header}\naaaa\n").as_bytes());
+        let mut followed = open(temp.path(), Start::Beginning);
+        let ledger = Arc::new(crate::pipeline::ledger::Ledger::new(1));
+        let queue = Queue::new(100, usize::MAX, crate::config::WhenFull::Block, ledger);
+        followed.turn(&queue, 1 << 20, &AtomicU64::new(0)).unwrap();
+        let size = followed.size_seen;
+        let later = followed
+            .modified_seen
+            .map(|at| at + std::time::Duration::from_secs(1));
+        assert!(!followed.truncated(size, later).unwrap(), "only touched");
+        std::fs::write(temp.path(), format!("{header}\nbbbb\n")).unwrap();
+        assert!(
+            followed.truncated(size, later).unwrap(),
+            "same head, other tail"
+        );
+
+        let (temp, _) = file_with(b"aaaa\n");
+        let mut followed = open(temp.path(), Start::Beginning);
+        followed.turn(&queue, 1 << 20, &AtomicU64::new(0)).unwrap();
+        std::fs::write(temp.path(), b"bbbb\n").unwrap();
+        let later = followed
+            .modified_seen
+            .map(|at| at + std::time::Duration::from_secs(1));
+        assert!(followed.truncated(5, later).unwrap(), "other first bytes");
     }
 }

@@ -1040,3 +1040,212 @@ fn shipper_never_follows_its_own_output() {
     running.signal(Signal::SIGTERM);
     running.finish();
 }
+
+// --- what happens while shipper is stopped ----------------------------------
+
+/// Stops a follower with `signal` and hands back its directory; the
+/// summary of a run that could write one is checked.
+fn stop_with(running: Running, signal: Signal) -> tempfile::TempDir {
+    running.signal(signal);
+    if signal != Signal::SIGKILL {
+        return running.finish().3;
+    }
+    let mut running = running;
+    wait_for(&mut running.child, PATIENCE);
+    running.reaper.armed = false;
+    running.dir
+}
+
+/// logrotate's numbered rotation (`create`): every generation moves up one
+/// (`app.log.1` to `app.log.2`...), the file becomes `app.log.1`, and the
+/// writer opens a new `app.log`.
+fn rotate_numbered(writer: &mut Writer, dir: &Path) {
+    let generation = |n: usize| dir.join(format!("app.log.{n}"));
+    let mut last = 1;
+    while generation(last).exists() {
+        last += 1;
+    }
+    for n in (1..last).rev() {
+        std::fs::rename(generation(n), generation(n + 1)).unwrap();
+    }
+    writer.rotate_to(&generation(1));
+}
+
+/// Lines, a stop, `rotations` numbered rotations with lines between them,
+/// a restart: every line arrives once, generation by generation.
+fn rotations_while_stopped(rotations: usize, signal: Signal, extra: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::new(dir.path().join("app.log"), "app");
+    let mut args = vec!["--checkpoint", "state.json"];
+    args.extend(extra);
+    let running = follow_in(dir, &["app.log"], &args);
+    wait_following(&running, &mut writer);
+    writer.write(9);
+    wait_delivered(&running, 10);
+    // Past the checkpoint's next save, so a SIGKILL loses no position.
+    std::thread::sleep(Duration::from_millis(1200));
+    let dir = stop_with(running, signal);
+    writer.write(5);
+    for _ in 0..rotations {
+        std::thread::sleep(Duration::from_millis(20));
+        rotate_numbered(&mut writer, dir.path());
+        writer.write(10);
+    }
+    let running = follow_in(dir, &["app.log"], &args);
+    wait_delivered(&running, writer.next);
+    std::thread::sleep(Duration::from_millis(300));
+    let (messages, stderr, summary) = stop(running);
+    assert_exactly(&messages, &writer.written());
+    assert_invariant(&summary);
+    assert!(
+        !stderr.contains("WARN"),
+        "nothing lost, nothing to warn of: {stderr}"
+    );
+}
+
+#[test]
+fn two_rotations_while_stopped_lose_no_generation() {
+    rotations_while_stopped(2, Signal::SIGTERM, &[]);
+}
+
+#[test]
+fn four_rotations_after_a_sigkill_lose_no_generation() {
+    rotations_while_stopped(4, Signal::SIGKILL, &["--poll"]);
+}
+
+#[test]
+fn a_generation_gone_while_stopped_is_reported_with_what_it_held_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::new(dir.path().join("app.log"), "app");
+    let args = ["--checkpoint", "state.json"];
+    let running = follow_in(dir, &["app.log"], &args);
+    wait_following(&running, &mut writer);
+    writer.write(9);
+    wait_delivered(&running, 10);
+    let dir = stop_with(running, Signal::SIGTERM);
+    let size = std::fs::metadata(dir.path().join("app.log")).unwrap().len();
+    writer.write(3);
+    // Compressed on rotation: its lines cannot be read any more.
+    writer.rotate_to(&dir.path().join("app.log.1.gz"));
+    writer.write(2);
+    let running = follow_in(dir, &["app.log"], &args);
+    wait_delivered(&running, 12);
+    let (messages, stderr, _) = stop(running);
+    assert_eq!(messages[10..], writer.written()[13..]);
+    let said = format!(
+        "app.log (in the checkpoint) is gone: whatever was written after byte {size} was not read"
+    );
+    assert!(stderr.contains(&said), "{stderr}");
+}
+
+/// copytruncate while shipper was stopped: the copy holds what was
+/// written after the saved position, and is read from there.
+#[test]
+fn copytruncate_while_stopped_reads_the_copy_from_the_saved_position() {
+    for with_copy in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        let mut writer = Writer::new(log.clone(), "app");
+        let args = ["--checkpoint", "state.json"];
+        let running = follow_in(dir, &["app.log"], &args);
+        wait_following(&running, &mut writer);
+        writer.write(4);
+        wait_delivered(&running, 5);
+        let dir = stop_with(running, Signal::SIGTERM);
+        writer.write(5);
+        if with_copy {
+            std::fs::copy(&log, dir.path().join("app.log.1")).unwrap();
+        }
+        writer.file.set_len(0).unwrap();
+        writer.write(3);
+        let running = follow_in(dir, &["app.log"], &args);
+        let want = if with_copy { 13 } else { 8 };
+        wait_delivered(&running, want);
+        std::thread::sleep(Duration::from_millis(300));
+        let (messages, stderr, _) = stop(running);
+        let written = writer.written();
+        if with_copy {
+            assert_exactly(&messages, &written);
+            assert!(stderr.contains("was copied to"), "{stderr}");
+        } else {
+            let mut want = written[..5].to_vec();
+            want.extend_from_slice(&written[10..]);
+            assert_exactly(&messages, &want);
+            assert!(
+                stderr.contains("no copy of it is beside it: whatever was written after byte"),
+                "the window is told: {stderr}"
+            );
+        }
+    }
+}
+
+/// A file rewritten to its own size is noticed, by its first bytes or,
+/// when those stay, by the bytes before where it was read to.
+#[test]
+fn a_rewrite_to_the_same_size_is_read_again() {
+    for header in ["", &"h".repeat(300)] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("a.log");
+        let first = format!(
+            "{header}{}aaaa\n",
+            if header.is_empty() { "" } else { "\n" }
+        );
+        std::fs::write(&log, &first).unwrap();
+        let running = follow_in(dir, &["a.log"], &[]);
+        let lines = first.lines().count();
+        wait_delivered(&running, lines);
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::write(&log, first.replace("aaaa", "bbbb")).unwrap();
+        wait_delivered(&running, 2 * lines);
+        let (messages, stderr, summary) = stop(running);
+        assert_eq!(messages.last().unwrap(), "bbbb");
+        assert!(stderr.contains("was truncated"), "{stderr}");
+        assert_invariant(&summary);
+    }
+}
+
+/// The checkpoint's entries, as `--show-checkpoint` prints them.
+fn saved_entries(dir: &Path) -> Vec<String> {
+    let output = shipper()
+        .current_dir(dir)
+        .args(["--checkpoint", "state.json", "--show-checkpoint"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8(output.stdout).unwrap();
+    shown.lines().skip(1).map(str::to_owned).collect()
+}
+
+/// Files rotated away and read to their end leave the checkpoint, however
+/// often the name is rotated, following or reading once from cron.
+#[test]
+fn rotated_files_read_to_their_end_leave_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::new(dir.path().join("app.log"), "app");
+    for _ in 0..8 {
+        writer.write(3);
+        once_with_checkpoint(dir.path(), "app.log");
+        writer.write(2);
+        rotate_numbered(&mut writer, dir.path());
+    }
+    writer.write(1);
+    once_with_checkpoint(dir.path(), "app.log");
+    assert_exactly(&delivered(&dir.path().join("out.jsonl")), &writer.written());
+    let entries = saved_entries(dir.path());
+    assert_eq!(entries.len(), 1, "{entries:?}");
+
+    let args = ["--checkpoint", "state.json", "--rotate-wait", "100ms"];
+    let running = follow_in(dir, &["app.log"], &args);
+    for _ in 0..8 {
+        writer.write(2);
+        wait_delivered(&running, writer.next);
+        rotate_numbered(&mut writer, &running.path(""));
+    }
+    writer.write(1);
+    wait_delivered(&running, writer.next);
+    // Released (--rotate-wait), settled, and saved (every second).
+    std::thread::sleep(Duration::from_millis(1500));
+    let dir = stop_with(running, Signal::SIGTERM);
+    assert_exactly(&delivered(&dir.path().join("out.jsonl")), &writer.written());
+    let entries = saved_entries(dir.path());
+    assert_eq!(entries.len(), 1, "{entries:?}");
+}

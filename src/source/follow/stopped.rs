@@ -1,0 +1,340 @@
+//! What happened to the files while shipper was stopped, found at the
+//! start from the checkpoint: a file rotated away (once or several times),
+//! cut short by copytruncate, or rewritten. Whatever is still there to read
+//! is read, oldest first, before the file that holds the name now; what
+//! can no longer be read is reported with its path and its size.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde_json::json;
+
+use super::{Follower, dir_of};
+use crate::diagnostics;
+use crate::source::checkpoint::{Checkpoint, Entry};
+use crate::source::followed::{Fate, Followed, Identity, Start, born};
+
+impl Follower {
+    /// At the start: each checkpointed file is found where it was, beside
+    /// its old path (rotated), or not at all (gone: reported). One still at
+    /// its path but cut short or rewritten has its copy looked for beside
+    /// it. Then every generation of a checkpointed path born since the
+    /// newest file the checkpoint knows there (rotated while shipper was
+    /// stopped, however many times) is read whole. Entries that are not `mine` (files read once by another
+    /// run) are kept as they are.
+    pub(super) fn recover(&mut self, seen: &HashSet<Identity>, mine: impl Fn(&Entry) -> bool) {
+        let Some(checkpoint) = self.checkpoint.clone() else {
+            return;
+        };
+        for entry in checkpoint.loaded() {
+            if !mine(entry) {
+                checkpoint.carry([entry.clone()]);
+                continue;
+            }
+            let identity = Identity {
+                device: entry.device,
+                inode: entry.inode,
+            };
+            let saved_path = Path::new(&entry.path);
+            if seen.contains(&identity) {
+                self.check_cut_short(entry, identity, seen);
+                continue;
+            }
+            if same_file(saved_path, entry) {
+                checkpoint.carry([entry.clone()]);
+                continue;
+            }
+            match self.beside(saved_path, |path, _| same_file(path, entry)) {
+                Some(path) => {
+                    tell_rotated(entry, &path);
+                    self.resume_moved(entry, &path);
+                }
+                None => tell_gone(entry),
+            }
+        }
+        for (path, since) in self.newest_known(&checkpoint) {
+            self.new_at_known_path(&path);
+            self.catch_up(&path, seen, since);
+        }
+    }
+
+    /// A checkpointed file still at a followed path, but shorter than its
+    /// saved position or with other first bytes: cut short (copytruncate)
+    /// or rewritten while shipper was stopped. Its copy, if one is beside
+    /// it, is read from the saved position; the file itself from its start.
+    fn check_cut_short(&mut self, entry: &Entry, identity: Identity, seen: &HashSet<Identity>) {
+        let path = Path::new(&entry.path);
+        let Some((file, meta)) = open_regular(path) else {
+            return;
+        };
+        if Identity::of(&meta) != identity {
+            // At another followed path now: resumed there.
+            return;
+        }
+        let intact =
+            meta.len() >= entry.offset && entry.fingerprint.matches(&file).unwrap_or(false);
+        if intact {
+            return;
+        }
+        self.resumes.insert(identity, Start::Beginning);
+        let copy = self.beside(path, |candidate, meta| {
+            !seen.contains(&Identity::of(meta))
+                && meta.len() >= entry.offset
+                && open_regular(candidate)
+                    .is_some_and(|(file, _)| entry.fingerprint.matches(&file).unwrap_or(false))
+        });
+        match copy {
+            Some(copy) => {
+                tell_copied(entry, &copy);
+                self.resume_moved(entry, &copy);
+            }
+            None => tell_cut_short(entry, meta.len()),
+        }
+    }
+
+    /// Reads a checkpointed file found at `path`, away from its saved path,
+    /// from its saved position, before the file now at the saved path.
+    fn resume_moved(&mut self, entry: &Entry, path: &Path) {
+        let start = Start::Resume {
+            offset: entry.offset,
+            stream: entry.stream.clone(),
+        };
+        let opened = open_regular(path)
+            .ok_or_else(|| std::io::Error::other("not a regular file"))
+            .and_then(|(file, _)| Followed::new(path, file, start, self.max_line));
+        let Ok(mut file) = opened else {
+            tell_gone(entry);
+            return;
+        };
+        file.written_as(Path::new(&entry.path));
+        file.fate = Fate::Rotated {
+            since: file.renamed_at(),
+        };
+        self.files.push(file);
+    }
+
+    /// The file at a checkpointed path that the checkpoint does not know
+    /// took the name while shipper was stopped: read from its start,
+    /// whatever `--read-from` says of files found at the start.
+    fn new_at_known_path(&mut self, path: &Path) {
+        let Some((_, meta)) = open_regular(path) else {
+            return;
+        };
+        let identity = Identity::of(&meta);
+        let known = self.checkpoint.as_ref().is_some_and(|checkpoint| {
+            checkpoint
+                .loaded()
+                .iter()
+                .any(|entry| (entry.device, entry.inode) == (identity.device, identity.inode))
+        });
+        if !known {
+            self.resumes.entry(identity).or_insert(Start::Beginning);
+        }
+    }
+
+    /// The checkpointed paths read now, each with the birth of the newest
+    /// file the checkpoint knows there (the file that held the name when
+    /// shipper stopped) or, in a checkpoint that does not say, when the
+    /// checkpoint was saved. Births come from one clock, so a file born
+    /// later came later; one born in the same tick may have come first,
+    /// and is read again rather than missed.
+    fn newest_known(&self, checkpoint: &Checkpoint) -> Vec<(PathBuf, SystemTime)> {
+        let saved_at = checkpoint.modified();
+        let mut looked: HashMap<&str, Option<SystemTime>> = HashMap::new();
+        for entry in checkpoint.loaded() {
+            let at = entry
+                .born
+                .map(|nanos| SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos));
+            let latest = looked.entry(&entry.path).or_default();
+            *latest = (*latest).max(at);
+        }
+        let followed = |path: &str| {
+            self.config.paths.iter().any(|pattern| {
+                pattern == path
+                    || glob::Pattern::new(pattern).is_ok_and(|pattern| pattern.matches(path))
+            })
+        };
+        let mut paths: Vec<(PathBuf, SystemTime)> = looked
+            .into_iter()
+            .filter(|(path, _)| followed(path))
+            .filter_map(|(path, at)| Some((PathBuf::from(path), at.or(saved_at)?)))
+            .collect();
+        paths.sort();
+        paths
+    }
+
+    /// The first file beside `path` (a generation of its name, not shipper's
+    /// own, not followed already) that `fits`; of several, the oldest.
+    fn beside(
+        &self,
+        path: &Path,
+        mut fits: impl FnMut(&Path, &std::fs::Metadata) -> bool,
+    ) -> Option<PathBuf> {
+        let name = path.file_name()?;
+        let dir = dir_of(path);
+        let mut found: Vec<(SystemTime, PathBuf)> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .filter(|candidate| is_generation(name, &candidate.file_name()))
+            .filter_map(|candidate| {
+                let path = dir.join(candidate.file_name());
+                let meta = std::fs::metadata(&path).ok()?;
+                let known = self
+                    .files
+                    .iter()
+                    .any(|file| file.identity == Identity::of(&meta));
+                (meta.is_file() && !known && !self.is_output(&path) && fits(&path, &meta))
+                    .then(|| (born(&meta), path))
+            })
+            .collect();
+        found.sort();
+        found.into_iter().next().map(|(_, path)| path)
+    }
+}
+
+/// Whether `candidate` names a generation of the file named `name`: a
+/// numbered or dated rotation (`app.log.1`, `app.log-20261130`,
+/// `app.log.2026-11-30`), not a compressed one (`app.log.2.gz`), whose
+/// bytes cannot be read as lines.
+pub(super) fn is_generation(name: &std::ffi::OsStr, candidate: &std::ffi::OsStr) -> bool {
+    const COMPRESSED: [&str; 8] = [".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".Z", ".zip"];
+    let (name, candidate) = (name.as_encoded_bytes(), candidate.as_encoded_bytes());
+    let Some(suffix) = candidate.strip_prefix(name) else {
+        return false;
+    };
+    matches!(suffix.first(), Some(b'.' | b'-' | b'_'))
+        && !COMPRESSED
+            .iter()
+            .any(|ext| suffix.ends_with(ext.as_bytes()))
+}
+
+/// Opens `path` if it is a regular file, without waiting: a FIFO put where
+/// a file was is not opened for reading, which would block until a writer
+/// came.
+fn open_regular(path: &Path) -> Option<(File, std::fs::Metadata)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    meta.is_file().then_some((file, meta))
+}
+
+/// Whether the file at `path` is the one a checkpoint entry names.
+pub(super) fn same_file(path: &Path, entry: &Entry) -> bool {
+    open_regular(path).is_some_and(|(file, meta)| {
+        meta.dev() == entry.device
+            && meta.ino() == entry.inode
+            && entry.fingerprint.matches(&file).unwrap_or(false)
+    })
+}
+
+/// A checkpointed file rotated while shipper was stopped, found beside its
+/// old path.
+fn tell_rotated(entry: &Entry, now: &Path) {
+    diagnostics::info(
+        "source",
+        format!(
+            "{} was rotated to {} while shipper was stopped: reading it from byte {}",
+            diagnostics::escape(&entry.path),
+            diagnostics::shown(now),
+            entry.offset
+        ),
+        json!({"path": entry.path, "now": now.to_string_lossy(), "offset": entry.offset}),
+    );
+}
+
+/// What a file may have held past its saved position, for a message:
+/// whatever was written to it after that byte, of which the checkpoint
+/// knew some when it was saved.
+fn unread_text(entry: &Entry) -> String {
+    let offset = entry.offset;
+    match entry.unread() {
+        Some(known) if known > 0 => {
+            format!("whatever was written after byte {offset} ({known} bytes when last saved)")
+        }
+        _ => format!("whatever was written after byte {offset}"),
+    }
+}
+
+/// A checkpointed file is nowhere to be found: what was written to it
+/// after its saved position, while shipper was stopped or not yet read, is
+/// lost.
+fn tell_gone(entry: &Entry) {
+    let path = diagnostics::escape(&entry.path).into_owned();
+    let unread = unread_text(entry);
+    diagnostics::warn("checkpoint", &format!("gone:{}", entry.path), || {
+        (
+            format!("{path} (in the checkpoint) is gone: {unread} was not read"),
+            json!({"path": entry.path, "offset": entry.offset, "unread": entry.unread()}),
+        )
+    });
+}
+
+/// A checkpointed file was cut short or rewritten while shipper was
+/// stopped, and no copy of it is beside it.
+fn tell_cut_short(entry: &Entry, size: u64) {
+    let path = diagnostics::escape(&entry.path).into_owned();
+    let unread = unread_text(entry);
+    diagnostics::warn("checkpoint", &format!("cut:{}", entry.path), || {
+        (
+            format!(
+                "{path} was cut short or rewritten while shipper was stopped (now {size} bytes) \
+                 and no copy of it is beside it: {unread} was not read; reading it from its start"
+            ),
+            json!({"path": entry.path, "offset": entry.offset, "size": size, "unread": entry.unread()}),
+        )
+    });
+}
+
+/// copytruncate while shipper was stopped: the copy has the lines.
+fn tell_copied(entry: &Entry, copy: &Path) {
+    let path = diagnostics::escape(&entry.path).into_owned();
+    let copy = diagnostics::shown(copy);
+    diagnostics::warn("checkpoint", &format!("copied:{}", entry.path), || {
+        (
+            format!(
+                "{path} was copied to {copy} and truncated while shipper was stopped: reading the \
+                 copy from byte {}, then {path} from its start; lines written between the copy \
+                 and the truncation, if any, are in neither",
+                entry.offset
+            ),
+            json!({"path": entry.path, "copy": copy, "offset": entry.offset}),
+        )
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn generations_are_numbered_or_dated_and_not_compressed() {
+        let name = OsStr::new("app.log");
+        for yes in [
+            "app.log.1",
+            "app.log.12",
+            "app.log-20261130",
+            "app.log.2026-11-30",
+            "app.log_old",
+        ] {
+            assert!(is_generation(name, OsStr::new(yes)), "{yes}");
+        }
+        for no in [
+            "app.log",
+            "app.log.2.gz",
+            "app.log-20261130.zst",
+            "app.logger",
+            "other.log.1",
+            "app.lo",
+        ] {
+            assert!(!is_generation(name, OsStr::new(no)), "{no}");
+        }
+    }
+}
