@@ -189,7 +189,7 @@ impl Follower {
             .filter_map(|name| std::fs::metadata(name).ok())
             .map(|meta| Identity::of(&meta))
             .collect();
-        self.recover(&seen, |entry| names.contains(&entry.path));
+        self.recover(&seen);
         for name in &names {
             let file = self
                 .open(Path::new(name), true)
@@ -427,7 +427,7 @@ impl Follower {
             }
         }
         if at_start {
-            self.recover(&seen, |_| true);
+            self.recover(&seen);
         }
         for path in rotated {
             self.catch_up(&path, &seen, self.last_look - CLOCK_SLACK);

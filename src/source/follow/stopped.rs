@@ -23,14 +23,15 @@ impl Follower {
     /// its path but cut short or rewritten has its copy looked for beside
     /// it. Then every generation of a checkpointed path born since the
     /// newest file the checkpoint knows there (rotated while shipper was
-    /// stopped, however many times) is read whole. Entries that are not `mine` (files read once by another
+    /// stopped, however many times) is read whole. Entries of files this
+    /// run does not read (another pattern, a file read once by another
     /// run) are kept as they are.
-    pub(super) fn recover(&mut self, seen: &HashSet<Identity>, mine: impl Fn(&Entry) -> bool) {
+    pub(super) fn recover(&mut self, seen: &HashSet<Identity>) {
         let Some(checkpoint) = self.checkpoint.clone() else {
             return;
         };
         for entry in checkpoint.loaded() {
-            if !mine(entry) {
+            if !self.reads(&entry.path) {
                 checkpoint.carry([entry.clone()]);
                 continue;
             }
@@ -151,19 +152,23 @@ impl Follower {
             let latest = looked.entry(&entry.path).or_default();
             *latest = (*latest).max(at);
         }
-        let followed = |path: &str| {
-            self.config.paths.iter().any(|pattern| {
-                pattern == path
-                    || glob::Pattern::new(pattern).is_ok_and(|pattern| pattern.matches(path))
-            })
-        };
         let mut paths: Vec<(PathBuf, SystemTime)> = looked
             .into_iter()
-            .filter(|(path, _)| followed(path))
+            .filter(|(path, _)| self.reads(path))
             .filter_map(|(path, at)| Some((PathBuf::from(path), at.or(saved_at)?)))
             .collect();
         paths.sort();
         paths
+    }
+
+    /// Whether this run reads the file saved at `path`: a file named, or
+    /// one a pattern matches.
+    fn reads(&self, path: &str) -> bool {
+        self.config.paths.iter().any(|pattern| {
+            pattern == path
+                || (self.config.follow
+                    && glob::Pattern::new(pattern).is_ok_and(|pattern| pattern.matches(path)))
+        })
     }
 
     /// The first file beside `path` (a generation of its name, not shipper's
