@@ -119,6 +119,26 @@ fn a_device_as_summary_file_is_written_in_place_and_stays_a_device() {
     assert!(is_char_device(&full), "the device is still a device");
     let names = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(names, 3, "null, full and out.jsonl: nothing beside them");
+
+    // A link of one's own to a device (as /dev/stdout is) is followed.
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&null, &link).unwrap();
+    let output = shipper_in(dir.path())
+        .args([
+            "--sink",
+            "file=out.jsonl",
+            "--summary",
+            "json",
+            "--summary-file",
+        ])
+        .arg(&link)
+        .write_stdin("one\n")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    summary_on_stderr(&output.stderr);
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert!(is_char_device(&null));
 }
 
 #[test]
@@ -138,6 +158,29 @@ fn a_fifo_as_summary_file_gets_the_summary_in_place() {
     let summary: Value = serde_json::from_str(&text).unwrap();
     assert_invariant(&summary);
     assert_eq!(summary["processed"], 1);
+
+    // Nobody reading: an error, not a hang.
+    drop(held);
+    let output = shipper_in(dir.path())
+        .args([
+            "--sink",
+            "file=out.jsonl",
+            "--summary",
+            "json",
+            "--summary-file",
+        ])
+        .arg(&fifo)
+        .write_stdin("one\n")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("it is a FIFO that nobody reads"),
+        "{stderr}"
+    );
+    summary_on_stderr(&output.stderr);
+    assert!(is_fifo(&fifo));
 }
 
 /// The names shipper once used for its helper files, planted as links by
