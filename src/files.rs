@@ -81,6 +81,13 @@ impl Kind {
     }
 }
 
+/// `PATH.lock`: held by the run that uses the file at `PATH`.
+pub(crate) fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
 /// The error for something shipper will not touch as a file of its own.
 pub(crate) fn not_regular(kind: Kind) -> io::Error {
     io::Error::other(format!("it is {}, not a regular file", kind.name()))

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Config, Input, SinkSpec, Task, sink_label};
 use crate::diagnostics::{escape, shown};
-use crate::files::Kind;
+use crate::files::{Kind, lock_path};
 
 /// Symbolic links followed on the way to a file before giving up.
 const MAX_LINKS: usize = 40;
@@ -32,13 +32,6 @@ fn checkpoint(config: &Config) -> Option<&Path> {
         (Task::Ship, Input::Files(files)) => files.checkpoint.as_deref(),
         (Task::Ship, Input::Stdin) => None,
     }
-}
-
-/// `PATH.lock`: held by the run that uses the checkpoint at `PATH`.
-pub(crate) fn lock_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".lock");
-    PathBuf::from(name)
 }
 
 /// A regular file (replaced whole), nothing yet, or a FIFO or character

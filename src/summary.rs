@@ -362,6 +362,41 @@ mod tests {
     }
 
     #[test]
+    fn text_says_whether_the_checkpoint_was_saved() {
+        let mut summary = Summary::new(&counts(), &["file:x".into()], &[]);
+        let mut checkpoint = CheckpointSummary {
+            path: "state.json".into(),
+            saved: true,
+            error: None,
+            failed_saves: 0,
+            files: vec![SavedPosition {
+                path: "a.log".into(),
+                offset: 10,
+            }],
+        };
+        summary.checkpoint = Some(checkpoint.clone());
+        let text = summary.to_text(false);
+        assert!(
+            text.ends_with("\nshipper: checkpoint 'state.json' saved: 1 file"),
+            "{text}"
+        );
+        checkpoint.saved = false;
+        checkpoint.error = Some("ENOSPC".into());
+        checkpoint.failed_saves = 3;
+        summary.checkpoint = Some(checkpoint);
+        let text = summary.to_text(false);
+        assert!(
+            text.ends_with(
+                "checkpoint 'state.json' NOT saved (ENOSPC); a restart resumes from its last \
+                 save: 1 file; 3 saves failed during the run"
+            ),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&summary.to_json()).unwrap();
+        assert_eq!(json["checkpoint"]["files"][0]["offset"], 10);
+    }
+
+    #[test]
     fn text_names_the_reasons_and_the_failing_sink() {
         let summary = Summary::new(&counts(), &["file:x".into()], &[(0, "EIO".into())]);
         let text = summary.to_text(false);

@@ -292,7 +292,7 @@ fn entry(position: &Position, settled: &HashMap<Arc<Stream>, u64>, finished: boo
 /// The file is opened without following a link and written only once it
 /// is known to be a regular file.
 fn lock(path: &Path) -> anyhow::Result<File> {
-    let name = crate::outputs::lock_path(path);
+    let name = files::lock_path(path);
     let mut file = files::open_lock(&name)
         .with_context(|| format!("could not open '{}'", diagnostics::shown(&name)))?;
     match file.try_lock() {
