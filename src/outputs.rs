@@ -2,6 +2,7 @@
 //! and its lock), checked before anything is written: each is something
 //! shipper may write, and no two are the same file.
 
+use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -93,16 +94,17 @@ fn trusted_link(path: &Path) -> bool {
 
 /// Each file written, with how to name it in a message.
 fn outputs(config: &Config) -> Vec<(String, PathBuf)> {
-    let mut outputs: Vec<(String, PathBuf)> = config
-        .sinks
-        .iter()
-        .filter_map(|sink| match sink {
-            SinkSpec::File(path) => {
-                Some((format!("sink {}", escape(&sink_label(sink))), path.clone()))
-            }
-            _ => None,
-        })
-        .collect();
+    let mut outputs = Vec::new();
+    for sink in &config.sinks {
+        if let SinkSpec::File(path) = sink {
+            let label = escape(&sink_label(sink)).into_owned();
+            outputs.push((format!("sink {label}"), path.clone()));
+            outputs.extend(rotations(path, config).map(|rotation| {
+                let role = format!("sink {label}'s rotation '{}'", shown(&rotation));
+                (role, rotation)
+            }));
+        }
+    }
     if let Some(path) = &config.summary.file {
         outputs.push((format!("--summary-file '{}'", shown(path)), path.clone()));
     }
@@ -114,25 +116,43 @@ fn outputs(config: &Config) -> Vec<(String, PathBuf)> {
     outputs
 }
 
+/// `PATH.1`, ... `PATH.N`: the files a rotating file sink renames its
+/// file to (none unless it rotates).
+fn rotations<'a>(path: &'a Path, config: &Config) -> impl Iterator<Item = PathBuf> + 'a {
+    let kept = match config.file.max_bytes {
+        Some(_) => config.file.max_files,
+        None => 0,
+    };
+    (1..=kept).map(move |n| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".{n}"));
+        PathBuf::from(name)
+    })
+}
+
 /// No two outputs are one file: the same path once resolved, or the same
 /// device and inode. FIFOs and devices are written in place and may be
 /// shared.
 fn distinct(outputs: &[(String, PathBuf)]) -> Result<(), String> {
-    let identities: Vec<_> = outputs
-        .iter()
-        .map(|(role, path)| (role, Identity::of(path)))
-        .collect();
-    for (at, (first, one)) in identities.iter().enumerate() {
-        for (second, other) in &identities[at + 1..] {
-            if let (Some(one), Some(other)) = (one, other)
-                && one.same(other)
-            {
-                return Err(format!(
-                    "{first} and {second} are the same file ('{}'): one would overwrite the other",
-                    shown(&one.resolved)
-                ));
-            }
+    let mut by_path: HashMap<PathBuf, &str> = HashMap::new();
+    let mut by_inode: HashMap<(u64, u64), &str> = HashMap::new();
+    for (role, path) in outputs {
+        let Some(identity) = Identity::of(path) else {
+            continue;
+        };
+        let earlier = by_path
+            .get(&identity.resolved)
+            .or_else(|| by_inode.get(&identity.inode?));
+        if let Some(earlier) = earlier {
+            return Err(format!(
+                "{earlier} and {role} are the same file ('{}'): one would overwrite the other",
+                shown(&identity.resolved)
+            ));
         }
+        if let Some(inode) = identity.inode {
+            by_inode.insert(inode, role);
+        }
+        by_path.insert(identity.resolved, role);
     }
     Ok(())
 }
@@ -160,10 +180,6 @@ impl Identity {
             resolved: resolve(path),
             inode: meta.map(|meta| (meta.dev(), meta.ino())),
         })
-    }
-
-    fn same(&self, other: &Identity) -> bool {
-        self.resolved == other.resolved || (self.inode.is_some() && self.inode == other.inode)
     }
 }
 
@@ -201,9 +217,9 @@ mod tests {
         std::os::unix::fs::symlink(&real, dir.path().join("via")).unwrap();
         let one = Identity::of(&real.join("out.log")).unwrap();
         let other = Identity::of(&dir.path().join("via/./out.log")).unwrap();
-        assert!(one.same(&other), "{one:?} {other:?}");
+        assert_eq!(one.resolved, other.resolved);
         let third = Identity::of(&dir.path().join("via/other.log")).unwrap();
-        assert!(!one.same(&third));
+        assert_ne!(one.resolved, third.resolved);
     }
 
     #[test]

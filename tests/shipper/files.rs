@@ -388,7 +388,7 @@ fn two_outputs_that_are_one_file_are_refused_before_anything_is_written() {
     std::fs::write(here.join("kept.jsonl"), "kept\n").unwrap();
     std::fs::hard_link(here.join("kept.jsonl"), here.join("hard.jsonl")).unwrap();
     let absolute = here.join("x").display().to_string();
-    let cases: [&[&str]; 8] = [
+    let cases: [&[&str]; 9] = [
         &["--sink", "file=x", "--summary-file", "x"],
         &["--sink", "file=x", "--checkpoint", "./x"],
         &["--sink", "file=x", "--sink", "file=./x"],
@@ -404,6 +404,14 @@ fn two_outputs_that_are_one_file_are_refused_before_anything_is_written() {
         &["--sink", "file=kept.jsonl", "--summary-file", "hard.jsonl"],
         &["--summary-file", "x.lock", "--checkpoint", "x"],
         &["--checkpoint", "x", "--sink", "file=link/x.lock"],
+        &[
+            "--sink",
+            "file=out.log",
+            "--file-max-bytes",
+            "1000",
+            "--checkpoint",
+            "out.log.2",
+        ],
     ];
     for args in cases {
         let output = shipper_in(here).arg("app.log").args(args).output().unwrap();
