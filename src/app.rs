@@ -16,9 +16,10 @@ use crate::pipeline::{CloseFailure, Counts, Pipeline};
 use crate::progress::Progress;
 use crate::shutdown::{self, Signal, Signals};
 use crate::sink;
+use crate::source::checkpoint::Checkpoint;
 use crate::source::{self, Reading};
 use crate::stats;
-use crate::summary::Summary;
+use crate::summary::{CheckpointSummary, Summary};
 
 /// Why intake stopped.
 enum Stop {
@@ -57,6 +58,15 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         // Fails before anything is read, and clears a stale summary.
         Summary::claim_file(path)?;
     }
+    // Taken before the sinks open: a run refused the checkpoint writes
+    // nothing.
+    let checkpoint = match take_checkpoint(config) {
+        Ok(checkpoint) => checkpoint,
+        Err(err) => {
+            diagnostics::say!("shipper: {err:#}");
+            return nothing_shipped(config, Status::CouldNotRun, None, started);
+        }
+    };
     let metrics = match config.metrics_addr {
         Some(addr) => Some(stats::listen(addr).await?),
         None => None,
@@ -88,6 +98,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         config.envelope.max_line_bytes,
         pipeline.queue(),
         &output_files(config),
+        checkpoint,
     ) {
         Ok(reading) => reading,
         Err(err) => return could_not_read(&err, pipeline, config, started).await,
@@ -132,14 +143,20 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     .await;
 
     let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), &close_errors);
+    summary.checkpoint = reading
+        .checkpoint
+        .as_deref()
+        .map(|checkpoint| CheckpointSummary::of(checkpoint, &saved));
     let signal = match (&stop, &drain) {
         (Stop::Signal(signal), _) | (_, Drain::Cut(signal)) => Some(*signal),
         _ => None,
     };
+    // Positions that were not saved make a restart repeat lines: that
+    // outranks even a signal, which is how a follower always stops.
     let status = match (&stop, signal) {
+        _ if saved.is_err() => Status::CouldNotRun,
         (_, Some(signal)) => signal.status(),
         (Stop::EndOfInput(Err(_)), None) => Status::CouldNotRun,
-        _ if saved.is_err() => Status::CouldNotRun,
         _ if summary.dropped > 0 || !close_errors.is_empty() => Status::Dropped,
         _ => Status::Delivered,
     };
@@ -148,13 +165,26 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     Ok(status)
 }
 
+/// The checkpoint of a run that reads files, locked for this run and
+/// read.
+fn take_checkpoint(config: &Config) -> anyhow::Result<Option<std::sync::Arc<Checkpoint>>> {
+    let path = match &config.input {
+        crate::config::Input::Files(files) => files.checkpoint.as_deref(),
+        crate::config::Input::Stdin => None,
+    };
+    Ok(match path {
+        Some(path) => Some(std::sync::Arc::new(Checkpoint::load(path)?)),
+        None => None,
+    })
+}
+
 /// The files shipper writes: never read as input.
 fn output_files(config: &Config) -> Vec<std::path::PathBuf> {
     let files = config.sinks.iter().filter_map(|sink| match sink {
         SinkSpec::File(path) => Some(path.clone()),
         _ => None,
     });
-    files.collect()
+    files.chain(config.summary.file.clone()).collect()
 }
 
 /// The files' last positions, saved after the drain: where every event is
@@ -162,7 +192,7 @@ fn output_files(config: &Config) -> Vec<std::path::PathBuf> {
 /// file reader hands its positions over as it ends, which it does at once
 /// once intake stops; it is given a moment to.
 async fn save_checkpoint(
-    checkpoint: Option<&source::checkpoint::Checkpoint>,
+    checkpoint: Option<&Checkpoint>,
     reader_thread: Option<&std::thread::JoinHandle<()>>,
     pipeline: &Pipeline,
     drain: &Drain,

@@ -14,6 +14,9 @@ use clap::{Arg, CommandFactory};
 
 use crate::cli::Args;
 
+/// Largest config file read: settings take a few kilobytes.
+const MAX_BYTES: u64 = 4 << 20;
+
 /// Flags a config file cannot set.
 const NOT_IN_FILE: [&str; 4] = ["config", "check-config", "generate", "help"];
 
@@ -23,8 +26,7 @@ pub(crate) fn with_config_file(argv: Vec<OsString>) -> Result<Vec<OsString>, Str
         return Ok(argv);
     };
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(&path)
-        .map_err(|err| format!("could not read config file '{shown}': {err}"))?;
+    let text = read(&path).map_err(|why| format!("could not read config file '{shown}': {why}"))?;
     let from_file = settings(&shown, &text, &argv)?;
     let mut argv = argv.into_iter();
     let program = argv.next().unwrap_or_else(|| "shipper".into());
@@ -32,6 +34,13 @@ pub(crate) fn with_config_file(argv: Vec<OsString>) -> Result<Vec<OsString>, Str
         .chain(from_file)
         .chain(argv)
         .collect())
+}
+
+/// The file's text: a regular file of at most `MAX_BYTES` (a FIFO or a
+/// device is refused before it is read, so neither can hang or fill memory).
+fn read(path: &std::path::Path) -> Result<String, String> {
+    let bytes = crate::files::read_bounded(path, MAX_BYTES, true).map_err(|why| why.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_owned())
 }
 
 /// The arguments the file's text stands for, less those the command line

@@ -12,6 +12,8 @@ mod config_file;
 mod diagnostics;
 mod envelope;
 mod exit_code;
+mod files;
+mod outputs;
 mod pipeline;
 mod progress;
 mod shutdown;
@@ -43,7 +45,10 @@ fn main() -> ExitCode {
             }
         };
     }
-    let config = match config::Config::from_args(args) {
+    // The paths it writes are checked before anything is written.
+    let checked =
+        config::Config::from_args(args).and_then(|config| outputs::check(&config).map(|()| config));
+    let config = match checked {
         Ok(config) => config,
         Err(message) => cli::Args::command()
             .error(clap::error::ErrorKind::ValueValidation, message)

@@ -7,8 +7,11 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::diagnostics::shown;
+use crate::files::{self, Kind};
 use crate::pipeline::Counts;
 use crate::pipeline::ledger::DropReason;
+use crate::source::checkpoint::Checkpoint;
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Summary {
@@ -38,6 +41,9 @@ pub(crate) struct Summary {
     pub drain_seconds: f64,
     /// One entry per sink, in command-line order.
     pub sinks: Vec<SinkSummary>,
+    /// What became of `--checkpoint`: null without one, or when the run
+    /// stopped before reading.
+    pub checkpoint: Option<CheckpointSummary>,
     /// `SIGINT` or `SIGTERM` when a signal stopped the run.
     pub stopped_by: Option<&'static str>,
     /// The status shipper exits with.
@@ -65,6 +71,72 @@ pub(crate) struct SinkSummary {
     pub retried: u64,
     /// Why closing it failed, if it did.
     pub close_error: Option<String>,
+}
+
+/// Whether the positions reached the checkpoint, so a script knows where a
+/// restart resumes.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CheckpointSummary {
+    pub path: String,
+    /// Whether the last save, after the drain, wrote the file.
+    pub saved: bool,
+    /// Why the last save failed.
+    pub error: Option<String>,
+    /// Saves that failed during the run, the periodic ones included; a
+    /// later save that succeeded made up for them.
+    pub failed_saves: u64,
+    /// What the file holds now, where a restart resumes: the positions of
+    /// the last save that succeeded.
+    pub files: Vec<SavedPosition>,
+}
+
+/// One file's position as the checkpoint holds it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SavedPosition {
+    pub path: String,
+    /// Every line before this byte was delivered or dropped with a reason.
+    pub offset: u64,
+}
+
+impl CheckpointSummary {
+    /// `checkpoint` after its last save, which returned `saved`.
+    pub(crate) fn of(checkpoint: &Checkpoint, saved: &anyhow::Result<()>) -> CheckpointSummary {
+        let files = checkpoint
+            .on_disk()
+            .into_iter()
+            .map(|entry| SavedPosition {
+                path: entry.path,
+                offset: entry.offset,
+            })
+            .collect();
+        CheckpointSummary {
+            path: checkpoint.path().to_string_lossy().into_owned(),
+            saved: saved.is_ok(),
+            error: saved.as_ref().err().map(|err| format!("{err:#}")),
+            failed_saves: checkpoint.failed_saves(),
+            files,
+        }
+    }
+
+    /// `checkpoint 'state.json' saved: 2 files`, or why it was not.
+    fn to_text(&self) -> String {
+        let path = shown(std::path::Path::new(&self.path));
+        let files = match self.files.len() {
+            1 => "1 file".to_owned(),
+            count => format!("{count} files"),
+        };
+        let mut text = match &self.error {
+            None => format!("checkpoint '{path}' saved: {files}"),
+            Some(error) => format!(
+                "checkpoint '{path}' NOT saved ({}); a restart resumes from its last save: {files}",
+                crate::diagnostics::escape(error)
+            ),
+        };
+        if self.failed_saves > 0 {
+            let _ = write!(text, "; {} saves failed during the run", self.failed_saves);
+        }
+        text
+    }
 }
 
 impl Summary {
@@ -110,6 +182,7 @@ impl Summary {
             elapsed_seconds: 0.0,
             drain_seconds: 0.0,
             sinks,
+            checkpoint: None,
             stopped_by: None,
             exit_code: 0,
         }
@@ -162,6 +235,9 @@ impl Summary {
                 let _ = write!(text, ", close failed: {error}");
             }
         }
+        if let Some(checkpoint) = &self.checkpoint {
+            let _ = write!(text, "\nshipper: {}", checkpoint.to_text());
+        }
         text
     }
 
@@ -182,22 +258,29 @@ impl Summary {
     }
 
     /// Makes sure the summary can be written to `path` before the run
-    /// starts, leaving it empty so that no earlier run's summary is read
-    /// as this one's.
+    /// starts: a regular file is replaced by an empty one, so that no
+    /// earlier run's summary is read as this one's. A FIFO or device is
+    /// only written at the end.
     pub(crate) fn claim_file(path: &Path) -> anyhow::Result<()> {
-        std::fs::File::create(path)
-            .map(drop)
-            .with_context(|| format!("could not write the summary to '{}'", path.display()))
+        let claimed = match Kind::at(path) {
+            Ok(Kind::Missing | Kind::Regular) => files::replace(path, b""),
+            Ok(_) => Ok(()),
+            Err(err) => Err(err),
+        };
+        claimed.with_context(|| format!("could not write the summary to '{}'", shown(path)))
     }
 
-    /// Writes the JSON form to `path`, whole or not at all.
+    /// Writes the JSON form to `path`: a regular file is replaced whole
+    /// (mode 0600); a FIFO or character device, or a link to one, is
+    /// written in place.
     pub(crate) fn write_file(&self, path: &Path) -> anyhow::Result<()> {
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
         let json = format!("{}\n", self.to_json());
-        std::fs::write(&partial, json)
-            .and_then(|()| std::fs::rename(&partial, path))
-            .with_context(|| format!("could not write the summary to '{}'", path.display()))
+        let written = match Kind::at(path) {
+            Ok(Kind::Missing | Kind::Regular) => files::replace(path, json.as_bytes()),
+            Ok(_) => files::write_in_place(path, json.as_bytes()),
+            Err(err) => Err(err),
+        };
+        written.with_context(|| format!("could not write the summary to '{}'", shown(path)))
     }
 }
 
@@ -276,6 +359,41 @@ mod tests {
         ] {
             assert!(json.get(field).is_some(), "{field}");
         }
+    }
+
+    #[test]
+    fn text_says_whether_the_checkpoint_was_saved() {
+        let mut summary = Summary::new(&counts(), &["file:x".into()], &[]);
+        let mut checkpoint = CheckpointSummary {
+            path: "state.json".into(),
+            saved: true,
+            error: None,
+            failed_saves: 0,
+            files: vec![SavedPosition {
+                path: "a.log".into(),
+                offset: 10,
+            }],
+        };
+        summary.checkpoint = Some(checkpoint.clone());
+        let text = summary.to_text(false);
+        assert!(
+            text.ends_with("\nshipper: checkpoint 'state.json' saved: 1 file"),
+            "{text}"
+        );
+        checkpoint.saved = false;
+        checkpoint.error = Some("ENOSPC".into());
+        checkpoint.failed_saves = 3;
+        summary.checkpoint = Some(checkpoint);
+        let text = summary.to_text(false);
+        assert!(
+            text.ends_with(
+                "checkpoint 'state.json' NOT saved (ENOSPC); a restart resumes from its last \
+                 save: 1 file; 3 saves failed during the run"
+            ),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&summary.to_json()).unwrap();
+        assert_eq!(json["checkpoint"]["files"][0]["offset"], 10);
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! `--checkpoint PATH`: where each followed file was delivered up to, so a
 //! restart resumes there. Saved atomically (a temporary file, fsync, rename,
 //! fsync of the directory) with a checksum; a file that cannot be trusted is
-//! moved aside with a warning and never stops a run.
+//! moved aside with a warning and never stops a run. Something that is not
+//! a regular file, or is larger than any checkpoint, is refused untouched.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
@@ -16,9 +18,13 @@ use serde_json::json;
 
 use super::Stream;
 use crate::diagnostics;
+use crate::files::{self, Kind, Unreadable};
 
 /// The format written; a file of another version is not read.
 const VERSION: u32 = 1;
+
+/// Largest checkpoint read: about 250,000 files' positions.
+const MAX_BYTES: u64 = 64 << 20;
 
 /// The first bytes of a file, which tell apart two files that had the same
 /// device and inode at different times.
@@ -141,6 +147,8 @@ pub(crate) struct Checkpoint {
     /// What the last save wrote (a save that would write the same is
     /// skipped), held while saving so saves do not interleave.
     saved: Mutex<Option<Vec<Entry>>>,
+    /// Saves that failed this run, periodic ones included.
+    failed_saves: AtomicU64,
     /// Held for the whole run: no other shipper uses this checkpoint.
     _lock: File,
 }
@@ -158,6 +166,7 @@ impl Checkpoint {
                 set_aside(path, &why);
                 Vec::new()
             }
+            Err(Unusable::Refused(why)) => refuse(path, &why)?,
         };
         Ok(Checkpoint {
             path: path.to_owned(),
@@ -165,6 +174,7 @@ impl Checkpoint {
             positions: Mutex::new(Vec::new()),
             carried: Mutex::new(Vec::new()),
             saved: Mutex::new(None),
+            failed_saves: AtomicU64::new(0),
             _lock: lock,
         })
     }
@@ -172,6 +182,22 @@ impl Checkpoint {
     /// When the checkpoint file was last written, if it is there.
     pub(crate) fn modified(&self) -> Option<std::time::SystemTime> {
         std::fs::metadata(&self.path).ok()?.modified().ok()
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What the file holds now, as far as this run knows: what it last
+    /// saved, or what it found.
+    pub(crate) fn on_disk(&self) -> Vec<Entry> {
+        let saved = self.saved.lock().expect("checkpoint lock poisoned");
+        saved.clone().unwrap_or_else(|| self.loaded.clone())
+    }
+
+    /// Saves that failed this run.
+    pub(crate) fn failed_saves(&self) -> u64 {
+        self.failed_saves.load(Ordering::Relaxed)
     }
 
     /// The entries the file held when shipper started.
@@ -251,8 +277,15 @@ impl Checkpoint {
         if saved.as_ref() == Some(&entries) {
             return Ok(());
         }
-        write(&self.path, &entries)
-            .with_context(|| format!("could not save checkpoint '{}'", self.path.display()))?;
+        if let Err(err) = write(&self.path, &entries) {
+            self.failed_saves.fetch_add(1, Ordering::Relaxed);
+            return Err(err).with_context(|| {
+                format!(
+                    "could not save checkpoint '{}'",
+                    diagnostics::shown(&self.path)
+                )
+            });
+        }
         *saved = Some(entries);
         Ok(())
     }
@@ -285,17 +318,12 @@ fn entry(position: &Position, settled: &HashMap<Arc<Stream>, u64>, finished: boo
 /// the shipper that has it). Two runs sharing one checkpoint would each
 /// overwrite the other's positions, so the second is refused. The kernel
 /// lets go of the lock when its holder exits, however it exits.
+/// The file is opened without following a link and written only once it
+/// is known to be a regular file.
 fn lock(path: &Path) -> anyhow::Result<File> {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".lock");
-    let name = PathBuf::from(name);
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&name)
-        .with_context(|| format!("could not open '{}'", name.display()))?;
+    let name = files::lock_path(path);
+    let mut file = files::open_lock(&name)
+        .with_context(|| format!("could not open '{}'", diagnostics::shown(&name)))?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -322,14 +350,19 @@ fn lock(path: &Path) -> anyhow::Result<File> {
 /// Why a checkpoint file could not be used.
 enum Unusable {
     Missing,
+    /// Not a checkpoint: moved aside, and the run goes on.
     Bad(String),
+    /// Not a regular file, or larger than any checkpoint: left as it is,
+    /// and the run stops.
+    Refused(String),
 }
 
 fn read(path: &Path) -> Result<Vec<Entry>, Unusable> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match files::read_bounded(path, MAX_BYTES, false) {
         Ok(bytes) => bytes,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(Unusable::Missing),
-        Err(err) => return Err(Unusable::Bad(format!("could not read it: {err}"))),
+        Err(Unreadable::Missing) => return Err(Unusable::Missing),
+        Err(Unreadable::Io(err)) => return Err(Unusable::Bad(format!("could not read it: {err}"))),
+        Err(why) => return Err(Unusable::Refused(why.to_string())),
     };
     let saved: Saved = serde_json::from_slice(&bytes)
         .map_err(|err| Unusable::Bad(format!("not a checkpoint: {err}")))?;
@@ -349,13 +382,26 @@ fn checksum(files: &[Entry]) -> u32 {
     crc32fast::hash(&serde_json::to_vec(files).expect("entries serialize"))
 }
 
+/// A checkpoint shipper will not touch stops the run.
+fn refuse(path: &Path, why: &str) -> anyhow::Result<Vec<Entry>> {
+    anyhow::bail!(
+        "checkpoint '{}' is refused ({why}); it was left as it is",
+        diagnostics::shown(path)
+    )
+}
+
 /// Moves an unusable checkpoint out of the way, keeping it for a person to
-/// look at, and says so; reading then starts per `--read-from`.
+/// look at, and says so; reading then starts per `--read-from`. Only a
+/// regular file is moved.
 fn set_aside(path: &Path, why: &str) {
     let mut aside = path.as_os_str().to_owned();
     aside.push(".corrupt");
     let aside = PathBuf::from(aside);
-    let moved = std::fs::rename(path, &aside);
+    let moved = match Kind::at(path) {
+        Ok(Kind::Regular) => std::fs::rename(path, &aside),
+        Ok(kind) => Err(files::not_regular(kind)),
+        Err(err) => Err(err),
+    };
     let shown = path.display().to_string();
     diagnostics::warn("checkpoint", "unusable", || {
         let what = match &moved {
@@ -381,18 +427,7 @@ fn write(path: &Path, entries: &[Entry]) -> io::Result<()> {
     };
     let mut text = serde_json::to_vec_pretty(&saved).expect("a checkpoint serializes");
     text.push(b'\n');
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".tmp");
-    let temporary = PathBuf::from(temporary);
-    let mut file = File::create(&temporary)?;
-    file.write_all(&text)?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, path)?;
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    File::open(directory)?.sync_all()
+    files::replace(path, &text)
 }
 
 /// `--show-checkpoint`: each saved file's position against its size now;
@@ -401,7 +436,7 @@ pub(crate) fn show(path: &Path, paths: &[String]) -> anyhow::Result<()> {
     let entries = match read(path) {
         Ok(entries) => entries,
         Err(Unusable::Missing) => anyhow::bail!("no checkpoint at '{}'", path.display()),
-        Err(Unusable::Bad(why)) => {
+        Err(Unusable::Bad(why) | Unusable::Refused(why)) => {
             anyhow::bail!("checkpoint '{}' is unusable: {why}", path.display())
         }
     };
@@ -459,7 +494,7 @@ pub(crate) fn reset(path: &Path, paths: &[String]) -> anyhow::Result<usize> {
         Ok(entries) => entries,
         Err(Unusable::Missing) => return Ok(0),
         Err(Unusable::Bad(_)) if paths.is_empty() => Vec::new(),
-        Err(Unusable::Bad(why)) => {
+        Err(Unusable::Bad(why) | Unusable::Refused(why)) => {
             anyhow::bail!("checkpoint '{}' is unusable: {why}", path.display())
         }
     };
@@ -500,10 +535,8 @@ mod tests {
             panic!("a checkpoint just written is usable")
         };
         assert_eq!(entries, [entry("a.log", 10), entry("b.log", 20)]);
-        assert!(
-            !dir.path().join("state.json.tmp").exists(),
-            "the temporary file was renamed"
-        );
+        let names = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(names, 1, "the temporary file was renamed");
     }
 
     #[test]

@@ -144,13 +144,15 @@ pub(crate) struct Reading {
 }
 
 impl Reading {
-    /// Starts reading what `input` names into `queue`; `outputs` are the
-    /// files shipper writes, which are never read.
+    /// Starts reading what `input` names into `queue`, saving positions in
+    /// `checkpoint` (taken by the caller); `outputs` are the files shipper
+    /// writes, which are never read.
     pub(crate) fn start(
         input: &crate::config::Input,
         max_line: usize,
         queue: Arc<crate::pipeline::queue::Queue>,
         outputs: &[std::path::PathBuf],
+        checkpoint: Option<Arc<checkpoint::Checkpoint>>,
     ) -> anyhow::Result<Reading> {
         use anyhow::Context;
         let files = match input {
@@ -166,10 +168,6 @@ impl Reading {
                 });
             }
             crate::config::Input::Files(files) => files,
-        };
-        let checkpoint = match files.checkpoint.as_deref() {
-            Some(path) => Some(Arc::new(checkpoint::Checkpoint::load(path)?)),
-            None => None,
         };
         let mut outputs = outputs.to_vec();
         outputs.extend(files.checkpoint.clone());

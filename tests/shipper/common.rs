@@ -332,3 +332,31 @@ pub fn drain_fifo(path: &Path) -> std::thread::JoinHandle<Vec<u8>> {
         bytes
     })
 }
+
+/// A tmpfs of `size` mounted for the test and unmounted after; `None`
+/// (with a note) where mounting is not allowed.
+pub struct Tmpfs(pub TempDir);
+
+impl Tmpfs {
+    pub fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "shipper-test"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !mounted {
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        Some(Tmpfs(dir))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::common::{
-    Running, drain_fifo, feed, feed_counting, numbered_lines, parse_events, read_events,
+    Running, Tmpfs, drain_fifo, feed, feed_counting, numbered_lines, parse_events, read_events,
     stuck_fifo_sink, wait_until,
 };
 
@@ -328,34 +328,6 @@ fn a_file_too_large_part_way_through_a_batch_keeps_the_whole_events() {
         failure["error"].as_str().unwrap().contains("too large"),
         "{failure}"
     );
-}
-
-/// A tmpfs of `size` mounted for the test and unmounted after; `None`
-/// (with a note) where mounting is not allowed.
-struct Tmpfs(tempfile::TempDir);
-
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let dir = tempfile::tempdir().unwrap();
-        let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "shipper-test"])
-            .arg(dir.path())
-            .status()
-            .is_ok_and(|status| status.success());
-        if !mounted {
-            eprintln!("skipped: mounting a tmpfs needs root");
-            return None;
-        }
-        Some(Tmpfs(dir))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg(self.0.path())
-            .status();
-    }
 }
 
 #[test]

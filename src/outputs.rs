@@ -1,0 +1,241 @@
+//! The paths a run writes to (file sinks, the summary file, the checkpoint
+//! and its lock), checked before anything is written: each is something
+//! shipper may write, and no two are the same file.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, Input, SinkSpec, Task, sink_label};
+use crate::diagnostics::{escape, shown};
+use crate::files::{Kind, lock_path};
+
+/// Symbolic links followed on the way to a file before giving up.
+const MAX_LINKS: usize = 40;
+
+/// Refuses (as a usage error) a summary file or checkpoint that shipper
+/// may not write, and two outputs that are the same file.
+pub(crate) fn check(config: &Config) -> Result<(), String> {
+    if let Some(path) = &config.summary.file {
+        summary_file(path)?;
+    }
+    if let Some(path) = checkpoint(config) {
+        checkpoint_file(path, "--checkpoint")?;
+        checkpoint_file(&lock_path(path), "the checkpoint's lock")?;
+    }
+    distinct(&outputs(config))
+}
+
+/// The checkpoint a run or a task uses.
+fn checkpoint(config: &Config) -> Option<&Path> {
+    match (&config.task, &config.input) {
+        (Task::ShowCheckpoint(path, _) | Task::ResetCheckpoint(path, _), _) => Some(path),
+        (Task::Ship, Input::Files(files)) => files.checkpoint.as_deref(),
+        (Task::Ship, Input::Stdin) => None,
+    }
+}
+
+/// A regular file (replaced whole), nothing yet, or a FIFO or character
+/// device (written in place, like `tee`). A symbolic link only when it
+/// leads to a FIFO or character device (`/dev/stdout`) and belongs to the
+/// user or to its directory's owner, so a link planted in a shared
+/// directory is never followed.
+fn summary_file(path: &Path) -> Result<(), String> {
+    let refuse = |why: String| {
+        Err(format!(
+            "--summary-file '{}' {why}; give a regular file, a FIFO or a character device",
+            shown(path)
+        ))
+    };
+    match kind(path)? {
+        Kind::Missing | Kind::Regular | Kind::Fifo | Kind::CharDevice => Ok(()),
+        Kind::Symlink => match Kind::behind(path) {
+            Ok(kind) if kind.is_stream() && trusted_link(path) => Ok(()),
+            Ok(kind) if kind.is_stream() => {
+                refuse("is a symbolic link owned by another user".into())
+            }
+            _ => refuse(
+                "is a symbolic link: shipper replaces a summary file, never a link's target".into(),
+            ),
+        },
+        kind => refuse(format!("is {}", kind.name())),
+    }
+}
+
+/// A checkpoint (and its lock) is a regular file or nothing yet.
+fn checkpoint_file(path: &Path, role: &str) -> Result<(), String> {
+    match kind(path)? {
+        Kind::Missing | Kind::Regular => Ok(()),
+        kind => Err(format!(
+            "{role} '{}' is {}; a checkpoint must be a regular file (or not exist yet)",
+            shown(path),
+            kind.name()
+        )),
+    }
+}
+
+fn kind(path: &Path) -> Result<Kind, String> {
+    Kind::at(path).map_err(|err| format!("could not look at '{}': {err}", shown(path)))
+}
+
+/// Whether the link at `path` belongs to the user, or to the owner of its
+/// directory (the kernel's rule for following links in shared directories).
+fn trusted_link(path: &Path) -> bool {
+    let Ok(link) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let owner = std::fs::metadata(directory).map(|meta| meta.uid()).ok();
+    link.uid() == nix::unistd::geteuid().as_raw() || Some(link.uid()) == owner
+}
+
+/// Each file written, with how to name it in a message.
+fn outputs(config: &Config) -> Vec<(String, PathBuf)> {
+    let mut outputs = Vec::new();
+    for sink in &config.sinks {
+        if let SinkSpec::File(path) = sink {
+            let label = escape(&sink_label(sink)).into_owned();
+            outputs.push((format!("sink {label}"), path.clone()));
+            outputs.extend(rotations(path, config).map(|rotation| {
+                let role = format!("sink {label}'s rotation '{}'", shown(&rotation));
+                (role, rotation)
+            }));
+        }
+    }
+    if let Some(path) = &config.summary.file {
+        outputs.push((format!("--summary-file '{}'", shown(path)), path.clone()));
+    }
+    if let Some(path) = checkpoint(config) {
+        outputs.push((format!("--checkpoint '{}'", shown(path)), path.to_owned()));
+        let lock = lock_path(path);
+        outputs.push((format!("the checkpoint's lock '{}'", shown(&lock)), lock));
+    }
+    outputs
+}
+
+/// `PATH.1`, ... `PATH.N`: the files a rotating file sink renames its
+/// file to (none unless it rotates).
+fn rotations<'a>(path: &'a Path, config: &Config) -> impl Iterator<Item = PathBuf> + 'a {
+    let kept = match config.file.max_bytes {
+        Some(_) => config.file.max_files,
+        None => 0,
+    };
+    (1..=kept).map(move |n| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".{n}"));
+        PathBuf::from(name)
+    })
+}
+
+/// No two outputs are one file: the same path once resolved, or the same
+/// device and inode. FIFOs and devices are written in place and may be
+/// shared.
+fn distinct(outputs: &[(String, PathBuf)]) -> Result<(), String> {
+    let mut by_path: HashMap<PathBuf, &str> = HashMap::new();
+    let mut by_inode: HashMap<(u64, u64), &str> = HashMap::new();
+    for (role, path) in outputs {
+        let Some(identity) = Identity::of(path) else {
+            continue;
+        };
+        let earlier = by_path
+            .get(&identity.resolved)
+            .or_else(|| by_inode.get(&identity.inode?));
+        if let Some(earlier) = earlier {
+            return Err(format!(
+                "{earlier} and {role} are the same file ('{}'): one would overwrite the other",
+                shown(&identity.resolved)
+            ));
+        }
+        if let Some(inode) = identity.inode {
+            by_inode.insert(inode, role);
+        }
+        by_path.insert(identity.resolved, role);
+    }
+    Ok(())
+}
+
+/// What makes two paths one file.
+#[derive(Debug)]
+struct Identity {
+    /// The path made absolute, its directory and any links resolved.
+    resolved: PathBuf,
+    /// Device and inode, when the file exists.
+    inode: Option<(u64, u64)>,
+}
+
+impl Identity {
+    /// `None` for a FIFO or device.
+    fn of(path: &Path) -> Option<Identity> {
+        let meta = std::fs::metadata(path).ok();
+        if meta
+            .as_ref()
+            .is_some_and(|meta| Kind::of(meta.file_type()).is_stream())
+        {
+            return None;
+        }
+        Some(Identity {
+            resolved: resolve(path),
+            inode: meta.map(|meta| (meta.dev(), meta.ino())),
+        })
+    }
+}
+
+/// Where `path` leads: absolute, its directory canonical, and a link at
+/// its end followed even when its target does not exist yet.
+fn resolve(path: &Path) -> PathBuf {
+    let mut path = absolute(path);
+    for _ in 0..MAX_LINKS {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return path;
+        };
+        let parent = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_owned());
+        let joined = parent.join(name);
+        match std::fs::read_link(&joined) {
+            Ok(target) => path = absolute(&parent.join(target)),
+            Err(_) => return joined,
+        }
+    }
+    path
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_to_one_file_resolve_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("via")).unwrap();
+        let one = Identity::of(&real.join("out.log")).unwrap();
+        let other = Identity::of(&dir.path().join("via/./out.log")).unwrap();
+        assert_eq!(one.resolved, other.resolved);
+        let third = Identity::of(&dir.path().join("via/other.log")).unwrap();
+        assert_ne!(one.resolved, third.resolved);
+    }
+
+    #[test]
+    fn a_hard_link_is_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = dir.path().join("a");
+        std::fs::write(&one, "").unwrap();
+        std::fs::hard_link(&one, dir.path().join("b")).unwrap();
+        let outputs = [
+            ("first".to_string(), one),
+            ("second".to_string(), dir.path().join("b")),
+        ];
+        let refused = distinct(&outputs).unwrap_err();
+        assert!(
+            refused.contains("first and second are the same file"),
+            "{refused}"
+        );
+    }
+}
