@@ -22,7 +22,7 @@ pub(crate) fn with_config_file(argv: Vec<OsString>) -> Result<Vec<OsString>, Str
     let Some(path) = config_path(&argv) else {
         return Ok(argv);
     };
-    let shown = path.display().to_string();
+    let shown = crate::diagnostics::shown(&path);
     let text = std::fs::read_to_string(&path)
         .map_err(|err| format!("could not read config file '{shown}': {err}"))?;
     let from_file = settings(&shown, &text, &argv)?;

@@ -14,6 +14,7 @@ mod envelope;
 mod exit_code;
 mod pipeline;
 mod progress;
+mod public_url;
 mod shutdown;
 mod sink;
 mod source;
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
     let argv = match config_file::with_config_file(std::env::args_os().collect()) {
         Ok(argv) => argv,
         Err(message) => {
-            diagnostics::say!("shipper: {message}");
+            diagnostics::say!("shipper: {}", diagnostics::escape(&message));
             return ExitCode::from(2);
         }
     };
@@ -46,7 +47,10 @@ fn main() -> ExitCode {
     let config = match config::Config::from_args(args) {
         Ok(config) => config,
         Err(message) => cli::Args::command()
-            .error(clap::error::ErrorKind::ValueValidation, message)
+            .error(
+                clap::error::ErrorKind::ValueValidation,
+                diagnostics::escape(&message),
+            )
             .exit(),
     };
     if check_only {
@@ -69,7 +73,7 @@ fn main() -> ExitCode {
         return match done {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
-                diagnostics::say!("shipper: {err:#}");
+                diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
                 exit_code::Status::CouldNotRun.into()
             }
         };
@@ -77,7 +81,7 @@ fn main() -> ExitCode {
     match app::run(config) {
         Ok(status) => status.into(),
         Err(err) => {
-            diagnostics::say!("shipper: {err:#}");
+            diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
             exit_code::Status::CouldNotRun.into()
         }
     }

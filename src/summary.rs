@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::diagnostics::{escape, shown};
 use crate::pipeline::Counts;
 use crate::pipeline::ledger::DropReason;
 
@@ -156,10 +157,12 @@ impl Summary {
             let _ = write!(
                 text,
                 "\nshipper: sink {} wrote {}, failed {}",
-                sink.name, sink.written, sink.failed
+                escape(&sink.name),
+                sink.written,
+                sink.failed
             );
             if let Some(error) = &sink.close_error {
-                let _ = write!(text, ", close failed: {error}");
+                let _ = write!(text, ", close failed: {}", escape(error));
             }
         }
         text
@@ -187,7 +190,7 @@ impl Summary {
     pub(crate) fn claim_file(path: &Path) -> anyhow::Result<()> {
         std::fs::File::create(path)
             .map(drop)
-            .with_context(|| format!("could not write the summary to '{}'", path.display()))
+            .with_context(|| format!("could not write the summary to '{}'", shown(path)))
     }
 
     /// Writes the JSON form to `path`, whole or not at all.
@@ -197,7 +200,7 @@ impl Summary {
         let json = format!("{}\n", self.to_json());
         std::fs::write(&partial, json)
             .and_then(|()| std::fs::rename(&partial, path))
-            .with_context(|| format!("could not write the summary to '{}'", path.display()))
+            .with_context(|| format!("could not write the summary to '{}'", shown(path)))
     }
 }
 

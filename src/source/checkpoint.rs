@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::Stream;
-use crate::diagnostics;
+use crate::diagnostics::{self, shown};
 
 /// The format written; a file of another version is not read.
 const VERSION: u32 = 1;
@@ -229,7 +229,7 @@ impl Checkpoint {
             return Ok(());
         }
         write(&self.path, &entries)
-            .with_context(|| format!("could not save checkpoint '{}'", self.path.display()))?;
+            .with_context(|| format!("could not save checkpoint '{}'", shown(&self.path)))?;
         *saved = Some(entries);
         Ok(())
     }
@@ -266,7 +266,7 @@ fn lock(path: &Path) -> anyhow::Result<File> {
         .create(true)
         .truncate(false)
         .open(&name)
-        .with_context(|| format!("could not open '{}'", name.display()))?;
+        .with_context(|| format!("could not open '{}'", shown(&name)))?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -282,7 +282,7 @@ fn lock(path: &Path) -> anyhow::Result<File> {
             );
         }
         Err(std::fs::TryLockError::Error(err)) => {
-            return Err(err).with_context(|| format!("could not lock '{}'", name.display()));
+            return Err(err).with_context(|| format!("could not lock '{}'", shown(&name)));
         }
     }
     file.set_len(0)?;
@@ -371,9 +371,9 @@ fn write(path: &Path, entries: &[Entry]) -> io::Result<()> {
 pub(crate) fn show(path: &Path, paths: &[String]) -> anyhow::Result<()> {
     let entries = match read(path) {
         Ok(entries) => entries,
-        Err(Unusable::Missing) => anyhow::bail!("no checkpoint at '{}'", path.display()),
+        Err(Unusable::Missing) => anyhow::bail!("no checkpoint at '{}'", shown(path)),
         Err(Unusable::Bad(why)) => {
-            anyhow::bail!("checkpoint '{}' is unusable: {why}", path.display())
+            anyhow::bail!("checkpoint '{}' is unusable: {why}", shown(path))
         }
     };
     let mut out = io::stdout().lock();
@@ -431,7 +431,7 @@ pub(crate) fn reset(path: &Path, paths: &[String]) -> anyhow::Result<usize> {
         Err(Unusable::Missing) => return Ok(0),
         Err(Unusable::Bad(_)) if paths.is_empty() => Vec::new(),
         Err(Unusable::Bad(why)) => {
-            anyhow::bail!("checkpoint '{}' is unusable: {why}", path.display())
+            anyhow::bail!("checkpoint '{}' is unusable: {why}", shown(path))
         }
     };
     let before = entries.len();
@@ -440,8 +440,7 @@ pub(crate) fn reset(path: &Path, paths: &[String]) -> anyhow::Result<usize> {
         .filter(|entry| !paths.is_empty() && !paths.contains(&entry.path))
         .collect();
     let forgotten = before - kept.len();
-    write(path, &kept)
-        .with_context(|| format!("could not save checkpoint '{}'", path.display()))?;
+    write(path, &kept).with_context(|| format!("could not save checkpoint '{}'", shown(path)))?;
     Ok(forgotten)
 }
 

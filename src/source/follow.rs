@@ -187,9 +187,9 @@ impl Follower {
         let mut total = 0;
         for name in self.config.paths.clone() {
             let path = Path::new(&name);
-            let file = self
-                .open(path, true)
-                .with_context(|| format!("could not open '{name}'"))?;
+            let file = self.open(path, true).with_context(|| {
+                format!("could not open '{}'", crate::diagnostics::escape(&name))
+            })?;
             total += file.unread();
             self.files.push(file);
         }
