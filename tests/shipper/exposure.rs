@@ -367,6 +367,23 @@ fn an_authorization_from_two_places_is_refused_naming_both() {
 }
 
 #[test]
+fn a_header_that_is_not_one_is_refused_without_quoting_it() {
+    let bad = "Authorization Bearer H3ADERVALUE";
+    let config = tempfile::tempdir().unwrap();
+    let file = config.path().join("shipper.toml");
+    std::fs::write(&file, format!("http-header = {bad:?}\n")).unwrap();
+    for (args, env) in [
+        (vec!["--http-header", bad], &[][..]),
+        (Vec::new(), &[("SHIPPER_HTTP_HEADER", bad)][..]),
+        (vec!["--config", file.to_str().unwrap()], &[][..]),
+    ] {
+        let stderr = refused(&args, env);
+        assert!(stderr.contains("--http-header"), "{stderr}");
+        assert!(!stderr.contains("H3ADERVALUE"), "{stderr}");
+    }
+}
+
+#[test]
 fn timeouts_that_would_fail_every_request_are_refused() {
     for flag in ["--http-timeout", "--nats-timeout", "--syslog-timeout"] {
         let stderr = refused(&[flag, "0s"], &[]);
