@@ -309,18 +309,21 @@ fn url_secrets_never_show_when_a_sink_fails() {
     }
 }
 
-/// Runs shipper with `args` and `env` to a usage error and returns its
-/// stderr.
+/// Runs shipper with `args` and `env` to a usage error, which runs
+/// nothing and so leaves no summary, and returns its stderr.
 fn refused(args: &[&str], env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
     let output = shipper()
+        .current_dir(dir.path())
         .args(args)
         .envs(env.iter().copied())
-        .arg("--check-config")
+        .args(["--check-config", "--summary-file", "summary.json"])
         .write_stdin("")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(!dir.path().join("summary.json").exists(), "{args:?}");
     stderr
 }
 
