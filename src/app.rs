@@ -83,7 +83,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     let sinks = match opened {
         Ok(sinks) => sinks,
         Err(err) => {
-            diagnostics::say!("shipper: {err:#}");
+            diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
             return nothing_shipped(config, Status::CouldNotRun, None, started);
         }
     };
@@ -239,7 +239,7 @@ async fn could_not_read(
     config: &Config,
     started: Instant,
 ) -> anyhow::Result<Status> {
-    diagnostics::say!("shipper: {err:#}");
+    diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
     pipeline.queue().close();
     let failures = pipeline.drain().await;
     let close_errors: Vec<_> = failures
@@ -414,7 +414,9 @@ fn report(summary: &Summary, config: &Config) -> anyhow::Result<()> {
     };
     match config.summary.format {
         SummaryFormat::Text => diagnostics::say!("{}", summary.to_text(colour())),
-        SummaryFormat::Json => diagnostics::say!("{}", summary.to_json()),
+        SummaryFormat::Json => {
+            diagnostics::say!("{}", diagnostics::terminal_json(summary.to_json()))
+        }
         SummaryFormat::None => {}
     }
     written

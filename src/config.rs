@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::cli::{Args, HttpFormatArg, ProgressArg, ReadFromArg, SummaryArg};
 use crate::envelope::level::Level;
+use crate::public_url::{has_secrets, public_url};
 use crate::sink::{nats, syslog};
 
 /// Longest line the reader accepts as a setting; lines are indexed with u32.
@@ -333,6 +334,9 @@ impl Config {
             return Err("--file-max-bytes must be greater than 0".into());
         }
         positive("--retry-max", u64::from(args.retry_max))?;
+        longer_than_zero("--http-timeout", args.http_timeout)?;
+        longer_than_zero("--nats-timeout", args.nats_timeout)?;
+        check_authorization(&sinks, &args)?;
         if args
             .stats_interval
             .is_some_and(|interval| interval.is_zero())
@@ -489,6 +493,55 @@ fn syslog_options(args: &Args, retry: RetryPolicy) -> Result<SyslogOptions, Stri
     })
 }
 
+/// A timeout of 0 would fail every request, after `--check-config` had
+/// passed it.
+fn longer_than_zero(flag: &str, value: Duration) -> Result<(), String> {
+    if value.is_zero() {
+        Err(format!("{flag} must be longer than 0"))
+    } else {
+        Ok(())
+    }
+}
+
+/// An HTTP request carries one `Authorization`: a URL's user and password,
+/// `--http-token` and an `Authorization` header would each set it, and one
+/// would silently win. More than one for a sink is refused, naming them
+/// (never their values).
+fn check_authorization(sinks: &[SinkSpec], args: &Args) -> Result<(), String> {
+    let mut given = Vec::new();
+    for (name, _) in &args.http_headers {
+        if name.eq_ignore_ascii_case("authorization") {
+            given.push("--http-header 'Authorization: ...'".to_owned());
+        }
+    }
+    if args.http_token.is_some() {
+        given.push("--http-token (or SHIPPER_HTTP_TOKEN)".to_owned());
+    }
+    let mut per_sink = vec![given.clone()];
+    for sink in sinks {
+        if let SinkSpec::Http(url) = sink
+            && has_credentials(url)
+        {
+            let mut sources = given.clone();
+            sources.push(format!("the user and password in '{}'", public_url(url)));
+            per_sink.push(sources);
+        }
+    }
+    match per_sink.into_iter().find(|sources| sources.len() > 1) {
+        Some(sources) => Err(format!(
+            "an HTTP request has one Authorization, and it would come from {}: keep one",
+            sources.join(" and from ")
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A URL with a user or a password: reqwest sends them as Basic
+/// authorization, over any `Authorization` header.
+fn has_credentials(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|url| !url.username().is_empty() || url.password().is_some())
+}
+
 fn positive(flag: &str, value: u64) -> Result<(), String> {
     if value == 0 {
         Err(format!("{flag} must be greater than 0"))
@@ -549,8 +602,9 @@ fn parse_sinks(specs: &[String], default_file: &std::path::Path) -> Result<Vec<S
             Some(("syslog", url)) => SinkSpec::Syslog(syslog::Target::parse(url)?),
             _ => {
                 return Err(format!(
-                    "unknown sink '{spec}' (expected `stdout`, `file`, `file=PATH`, `http=URL`, \
-                     `nats=nats://HOST:PORT/SUBJECT` or `syslog=tcp://HOST:PORT`)"
+                    "unknown sink '{}' (expected `stdout`, `file`, `file=PATH`, `http=URL`, \
+                     `nats=nats://HOST:PORT/SUBJECT` or `syslog=tcp://HOST:PORT`)",
+                    public_url(spec)
                 ));
             }
         };
@@ -569,11 +623,13 @@ fn parse_sinks(specs: &[String], default_file: &std::path::Path) -> Result<Vec<S
 }
 
 fn check_url(url: &str) -> Result<String, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|err| format!("'{url}' is not a URL: {err}"))?;
+    let shown = public_url(url);
+    let parsed =
+        reqwest::Url::parse(url).map_err(|err| format!("'{shown}' is not a URL: {err}"))?;
     match parsed.scheme() {
         "http" | "https" => Ok(url.to_owned()),
         other => Err(format!(
-            "'{url}': an HTTP sink needs http:// or https://, not {other}://"
+            "'{shown}': an HTTP sink needs http:// or https://, not {other}://"
         )),
     }
 }
@@ -583,28 +639,18 @@ pub(crate) fn sink_label(sink: &SinkSpec) -> String {
     match sink {
         SinkSpec::Stdout => "stdout".to_owned(),
         SinkSpec::File(path) => format!("file:{}", path.display()),
-        SinkSpec::Http(url) => public_url(url),
+        SinkSpec::Http(url) => public_sink_url(url),
         SinkSpec::Nats(target) => target.label(),
         SinkSpec::Syslog(target) => target.label(),
     }
 }
 
-/// A URL fit to print: without user, password or query (where API keys
-/// hide).
-fn public_url(url: &str) -> String {
-    let Ok(mut parsed) = reqwest::Url::parse(url) else {
-        return "http:(unparseable URL)".to_owned();
-    };
-    let hidden =
-        !parsed.username().is_empty() || parsed.password().is_some() || parsed.query().is_some();
-    let _ = parsed.set_username("");
-    let _ = parsed.set_password(None);
-    parsed.set_query(None);
-    parsed.set_fragment(None);
-    if hidden {
-        format!("{parsed} (credentials hidden)")
+/// An HTTP sink's URL fit to print, saying when something was left out.
+fn public_sink_url(url: &str) -> String {
+    if has_secrets(url) {
+        format!("{} (credentials hidden)", public_url(url))
     } else {
-        parsed.to_string()
+        public_url(url)
     }
 }
 
@@ -693,6 +739,26 @@ mod tests {
             sink_label(&secret),
             "https://collector/ingest (credentials hidden)"
         );
+    }
+
+    #[test]
+    fn one_authorization_and_timeouts_longer_than_zero() {
+        let with_user = "http=http://me:pw@collector/in";
+        let header = "Authorization: Basic x";
+        for args in [
+            &["--sink", with_user, "--http-token", "t"][..],
+            &["--sink", with_user, "--http-header", header],
+            &["--http-header", header, "--http-token", "t"],
+            &["--http-header", header, "--http-header", header],
+        ] {
+            let error = config(args).unwrap_err();
+            assert!(error.contains("one Authorization"), "{args:?}: {error}");
+            assert!(!error.contains("pw"), "{error}");
+        }
+        assert!(config(&["--sink", with_user, "--http-header", "X-Team: a"]).is_ok());
+        assert!(config(&["--http-timeout", "0s"]).is_err());
+        assert!(config(&["--nats-timeout", "0s"]).is_err());
+        assert!(config(&["--batch-timeout", "0s"]).is_ok());
     }
 
     #[test]

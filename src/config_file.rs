@@ -25,7 +25,7 @@ pub(crate) fn with_config_file(argv: Vec<OsString>) -> Result<Vec<OsString>, Str
     let Some(path) = config_path(&argv) else {
         return Ok(argv);
     };
-    let shown = path.display().to_string();
+    let shown = crate::diagnostics::shown(&path);
     let text = read(&path).map_err(|why| format!("could not read config file '{shown}': {why}"))?;
     let from_file = settings(&shown, &text, &argv)?;
     let mut argv = argv.into_iter();

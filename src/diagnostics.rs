@@ -133,7 +133,8 @@ fn print(level: Level, component: &str, message: &str, fields: Value) {
     if let Value::Object(fields) = fields {
         object.extend(fields);
     }
-    let mut line = serde_json::to_vec(&Value::Object(object)).expect("a JSON map serializes");
+    let line = serde_json::to_string(&Value::Object(object)).expect("a JSON map serializes");
+    let mut line = terminal_json(line).into_bytes();
     line.push(b'\n');
     write_stderr(&line);
 }
@@ -194,6 +195,25 @@ pub(crate) fn escape(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// JSON text made safe to print on a terminal: serde_json escapes C0
+/// controls but leaves DEL, C1 (U+009B is CSI on many terminals) and the
+/// bidi marks as they are; here they become `\u007f`, `\u009b`... Valid
+/// JSON either way, and read back as the same text.
+pub(crate) fn terminal_json(json: String) -> String {
+    if !json.chars().any(unsafe_to_show) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 12);
+    for c in json.chars() {
+        if unsafe_to_show(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Control characters, and the marks that reorder text on screen (bidi
 /// embeddings, overrides and isolates), which can make a name read as
 /// another.
@@ -218,6 +238,16 @@ mod tests {
             std::borrow::Cow::Borrowed(_)
         ));
         assert_eq!(escape(r"C:\logs"), r"C:\logs");
+    }
+
+    #[test]
+    fn terminal_json_escapes_what_serde_json_leaves() {
+        let json = serde_json::to_string("a\u{7f}b\u{9b}c\u{202e}d\u{1b}").unwrap();
+        let shown = terminal_json(json.clone());
+        assert_eq!(shown, r#""a\u007fb\u009bc\u202ed\u001b""#);
+        let back: String = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back, serde_json::from_str::<String>(&json).unwrap());
+        assert_eq!(terminal_json("{\"k\":\"é\"}".into()), "{\"k\":\"é\"}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod files;
 mod outputs;
 mod pipeline;
 mod progress;
+mod public_url;
 mod shutdown;
 mod sink;
 mod source;
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
     let argv = match config_file::with_config_file(std::env::args_os().collect()) {
         Ok(argv) => argv,
         Err(message) => {
-            diagnostics::say!("shipper: {message}");
+            diagnostics::say!("shipper: {}", diagnostics::escape(&message));
             return ExitCode::from(2);
         }
     };
@@ -51,7 +52,10 @@ fn main() -> ExitCode {
     let config = match checked {
         Ok(config) => config,
         Err(message) => cli::Args::command()
-            .error(clap::error::ErrorKind::ValueValidation, message)
+            .error(
+                clap::error::ErrorKind::ValueValidation,
+                diagnostics::escape(&message),
+            )
             .exit(),
     };
     if check_only {
@@ -74,7 +78,7 @@ fn main() -> ExitCode {
         return match done {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
-                diagnostics::say!("shipper: {err:#}");
+                diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
                 exit_code::Status::CouldNotRun.into()
             }
         };
@@ -82,7 +86,7 @@ fn main() -> ExitCode {
     match app::run(config) {
         Ok(status) => status.into(),
         Err(err) => {
-            diagnostics::say!("shipper: {err:#}");
+            diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
             exit_code::Status::CouldNotRun.into()
         }
     }

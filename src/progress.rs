@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::ProgressMode;
+use crate::diagnostics::escape;
 use crate::pipeline::Counts;
 use crate::pipeline::queue::Queue;
 use crate::summary::grouped;
@@ -94,7 +95,8 @@ fn status(then: &(Instant, Counts), now: &(Instant, Counts), names: &[String]) -
     );
     for (name, sink) in names.iter().zip(&tally.sinks) {
         line.push_str(&format!(
-            " | {name} {} written {} failed",
+            " | {} {} written {} failed",
+            escape(name),
             grouped(sink.written as f64),
             grouped(sink.failed as f64)
         ));

@@ -11,6 +11,7 @@ use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::diagnostics::terminal_json;
 use crate::pipeline::Counts;
 use crate::pipeline::queue::Queue;
 use crate::summary::Summary;
@@ -29,7 +30,7 @@ pub(crate) fn report_every(
             ticks.tick().await;
             let mut summary = Summary::new(&Counts::of(&queue), &names, &[]);
             summary.elapsed_seconds = started.elapsed().as_secs_f64();
-            crate::diagnostics::say!("{}", stats_line(&summary));
+            crate::diagnostics::say!("{}", terminal_json(stats_line(&summary)));
         }
     });
 }

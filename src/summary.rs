@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::diagnostics::shown;
+use crate::diagnostics::{escape, shown};
 use crate::files::{self, Kind};
 use crate::pipeline::Counts;
 use crate::pipeline::ledger::DropReason;
@@ -229,10 +229,12 @@ impl Summary {
             let _ = write!(
                 text,
                 "\nshipper: sink {} wrote {}, failed {}",
-                sink.name, sink.written, sink.failed
+                escape(&sink.name),
+                sink.written,
+                sink.failed
             );
             if let Some(error) = &sink.close_error {
-                let _ = write!(text, ", close failed: {error}");
+                let _ = write!(text, ", close failed: {}", escape(error));
             }
         }
         if let Some(checkpoint) = &self.checkpoint {

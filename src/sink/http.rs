@@ -19,10 +19,16 @@ use reqwest::{Client, Response, StatusCode};
 use super::retry::Attempts;
 use super::{SinkError, WriteOutcome};
 use crate::config::{HttpFormat, HttpOptions, RetryPolicy};
+use crate::diagnostics;
 use crate::pipeline::batch::Batch;
+use crate::public_url::{public_url, public_urls_in};
 
 /// Bytes of an error answer quoted in the diagnostic.
 const QUOTED_ANSWER: usize = 200;
+/// Most bytes of an answer's body read, 2xx or not: enough to quote it, and
+/// to keep the connection when the body is short; an endless body costs no
+/// more than this.
+const ANSWER_LIMIT: usize = 4 << 10;
 
 pub(crate) struct HttpSink {
     /// Where batches go, credentials included.
@@ -57,10 +63,15 @@ impl HttpSink {
             .user_agent(concat!("shipper/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers(options)?);
         if let Some(path) = &options.ca_file {
-            let pem = std::fs::read(path)
-                .with_context(|| format!("could not read --http-ca-file '{}'", path.display()))?;
-            let certificate = reqwest::Certificate::from_pem(&pem)
-                .with_context(|| format!("'{}' holds no PEM certificate", path.display()))?;
+            let pem = std::fs::read(path).with_context(|| {
+                format!(
+                    "could not read --http-ca-file '{}'",
+                    diagnostics::shown(path)
+                )
+            })?;
+            let certificate = reqwest::Certificate::from_pem(&pem).with_context(|| {
+                format!("'{}' holds no PEM certificate", diagnostics::shown(path))
+            })?;
             client = client.add_root_certificate(certificate);
         }
         Ok(HttpSink {
@@ -127,7 +138,7 @@ impl HttpSink {
         match request.send().await {
             Ok(response) => judge(response).await,
             Err(err) => Verdict::Retry {
-                error: transport_error(&err),
+                error: transport_error(err),
                 after: None,
             },
         }
@@ -139,9 +150,12 @@ fn written(written: usize, error: Option<SinkError>) -> WriteOutcome {
 }
 
 /// 2xx delivers; 408, 429 and 5xx are worth retrying; the rest is final.
-async fn judge(response: Response) -> Verdict {
+async fn judge(mut response: Response) -> Verdict {
     let status = response.status();
     if status.is_success() {
+        // Read (a short body whole, so that the connection serves again),
+        // never kept.
+        answer_start(&mut response).await;
         return Verdict::Delivered;
     }
     let retryable = status.is_server_error()
@@ -152,13 +166,14 @@ async fn judge(response: Response) -> Verdict {
         .headers()
         .get(header::LOCATION)
         .and_then(|value| value.to_str().ok())
-        .map(|location| format!(" (redirected to {location}; not followed)"))
+        .map(|location| {
+            let location = diagnostics::escape(&public_url(location)).into_owned();
+            format!(" (redirected to {location}; not followed)")
+        })
         .unwrap_or_default();
-    let answer = response.bytes().await.unwrap_or_default();
-    let quoted = String::from_utf8_lossy(&answer[..answer.len().min(QUOTED_ANSWER)]);
     let error = SinkError {
         kind: "HttpStatus".to_owned(),
-        message: format!("HTTP {status}{location}: {}", quoted.trim()),
+        message: format!("HTTP {status}{location}: {}", quoted(&mut response).await),
         status: Some(status.as_u16()),
     };
     if retryable {
@@ -168,7 +183,41 @@ async fn judge(response: Response) -> Verdict {
     }
 }
 
-fn transport_error(err: &reqwest::Error) -> SinkError {
+/// The start of an answer's body, as a diagnostic may show it: at most
+/// `QUOTED_ANSWER` bytes, control characters escaped, `...` when cut.
+async fn quoted(response: &mut Response) -> String {
+    let (start, whole) = answer_start(response).await;
+    let cut = start.len() > QUOTED_ANSWER || !whole;
+    let text = String::from_utf8_lossy(&start[..start.len().min(QUOTED_ANSWER)]);
+    let text = diagnostics::escape(text.trim()).into_owned();
+    if cut { format!("{text}...") } else { text }
+}
+
+/// The first `ANSWER_LIMIT` bytes of the body at most, and whether that
+/// was all of it. Read chunk by chunk, within the client's timeout; the
+/// rest is never read (the connection goes with the response).
+async fn answer_start(response: &mut Response) -> (Vec<u8>, bool) {
+    let mut start = Vec::new();
+    while start.len() < ANSWER_LIMIT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = ANSWER_LIMIT - start.len();
+                start.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if chunk.len() > room {
+                    return (start, false);
+                }
+            }
+            Ok(None) => return (start, true),
+            Err(_) => return (start, false),
+        }
+    }
+    (start, false)
+}
+
+/// The error without the URL reqwest would put in its text (the query
+/// may hold an API key; the sink's name says where it was going).
+fn transport_error(err: reqwest::Error) -> SinkError {
+    let err = err.without_url();
     let kind = if err.is_timeout() {
         "Timeout"
     } else if err.is_connect() {
@@ -178,14 +227,14 @@ fn transport_error(err: &reqwest::Error) -> SinkError {
     };
     // The chain of causes says what really happened (refused, reset...).
     let mut message = err.to_string();
-    let mut source = std::error::Error::source(err);
+    let mut source = std::error::Error::source(&err);
     while let Some(cause) = source {
         message = format!("{message}: {cause}");
         source = cause.source();
     }
     SinkError {
         kind: kind.to_owned(),
-        message,
+        message: public_urls_in(&message),
         status: None,
     }
 }

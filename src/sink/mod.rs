@@ -138,25 +138,27 @@ pub(crate) async fn open_all(config: &Config) -> anyhow::Result<Vec<AnySink>> {
     let mut sinks = Vec::with_capacity(config.sinks.len());
     for spec in &config.sinks {
         let label = sink_label(spec);
+        // As an error may show it on a terminal.
+        let shown = diagnostics::escape(&label).into_owned();
         let sink = match spec {
             SinkSpec::Stdout => AnySink::Stdout(stdout::StdoutSink::open()),
             SinkSpec::File(path) => AnySink::File(
                 file::FileSink::open(path, config.file)
-                    .with_context(|| format!("could not open sink '{label}'"))?,
+                    .with_context(|| format!("could not open sink '{shown}'"))?,
             ),
             SinkSpec::Http(url) => AnySink::Http(
                 http::HttpSink::open(url, label.clone(), &config.http)
-                    .with_context(|| format!("could not set up sink '{label}'"))?,
+                    .with_context(|| format!("could not set up sink '{shown}'"))?,
             ),
             SinkSpec::Nats(target) => AnySink::Nats(
                 nats::NatsSink::open(target, label.clone(), &config.nats)
                     .await
-                    .with_context(|| format!("could not open sink '{label}'"))?,
+                    .with_context(|| format!("could not open sink '{shown}'"))?,
             ),
             SinkSpec::Syslog(target) => AnySink::Syslog(
                 syslog::SyslogSink::open(target, label.clone(), &config.syslog)
                     .await
-                    .with_context(|| format!("could not open sink '{label}'"))?,
+                    .with_context(|| format!("could not open sink '{shown}'"))?,
             ),
         };
         diagnostics::info(

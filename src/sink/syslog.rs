@@ -23,6 +23,7 @@ use super::{SinkError, WriteOutcome};
 use crate::config::{RetryPolicy, SyslogOptions};
 use crate::diagnostics;
 use crate::pipeline::batch::Batch;
+use crate::public_url::public_url;
 use format::Formatter;
 pub(crate) use format::{MAX_APP_NAME, MIN_MESSAGE, UDP_MAX_MESSAGE, facility};
 use tcp::Tcp;
@@ -56,8 +57,9 @@ impl Target {
             url.strip_prefix(scheme).map(|address| (transport, address))
         }) else {
             return Err(format!(
-                "'{url}': a syslog sink is written syslog=tcp://HOST:PORT, tls://HOST:PORT \
-                 or udp://HOST:PORT"
+                "'{}': a syslog sink is written syslog=tcp://HOST:PORT, tls://HOST:PORT \
+                 or udp://HOST:PORT",
+                public_url(url)
             ));
         };
         let fits = address
@@ -65,7 +67,10 @@ impl Target {
             .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
             && !address.contains(['/', '@', ' ']);
         if !fits {
-            return Err(format!("'{url}': the syslog server must be HOST:PORT"));
+            return Err(format!(
+                "'{}': the syslog server must be HOST:PORT",
+                public_url(url)
+            ));
         }
         Ok(Target {
             transport,

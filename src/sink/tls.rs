@@ -28,8 +28,12 @@ fn roots(ca_file: Option<&Path>, flag: &str) -> anyhow::Result<RootCertStore> {
     // as every TLS client does.
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     if let Some(path) = ca_file {
-        let added = private_roots(path)
-            .with_context(|| format!("could not read {flag} '{}'", path.display()))?;
+        let added = private_roots(path).with_context(|| {
+            format!(
+                "could not read {flag} '{}'",
+                crate::diagnostics::shown(path)
+            )
+        })?;
         roots.add_parsable_certificates(added);
     }
     if roots.is_empty() {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::Stream;
-use crate::diagnostics;
+use crate::diagnostics::{self, shown};
 use crate::files::{self, Kind, Unreadable};
 
 /// The format written; a file of another version is not read.
@@ -339,7 +339,7 @@ fn lock(path: &Path) -> anyhow::Result<File> {
             );
         }
         Err(std::fs::TryLockError::Error(err)) => {
-            return Err(err).with_context(|| format!("could not lock '{}'", name.display()));
+            return Err(err).with_context(|| format!("could not lock '{}'", shown(&name)));
         }
     }
     file.set_len(0)?;
@@ -435,9 +435,9 @@ fn write(path: &Path, entries: &[Entry]) -> io::Result<()> {
 pub(crate) fn show(path: &Path, paths: &[String]) -> anyhow::Result<()> {
     let entries = match read(path) {
         Ok(entries) => entries,
-        Err(Unusable::Missing) => anyhow::bail!("no checkpoint at '{}'", path.display()),
+        Err(Unusable::Missing) => anyhow::bail!("no checkpoint at '{}'", shown(path)),
         Err(Unusable::Bad(why) | Unusable::Refused(why)) => {
-            anyhow::bail!("checkpoint '{}' is unusable: {why}", path.display())
+            anyhow::bail!("checkpoint '{}' is unusable: {why}", shown(path))
         }
     };
     let mut out = io::stdout().lock();
@@ -495,7 +495,7 @@ pub(crate) fn reset(path: &Path, paths: &[String]) -> anyhow::Result<usize> {
         Err(Unusable::Missing) => return Ok(0),
         Err(Unusable::Bad(_)) if paths.is_empty() => Vec::new(),
         Err(Unusable::Bad(why) | Unusable::Refused(why)) => {
-            anyhow::bail!("checkpoint '{}' is unusable: {why}", path.display())
+            anyhow::bail!("checkpoint '{}' is unusable: {why}", shown(path))
         }
     };
     let before = entries.len();
@@ -504,8 +504,7 @@ pub(crate) fn reset(path: &Path, paths: &[String]) -> anyhow::Result<usize> {
         .filter(|entry| !paths.is_empty() && !paths.contains(&entry.path))
         .collect();
     let forgotten = before - kept.len();
-    write(path, &kept)
-        .with_context(|| format!("could not save checkpoint '{}'", path.display()))?;
+    write(path, &kept).with_context(|| format!("could not save checkpoint '{}'", shown(path)))?;
     Ok(forgotten)
 }
 

@@ -191,9 +191,9 @@ impl Follower {
             .collect();
         self.recover(&seen);
         for name in &names {
-            let file = self
-                .open(Path::new(name), true)
-                .with_context(|| format!("could not open '{name}'"))?;
+            let file = self.open(Path::new(name), true).with_context(|| {
+                format!("could not open '{}'", crate::diagnostics::escape(name))
+            })?;
             self.files.push(file);
         }
         Ok(self.files.iter().map(Followed::unread).sum())

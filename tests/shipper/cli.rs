@@ -174,7 +174,10 @@ fn a_config_file_never_shows_a_secret_and_takes_values_that_start_with_a_dash() 
         .code(2);
     let stderr = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
     assert!(!stderr.contains("s3cretpw"), "{stderr}");
-    assert!(stderr.contains("invalid value '(hidden)'"), "{stderr}");
+    assert!(
+        stderr.contains("invalid value for '--http-header"),
+        "{stderr}"
+    );
 
     let (_dir, path) = config_file("nats-user = \"me\"\nnats-password = \"-s3cret-pw\"\n");
     shipper()

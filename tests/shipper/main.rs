@@ -7,6 +7,7 @@ mod cli;
 mod collector;
 mod common;
 mod envelope;
+mod exposure;
 mod files;
 mod follow;
 mod http;
