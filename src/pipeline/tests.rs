@@ -304,13 +304,11 @@ fn the_reader_thread_is_joined_at_the_end_of_input() {
     let ledger = Arc::new(Ledger::new(1));
     let queue = Arc::new(Queue::new(100, usize::MAX, WhenFull::Block, ledger));
     let input = std::io::Cursor::new(b"a\nb\n\nc".to_vec());
-    let reader = crate::source::spawn_reader(
-        crate::source::Stream::named("test"),
-        input,
-        Arc::clone(&queue),
-        100,
-    )
-    .unwrap();
+    let input = crate::source::Piped {
+        stream: crate::source::Stream::named("test"),
+        open: Box::new(move || Ok(Box::new(input) as Box<dyn std::io::Read + Send>)),
+    };
+    let (reader, _) = crate::source::spawn_reader(vec![input], Arc::clone(&queue), 100).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

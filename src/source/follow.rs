@@ -803,7 +803,13 @@ fn place(path: &Path) -> Option<(PathBuf, OsString)> {
 
 /// Whether the file at `path` is the one a checkpoint entry names.
 fn same_file(path: &Path, entry: &super::checkpoint::Entry) -> bool {
-    let Ok(file) = std::fs::File::open(path) else {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Without waiting: a FIFO now at the path would block a plain open.
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path);
+    let Ok(file) = opened else {
         return false;
     };
     file.metadata()
