@@ -39,6 +39,7 @@ enum Drain {
 pub(crate) fn run(config: Config) -> anyhow::Result<Status> {
     diagnostics::set_verbose(config.verbose);
     shutdown::ignore_file_size_signal();
+    source::descriptors::raise_limit();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -120,6 +121,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     }
     let close_errors = settle_drain(&pipeline, &drain, config);
     let_reader_finish(reader_thread.as_ref(), &reading.blocked).await;
+    source::descriptors::report_waiting();
     if let Stop::Signal(_) = stop {
         source::report_unfinished(
             reading

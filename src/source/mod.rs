@@ -2,6 +2,7 @@
 //! splitter, and the standard-input reader.
 
 pub(crate) mod checkpoint;
+pub(crate) mod descriptors;
 pub(crate) mod follow;
 pub(crate) mod followed;
 pub(crate) mod lines;

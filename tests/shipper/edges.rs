@@ -408,3 +408,71 @@ fn show_checkpoint_does_not_open_a_fifo_at_a_saved_path() {
     assert_eq!(code, Some(0), "{shown}");
     assert!(shown.contains("app.log"), "{shown}");
 }
+
+/// `count` files of `lines` lines each in `dir`, followed by a pattern.
+fn many_files(dir: &Path, count: usize, lines: usize) {
+    for n in 0..count {
+        let mut text = String::new();
+        for i in 0..lines {
+            text.push_str(&format!("file {n} line {i}\n"));
+        }
+        std::fs::write(dir.join(format!("app{n:03}.log")), text).unwrap();
+    }
+}
+
+#[test]
+fn too_few_descriptors_are_said_once_with_the_limit_and_the_waiting_files() {
+    let dir = tempfile::tempdir().unwrap();
+    many_files(dir.path(), 60, 3);
+    // Files read to their end and not found by a look are released at
+    // once: a look that could not list the directory must not lose them.
+    let args = [
+        "-F",
+        "app*.log",
+        "--sink",
+        "file=out.log",
+        "--rotate-wait",
+        "10ms",
+    ];
+    let started = Started::new(dir.path(), &args, Stdio::null(), Some((20, 20)));
+    wait_until(PATIENCE, "the warning", || {
+        started.stderr().contains("files wait to be opened")
+    });
+    // Several looks at the files (one a second): still few warnings.
+    std::thread::sleep(Duration::from_secs(3));
+    started.signal(Signal::SIGTERM);
+    let (code, stderr, summary) = started.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+    let warnings = stderr.lines().filter(|line| line.contains("WARN")).count();
+    assert!(warnings <= 8, "{warnings} warnings:\n{stderr}");
+    assert!(stderr.contains("RLIMIT_NOFILE"), "{stderr}");
+    assert!(stderr.contains("hard limit 20"), "{stderr}");
+    assert!(stderr.contains("were never opened"), "{stderr}");
+    let events = read_events(&dir.path().join("out.log"));
+    let distinct: std::collections::HashSet<_> = events
+        .iter()
+        .map(|event| event["message"].to_string())
+        .collect();
+    assert_eq!(distinct.len(), events.len(), "no line twice: {stderr}");
+    let opened = summary["lines_read"].as_u64().unwrap() / 3;
+    assert!(opened < 60, "{summary}");
+    let waiting = format!("{} files were never opened", 60 - opened);
+    assert!(stderr.contains(&waiting), "{waiting}: {stderr}");
+}
+
+#[test]
+fn a_low_soft_descriptor_limit_is_raised_and_every_file_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    many_files(dir.path(), 60, 3);
+    let args = ["-F", "app*.log", "--sink", "file=out.log"];
+    let started = Started::new(dir.path(), &args, Stdio::null(), Some((20, 4096)));
+    let out = dir.path().join("out.log");
+    wait_until(PATIENCE, "every line", || {
+        std::fs::read(&out).is_ok_and(|bytes| parse_events(&bytes).len() == 180)
+    });
+    started.signal(Signal::SIGTERM);
+    let (code, stderr, summary) = started.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(summary["processed"], 180, "{stderr}");
+    assert!(!stderr.contains("could not open"), "{stderr}");
+}
