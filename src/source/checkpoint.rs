@@ -402,13 +402,8 @@ pub(crate) fn show(path: &Path, paths: &[String]) -> anyhow::Result<()> {
 
 /// The file's size now and whether the entry still applies to it.
 fn now(entry: &Entry) -> (Option<u64>, &'static str) {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    // Without waiting: a FIFO now at the path would block a plain open.
-    let opened = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NONBLOCK)
-        .open(&entry.path);
-    let Ok(file) = opened else {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(file) = super::open_without_waiting(&entry.path) else {
         return (None, "missing");
     };
     let Ok(meta) = file.metadata() else {

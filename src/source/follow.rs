@@ -818,13 +818,7 @@ fn place(path: &Path) -> Option<(PathBuf, OsString)> {
 
 /// Whether the file at `path` is the one a checkpoint entry names.
 fn same_file(path: &Path, entry: &super::checkpoint::Entry) -> bool {
-    use std::os::unix::fs::OpenOptionsExt;
-    // Without waiting: a FIFO now at the path would block a plain open.
-    let opened = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NONBLOCK)
-        .open(path);
-    let Ok(file) = opened else {
+    let Ok(file) = super::open_without_waiting(path) else {
         return false;
     };
     file.metadata()

@@ -256,6 +256,16 @@ fn is_pipe(path: &Path) -> bool {
     })
 }
 
+/// Opens a file expected to be regular for reading, without waiting: a
+/// FIFO found at its path would block a plain open until a writer came.
+pub(crate) fn open_without_waiting(path: impl AsRef<Path>) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+}
+
 /// Following reads regular files by name, from saved positions, across
 /// rotation: a FIFO named to follow is passed over, and says so.
 fn warn_fifos_not_followed(patterns: &[String]) {
