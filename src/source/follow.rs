@@ -387,6 +387,7 @@ impl Follower {
         let mut fresh = Vec::new();
         let mut seen = HashSet::new();
         let Some(found) = self.matching() else {
+            self.mark_unlinked();
             self.next_scan = Instant::now() + self.config.glob_interval;
             return;
         };
@@ -465,6 +466,17 @@ impl Follower {
             self.next_scan = Instant::now() + self.config.glob_interval;
         } else {
             self.next_scan = Instant::now();
+        }
+    }
+
+    /// A look that could not list a directory (no descriptor left) still
+    /// knows a file whose last link is gone is deleted: read to its end,
+    /// it is released, and its descriptor goes to a file that waits.
+    fn mark_unlinked(&mut self) {
+        for file in &mut self.files {
+            if file.fate == Fate::Live && !file.linked() {
+                file.fate = Fate::Deleted;
+            }
         }
     }
 

@@ -476,3 +476,40 @@ fn a_low_soft_descriptor_limit_is_raised_and_every_file_is_read() {
     assert_eq!(summary["processed"], 180, "{stderr}");
     assert!(!stderr.contains("could not open"), "{stderr}");
 }
+
+#[test]
+fn files_waiting_for_a_descriptor_are_read_as_others_are_released() {
+    let dir = tempfile::tempdir().unwrap();
+    many_files(dir.path(), 30, 3);
+    let args = ["-F", "app*.log", "--sink", "file=out.log"];
+    let started = Started::new(dir.path(), &args, Stdio::null(), Some((20, 20)));
+    wait_until(PATIENCE, "the warning", || {
+        started.stderr().contains("files wait to be opened")
+    });
+    let out = dir.path().join("out.log");
+    // Deleting a file read to its end releases its descriptor, which a
+    // waiting file then takes.
+    wait_until(Duration::from_secs(60), "every line", || {
+        let events = std::fs::read(&out)
+            .map(|bytes| parse_events(&bytes))
+            .unwrap_or_default();
+        for event in events.iter().filter(|event| {
+            event["message"]
+                .as_str()
+                .is_some_and(|m| m.ends_with("line 2"))
+        }) {
+            let _ = std::fs::remove_file(
+                dir.path()
+                    .join(event["diagnostics"]["source"].as_str().unwrap()),
+            );
+        }
+        events.len() == 90
+    });
+    started.signal(Signal::SIGTERM);
+    let (code, stderr, summary) = started.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(summary["processed"], 90, "{stderr}");
+    assert!(!stderr.contains("were never opened"), "{stderr}");
+    let warnings = stderr.lines().filter(|line| line.contains("WARN")).count();
+    assert!(warnings <= 8, "{warnings} warnings:\n{stderr}");
+}
