@@ -40,6 +40,7 @@ enum Drain {
 pub(crate) fn run(config: Config) -> anyhow::Result<Status> {
     diagnostics::set_verbose(config.verbose);
     shutdown::ignore_file_size_signal();
+    source::descriptors::raise_limit();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -115,7 +116,11 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     }
     let drain_started = Instant::now();
     let mut reader_thread = Some(reading.handle.thread);
-    if let (Stop::EndOfInput(_), Some(thread)) = (&stop, reader_thread.take()) {
+    // Taken only at the end of input: stopped by a signal, the thread is
+    // still waited for before the summary.
+    if let Stop::EndOfInput(_) = stop
+        && let Some(thread) = reader_thread.take()
+    {
         // The thread has sent its result and is ending.
         let _ = thread.join();
     }
@@ -125,6 +130,9 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     if let Some(progress) = progress {
         progress.finish();
     }
+    let close_errors = settle_drain(&pipeline, &drain, config);
+    let_reader_finish(reader_thread.as_ref(), &reading.blocked).await;
+    source::descriptors::report_waiting();
     if let Stop::Signal(_) = stop {
         source::report_unfinished(
             reading
@@ -133,7 +141,6 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
                 .load(std::sync::atomic::Ordering::Relaxed),
         );
     }
-    let close_errors = settle_drain(&pipeline, &drain, config);
     let saved = save_checkpoint(
         reading.checkpoint.as_deref(),
         reader_thread.as_ref(),
@@ -311,6 +318,39 @@ fn stop_reading(
         let _ = tokio::time::timeout(READ_GRACE, reader_done).await;
         queue.close();
     });
+}
+
+/// How long a reader that is not blocked may take to hand over what it
+/// holds once the queue is closed: it splits at most one block and finds
+/// every push refused, so this is a bound never met, not a wait.
+const HAND_OVER_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Once the queue is closed, the reader may still hold a block it read
+/// (a second signal can close the queue while the reader waits for room):
+/// its lines are split and counted, refused as `shutdown`, before the
+/// summary is read, so every byte taken from the input is accounted for.
+/// A reader blocked in a read or an open (a silent pipe) has taken nothing
+/// and is given only `READ_GRACE`.
+async fn let_reader_finish(
+    thread: Option<&std::thread::JoinHandle<()>>,
+    blocked: &std::sync::atomic::AtomicBool,
+) {
+    let Some(thread) = thread else {
+        return;
+    };
+    let limit = Instant::now() + HAND_OVER_LIMIT;
+    let mut blocked_since = None;
+    while !thread.is_finished() && Instant::now() < limit {
+        if blocked.load(std::sync::atomic::Ordering::Relaxed) {
+            let since = *blocked_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= READ_GRACE {
+                return;
+            }
+        } else {
+            blocked_since = None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
 }
 
 /// Drains within the shutdown timeout. A signal cuts the drain short if

@@ -333,6 +333,14 @@ impl Config {
         if args.file_max_bytes == Some(0) {
             return Err("--file-max-bytes must be greater than 0".into());
         }
+        if args.file_max_files == 0 {
+            // Rotating into no kept file would delete events already
+            // counted as processed.
+            return Err(
+                "--file-max-files must be at least 1: rotation keeps the file it moves aside"
+                    .into(),
+            );
+        }
         positive("--retry-max", u64::from(args.retry_max))?;
         longer_than_zero("--http-timeout", args.http_timeout)?;
         longer_than_zero("--nats-timeout", args.nats_timeout)?;

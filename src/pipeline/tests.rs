@@ -304,13 +304,11 @@ fn the_reader_thread_is_joined_at_the_end_of_input() {
     let ledger = Arc::new(Ledger::new(1));
     let queue = Arc::new(Queue::new(100, usize::MAX, WhenFull::Block, ledger));
     let input = std::io::Cursor::new(b"a\nb\n\nc".to_vec());
-    let reader = crate::source::spawn_reader(
-        crate::source::Stream::named("test"),
-        input,
-        Arc::clone(&queue),
-        100,
-    )
-    .unwrap();
+    let input = crate::source::Piped {
+        stream: crate::source::Stream::named("test"),
+        open: Box::new(move || Ok(Box::new(input) as Box<dyn std::io::Read + Send>)),
+    };
+    let (reader, _) = crate::source::spawn_reader(vec![input], Arc::clone(&queue), 100).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -325,6 +323,52 @@ fn the_reader_thread_is_joined_at_the_end_of_input() {
         }
         assert_eq!(events, 3, "the reader closed the queue when it was done");
     });
+}
+
+/// An input read like standard input, holding `text`, or failing to open.
+fn piped(name: &str, text: Option<&'static str>) -> crate::source::Piped {
+    crate::source::Piped {
+        stream: crate::source::Stream::named(name),
+        open: Box::new(move || match text {
+            Some(text) => Ok(Box::new(text.as_bytes()) as Box<dyn std::io::Read + Send>),
+            None => Err(std::io::Error::other("no such pipe")),
+        }),
+    }
+}
+
+#[test]
+fn inputs_read_like_stdin_are_read_in_turn_each_under_its_name() {
+    let ledger = Arc::new(Ledger::new(1));
+    let queue = Arc::new(Queue::new(100, usize::MAX, WhenFull::Block, ledger));
+    let inputs = vec![
+        piped("first", Some("a\nb")),
+        piped("second", Some("c\n")),
+        piped("third", None),
+        piped("fourth", Some("never read\n")),
+    ];
+    let (reader, blocked) = crate::source::spawn_reader(inputs, Arc::clone(&queue), 100).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let result = reader.done.await.unwrap();
+        assert_eq!(result.unwrap_err().to_string(), "no such pipe");
+        reader.thread.join().unwrap();
+        let mut lines = Vec::new();
+        while let Some(chunk) = queue.pop().await {
+            for span in &chunk.spans {
+                let line = String::from_utf8_lossy(chunk.line(span)).into_owned();
+                lines.push((chunk.stream.name.to_string(), line));
+            }
+        }
+        let expected = [("first", "a"), ("first", "b"), ("second", "c")];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|(name, line)| (name.to_string(), line.to_string()))
+            .collect();
+        assert_eq!(lines, expected);
+    });
+    assert!(!blocked.load(std::sync::atomic::Ordering::Relaxed));
 }
 
 mod properties {

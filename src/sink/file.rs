@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
@@ -26,7 +26,7 @@ impl FileSink {
         Ok(FileSink {
             name: format!("file:{}", path.display()),
             path: path.to_path_buf(),
-            out: Output::new(open_append(path)?)?,
+            out: open_output(path)?,
             options,
         })
     }
@@ -50,14 +50,13 @@ impl FileSink {
         let moves = (1..keep)
             .rev()
             .map(|n| (self.rotated(n), self.rotated(n + 1)));
-        let last = (keep > 0).then(|| (self.path.clone(), self.rotated(1)));
-        for (from, to) in moves.chain(last) {
+        // At least one rotated file is kept (the configuration refuses 0):
+        // nothing written is deleted.
+        let last = (self.path.clone(), self.rotated(1));
+        for (from, to) in moves.chain(std::iter::once(last)) {
             ignore_missing(fs::rename(from, to))?;
         }
-        if keep == 0 {
-            ignore_missing(fs::remove_file(&self.path))?;
-        }
-        self.out = Output::new(open_append(&self.path)?)?;
+        self.out = open_output(&self.path)?;
         Ok(())
     }
 
@@ -73,6 +72,104 @@ fn ignore_missing(result: io::Result<()>) -> io::Result<()> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
         other => other,
     }
+}
+
+/// Opens `path` for appending, so that the first event written starts a
+/// line of its own.
+fn open_output(path: &Path) -> io::Result<Output> {
+    let file = open_append(path)?;
+    if file.metadata()?.is_file() {
+        repair_tail(&file, path)?;
+    }
+    Output::new(file)
+}
+
+/// Bytes read at a time while looking back for the last newline.
+const TAIL_STEP: u64 = 64 * 1024;
+
+/// A regular file whose last byte is not a newline ends in a line whose
+/// write was cut short (shipper killed mid-write, a crash): its end will
+/// never come, and appending to it would fuse it with the next event into
+/// one invalid line. The fragment is cut back to the last newline and a
+/// warning gives its size and its start. Cutting loses nothing counted: a
+/// write that never finished was never acknowledged, so its events were
+/// never processed. The file is shipper's output; a line another program
+/// left unfinished there is cut the same way, and the warning shows it.
+fn repair_tail(file: &File, path: &Path) -> io::Result<()> {
+    let size = file.metadata()?.len();
+    if size == 0 {
+        return Ok(());
+    }
+    let reader = match same_file_for_reading(file, path) {
+        Ok(reader) => reader,
+        Err(err) => {
+            warn_unchecked_tail(path, &err);
+            return Ok(());
+        }
+    };
+    let keep = last_line_end(&reader, size)?;
+    if keep == size {
+        return Ok(());
+    }
+    let mut start = vec![0; (size - keep).min(80) as usize];
+    reader.read_exact_at(&mut start, keep)?;
+    file.set_len(keep)?;
+    warn_cut_tail(path, size - keep, &start);
+    Ok(())
+}
+
+/// The file at `path`, opened for reading, if it is still the one `file` is.
+fn same_file_for_reading(file: &File, path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::MetadataExt;
+    let reader = File::open(path)?;
+    let (ours, theirs) = (file.metadata()?, reader.metadata()?);
+    if (ours.dev(), ours.ino()) != (theirs.dev(), theirs.ino()) {
+        return Err(io::Error::other("the path was replaced while it opened"));
+    }
+    Ok(reader)
+}
+
+/// Where the last complete line of a file of `size` bytes ends: just past
+/// its last newline, 0 when it has none, `size` when it ends in one.
+fn last_line_end(reader: &File, size: u64) -> io::Result<u64> {
+    let mut end = size;
+    let mut block = vec![0; TAIL_STEP.min(size) as usize];
+    while end > 0 {
+        let start = end.saturating_sub(TAIL_STEP);
+        let block = &mut block[..(end - start) as usize];
+        reader.read_exact_at(block, start)?;
+        if let Some(newline) = memchr::memrchr(b'\n', block) {
+            return Ok(start + newline as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+fn warn_cut_tail(path: &Path, bytes: u64, start: &[u8]) {
+    let start = String::from_utf8_lossy(start).into_owned();
+    crate::diagnostics::warn("sink", "unfinished_tail", || {
+        (
+            format!(
+                "'{}' ended in {bytes} bytes of an unfinished line (a write cut short); cut them \
+                 off so that new events start a line of their own",
+                crate::diagnostics::shown(path)
+            ),
+            serde_json::json!({"path": path.to_string_lossy(), "bytes": bytes, "start": start}),
+        )
+    });
+}
+
+fn warn_unchecked_tail(path: &Path, err: &io::Error) {
+    crate::diagnostics::warn("sink", "unchecked_tail", || {
+        (
+            format!(
+                "could not read '{}' to check that it ends a line ({err}); appending anyway",
+                crate::diagnostics::shown(path)
+            ),
+            serde_json::json!({"path": path.to_string_lossy(), "error": err.to_string()}),
+        )
+    });
 }
 
 /// Opens for appending without blocking: a FIFO with no reader is an error
@@ -147,6 +244,25 @@ mod tests {
         assert!(outcome.error.is_none());
         sink.close().unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "old\na\nb\n");
+    }
+
+    #[test]
+    fn an_unfinished_last_line_is_cut_before_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        let long = "x".repeat(3 * TAIL_STEP as usize);
+        for (before, kept) in [
+            ("old\n{\"half", "old\n"),
+            ("no newline at all", ""),
+            (long.as_str(), ""),
+            ("whole\n", "whole\n"),
+        ] {
+            fs::write(&path, format!("one\n{before}")).unwrap();
+            let mut sink = FileSink::open(&path, options(None, 5)).unwrap();
+            assert_eq!(sink.write_batch(&batch(&["a"])).written, 1);
+            let text = fs::read_to_string(&path).unwrap();
+            assert_eq!(text, format!("one\n{kept}a\n"));
+        }
     }
 
     #[test]

@@ -467,7 +467,7 @@ pub(crate) fn show(path: &Path, paths: &[String]) -> anyhow::Result<()> {
 /// The file's size now and whether the entry still applies to it.
 fn now(entry: &Entry) -> (Option<u64>, &'static str) {
     use std::os::unix::fs::MetadataExt;
-    let Ok(file) = File::open(&entry.path) else {
+    let Ok(file) = super::open_without_waiting(&entry.path) else {
         return (None, "missing");
     };
     let Ok(meta) = file.metadata() else {

@@ -389,7 +389,12 @@ impl Follower {
         let looked = std::time::SystemTime::now();
         let mut fresh = Vec::new();
         let mut seen = HashSet::new();
-        for path in self.matching() {
+        let Some(found) = self.matching() else {
+            self.mark_unlinked();
+            self.next_scan = Instant::now() + self.config.glob_interval;
+            return;
+        };
+        for path in found {
             let Ok(meta) = std::fs::metadata(&path) else {
                 continue;
             };
@@ -458,11 +463,23 @@ impl Follower {
             }
         }
         self.watch();
+        super::descriptors::tell_waiting();
         if settled {
             self.last_look = looked;
             self.next_scan = Instant::now() + self.config.glob_interval;
         } else {
             self.next_scan = Instant::now();
+        }
+    }
+
+    /// A look that could not list a directory (no descriptor left) still
+    /// knows a file whose last link is gone is deleted: read to its end,
+    /// it is released, and its descriptor goes to a file that waits.
+    fn mark_unlinked(&mut self) {
+        for file in &mut self.files {
+            if file.fate == Fate::Live && !file.linked() {
+                file.fate = Fate::Deleted;
+            }
         }
     }
 
@@ -545,20 +562,26 @@ impl Follower {
 
     /// The paths the patterns match now, each once, in pattern order,
     /// leaving out shipper's own output.
-    fn matching(&self) -> Vec<PathBuf> {
+    /// `None` when a directory could not be listed for want of a file
+    /// descriptor: such a look cannot tell which files are gone.
+    fn matching(&self) -> Option<Vec<PathBuf>> {
         let mut paths = Vec::new();
         let mut seen = HashSet::new();
         for pattern in &self.config.paths {
             let Ok(matches) = glob::glob(pattern) else {
                 continue;
             };
-            for path in matches.flatten() {
-                if !self.is_output(&path) && seen.insert(path.clone()) {
-                    paths.push(path);
+            for found in matches {
+                match found {
+                    Ok(path) if !self.is_output(&path) && seen.insert(path.clone()) => {
+                        paths.push(path);
+                    }
+                    Err(err) if super::descriptors::ran_out(err.error()) => return None,
+                    _ => {}
                 }
             }
         }
-        paths
+        Some(paths)
     }
 
     /// Whether `path` is one of shipper's own output files, one of their
@@ -709,6 +732,7 @@ impl Watcher {
 }
 
 fn tell_following(path: &Path) {
+    super::descriptors::opened(path);
     diagnostics::info(
         "source",
         format!("following {}", path.display()),
@@ -717,6 +741,9 @@ fn tell_following(path: &Path) {
 }
 
 fn warn_open(path: &Path, err: &std::io::Error) {
+    if super::descriptors::ran_out(err) {
+        return super::descriptors::wait_for_one(path, err);
+    }
     diagnostics::warn("source", &format!("open:{}", path.display()), || {
         (
             format!("could not open {}: {err}; trying again", path.display()),

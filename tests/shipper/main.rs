@@ -6,6 +6,7 @@ mod basics;
 mod cli;
 mod collector;
 mod common;
+mod edges;
 mod envelope;
 mod exposure;
 mod files;

@@ -220,12 +220,7 @@ pub(super) fn is_generation(name: &std::ffi::OsStr, candidate: &std::ffi::OsStr)
 /// a file was is not opened for reading, which would block until a writer
 /// came.
 fn open_regular(path: &Path) -> Option<(File, std::fs::Metadata)> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NONBLOCK)
-        .open(path)
-        .ok()?;
+    let file = crate::source::open_without_waiting(path).ok()?;
     let meta = file.metadata().ok()?;
     meta.is_file().then_some((file, meta))
 }
