@@ -9,6 +9,7 @@ mod common;
 mod envelope;
 mod follow;
 mod http;
+mod json_edges;
 mod lifecycle;
 mod live;
 mod nats;
