@@ -625,8 +625,51 @@ mod tests {
         text
     }
 
+    /// Objects whose values mix every edge with sound JSON: strings with
+    /// any escapes (as keys too), numbers in range and out, nesting shallow
+    /// or around the limit.
+    fn mixed_text() -> impl Strategy<Value = String> {
+        let string = prop::collection::vec(string_piece(), 0..4)
+            .prop_map(|pieces| format!("\"{}\"", pieces.concat()))
+            .boxed();
+        let leaf = prop_oneof![
+            string.clone(),
+            number_text(),
+            Just("true".to_owned()),
+            Just("null".to_owned()),
+        ];
+        let value = leaf.prop_recursive(3, 16, 4, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|items| format!("[{}]", items.join(","))),
+                prop::collection::vec((string.clone(), inner), 0..4).prop_map(|members| {
+                    let members: Vec<String> =
+                        members.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        });
+        let wrapped = (value, prop_oneof![0..4usize, 120..130usize]).prop_map(|(value, levels)| {
+            format!("{}{value}{}", "[".repeat(levels), "]".repeat(levels))
+        });
+        prop::collection::vec(wrapped, 0..4).prop_map(|values| {
+            let members: Vec<String> = values
+                .iter()
+                .enumerate()
+                .map(|(i, value)| format!("\"m{i}\":{value}"))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// Every edge mixed with sound JSON, in any place.
+        #[test]
+        fn mixed_edges_agree_with_serde_json(text in mixed_text()) {
+            check_agreement(&text)?;
+        }
 
         /// On near misses, edges among them, the scanner agrees with serde_json.
         #[test]
