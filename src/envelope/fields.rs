@@ -13,7 +13,7 @@ use super::scan::{self, Scanned};
 pub(crate) const LINE_DEPTH: usize = scan::READER_DEPTH - 1;
 
 /// The text of one JSON value, known to be valid JSON that serde_json
-/// reads: only the scanner makes one.
+/// reads: only the scanner makes one (and, in tests, serde_json itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Raw<'a>(pub(super) &'a str);
 

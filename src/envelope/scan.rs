@@ -56,7 +56,9 @@ pub(super) fn object(text: &str, depth: usize) -> Scanned<'_> {
 
 /// One pass over one text.
 struct Scanner<'a> {
+    /// The text scanned.
     text: &'a str,
+    /// Its bytes, which the scanner steps through.
     bytes: &'a [u8],
     /// Containers nested deeper than this are edges.
     depth: usize,
@@ -65,6 +67,8 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    /// The members of the one object the text holds, with only whitespace
+    /// around it.
     fn object(&mut self) -> Option<Members<'a>> {
         let bytes = self.bytes;
         let mut at = expect(bytes, whitespace(bytes, 0), b'{')?;
