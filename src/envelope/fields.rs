@@ -2,15 +2,18 @@
 //! the raw text of its values, borrowed from the line.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::de::IgnoredAny;
 
-use super::scan;
+use super::edge::Edge;
+use super::scan::{self, Scanned};
 
-/// The text of one JSON value, known to be valid JSON: only the scanner
-/// and serde_json make one.
+/// How deep a line may nest: one level less than serde_json reads, since an
+/// event holds a line's members one level down, under `data`.
+pub(crate) const LINE_DEPTH: usize = scan::READER_DEPTH - 1;
+
+/// The text of one JSON value, known to be valid JSON that serde_json
+/// reads: only the scanner makes one (and, in tests, serde_json itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Raw<'a>(pub(super) &'a str);
 
@@ -30,26 +33,22 @@ pub(crate) enum NotObject {
     NotJson(String),
     /// It is JSON, but an array, a string, a number...
     OtherJson,
+    /// It is a JSON object by the grammar, but holds what serde_json
+    /// refuses to read: every such place, in order (never none).
+    Refused(Vec<Edge>),
 }
 
-/// Reads `text` as one JSON object: by the scanner, or where it gives up,
-/// by serde_json, whose message then says what is wrong.
+/// Reads `text` as one JSON object with the scanner; where it is none,
+/// serde_json's message says what is wrong.
 pub(crate) fn parse_object(text: &str) -> Result<Members<'_>, NotObject> {
-    if let Some(members) = scan::object(text) {
-        return Ok(members);
+    match scan::object(text, LINE_DEPTH) {
+        Scanned::Object(members) => Ok(members),
+        Scanned::Refused(edges) => Err(NotObject::Refused(edges)),
+        Scanned::NotObject => Err(match serde_json::from_str::<IgnoredAny>(text) {
+            Ok(_) => NotObject::OtherJson,
+            Err(err) => NotObject::NotJson(err.to_string()),
+        }),
     }
-    match serde_members(text) {
-        Ok(members) => Ok(members),
-        Err(err) => match serde_json::from_str::<IgnoredAny>(text) {
-            Ok(_) => Err(NotObject::OtherJson),
-            Err(_) => Err(NotObject::NotJson(err.to_string())),
-        },
-    }
-}
-
-/// serde_json's reading of `text` as one JSON object.
-pub(super) fn serde_members(text: &str) -> Result<Members<'_>, serde_json::Error> {
-    serde_json::from_str::<Object>(text).map(|object| object.0)
 }
 
 /// The members of a value already known to be valid JSON, if it is an object.
@@ -81,57 +80,77 @@ pub(crate) fn as_str(raw: Raw<'_>) -> Option<Cow<'_, str>> {
     serde_json::from_str::<String>(text).ok().map(Cow::Owned)
 }
 
-struct Object<'a>(Members<'a>);
+/// serde_json's own reading of an object, what the scanner is checked
+/// against.
+#[cfg(test)]
+pub(super) mod oracle {
+    use std::borrow::Cow;
+    use std::fmt;
 
-impl<'de> Deserialize<'de> for Object<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(ObjectVisitor)
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+    use serde_json::value::RawValue;
+
+    use super::{Members, Raw};
+
+    /// serde_json's reading of `text` as one JSON object: keys decoded,
+    /// values as their raw text (which serde_json checks for the grammar
+    /// only, not for its edges).
+    pub(in crate::envelope) fn serde_members(text: &str) -> Result<Members<'_>, serde_json::Error> {
+        serde_json::from_str::<Object>(text).map(|object| object.0)
     }
-}
 
-struct ObjectVisitor;
+    struct Object<'a>(Members<'a>);
 
-impl<'de> Visitor<'de> for ObjectVisitor {
-    type Value = Object<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
-        while let Some(Key(key)) = map.next_key()? {
-            let value: &RawValue = map.next_value()?;
-            members.push((key, Raw(value.get())));
+    impl<'de> Deserialize<'de> for Object<'de> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_map(ObjectVisitor)
         }
-        Ok(Object(members))
-    }
-}
-
-/// A key, borrowed from the input unless it holds escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string key")
     }
 
-    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Self::Value, E> {
-        Ok(Key(Cow::Borrowed(key)))
+    struct ObjectVisitor;
+
+    impl<'de> Visitor<'de> for ObjectVisitor {
+        type Value = Object<'de>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+            while let Some(Key(key)) = map.next_key()? {
+                let value: &RawValue = map.next_value()?;
+                members.push((key, Raw(value.get())));
+            }
+            Ok(Object(members))
+        }
     }
 
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(Key(Cow::Owned(key.to_owned())))
+    /// A key, borrowed from the input unless it holds escapes.
+    struct Key<'a>(Cow<'a, str>);
+
+    impl<'de> Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_str(KeyVisitor)
+        }
+    }
+
+    struct KeyVisitor;
+
+    impl<'de> Visitor<'de> for KeyVisitor {
+        type Value = Key<'de>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string key")
+        }
+
+        fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Self::Value, E> {
+            Ok(Key(Cow::Borrowed(key)))
+        }
+
+        fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+            Ok(Key(Cow::Owned(key.to_owned())))
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! the rest are copied as raw JSON text under `data`, and the event is
 //! written once, straight into the batch.
 
+mod edge;
 pub(crate) mod fields;
 pub(crate) mod level;
 mod scan;
@@ -20,6 +21,7 @@ use serde_json::json;
 use crate::config::{EnvelopeConfig, EnvelopeMode};
 use crate::diagnostics;
 use crate::pipeline::worker::Gap;
+use edge::{Edge, Repaired};
 use fields::{Members, NotObject, Raw, as_str, is_object, is_string, object_body};
 use level::{Finer, Level};
 
@@ -38,10 +40,15 @@ pub(crate) struct LineRef<'a> {
 /// Why strict mode rejected a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Invalid {
-    TooLong { length: u64, limit: usize },
+    TooLong {
+        length: u64,
+        limit: usize,
+    },
     NotUtf8,
     NotJson(String),
     NotObject,
+    /// JSON by the grammar, with a place JSON readers refuse (the first).
+    Unreadable(Edge),
     MissingMessage,
     MessageNotString,
     LevelNotString,
@@ -62,6 +69,7 @@ impl fmt::Display for Invalid {
             Invalid::NotUtf8 => f.write_str("not valid UTF-8"),
             Invalid::NotJson(err) => write!(f, "not JSON: {err}"),
             Invalid::NotObject => f.write_str("JSON, but not an object"),
+            Invalid::Unreadable(edge) => write!(f, "{edge}"),
             Invalid::MissingMessage => f.write_str("no `message` (or `msg`) member"),
             Invalid::MessageNotString => f.write_str("`message` is not a string"),
             Invalid::LevelNotString => f.write_str("`level` is not a string"),
@@ -77,6 +85,8 @@ impl fmt::Display for Invalid {
 struct Repairs {
     invalid_utf8: bool,
     cut_from: Option<u64>,
+    /// The edges of JSON it made readable.
+    edges: Repaired,
 }
 
 /// Turns lines into JSON events, as the envelope mode says.
@@ -149,6 +159,9 @@ impl Encoder {
         let members = fields::parse_object(text).map_err(|err| match err {
             NotObject::NotJson(message) => Invalid::NotJson(message),
             NotObject::OtherJson => Invalid::NotObject,
+            NotObject::Refused(edges) => edges
+                .first()
+                .map_or(Invalid::NotObject, |&edge| Invalid::Unreadable(edge)),
         })?;
         let event = Event::from_members(members, true, Repairs::default())?;
         self.write(&event, line, out);
@@ -164,9 +177,10 @@ impl Encoder {
             Ok(text) => (Cow::Borrowed(text), false),
             Err(_) => (String::from_utf8_lossy(bytes), true),
         };
-        let repairs = Repairs {
+        let mut repairs = Repairs {
             invalid_utf8,
             cut_from: line.cut_from,
+            edges: Repaired::default(),
         };
         if invalid_utf8 {
             report_repair(line, self.mode, "replaced invalid UTF-8".to_owned());
@@ -174,12 +188,14 @@ impl Encoder {
         if let Some(length) = line.cut_from {
             report_repair(line, self.mode, format!("cut a line of {length} bytes"));
         }
-        let from_json = text
-            .trim_start()
-            .starts_with('{')
-            .then(|| fields::parse_object(&text).ok())
-            .flatten()
-            .and_then(|members| Event::from_members(members, false, repairs).ok());
+        let mut fixed = None;
+        let from_json = json_members(&text, &mut fixed).and_then(|(members, edges)| {
+            if !edges.is_empty() {
+                repairs.edges = Repaired::of(&edges);
+                report_repair(line, self.mode, edge::describe(&edges));
+            }
+            Event::from_members(members, false, repairs).ok()
+        });
         let event = from_json.unwrap_or_else(|| Event::from_text(&text, repairs));
         if let Some(fault) = &event.fallback {
             report_repair(line, self.mode, format!("{fault}; kept under data"));
@@ -250,6 +266,12 @@ impl Encoder {
         }
         if event.repairs.invalid_utf8 && absent("invalid_utf8") {
             object.member_bytes(b"\"invalid_utf8\":true");
+        }
+        for flag in event.repairs.edges.flags().filter(|flag| absent(flag)) {
+            object.member(|out| {
+                write_quoted(out, flag);
+                out.extend_from_slice(b":true");
+            });
         }
         if let Some(length) = event.repairs.cut_from {
             if absent("truncated") {
@@ -334,15 +356,33 @@ impl Encoder {
 /// `--protect-level` needs it) without writing the event.
 pub(crate) fn level_of(bytes: &[u8]) -> Level {
     let text = String::from_utf8_lossy(bytes);
-    let from_json = text
-        .trim_start()
-        .starts_with('{')
-        .then(|| fields::parse_object(&text).ok())
-        .flatten()
-        .and_then(|members| Event::from_members(members, false, Repairs::default()).ok());
+    let mut fixed = None;
+    let from_json = json_members(&text, &mut fixed)
+        .and_then(|(members, _)| Event::from_members(members, false, Repairs::default()).ok());
     match from_json {
         Some(event) => event.level,
         None => Level::find_in_text(&text).unwrap_or(Level::Info),
+    }
+}
+
+/// A line's members as best-effort mode reads them, if it is a JSON object:
+/// where it holds edges JSON readers refuse, from a copy with them repaired
+/// (kept in `fixed`), and with the edges it had.
+fn json_members<'t>(
+    text: &'t str,
+    fixed: &'t mut Option<String>,
+) -> Option<(Members<'t>, Vec<Edge>)> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    match fields::parse_object(text) {
+        Ok(members) => Some((members, Vec::new())),
+        Err(NotObject::Refused(edges)) => {
+            let fixed = fixed.insert(edge::repair(text, &edges));
+            let members = fields::parse_object(fixed).ok()?;
+            Some((members, edges))
+        }
+        Err(_) => None,
     }
 }
 

@@ -280,6 +280,120 @@ fn partial_characters_are_trimmed_only_at_the_end() {
     assert_eq!(trim_partial_char(b""), b"");
 }
 
+/// `{"msg":"m","deep":...}` with `deep` nested `levels` arrays deep
+/// around `tail`: the line nests `levels + 1` levels.
+fn deep_line(levels: usize, tail: &str) -> String {
+    format!(
+        r#"{{"msg":"m","deep":{}{tail}{}}}"#,
+        "[".repeat(levels),
+        "]".repeat(levels)
+    )
+}
+
+#[test]
+fn strict_mode_drops_what_json_readers_refuse_and_says_where() {
+    let deep = deep_line(10_000, "");
+    let cases: &[(&[u8], &str)] = &[
+        (br#"{"msg":"\ud800 x"}"#, r"lone surrogate \ud800 at byte 8"),
+        (br#"{"msg":"\udc00"}"#, r"lone surrogate \udc00 at byte 8"),
+        (
+            br#"{"msg":"\ud800\u0041"}"#,
+            r"lone surrogate \ud800 at byte 8",
+        ),
+        (
+            br#"{"msg":"m","\ud800":1}"#,
+            r"lone surrogate \ud800 at byte 12",
+        ),
+        (
+            br#"{"msg":"m","n":1e999999}"#,
+            "number out of range at byte 15",
+        ),
+        (
+            br#"{"msg":"m","n":[-1e400]}"#,
+            "number out of range at byte 16",
+        ),
+        (deep.as_bytes(), "nested deeper than 126 levels at byte 143"),
+    ];
+    for (input, reason) in cases {
+        let got = strict(input).unwrap_err();
+        assert!(
+            matches!(got, Invalid::Unreadable(_)),
+            "{got:?} for {}",
+            String::from_utf8_lossy(input)
+        );
+        assert_eq!(got.to_string(), *reason);
+    }
+}
+
+#[test]
+fn best_effort_replaces_a_lone_surrogate_and_flags_it() {
+    let event = best_effort(br#"{"msg":"\ud800 x \ud83d\ude00","\udc00k":"\ud800\u0041"}"#);
+    assert_eq!(event["message"], "\u{fffd} x \u{1f600}");
+    assert_eq!(event["data"], json!({"\u{fffd}k": "\u{fffd}A"}));
+    assert_eq!(event["diagnostics"]["invalid_escape"], true);
+    assert!(event["diagnostics"].get("number_out_of_range").is_none());
+    let clean = best_effort(br#"{"msg":"\ud83d\ude00"}"#);
+    assert!(clean["diagnostics"].get("invalid_escape").is_none());
+}
+
+#[test]
+fn best_effort_keeps_a_number_out_of_range_as_its_text() {
+    let event = best_effort(br#"{"msg":"m","n":1e999999,"c":[-1e400,1e5],"ts":1e999}"#);
+    assert_eq!(
+        event["data"],
+        json!({"n": "1e999999", "c": ["-1e400", 100000.0], "ts": "1e999"})
+    );
+    assert_eq!(event["diagnostics"]["number_out_of_range"], true);
+    assert_eq!(event["timestamp"], "2024-05-01T12:00:00.000Z");
+}
+
+#[test]
+fn best_effort_keeps_nesting_too_deep_as_a_string() {
+    let deep = deep_line(10_000, r#"{"k":"\ud800"}"#);
+    let event = best_effort(deep.as_bytes());
+    let mut value = &event["data"]["deep"];
+    for _ in 0..fields::LINE_DEPTH - 1 {
+        value = &value[0];
+    }
+    let kept = 10_000 - (fields::LINE_DEPTH - 1);
+    let text = format!(
+        r#"{}{{"k":"\ud800"}}{}"#,
+        "[".repeat(kept),
+        "]".repeat(kept)
+    );
+    assert!(
+        value.as_str() == Some(text.as_str()),
+        "the container past the limit, as text"
+    );
+    assert_eq!(event["diagnostics"]["nested_too_deep"], true);
+    assert!(event["diagnostics"].get("invalid_escape").is_none());
+    let value = &deep[r#"{"msg":"m","deep":"#.len()..deep.len() - 1];
+    let context = format!(r#"{{"msg":"m","context":{{"a":1,"deep":{value}}}}}"#);
+    let event = best_effort(context.as_bytes());
+    assert_eq!(event["context"]["a"], 1, "the context keeps its place");
+    assert!(event["context"]["deep"][0].is_array());
+    assert_eq!(event["diagnostics"]["nested_too_deep"], true);
+}
+
+#[test]
+fn a_line_at_the_depth_limit_ships_whole_in_either_mode() {
+    let line = deep_line(fields::LINE_DEPTH - 1, "1");
+    let event = strict(line.as_bytes()).unwrap();
+    assert_eq!(best_effort(line.as_bytes()), event);
+    assert!(event["diagnostics"].get("nested_too_deep").is_none());
+    let over = deep_line(fields::LINE_DEPTH, "1");
+    assert!(matches!(
+        strict(over.as_bytes()),
+        Err(Invalid::Unreadable(Edge::TooDeep { .. }))
+    ));
+}
+
+#[test]
+fn the_level_of_a_repaired_line_is_its_own() {
+    let line = br#"{"msg":"ERROR \ud800","n":1e999,"level":"debug"}"#;
+    assert_eq!(level_of(line), Level::Debug, "not a word of its text");
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
@@ -298,6 +412,25 @@ mod properties {
             for key in ["timestamp", "level", "message", "logger", "context", "diagnostics", "data"] {
                 prop_assert!(event.get(key).is_some(), "{} missing", key);
             }
+        }
+
+        /// Lines with lone surrogates, numbers out of range and deep
+        /// nesting, whole or broken: best-effort mode ships an event
+        /// serde_json reads (`encode_with` reads it), strict mode that or
+        /// nothing.
+        #[test]
+        fn events_are_always_read_by_serde_json(
+            pieces in proptest::collection::vec(prop::sample::select(vec![
+                r#""\ud800""#, r#""\udc00 \ud83d\ude00""#, r#"{"\udbff":1}"#, "1e999", "-1e400",
+                "1.5e300", r#""m""#, "[", "]", "{", "}", ",", r#""k":"#, "[[[[[[[[[[[[[[[[[[[[",
+                "]]]]]]]]]]]]]]]]]]]]", r#"{"k":{"k":{"k":{"k":{"k":"#, "}}}}}",
+            ]), 0..40),
+        ) {
+            let text = format!(r#"{{"msg":"m","v":[{}]}}"#, pieces.concat());
+            best_effort(text.as_bytes());
+            let _ = strict(text.as_bytes());
+            let wrapped = format!(r#"{{"log":{{"message":"m","data":{text}}},"schema_version":"1.1"}}"#);
+            best_effort(wrapped.as_bytes());
         }
 
         #[test]

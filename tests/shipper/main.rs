@@ -12,6 +12,7 @@ mod exposure;
 mod files;
 mod follow;
 mod http;
+mod json_edges;
 mod lifecycle;
 mod live;
 mod nats;
