@@ -82,6 +82,10 @@ struct Follower {
     /// Files released before their last events were settled: saved in the
     /// checkpoint until they are.
     released: Vec<Position>,
+    /// Files released lately, with their births: one born in the tick of
+    /// the last look is still a catch-up's candidate, and must not be read
+    /// again.
+    finished: Vec<(Identity, std::time::SystemTime)>,
     /// shipper's own output files and checkpoint (directory and name):
     /// never read, or shipper would ship what it writes, forever.
     outputs: Vec<(PathBuf, OsString)>,
@@ -170,11 +174,12 @@ impl Follower {
             watcher: None,
             read: Arc::default(),
             next_scan: Instant::now(),
-            last_look: std::time::SystemTime::now(),
+            last_look: coarse_now(),
             next_save: Instant::now() + SAVE_INTERVAL,
             failed: None,
             resumes: HashMap::new(),
             released: Vec::new(),
+            finished: Vec::new(),
             outputs: outputs.iter().filter_map(|path| place(path)).collect(),
         }
     }
@@ -355,6 +360,7 @@ impl Follower {
     /// Ships a released file's last line and closes it, saying what it left
     /// unread, if anything (a file that failed).
     fn release(&mut self, file: &mut Followed) {
+        self.finished.push((file.identity, file.born));
         if file.fate == Fate::Failed {
             // Its unfinished line is not a line; a later look that finds
             // the file again goes on from what the queue took.
@@ -386,7 +392,7 @@ impl Follower {
     /// away since the last look are read before the new files at their
     /// names, so each name's lines keep their order.
     fn scan(&mut self, at_start: bool) {
-        let looked = std::time::SystemTime::now();
+        let looked = coarse_now();
         let mut fresh = Vec::new();
         let mut seen = HashSet::new();
         let Some(found) = self.matching() else {
@@ -435,7 +441,7 @@ impl Follower {
             self.recover(&seen);
         }
         for path in rotated {
-            self.catch_up(&path, &seen, self.last_look - CLOCK_SLACK);
+            self.catch_up(&path, &seen, self.last_look);
         }
         let mut settled = true;
         for (path, identity) in fresh {
@@ -466,6 +472,7 @@ impl Follower {
         super::descriptors::tell_waiting();
         if settled {
             self.last_look = looked;
+            self.finished.retain(|(_, born)| *born >= looked);
             self.next_scan = Instant::now() + self.config.glob_interval;
         } else {
             self.next_scan = Instant::now();
@@ -487,7 +494,7 @@ impl Follower {
     /// again since the last look (two rotations between two looks, or any
     /// number while shipper was stopped) would never be seen at it. Such
     /// files are found beside it, as generations of its name born `since`
-    /// the last look (less the clock's slack), and read whole. Older generations renamed in the
+    /// the last look, and read whole. Older generations renamed in the
     /// same rotation (`app.log.1` to `app.log.2`) were born long before:
     /// left alone.
     fn catch_up(&mut self, rotated: &Path, seen: &HashSet<Identity>, since: std::time::SystemTime) {
@@ -509,10 +516,11 @@ impl Follower {
             .filter_map(|entry| {
                 let meta = entry.metadata().ok()?;
                 let identity = Identity::of(&meta);
-                let known = seen.contains(&identity)
-                    || self.files.iter().any(|file| file.identity == identity);
-                let path = dir.join(entry.file_name());
                 let born = super::followed::born(&meta);
+                let known = seen.contains(&identity)
+                    || self.files.iter().any(|file| file.identity == identity)
+                    || self.finished.contains(&(identity, born));
+                let path = dir.join(entry.file_name());
                 let ours = self.is_output(&path);
                 (meta.is_file() && !known && !ours && born >= since)
                     .then(|| (meta.mtime(), meta.mtime_nsec(), born, path))
@@ -752,9 +760,24 @@ fn warn_open(path: &Path, err: &std::io::Error) {
     });
 }
 
-/// How far a filesystem timestamp may trail the clock (a coarse clock
-/// lags by up to a tick of the kernel's timer).
-const CLOCK_SLACK: Duration = Duration::from_millis(50);
+/// The time as the kernel stamps a new file's birth with it: its coarse
+/// clock, which trails the fine one by up to a tick of its timer. A file
+/// born after a look taken with it is never stamped earlier than the look;
+/// one born in the same tick just before it is read again, not missed.
+fn coarse_now() -> std::time::SystemTime {
+    use nix::time::{ClockId, clock_gettime};
+    match clock_gettime(ClockId::CLOCK_REALTIME_COARSE) {
+        Ok(now) => {
+            std::time::UNIX_EPOCH
+                + Duration::new(
+                    now.tv_sec().max(0) as u64,
+                    now.tv_nsec().clamp(0, 999_999_999) as u32,
+                )
+        }
+        // A tick is at most 10 ms.
+        Err(_) => std::time::SystemTime::now() - Duration::from_millis(10),
+    }
+}
 
 /// The directory a path is in (`.` for a bare name).
 fn dir_of(path: &Path) -> &Path {
@@ -874,7 +897,7 @@ mod tests {
         follower.files[0].fate = Fate::Rotated {
             since: Instant::now(),
         };
-        follower.catch_up(&log, &HashSet::from([b]), follower.last_look - CLOCK_SLACK);
+        follower.catch_up(&log, &HashSet::from([b]), follower.last_look);
         assert_eq!(follower.files.len(), 1, "the name's holder was caught up");
 
         follower.scan(false);
