@@ -5,7 +5,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::libc;
@@ -284,9 +284,51 @@ pub(crate) fn write_in_place(path: &Path, bytes: &[u8]) -> io::Result<()> {
     (&file).write_all(bytes)
 }
 
+/// Just past the last newline within a file's first `size` bytes (0 when
+/// there is none): where its last complete line ends.
+pub(crate) fn after_last_line(file: &File, size: u64) -> io::Result<u64> {
+    const STEP: u64 = 64 * 1024;
+    let mut end = size;
+    let mut block = vec![0; STEP as usize];
+    while end > 0 {
+        let start = end.saturating_sub(STEP);
+        let block = &mut block[..(end - start) as usize];
+        file.read_exact_at(block, start)?;
+        if let Some(newline) = memchr::memrchr(b'\n', block) {
+            return Ok(start + newline as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn temp_with(bytes: &[u8]) -> (tempfile::NamedTempFile, File) {
+        let mut temp = tempfile::NamedTempFile::new().unwrap();
+        temp.write_all(bytes).unwrap();
+        let file = File::open(temp.path()).unwrap();
+        (temp, file)
+    }
+
+    #[test]
+    fn the_end_is_just_past_the_last_complete_line() {
+        let (_temp, file) = temp_with(b"a\nbb\npartial");
+        assert_eq!(after_last_line(&file, 12).unwrap(), 5);
+        let (_temp, file) = temp_with(b"no newline at all");
+        assert_eq!(after_last_line(&file, 17).unwrap(), 0);
+        let mut long = b"first\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 200_000));
+        let (_temp, file) = temp_with(&long);
+        assert_eq!(
+            after_last_line(&file, long.len() as u64).unwrap(),
+            6,
+            "found across several blocks"
+        );
+    }
+
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

@@ -84,9 +84,6 @@ fn open_output(path: &Path) -> io::Result<Output> {
     Output::new(file)
 }
 
-/// Bytes read at a time while looking back for the last newline.
-const TAIL_STEP: u64 = 64 * 1024;
-
 /// A regular file whose last byte is not a newline ends in a line whose
 /// write was cut short (shipper killed mid-write, a crash): its end will
 /// never come, and appending to it would fuse it with the next event into
@@ -107,7 +104,7 @@ fn repair_tail(file: &File, path: &Path) -> io::Result<()> {
             return Ok(());
         }
     };
-    let keep = last_line_end(&reader, size)?;
+    let keep = crate::files::after_last_line(&reader, size)?;
     if keep == size {
         return Ok(());
     }
@@ -127,23 +124,6 @@ fn same_file_for_reading(file: &File, path: &Path) -> io::Result<File> {
         return Err(io::Error::other("the path was replaced while it opened"));
     }
     Ok(reader)
-}
-
-/// Where the last complete line of a file of `size` bytes ends: just past
-/// its last newline, 0 when it has none, `size` when it ends in one.
-fn last_line_end(reader: &File, size: u64) -> io::Result<u64> {
-    let mut end = size;
-    let mut block = vec![0; TAIL_STEP.min(size) as usize];
-    while end > 0 {
-        let start = end.saturating_sub(TAIL_STEP);
-        let block = &mut block[..(end - start) as usize];
-        reader.read_exact_at(block, start)?;
-        if let Some(newline) = memchr::memrchr(b'\n', block) {
-            return Ok(start + newline as u64 + 1);
-        }
-        end = start;
-    }
-    Ok(0)
 }
 
 fn warn_cut_tail(path: &Path, bytes: u64, start: &[u8]) {
@@ -250,7 +230,7 @@ mod tests {
     fn an_unfinished_last_line_is_cut_before_appending() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.log");
-        let long = "x".repeat(3 * TAIL_STEP as usize);
+        let long = "x".repeat(200_000);
         for (before, kept) in [
             ("old\n{\"half", "old\n"),
             ("no newline at all", ""),

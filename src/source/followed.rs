@@ -146,7 +146,7 @@ impl Followed {
         let identity = Identity::of(&meta);
         let (offset, id) = match start {
             Start::Beginning => (0, None),
-            Start::End => (after_last_line(&file, meta.len())?, None),
+            Start::End => (crate::files::after_last_line(&file, meta.len())?, None),
             Start::Resume { offset, stream } if offset <= meta.len() => (offset, Some(stream)),
             Start::Resume { offset, .. } => {
                 warn_shorter(path, offset, meta.len());
@@ -428,23 +428,6 @@ fn fresh_id(identity: Identity) -> String {
     )
 }
 
-/// Just past the last newline within the file's first `size` bytes.
-fn after_last_line(file: &File, size: u64) -> io::Result<u64> {
-    const STEP: u64 = 64 * 1024;
-    let mut end = size;
-    let mut block = vec![0; STEP as usize];
-    while end > 0 {
-        let start = end.saturating_sub(STEP);
-        let block = &mut block[..(end - start) as usize];
-        file.read_exact_at(block, start)?;
-        if let Some(newline) = memchr::memrchr(b'\n', block) {
-            return Ok(start + newline as u64 + 1);
-        }
-        end = start;
-    }
-    Ok(0)
-}
-
 fn warn_shorter(path: &Path, offset: u64, size: u64) {
     let path = path.display().to_string();
     diagnostics::warn("source", &format!("shorter:{path}"), || {
@@ -470,22 +453,6 @@ mod tests {
 
     fn open(path: &Path, start: Start) -> Followed {
         Followed::new(path, File::open(path).unwrap(), start, 100).unwrap()
-    }
-
-    #[test]
-    fn the_end_is_just_past_the_last_complete_line() {
-        let (_temp, file) = file_with(b"a\nbb\npartial");
-        assert_eq!(after_last_line(&file, 12).unwrap(), 5);
-        let (_temp, file) = file_with(b"no newline at all");
-        assert_eq!(after_last_line(&file, 17).unwrap(), 0);
-        let mut long = b"first\n".to_vec();
-        long.extend(std::iter::repeat_n(b'x', 200_000));
-        let (_temp, file) = file_with(&long);
-        assert_eq!(
-            after_last_line(&file, long.len() as u64).unwrap(),
-            6,
-            "found across several blocks"
-        );
     }
 
     #[test]

@@ -27,6 +27,23 @@ pub fn shipper() -> assert_cmd::Command {
     command
 }
 
+/// shipper as a plain process, in `dir`, with `args` and its summary
+/// written to `dir/summary.json`; stdout is discarded, the rest is the
+/// caller's to set.
+pub fn command_in(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(bin());
+    for key in shipper_variables() {
+        command.env_remove(key);
+    }
+    command
+        .current_dir(dir)
+        .args(args)
+        .arg("--summary-file")
+        .arg(dir.join("summary.json"))
+        .stdout(Stdio::null());
+    command
+}
+
 /// `SHIPPER_*` variables of the test's own environment: removed so that
 /// only what a test sets reaches shipper. The rest stays (a coverage run
 /// tells the binary where to write its profile through the environment).
@@ -185,17 +202,8 @@ impl Running {
 
     pub fn start_in(dir: TempDir, args: &[&str]) -> (Running, ChildStdin) {
         let summary_path = dir.path().join("summary.json");
-        let mut command = Command::new(bin());
-        for key in shipper_variables() {
-            command.env_remove(key);
-        }
-        let mut child = command
-            .current_dir(dir.path())
-            .args(args)
-            .arg("--summary-file")
-            .arg(&summary_path)
+        let mut child = command_in(dir.path(), args)
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();

@@ -13,8 +13,8 @@ use nix::sys::signal::Signal;
 use serde_json::Value;
 
 use crate::common::{
-    Running, bin, feed, numbered_lines, parse_events, read_events, read_summary, run, shipper,
-    shipper_variables, stuck_fifo_sink, wait_for, wait_until,
+    Running, bin, command_in, feed, numbered_lines, parse_events, read_events, read_summary, run,
+    shipper, stuck_fifo_sink, wait_for, wait_until,
 };
 
 /// Long enough for a slow machine, short enough to fail fast.
@@ -34,18 +34,8 @@ impl Started {
     fn new(dir: &Path, args: &[&str], stdin: Stdio, files: Option<(u64, u64)>) -> Started {
         let summary = dir.join("summary.json");
         let stderr = dir.join("stderr.log");
-        let mut command = Command::new(bin());
-        for key in shipper_variables() {
-            command.env_remove(key);
-        }
-        command
-            .current_dir(dir)
-            .args(args)
-            .arg("--summary-file")
-            .arg(&summary)
-            .stdin(stdin)
-            .stdout(Stdio::null())
-            .stderr(File::create(&stderr).unwrap());
+        let mut command = command_in(dir, args);
+        command.stdin(stdin).stderr(File::create(&stderr).unwrap());
         if let Some((soft, hard)) = files {
             // SAFETY: setrlimit is async-signal-safe; nothing else runs
             // between fork and exec.

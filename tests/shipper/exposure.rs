@@ -7,7 +7,7 @@
 use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::collector::{Collector, Reply, closed_port_url, read_request};
 use crate::common::{
-    Run, Running, bin, feed, numbered_lines, read_events, read_summary, run_with_env, shipper,
-    shipper_variables, wait_for, wait_until,
+    Run, Running, command_in, feed, numbered_lines, read_events, read_summary, run_with_env,
+    shipper, wait_for, wait_until,
 };
 
 /// Fast retries, so that the tests spend their time on behaviour.
@@ -96,17 +96,8 @@ fn run_measured(args: &[&str], input: Vec<u8>) -> Measured {
     let dir = tempfile::tempdir().unwrap();
     let summary_path = dir.path().join("summary.json");
     let stderr_path = dir.path().join("stderr");
-    let mut command = Command::new(bin());
-    for key in shipper_variables() {
-        command.env_remove(key);
-    }
-    let mut child = command
-        .current_dir(dir.path())
-        .args(args)
-        .arg("--summary-file")
-        .arg(&summary_path)
+    let mut child = command_in(dir.path(), args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
         .stderr(std::fs::File::create(&stderr_path).unwrap())
         .spawn()
         .unwrap();
@@ -455,17 +446,8 @@ fn stderr_while_running(args: &[&str], seen: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let stderr_path = dir.path().join("stderr");
     let summary_path = dir.path().join("summary.json");
-    let mut command = Command::new(bin());
-    for key in shipper_variables() {
-        command.env_remove(key);
-    }
-    let mut child = command
-        .current_dir(dir.path())
-        .args(args)
-        .arg("--summary-file")
-        .arg(&summary_path)
+    let mut child = command_in(dir.path(), args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
         .stderr(std::fs::File::create(&stderr_path).unwrap())
         .spawn()
         .unwrap();

@@ -4,29 +4,23 @@
 use std::fs::OpenOptions;
 use std::process::Stdio;
 
-use crate::common::{assert_invariant, read_events, read_summary, shipper_variables};
+use crate::common::{assert_invariant, command_in, read_events, read_summary, shipper_variables};
 
 /// Runs shipper on ten lines with stderr as `stderr` and returns its exit
 /// code, the summary file and the events written.
 fn run_with_stderr(stderr: Stdio, extra: &[&str]) -> (Option<i32>, serde_json::Value, usize) {
     let dir = tempfile::tempdir().unwrap();
-    let mut command = std::process::Command::new(crate::common::bin());
-    for key in shipper_variables() {
-        command.env_remove(key);
-    }
-    let mut child = command
-        .current_dir(dir.path())
-        .args(["--sink", "file=o.jsonl", "--summary-file", "s.json"])
-        .args(extra)
+    let mut args = vec!["--sink", "file=o.jsonl"];
+    args.extend(extra);
+    let mut child = command_in(dir.path(), &args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
         .stderr(stderr)
         .spawn()
         .unwrap();
     let input: String = (1..=10).map(|i| format!("{i}\n")).collect();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
     let code = crate::common::wait_for(&mut child, std::time::Duration::from_secs(60));
-    let summary = read_summary(&dir.path().join("s.json"));
+    let summary = read_summary(&dir.path().join("summary.json"));
     let events = read_events(&dir.path().join("o.jsonl")).len();
     (code, summary, events)
 }
