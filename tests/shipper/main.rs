@@ -16,3 +16,4 @@ mod servers;
 mod sinks;
 mod stderr;
 mod syslog;
+mod torture;
