@@ -246,8 +246,7 @@ impl Running {
         wait_for(&mut self.child, Duration::from_secs(60));
         self.reaper.armed = false;
         self.stderr_reader.join().unwrap();
-        let stderr = self.stderr.lock().unwrap().clone();
-        stderr
+        self.stderr.lock().unwrap().clone()
     }
 
     /// Waits for exit (at most a minute) and returns the status code,
