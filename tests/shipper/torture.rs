@@ -395,10 +395,6 @@ struct Gen {
     deleted_while_running: bool,
     /// From where its lines may be missing, if anywhere.
     loss: Option<Loss>,
-    /// shipper was killed before it saved any checkpoint, with lines of
-    /// this generation undelivered: if the file is not at `app.log` when
-    /// shipper starts again, nothing tells shipper of it.
-    unrecorded: bool,
 }
 
 /// Lines whose bytes shipper could no longer read when it came to them.
@@ -421,7 +417,6 @@ impl Gen {
             fate: "still app.log".into(),
             deleted_while_running: false,
             loss: None,
-            unrecorded: false,
         }
     }
 
@@ -876,7 +871,6 @@ impl Case {
                 "run {run} exited by itself ({status}) before it was stopped"
             ));
         }
-        let recorded = self.checkpoint_exists();
         let (stderr, processed) = match how {
             Stop::Term => {
                 if exited.is_none() {
@@ -912,13 +906,8 @@ impl Case {
             }
         }
         self.after_stop(how);
-        if !recorded {
+        if !self.checkpoint_exists() {
             self.annotate("no checkpoint saved yet");
-            for g in 0..self.gens.len() {
-                let undelivered =
-                    (0..self.gens[g].starts.len()).any(|seq| !self.output.seen.contains(&(g, seq)));
-                self.gens[g].unrecorded |= undelivered;
-            }
         }
     }
 
@@ -934,12 +923,14 @@ impl Case {
             })
     }
 
-    /// Generations killed unrecorded that are no longer at `app.log` are
-    /// out of shipper's sight: they may be missing, untold.
+    /// shipper was killed before it saved any checkpoint: files no longer
+    /// at `app.log` are out of its sight, and may be missing, untold.
     fn forget_unrecorded(&mut self) {
-        for g in 0..self.gens.len() {
-            let lines = &mut self.gens[g];
-            if std::mem::take(&mut lines.unrecorded) && g != self.current && lines.loss.is_none() {
+        if self.runs.is_empty() || self.checkpoint_exists() {
+            return;
+        }
+        for (g, lines) in self.gens.iter_mut().enumerate() {
+            if g != self.current && lines.loss.is_none() {
                 lines.loss = Some(Loss {
                     from: 0,
                     told_in: None,
