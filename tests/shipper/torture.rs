@@ -241,18 +241,10 @@ fn torture(name: &str, scope: Scope) {
         return;
     }
     let seed = env_number("SHIPPER_TORTURE_SEED").unwrap_or(DEFAULT_SEED);
-    let config = Config {
-        cases: env_number("SHIPPER_TORTURE_CASES").unwrap_or(8) as u32,
-        rng_seed: RngSeed::Fixed(seed),
-        max_shrink_time: env_number("SHIPPER_TORTURE_SHRINK_SECS").unwrap_or(60) as u32 * 1000,
-        max_shrink_iters: 10_000,
-        failure_persistence: None,
-        ..Config::default()
-    };
     let tally = RefCell::new(Tally::default());
     let shrinking = Cell::new(false);
     let started = Instant::now();
-    let result = TestRunner::new(config).run(&sequence(scope), |actions| {
+    let result = TestRunner::new(config(seed)).run(&sequence(scope), |actions| {
         // Some failures depend on when shipper saved its checkpoint: once
         // shrinking, a sequence passes only if it passes every time.
         let attempts = if shrinking.get() { SHRINK_ATTEMPTS } else { 1 };
@@ -274,11 +266,26 @@ fn torture(name: &str, scope: Scope) {
     match result {
         Ok(()) => {}
         Err(TestError::Fail(report, actions)) => {
+            let steps = format!("{actions:?}");
             panic!(
-                "{name} (seed {seed}) failed; the shortest failing sequence, {actions:?}:\n{report}"
+                "{name} (seed {seed}) failed; the shortest failing sequence, {steps}:\n{report}\
+                 replay it: SHIPPER_TORTURE_REPLAY=\"{}\" cargo test --test shipper torture::{name} -- --exact --nocapture",
+                steps.trim_matches(['[', ']'])
             )
         }
         Err(err) => panic!("{name} (seed {seed}): {err}"),
+    }
+}
+
+/// The runner's settings, from the environment.
+fn config(seed: u64) -> Config {
+    Config {
+        cases: env_number("SHIPPER_TORTURE_CASES").unwrap_or(8) as u32,
+        rng_seed: RngSeed::Fixed(seed),
+        max_shrink_time: env_number("SHIPPER_TORTURE_SHRINK_SECS").unwrap_or(60) as u32 * 1000,
+        max_shrink_iters: 10_000,
+        failure_persistence: None,
+        ..Config::default()
     }
 }
 
@@ -292,6 +299,7 @@ fn replay(name: &str, scope: Scope, steps: &str) {
     }
 }
 
+/// Steps separated by commas or lines.
 fn parse_steps(steps: &str) -> Vec<Action> {
     steps
         .split([',', '\n'])
