@@ -33,8 +33,8 @@
 //!
 //! `SHIPPER_TORTURE_CASES` (default 8) sets how many sequences run,
 //! `SHIPPER_TORTURE_SEED` the seed (fixed by default, so every run checks
-//! the same sequences), `SHIPPER_TORTURE_SHRINK_SECS` (default 60) how
-//! long a failing sequence is shrunk; `SHIPPER_TORTURE_TRACE=1` prints
+//! the same sequences), `SHIPPER_TORTURE_SHRINK_SECS` (default 60, 0 for
+//! none) how long a failing sequence is shrunk; `SHIPPER_TORTURE_TRACE=1` prints
 //! every sequence's steps; `SHIPPER_TORTURE_REPLAY="append 5, SIGTERM,
 //! rotate, start"` runs that one sequence instead. `tests/torture` runs
 //! the long version.
@@ -279,11 +279,13 @@ fn torture(name: &str, scope: Scope) {
 
 /// The runner's settings, from the environment.
 fn config(seed: u64) -> Config {
+    let shrink_secs = env_number("SHIPPER_TORTURE_SHRINK_SECS").unwrap_or(60) as u32;
     Config {
         cases: env_number("SHIPPER_TORTURE_CASES").unwrap_or(8) as u32,
         rng_seed: RngSeed::Fixed(seed),
-        max_shrink_time: env_number("SHIPPER_TORTURE_SHRINK_SECS").unwrap_or(60) as u32 * 1000,
-        max_shrink_iters: 10_000,
+        // Zero seconds: no shrinking (proptest reads a zero time as no limit).
+        max_shrink_time: shrink_secs.max(1) * 1000,
+        max_shrink_iters: if shrink_secs == 0 { 0 } else { 10_000 },
         failure_persistence: None,
         ..Config::default()
     }
