@@ -244,16 +244,23 @@ fn torture(name: &str, scope: Scope) {
     let tally = RefCell::new(Tally::default());
     let shrinking = Cell::new(false);
     let started = Instant::now();
+    // Some failures depend on when shipper saved its checkpoint or which
+    // inode a new file got: once shrinking, a sequence passes only if it
+    // passes every time, and one that failed once stays failed.
+    let failed: RefCell<HashMap<String, String>> = RefCell::default();
     let result = TestRunner::new(config(seed)).run(&sequence(scope), |actions| {
-        // Some failures depend on when shipper saved its checkpoint: once
-        // shrinking, a sequence passes only if it passes every time.
+        let key = format!("{actions:?}");
+        if let Some(report) = failed.borrow().get(&key) {
+            return Err(TestCaseError::fail(report.clone()));
+        }
         let attempts = if shrinking.get() { SHRINK_ATTEMPTS } else { 1 };
         for _ in 0..attempts {
             let outcome = run_case(&actions, scope);
             tally.borrow_mut().add(&outcome);
-            if let Err(failed) = outcome {
+            if let Err(failure) = outcome {
                 shrinking.set(true);
-                return Err(TestCaseError::fail(failed.report));
+                failed.borrow_mut().insert(key, failure.report.clone());
+                return Err(TestCaseError::fail(failure.report));
             }
         }
         Ok(())
