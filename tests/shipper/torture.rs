@@ -1346,7 +1346,13 @@ impl Case {
             actions: actions as u64,
             written: self.gens.iter().map(|g| g.starts.len() as u64).sum(),
             delivered,
-            repeated: delivered.saturating_sub(self.output.seen.len() as u64),
+            repeated: (self
+                .output
+                .events
+                .iter()
+                .filter(|event| parse_key(&event.message).is_some())
+                .count() as u64)
+                .saturating_sub(self.output.seen.len() as u64),
             runs: self.runs.len() as u64,
             killed: self
                 .runs
