@@ -247,6 +247,16 @@ impl Running {
         nix::sys::signal::kill(pid, signal).unwrap();
     }
 
+    /// Kills shipper with SIGKILL, waits for it, and returns what it said:
+    /// a killed run writes no summary.
+    pub fn kill(mut self) -> String {
+        self.signal(nix::sys::signal::Signal::SIGKILL);
+        wait_for(&mut self.child, Duration::from_secs(60));
+        self.reaper.armed = false;
+        self.stderr_reader.join().unwrap();
+        self.stderr.lock().unwrap().clone()
+    }
+
     /// Waits for exit (at most a minute) and returns the status code,
     /// stderr and the checked summary.
     pub fn finish(mut self) -> (Option<i32>, String, Value, TempDir) {

@@ -20,3 +20,4 @@ mod servers;
 mod sinks;
 mod stderr;
 mod syslog;
+mod torture;
