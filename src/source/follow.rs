@@ -86,6 +86,9 @@ struct Follower {
     /// the last look is still a catch-up's candidate, and must not be read
     /// again.
     finished: Vec<(Identity, std::time::SystemTime)>,
+    /// Which file each followed name led to at the last look: a name that
+    /// changed hands since may have had a file in between.
+    holders: HashMap<PathBuf, Identity>,
     /// shipper's own output files and checkpoint (directory and name):
     /// never read, or shipper would ship what it writes, forever.
     outputs: Vec<(PathBuf, OsString)>,
@@ -180,6 +183,7 @@ impl Follower {
             resumes: HashMap::new(),
             released: Vec::new(),
             finished: Vec::new(),
+            holders: HashMap::new(),
             outputs: outputs.iter().filter_map(|path| place(path)).collect(),
         }
     }
@@ -395,6 +399,7 @@ impl Follower {
         let looked = coarse_now();
         let mut fresh = Vec::new();
         let mut seen = HashSet::new();
+        let mut holders = HashMap::new();
         let Some(found) = self.matching() else {
             self.mark_unlinked();
             self.next_scan = Instant::now() + self.config.glob_interval;
@@ -406,6 +411,9 @@ impl Follower {
             };
             // A second path to a file already found (a link) is not a
             // second file.
+            if meta.is_file() {
+                holders.insert(path.clone(), Identity::of(&meta));
+            }
             if !meta.is_file() || !seen.insert(Identity::of(&meta)) {
                 continue;
             }
@@ -429,9 +437,15 @@ impl Follower {
                 };
             }
         }
-        // Every name rotated, now or at an earlier look: the file that took
-        // it after the last look may be gone from it already.
-        let mut rotated: Vec<PathBuf> = Vec::new();
+        // Every name rotated, now or at an earlier look, and every name
+        // that changed hands since the last look (its file deleted, then
+        // re-created): the file that took it after the last look may be
+        // gone from it already.
+        let mut rotated: Vec<PathBuf> = if at_start {
+            Vec::new()
+        } else {
+            self.changed_hands(&holders)
+        };
         for file in &self.files {
             if matches!(file.fate, Fate::Rotated { .. }) && !rotated.contains(&file.path) {
                 rotated.push(file.path.clone());
@@ -471,6 +485,7 @@ impl Follower {
         self.watch();
         super::descriptors::tell_waiting();
         if settled {
+            self.holders = holders;
             self.last_look = looked;
             self.finished.retain(|(_, born)| *born >= looked);
             self.next_scan = Instant::now() + self.config.glob_interval;
@@ -488,6 +503,21 @@ impl Follower {
                 file.fate = Fate::Deleted;
             }
         }
+    }
+
+    /// The names whose file is not the one the last look found there.
+    fn changed_hands(&self, holders: &HashMap<PathBuf, Identity>) -> Vec<PathBuf> {
+        let came = holders
+            .iter()
+            .filter(|(path, identity)| self.holders.get(*path) != Some(identity))
+            .map(|(path, _)| path);
+        let went = self
+            .holders
+            .keys()
+            .filter(|path| !holders.contains_key(*path));
+        let mut names: Vec<PathBuf> = came.chain(went).cloned().collect();
+        names.sort();
+        names
     }
 
     /// A name was rotated: a file that took the name and was rotated away
