@@ -424,11 +424,9 @@ fn once_with_checkpoint(dir: &Path, file: &str) -> (Value, String) {
         .arg(&summary_path)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    (
-        read_summary(&summary_path),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    (read_summary(&summary_path), stderr)
 }
 
 #[test]
@@ -1125,8 +1123,12 @@ fn a_generation_gone_while_stopped_is_reported_with_what_it_held_unread() {
     let dir = stop_with(running, Signal::SIGTERM);
     let size = std::fs::metadata(dir.path().join("app.log")).unwrap().len();
     writer.write(3);
-    // Compressed on rotation: its lines cannot be read any more.
-    writer.rotate_to(&dir.path().join("app.log.1.gz"));
+    // Compressed on rotation (a new file; the old one is removed): its
+    // lines cannot be read any more.
+    let log = dir.path().join("app.log");
+    std::fs::copy(&log, dir.path().join("app.log.1.gz")).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    writer.reopen();
     writer.write(2);
     let running = follow_in(dir, &["app.log"], &args);
     wait_delivered(&running, 12);
@@ -1248,4 +1250,80 @@ fn rotated_files_read_to_their_end_leave_the_checkpoint() {
     assert_exactly(&delivered(&dir.path().join("out.jsonl")), &writer.written());
     let entries = saved_entries(dir.path());
     assert_eq!(entries.len(), 1, "{entries:?}");
+}
+
+/// logrotate's `dateext` with `extension` (`app-20261130.log`) and its
+/// `olddir` (`old/app.log.1`): the checkpointed file is found where the
+/// rotation put it, and read from its saved position.
+#[test]
+fn a_file_rotated_to_a_dated_name_or_another_directory_while_stopped_is_finished() {
+    for moved_to in ["app-20261130.log", "old/app.log.1"] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("old")).unwrap();
+        let mut writer = Writer::new(dir.path().join("app.log"), "app");
+        let args = ["--checkpoint", "state.json"];
+        let running = follow_in(dir, &["app.log"], &args);
+        wait_following(&running, &mut writer);
+        writer.write(4);
+        wait_delivered(&running, 5);
+        let dir = stop_with(running, Signal::SIGTERM);
+        writer.write(3);
+        writer.rotate_to(&dir.path().join(moved_to));
+        writer.write(2);
+        let running = follow_in(dir, &["app.log"], &args);
+        wait_delivered(&running, writer.next);
+        std::thread::sleep(Duration::from_millis(300));
+        let (messages, stderr, _) = stop(running);
+        assert_exactly(&messages, &writer.written());
+        assert!(!stderr.contains("is gone"), "{moved_to}: {stderr}");
+    }
+}
+
+/// A dated generation that keeps its extension, born while shipper was
+/// stopped, is read whole.
+#[test]
+fn two_dated_rotations_while_stopped_lose_no_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::new(dir.path().join("app.log"), "app");
+    let args = ["--checkpoint", "state.json"];
+    let running = follow_in(dir, &["app.log"], &args);
+    wait_following(&running, &mut writer);
+    let dir = stop_with(running, Signal::SIGTERM);
+    for day in ["app-20261129.log", "app-20261130.log"] {
+        writer.write(3);
+        std::thread::sleep(Duration::from_millis(20));
+        writer.rotate_to(&dir.path().join(day));
+    }
+    writer.write(1);
+    let running = follow_in(dir, &["app.log"], &args);
+    wait_delivered(&running, writer.next);
+    std::thread::sleep(Duration::from_millis(300));
+    let (messages, _, _) = stop(running);
+    assert_exactly(&messages, &writer.written());
+}
+
+/// The checkpoint knows a file by what it is, not by how the path was
+/// spelled: absolute in one run, relative in the next, or through a
+/// linked directory.
+#[test]
+fn a_path_spelled_another_way_resumes_from_the_checkpoint() {
+    for spelling in ["relative", "linked"] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::os::unix::fs::symlink("d", dir.path().join("ld")).unwrap();
+        let mut writer = Writer::new(dir.path().join("d/app.log"), "app");
+        writer.write(1);
+        let absolute = dir.path().join("d/app.log").display().to_string();
+        let (first, _) = once_with_checkpoint(dir.path(), &absolute);
+        assert_eq!(first["processed"], 1);
+        writer.write(1);
+        writer.rotate_to(&dir.path().join("d/app.log.1"));
+        writer.write(1);
+        let second = match spelling {
+            "relative" => "d/app.log".to_owned(),
+            _ => dir.path().join("ld/app.log").display().to_string(),
+        };
+        once_with_checkpoint(dir.path(), &second);
+        assert_exactly(&delivered(&dir.path().join("out.jsonl")), &writer.written());
+    }
 }

@@ -48,7 +48,7 @@ impl Follower {
                 checkpoint.carry([entry.clone()]);
                 continue;
             }
-            match self.beside(saved_path, |path, _| same_file(path, entry)) {
+            match self.moved_to(saved_path, entry) {
                 Some(path) => {
                     tell_rotated(entry, &path);
                     self.resume_moved(entry, &path);
@@ -162,12 +162,41 @@ impl Follower {
     }
 
     /// Whether this run reads the file saved at `path`: a file named, or
-    /// one a pattern matches.
+    /// one a pattern matches, however either is spelled (relative or
+    /// absolute, through a linked directory).
     fn reads(&self, path: &str) -> bool {
+        let resolved = resolve(path);
         self.config.paths.iter().any(|pattern| {
-            pattern == path
-                || (self.config.follow
-                    && glob::Pattern::new(pattern).is_ok_and(|pattern| pattern.matches(path)))
+            let spellings = [
+                (pattern.clone(), path.to_owned()),
+                (resolve(pattern), resolved.clone()),
+            ];
+            spellings.iter().any(|(pattern, path)| {
+                pattern == path
+                    || (self.config.follow
+                        && glob::Pattern::new(pattern).is_ok_and(|pattern| pattern.matches(path)))
+            })
+        })
+    }
+
+    /// Where a checkpointed file no longer at its path went: anywhere in
+    /// its directory (`app.log.1`, `app-20261130.log`) or a directory in
+    /// it (logrotate's `olddir`), found by device, inode and first bytes.
+    fn moved_to(&self, saved_path: &Path, entry: &Entry) -> Option<PathBuf> {
+        let dir = dir_of(saved_path);
+        let mut dirs = vec![dir.to_owned()];
+        if let Ok(found) = std::fs::read_dir(dir) {
+            let below = found.flatten().map(|found| found.path());
+            dirs.extend(below.filter(|path| path.is_dir()));
+        }
+        dirs.iter().find_map(|dir| {
+            std::fs::read_dir(dir).ok()?.flatten().find_map(|found| {
+                let path = found.path();
+                let same = found
+                    .metadata()
+                    .is_ok_and(|meta| (meta.dev(), meta.ino()) == (entry.device, entry.inode));
+                (same && !self.is_output(&path) && same_file(&path, entry)).then_some(path)
+            })
         })
     }
 
@@ -202,18 +231,50 @@ impl Follower {
 
 /// Whether `candidate` names a generation of the file named `name`: a
 /// numbered or dated rotation (`app.log.1`, `app.log-20261130`,
-/// `app.log.2026-11-30`), not a compressed one (`app.log.2.gz`), whose
-/// bytes cannot be read as lines.
+/// `app.log.2026-11-30`), or a dated one that keeps the extension last
+/// (`app-20261130.log`, logrotate's `dateext` with `extension`); not a
+/// compressed one (`app.log.2.gz`), whose bytes cannot be read as lines.
 pub(super) fn is_generation(name: &std::ffi::OsStr, candidate: &std::ffi::OsStr) -> bool {
     const COMPRESSED: [&str; 8] = [".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".Z", ".zip"];
     let (name, candidate) = (name.as_encoded_bytes(), candidate.as_encoded_bytes());
-    let Some(suffix) = candidate.strip_prefix(name) else {
-        return false;
-    };
-    matches!(suffix.first(), Some(b'.' | b'-' | b'_'))
+    let numbered = candidate
+        .strip_prefix(name)
+        .is_some_and(|suffix| matches!(suffix.first(), Some(b'.' | b'-' | b'_')));
+    numbered
         && !COMPRESSED
             .iter()
-            .any(|ext| suffix.ends_with(ext.as_bytes()))
+            .any(|ext| candidate.ends_with(ext.as_bytes()))
+        || dated_keeping_extension(name, candidate)
+}
+
+/// `app-20261130.log` for `app.log`: the stem, a separator, only digits
+/// and separators (a date, a number), then the same extension.
+fn dated_keeping_extension(name: &[u8], candidate: &[u8]) -> bool {
+    let Some(dot) = memchr::memrchr(b'.', name).filter(|&dot| dot > 0) else {
+        return false;
+    };
+    let (stem, extension) = name.split_at(dot);
+    let middle = candidate
+        .strip_prefix(stem)
+        .and_then(|rest| rest.strip_suffix(extension));
+    middle.is_some_and(|middle| {
+        matches!(middle.first(), Some(b'.' | b'-' | b'_'))
+            && middle.iter().any(u8::is_ascii_digit)
+            && middle
+                .iter()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_'))
+    })
+}
+
+/// `path` made absolute through its directory's real path, so that two
+/// spellings of one file compare equal; as it is when that directory
+/// cannot be resolved (or holds glob characters).
+fn resolve(path: &str) -> String {
+    let path = Path::new(path);
+    let (Some(name), Ok(dir)) = (path.file_name(), std::fs::canonicalize(dir_of(path))) else {
+        return path.to_string_lossy().into_owned();
+    };
+    dir.join(name).to_string_lossy().into_owned()
 }
 
 /// Opens `path` if it is a regular file, without waiting: a FIFO put where
@@ -323,6 +384,8 @@ mod tests {
             "app.log-20261130",
             "app.log.2026-11-30",
             "app.log_old",
+            "app-20261130.log",
+            "app-2026-11-30.log",
         ] {
             assert!(is_generation(name, OsStr::new(yes)), "{yes}");
         }
@@ -333,6 +396,9 @@ mod tests {
             "app.logger",
             "other.log.1",
             "app.lo",
+            "app-worker.log",
+            "app-20261130.log.gz",
+            "app.txt",
         ] {
             assert!(!is_generation(name, OsStr::new(no)), "{no}");
         }
