@@ -99,6 +99,12 @@ struct Saved {
     files: Vec<Entry>,
     /// CRC-32 of `files` as serialized: a torn or edited file is caught.
     checksum: u32,
+    /// When shipper last looked for files, in nanoseconds since the epoch
+    /// on the kernel's coarse clock (the one files are born by): a file
+    /// born at a followed name later was never seen, and is read on
+    /// restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    looked: Option<u64>,
 }
 
 /// A file being read, as the follower last told it.
@@ -149,6 +155,10 @@ pub(crate) struct Checkpoint {
     saved: Mutex<Option<Vec<Entry>>>,
     /// Saves that failed this run, periodic ones included.
     failed_saves: AtomicU64,
+    /// When the run that saved the file last looked for files.
+    looked_before: Option<std::time::SystemTime>,
+    /// When this run last looked for files.
+    looked: Mutex<Option<std::time::SystemTime>>,
     /// Held for the whole run: no other shipper uses this checkpoint.
     _lock: File,
 }
@@ -159,14 +169,14 @@ impl Checkpoint {
     /// a warning. Fails when another shipper is using it.
     pub(crate) fn load(path: &Path) -> anyhow::Result<Checkpoint> {
         let lock = lock(path)?;
-        let loaded = match read(path) {
-            Ok(entries) => entries,
-            Err(Unusable::Missing) => Vec::new(),
+        let (loaded, looked_before) = match read_saved(path) {
+            Ok(saved) => (saved.files, saved.looked.map(from_nanos)),
+            Err(Unusable::Missing) => (Vec::new(), None),
             Err(Unusable::Bad(why)) => {
                 set_aside(path, &why);
-                Vec::new()
+                (Vec::new(), None)
             }
-            Err(Unusable::Refused(why)) => refuse(path, &why)?,
+            Err(Unusable::Refused(why)) => (refuse(path, &why)?, None),
         };
         Ok(Checkpoint {
             path: path.to_owned(),
@@ -175,6 +185,8 @@ impl Checkpoint {
             carried: Mutex::new(Vec::new()),
             saved: Mutex::new(None),
             failed_saves: AtomicU64::new(0),
+            looked_before,
+            looked: Mutex::new(None),
             _lock: lock,
         })
     }
@@ -247,6 +259,18 @@ impl Checkpoint {
         *self.positions.lock().expect("checkpoint lock poisoned") = positions;
     }
 
+    /// Records when the files were last looked for, saved with the next
+    /// change of positions.
+    pub(crate) fn looked(&self, at: std::time::SystemTime) {
+        *self.looked.lock().expect("checkpoint lock poisoned") = Some(at);
+    }
+
+    /// When the run that saved the checkpoint last looked for files, if
+    /// it said.
+    pub(crate) fn looked_before(&self) -> Option<std::time::SystemTime> {
+        self.looked_before
+    }
+
     /// Saves each file's position: where its events are settled, or, once a
     /// drain has `finished`, everything the queue took.
     pub(crate) fn save(
@@ -277,7 +301,8 @@ impl Checkpoint {
         if saved.as_ref() == Some(&entries) {
             return Ok(());
         }
-        if let Err(err) = write(&self.path, &entries) {
+        let looked = *self.looked.lock().expect("checkpoint lock poisoned");
+        if let Err(err) = write(&self.path, &entries, looked.and_then(nanos)) {
             self.failed_saves.fetch_add(1, Ordering::Relaxed);
             return Err(err).with_context(|| {
                 format!(
@@ -306,11 +331,7 @@ fn entry(position: &Position, settled: &HashMap<Arc<Stream>, u64>, finished: boo
         stream: position.stream.id.to_string(),
         offset,
         size: Some(position.size),
-        born: position
-            .born
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .and_then(|since| u64::try_from(since.as_nanos()).ok()),
+        born: nanos(position.born),
     }
 }
 
@@ -358,6 +379,10 @@ enum Unusable {
 }
 
 fn read(path: &Path) -> Result<Vec<Entry>, Unusable> {
+    read_saved(path).map(|saved| saved.files)
+}
+
+fn read_saved(path: &Path) -> Result<Saved, Unusable> {
     let bytes = match files::read_bounded(path, MAX_BYTES, false) {
         Ok(bytes) => bytes,
         Err(Unreadable::Missing) => return Err(Unusable::Missing),
@@ -375,7 +400,17 @@ fn read(path: &Path) -> Result<Vec<Entry>, Unusable> {
     if checksum(&saved.files) != saved.checksum {
         return Err(Unusable::Bad("its checksum does not match".into()));
     }
-    Ok(saved.files)
+    Ok(saved)
+}
+
+/// A time as nanoseconds since the epoch, as saved.
+fn nanos(at: std::time::SystemTime) -> Option<u64> {
+    let since = at.duration_since(std::time::UNIX_EPOCH).ok()?;
+    u64::try_from(since.as_nanos()).ok()
+}
+
+fn from_nanos(nanos: u64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_nanos(nanos)
 }
 
 fn checksum(files: &[Entry]) -> u32 {
@@ -419,11 +454,12 @@ fn set_aside(path: &Path, why: &str) {
 
 /// Writes `entries` so that the file at `path` is always either the old
 /// checkpoint or the new one, whole, even across a crash or power loss.
-fn write(path: &Path, entries: &[Entry]) -> io::Result<()> {
+fn write(path: &Path, entries: &[Entry], looked: Option<u64>) -> io::Result<()> {
     let saved = Saved {
         version: VERSION,
         checksum: checksum(entries),
         files: entries.to_vec(),
+        looked,
     };
     let mut text = serde_json::to_vec_pretty(&saved).expect("a checkpoint serializes");
     text.push(b'\n');
@@ -504,7 +540,8 @@ pub(crate) fn reset(path: &Path, paths: &[String]) -> anyhow::Result<usize> {
         .filter(|entry| !paths.is_empty() && !paths.contains(&entry.path))
         .collect();
     let forgotten = before - kept.len();
-    write(path, &kept).with_context(|| format!("could not save checkpoint '{}'", shown(path)))?;
+    write(path, &kept, None)
+        .with_context(|| format!("could not save checkpoint '{}'", shown(path)))?;
     Ok(forgotten)
 }
 
@@ -529,7 +566,7 @@ mod tests {
     fn a_saved_checkpoint_reads_back_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        write(&path, &[entry("a.log", 10), entry("b.log", 20)]).unwrap();
+        write(&path, &[entry("a.log", 10), entry("b.log", 20)], None).unwrap();
         let Ok(entries) = read(&path) else {
             panic!("a checkpoint just written is usable")
         };
@@ -542,7 +579,7 @@ mod tests {
     fn an_edited_checkpoint_fails_its_checksum_and_is_set_aside() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        write(&path, &[entry("a.log", 10)]).unwrap();
+        write(&path, &[entry("a.log", 10)], None).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.replace("\"offset\": 10", "\"offset\": 99")).unwrap();
         assert!(matches!(read(&path), Err(Unusable::Bad(why)) if why.contains("checksum")));
@@ -572,7 +609,7 @@ mod tests {
     fn resetting_forgets_the_named_files_or_all() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        write(&path, &[entry("a.log", 10), entry("b.log", 20)]).unwrap();
+        write(&path, &[entry("a.log", 10), entry("b.log", 20)], None).unwrap();
         assert_eq!(reset(&path, &["a.log".into()]).unwrap(), 1);
         assert!(matches!(read(&path), Ok(entries) if entries == [entry("b.log", 20)]));
         assert_eq!(reset(&path, &[]).unwrap(), 1);
@@ -658,7 +695,7 @@ mod tests {
             born: None,
         };
         let path = dir.path().join("state.json");
-        write(&path, &[at(90, b"old\n"), at(2, b"new\n")]).unwrap();
+        write(&path, &[at(90, b"old\n"), at(2, b"new\n")], None).unwrap();
         let checkpoint = Checkpoint::load(&path).unwrap();
         let file = File::open(&log).unwrap();
         let resume = checkpoint.resume_point(meta.dev(), meta.ino(), &file);

@@ -695,6 +695,7 @@ impl Follower {
     /// files not settled yet.
     fn hand_over(&self) {
         if let Some(checkpoint) = &self.checkpoint {
+            checkpoint.looked(self.last_look);
             // Reading once, a file rotated away before the run is done with
             // once read: kept only until its events are settled.
             let once = !self.config.follow;

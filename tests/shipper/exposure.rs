@@ -88,9 +88,8 @@ struct Measured {
     peak_rss_kib: i64,
 }
 
-/// Runs shipper on `input` and waits for it with `wait4`, which hands
-/// back its resource usage: the peak RSS over its whole life, not a
-/// sample.
+/// Runs shipper on `input` and waits for it, reading its peak RSS
+/// (VmHWM, a high-water mark, not a sample) as it runs.
 #[allow(clippy::zombie_processes, reason = "wait4 reaps it")]
 fn run_measured(args: &[&str], input: Vec<u8>) -> Measured {
     let dir = tempfile::tempdir().unwrap();
@@ -120,11 +119,11 @@ fn wait_with_usage(pid: u32, limit: Duration) -> (Option<i32>, i64) {
     let pid = pid as libc::pid_t;
     let deadline = Instant::now() + limit;
     let mut status = 0;
-    // SAFETY: rusage is plain data; all zeros is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut peak = 0;
     loop {
-        // SAFETY: both pointers point at live locals of the right types.
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        peak = peak.max(high_water_kib(pid));
+        // SAFETY: the pointer points at a live local of the right type.
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, std::ptr::null_mut()) };
         assert!(reaped >= 0, "wait4: {}", std::io::Error::last_os_error());
         if reaped == pid {
             break;
@@ -136,7 +135,19 @@ fn wait_with_usage(pid: u32, limit: Duration) -> (Option<i32>, i64) {
         std::thread::sleep(Duration::from_millis(10));
     }
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    (code, usage.ru_maxrss)
+    (code, peak)
+}
+
+/// The process's peak resident memory so far (VmHWM), 0 once it is gone.
+/// Read while it runs: the `ru_maxrss` that `wait4` hands back also counts
+/// the memory of the test process it was forked from, before its exec.
+fn high_water_kib(pid: i32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// The diagnostics of sinks that failed a batch.

@@ -1327,3 +1327,32 @@ fn a_path_spelled_another_way_resumes_from_the_checkpoint() {
         assert_exactly(&delivered(&dir.path().join("out.jsonl")), &writer.written());
     }
 }
+
+/// The followed file was deleted and let go before the stop, so the
+/// checkpoint holds nothing at its name; files that took the name while
+/// shipper was stopped, rotated away or not, are read all the same.
+#[test]
+fn a_name_left_empty_at_the_stop_has_its_later_generations_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut writer = Writer::new(log.clone(), "app");
+    let args = ["--checkpoint", "state.json", "-v"];
+    let running = follow_in(dir, &["app.log"], &args);
+    wait_following(&running, &mut writer);
+    std::fs::remove_file(&log).unwrap();
+    wait_until(PATIENCE, "the deleted file let go", || {
+        running.stderr_so_far().contains("released")
+    });
+    // Settled and saved without it.
+    std::thread::sleep(Duration::from_millis(1500));
+    let dir = stop_with(running, Signal::SIGTERM);
+    writer.reopen();
+    writer.write(3);
+    writer.rotate_to(&dir.path().join("app.log.1"));
+    writer.write(2);
+    let running = follow_in(dir, &["app.log"], &args);
+    wait_delivered(&running, writer.next);
+    std::thread::sleep(Duration::from_millis(300));
+    let (messages, _, _) = stop(running);
+    assert_exactly(&messages, &writer.written());
+}

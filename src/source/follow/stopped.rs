@@ -136,12 +136,14 @@ impl Follower {
         }
     }
 
-    /// The checkpointed paths read now, each with the birth of the newest
-    /// file the checkpoint knows there (the file that held the name when
-    /// shipper stopped) or, in a checkpoint that does not say, when the
-    /// checkpoint was saved. Births come from one clock, so a file born
-    /// later came later; one born in the same tick may have come first,
-    /// and is read again rather than missed.
+    /// The names read now that may have had files while shipper was
+    /// stopped (the checkpointed paths, and the names given without glob
+    /// characters), each with when shipper last looked for files: a
+    /// generation born since was never seen. Births and looks come from
+    /// one clock; a file born in the look's own tick may have come first,
+    /// and is read again rather than missed. A checkpoint that does not
+    /// say when it looked stands for each path on the birth of the newest
+    /// file it knows there, or on when it was saved.
     fn newest_known(&self, checkpoint: &Checkpoint) -> Vec<(PathBuf, SystemTime)> {
         let saved_at = checkpoint.modified();
         let mut looked: HashMap<&str, Option<SystemTime>> = HashMap::new();
@@ -152,10 +154,23 @@ impl Follower {
             let latest = looked.entry(&entry.path).or_default();
             *latest = (*latest).max(at);
         }
+        if checkpoint.looked_before().is_some() {
+            let plain = self
+                .config
+                .paths
+                .iter()
+                .filter(|pattern| !pattern.contains(['*', '?', '[']));
+            for name in plain {
+                looked.entry(name).or_default();
+            }
+        }
         let mut paths: Vec<(PathBuf, SystemTime)> = looked
             .into_iter()
             .filter(|(path, _)| self.reads(path))
-            .filter_map(|(path, at)| Some((PathBuf::from(path), at.or(saved_at)?)))
+            .filter_map(|(path, born)| {
+                let since = checkpoint.looked_before().or(born).or(saved_at)?;
+                Some((PathBuf::from(path), since))
+            })
             .collect();
         paths.sort();
         paths
