@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 use crate::envelope::level::Level;
 
@@ -133,12 +133,12 @@ pub(crate) struct Args {
     /// Where events go: `stdout`, `file` (see --file-path), `file=PATH`,
     /// `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream)
     /// or `syslog=tcp://HOST:PORT` (or `tls://`, `udp://`). Repeat for several sinks;
-    /// each event goes to every sink. [default: stdout]
+    /// each event goes to every sink. SHIPPER_SINK lists sinks split at
+    /// each comma that starts a sink kind. [default: stdout]
     #[arg(
         long = "sink",
         value_name = "SINK",
         env = "SHIPPER_SINK",
-        value_delimiter = ',',
         help_heading = "Sinks"
     )]
     pub sinks: Vec<String>,
@@ -512,9 +512,55 @@ pub(crate) enum Generate {
     Powershell,
 }
 
+impl Args {
+    /// `argv` parsed (exiting on a usage error), with a `SHIPPER_SINK`
+    /// list split into its sinks. A `--sink` value or a config file's item
+    /// is one sink whole: a URL's password or query may hold a comma.
+    pub(crate) fn parse_argv(argv: Vec<std::ffi::OsString>) -> Args {
+        let matches = Args::command().get_matches_from(argv);
+        let mut args = Args::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+        if matches.value_source("sinks") == Some(clap::parser::ValueSource::EnvVariable) {
+            args.sinks = args
+                .sinks
+                .iter()
+                .flat_map(|list| split_sinks(list))
+                .collect();
+        }
+        args
+    }
+}
+
+/// How a sink with a value starts.
+const SINK_KINDS: [&str; 4] = ["file=", "http=", "nats=", "syslog="];
+
+/// Sinks without a value.
+const BARE_SINKS: [&str; 2] = ["stdout", "file"];
+
+/// `list` split at each comma followed by a sink kind, so that commas
+/// inside a URL (a query, a password, NATS's server list) stay.
+fn split_sinks(list: &str) -> Vec<String> {
+    let mut sinks = Vec::new();
+    let mut start = 0;
+    for (at, _) in list.match_indices(',') {
+        if starts_a_sink(&list[at + 1..]) {
+            sinks.push(list[start..at].to_owned());
+            start = at + 1;
+        }
+    }
+    sinks.push(list[start..].to_owned());
+    sinks
+}
+
+fn starts_a_sink(rest: &str) -> bool {
+    SINK_KINDS.iter().any(|kind| rest.starts_with(kind))
+        || BARE_SINKS.iter().any(|kind| {
+            rest.strip_prefix(kind)
+                .is_some_and(|after| after.is_empty() || after.starts_with(','))
+        })
+}
+
 /// Writes the man page or the completions for a shell.
 pub(crate) fn generate(what: Generate, out: &mut impl std::io::Write) -> std::io::Result<()> {
-    use clap::CommandFactory;
     use clap_complete::Shell;
     let mut command = Args::command();
     let shell = match what {
@@ -626,7 +672,24 @@ fn parse_field(text: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+
+    #[test]
+    fn a_sink_list_splits_only_where_a_sink_starts() {
+        assert_eq!(
+            split_sinks("stdout,file,file=a,b.log,http=http://h/x?t=a,b&k=v,nats=nats://a:1,b:2/s"),
+            [
+                "stdout",
+                "file",
+                "file=a,b.log",
+                "http=http://h/x?t=a,b&k=v",
+                "nats=nats://a:1,b:2/s"
+            ]
+        );
+        assert_eq!(
+            split_sinks("http=http://u:p,stdoutx@h/"),
+            ["http=http://u:p,stdoutx@h/"]
+        );
+    }
 
     #[test]
     fn verify_args() {

@@ -345,6 +345,8 @@ impl Config {
         longer_than_zero("--http-timeout", args.http_timeout)?;
         longer_than_zero("--nats-timeout", args.nats_timeout)?;
         check_authorization(&sinks, &args)?;
+        check_headers(&args)?;
+        check_small_files(&args)?;
         if args
             .stats_interval
             .is_some_and(|interval| interval.is_zero())
@@ -544,6 +546,63 @@ fn check_authorization(sinks: &[SinkSpec], args: &Args) -> Result<(), String> {
     }
 }
 
+/// Headers the HTTP client would refuse, refused now: `--check-config`
+/// must not pass what every run then fails on. Values are never quoted.
+fn check_headers(args: &Args) -> Result<(), String> {
+    use reqwest::header::{HeaderName, HeaderValue};
+    for (name, value) in &args.http_headers {
+        if HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(format!(
+                "--http-header: '{name}' is not a header name (letters, digits and \
+                 !#$%&'*+-.^_`|~ only)"
+            ));
+        }
+        if HeaderValue::from_str(value).is_err() {
+            return Err(format!(
+                "--http-header: the value of '{name}' holds characters a header \
+                 cannot carry (not quoted, as it may be a secret)"
+            ));
+        }
+    }
+    if let Some(token) = &args.http_token
+        && HeaderValue::from_str(&format!("Bearer {token}")).is_err()
+    {
+        return Err(
+            "--http-token (or SHIPPER_HTTP_TOKEN) holds characters a header \
+                    cannot carry (not quoted, as it is a secret)"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// Largest CA or creds file: PEM certificates and NATS creds take a few
+/// kilobytes.
+pub(crate) const MAX_KEY_FILE: u64 = 1 << 20;
+
+/// The CA and creds files, checked as `--config` is: regular files (or
+/// links to one) of at most `MAX_KEY_FILE`, refused at start rather than
+/// hanging on a FIFO or reading a device without end.
+fn check_small_files(args: &Args) -> Result<(), String> {
+    let files = [
+        ("--http-ca-file", &args.http_ca_file),
+        ("--nats-ca-file", &args.nats_ca_file),
+        ("--syslog-ca-file", &args.syslog_ca_file),
+        ("--nats-creds", &args.nats_creds),
+    ];
+    for (flag, path) in files {
+        if let Some(path) = path {
+            crate::files::read_bounded(path, MAX_KEY_FILE, true).map_err(|why| {
+                format!(
+                    "could not read {flag} '{}': {why}",
+                    crate::diagnostics::shown(path)
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// A URL with a user or a password: reqwest sends them as Basic
 /// authorization, over any `Authorization` header.
 fn has_credentials(url: &str) -> bool {
@@ -608,13 +667,7 @@ fn parse_sinks(specs: &[String], default_file: &std::path::Path) -> Result<Vec<S
             Some(("http", url)) => SinkSpec::Http(check_url(url)?),
             Some(("nats", url)) => SinkSpec::Nats(nats::Target::parse(url)?),
             Some(("syslog", url)) => SinkSpec::Syslog(syslog::Target::parse(url)?),
-            _ => {
-                return Err(format!(
-                    "unknown sink '{}' (expected `stdout`, `file`, `file=PATH`, `http=URL`, \
-                     `nats=nats://HOST:PORT/SUBJECT` or `syslog=tcp://HOST:PORT`)",
-                    public_url(spec)
-                ));
-            }
+            _ => return Err(unknown_sink(spec)),
         };
         sinks.push(sink);
     }
@@ -630,7 +683,28 @@ fn parse_sinks(specs: &[String], default_file: &std::path::Path) -> Result<Vec<S
     Ok(sinks)
 }
 
+/// Why `spec` is no sink, quoting only a kind that is a plain word: any
+/// other text may be a piece of a URL's password or query.
+fn unknown_sink(spec: &str) -> String {
+    let expected = "`stdout`, `file`, `file=PATH`, `http=URL`, \
+                    `nats=nats://HOST:PORT/SUBJECT` or `syslog=tcp://HOST:PORT`";
+    let kind = spec.split_once('=').map_or(spec, |(kind, _)| kind);
+    let is_word = !kind.is_empty()
+        && kind.len() <= 32
+        && kind
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
+    if is_word {
+        format!("unknown sink '{kind}' (expected {expected})")
+    } else {
+        format!("a sink is not one of {expected}")
+    }
+}
+
 fn check_url(url: &str) -> Result<String, String> {
+    if !url.contains("://") {
+        return Err("an HTTP sink needs a URL that starts with http:// or https://".to_owned());
+    }
     let shown = public_url(url);
     let parsed =
         reqwest::Url::parse(url).map_err(|err| format!("'{shown}' is not a URL: {err}"))?;
@@ -724,7 +798,7 @@ mod tests {
         assert!(
             config(&["--sink", "http=not a url"])
                 .unwrap_err()
-                .contains("not a URL")
+                .contains("starts with http://")
         );
         assert!(config(&["--raw", "--http-format", "json"]).is_err());
         let headers = config(&[

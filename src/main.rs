@@ -25,7 +25,7 @@ mod summary;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 
 fn main() -> ExitCode {
     let argv = match config_file::with_config_file(std::env::args_os().collect()) {
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let args = cli::Args::parse_from(argv);
+    let args = cli::Args::parse_argv(argv);
     let check_only = args.check_config;
     if let Some(what) = args.generate {
         return match cli::generate(what, &mut std::io::stdout().lock()) {

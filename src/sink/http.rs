@@ -16,6 +16,7 @@ use flate2::write::GzEncoder;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Response, StatusCode};
 
+use super::known_secrets::KnownSecrets;
 use super::retry::Attempts;
 use super::{SinkError, WriteOutcome};
 use crate::config::{HttpFormat, HttpOptions, RetryPolicy};
@@ -36,6 +37,8 @@ pub(crate) struct HttpSink {
     /// The URL without credentials or query, for diagnostics and the summary.
     name: String,
     client: Client,
+    /// What an answer quoted in a diagnostic must not show.
+    secrets: KnownSecrets,
     format: HttpFormat,
     gzip: bool,
     retry: RetryPolicy,
@@ -63,12 +66,16 @@ impl HttpSink {
             .user_agent(concat!("shipper/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers(options)?);
         if let Some(path) = &options.ca_file {
-            let pem = std::fs::read(path).with_context(|| {
-                format!(
-                    "could not read --http-ca-file '{}'",
-                    diagnostics::shown(path)
-                )
-            })?;
+            let limit = crate::config::MAX_KEY_FILE;
+            let pem = crate::files::read_bounded(path, limit, true);
+            let pem = pem
+                .map_err(|why| anyhow::anyhow!("{why}"))
+                .with_context(|| {
+                    format!(
+                        "could not read --http-ca-file '{}'",
+                        diagnostics::shown(path)
+                    )
+                })?;
             let certificate = reqwest::Certificate::from_pem(&pem).with_context(|| {
                 format!("'{}' holds no PEM certificate", diagnostics::shown(path))
             })?;
@@ -78,6 +85,7 @@ impl HttpSink {
             url: url.to_owned(),
             name,
             client: client.build().context("could not set up the HTTP client")?,
+            secrets: KnownSecrets::of(url, options),
             format: options.format,
             gzip: options.gzip,
             retry: options.retry,
@@ -136,7 +144,7 @@ impl HttpSink {
             request = request.header(header::CONTENT_ENCODING, "gzip");
         }
         match request.send().await {
-            Ok(response) => judge(response).await,
+            Ok(response) => judge(response, &self.secrets).await,
             Err(err) => Verdict::Retry {
                 error: transport_error(err),
                 after: None,
@@ -150,7 +158,7 @@ fn written(written: usize, error: Option<SinkError>) -> WriteOutcome {
 }
 
 /// 2xx delivers; 408, 429 and 5xx are worth retrying; the rest is final.
-async fn judge(mut response: Response) -> Verdict {
+async fn judge(mut response: Response, secrets: &KnownSecrets) -> Verdict {
     let status = response.status();
     if status.is_success() {
         // Read (a short body whole, so that the connection serves again),
@@ -173,7 +181,10 @@ async fn judge(mut response: Response) -> Verdict {
         .unwrap_or_default();
     let error = SinkError {
         kind: "HttpStatus".to_owned(),
-        message: format!("HTTP {status}{location}: {}", quoted(&mut response).await),
+        message: format!(
+            "HTTP {status}{location}: {}",
+            quoted(&mut response, secrets).await
+        ),
         status: Some(status.as_u16()),
     };
     if retryable {
@@ -184,11 +195,14 @@ async fn judge(mut response: Response) -> Verdict {
 }
 
 /// The start of an answer's body, as a diagnostic may show it: at most
-/// `QUOTED_ANSWER` bytes, control characters escaped, `...` when cut.
-async fn quoted(response: &mut Response) -> String {
+/// `QUOTED_ANSWER` bytes, the sink's own secrets hidden (hidden before the
+/// cut, so that none is left half shown), control characters escaped,
+/// `...` when cut.
+async fn quoted(response: &mut Response, secrets: &KnownSecrets) -> String {
     let (start, whole) = answer_start(response).await;
-    let cut = start.len() > QUOTED_ANSWER || !whole;
-    let text = String::from_utf8_lossy(&start[..start.len().min(QUOTED_ANSWER)]);
+    let text = secrets.hide(&String::from_utf8_lossy(&start));
+    let cut = text.len() > QUOTED_ANSWER || !whole;
+    let text = &text[..text.floor_char_boundary(QUOTED_ANSWER.min(text.len()))];
     let text = diagnostics::escape(text.trim()).into_owned();
     if cut { format!("{text}...") } else { text }
 }

@@ -7,6 +7,7 @@
 
 pub(crate) mod file;
 pub(crate) mod http;
+pub(crate) mod known_secrets;
 #[cfg(test)]
 pub(crate) mod memory;
 pub(crate) mod nats;

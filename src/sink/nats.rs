@@ -98,6 +98,15 @@ impl Target {
     }
 }
 
+/// The connect options of a `.creds` file, read as a regular file of at
+/// most `MAX_KEY_FILE` bytes.
+fn creds(path: &std::path::Path) -> anyhow::Result<ConnectOptions> {
+    let bytes = crate::files::read_bounded(path, crate::config::MAX_KEY_FILE, true)
+        .map_err(|why| anyhow::anyhow!("{why}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("it is not UTF-8 text"))?;
+    Ok(ConnectOptions::with_credentials(&text)?)
+}
+
 /// `host:port`, the port defaulting to 4222.
 fn server(text: &str) -> Result<String, String> {
     let text = text.trim();
@@ -501,11 +510,9 @@ async fn connect_options(
             ConnectOptions::with_user_and_password(user.clone(), password.clone())
         }
         NatsAuth::Token(token) => ConnectOptions::with_token(token.clone()),
-        NatsAuth::CredsFile(path) => ConnectOptions::with_credentials_file(path)
-            .await
-            .with_context(|| {
-                format!("could not read --nats-creds '{}'", diagnostics::shown(path))
-            })?,
+        NatsAuth::CredsFile(path) => creds(path).with_context(|| {
+            format!("could not read --nats-creds '{}'", diagnostics::shown(path))
+        })?,
     };
     // A server that requires TLS gets it whatever the scheme. The client's
     // own settings would trust a CA file instead of the system's roots:

@@ -56,11 +56,12 @@ impl Target {
         let Some((transport, address)) = schemes.into_iter().find_map(|(scheme, transport)| {
             url.strip_prefix(scheme).map(|address| (transport, address))
         }) else {
-            return Err(format!(
-                "'{}': a syslog sink is written syslog=tcp://HOST:PORT, tls://HOST:PORT \
-                 or udp://HOST:PORT",
-                public_url(url)
-            ));
+            // Not quoted: without a scheme, the text may be any piece of a URL.
+            return Err(
+                "a syslog sink is written syslog=tcp://HOST:PORT, tls://HOST:PORT \
+                 or udp://HOST:PORT"
+                    .to_owned(),
+            );
         };
         let fits = address
             .rsplit_once(':')

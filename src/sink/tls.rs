@@ -44,8 +44,9 @@ fn roots(ca_file: Option<&Path>, flag: &str) -> anyhow::Result<RootCertStore> {
 
 /// The certificates of a PEM file; at least one.
 fn private_roots(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let certificates = CertificateDer::pem_file_iter(path)
-        .map_err(|err| anyhow::anyhow!("{err}"))?
+    let pem = crate::files::read_bounded(path, crate::config::MAX_KEY_FILE, true)
+        .map_err(|why| anyhow::anyhow!("{why}"))?;
+    let certificates = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| anyhow::anyhow!("{err}"))?;
     if certificates.is_empty() {

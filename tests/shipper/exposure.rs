@@ -472,3 +472,193 @@ fn stderr_while_running(args: &[&str], seen: &str) -> String {
     read_summary(&summary_path);
     stderr()
 }
+
+/// Runs `shipper --check-config` with `args` and `env` in a fresh
+/// directory, and returns its exit status and stderr.
+fn checked(args: &[String], env: &[(String, String)]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = shipper()
+        .current_dir(dir.path())
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .arg("--check-config")
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr)
+}
+
+#[test]
+fn a_comma_in_a_url_keeps_the_sink_whole() {
+    let sinks = [
+        "http=http://127.0.0.1:1/x?tags=a,b&token=SECRETTOK",
+        "http=http://user:SECRET1,SECRET2@127.0.0.1:1/x",
+        "nats=nats://127.0.0.1:4222,127.0.0.1:4223/logs",
+    ];
+    for sink in sinks {
+        for from in SOURCES {
+            let dir = tempfile::tempdir().unwrap();
+            let (args, env) = sink_from(from, sink, dir.path());
+            let (code, stderr) = checked(&args, &env);
+            assert_eq!(code, Some(0), "{sink} {from:?}: {stderr}");
+            assert!(stderr.contains("the settings are valid"), "{stderr}");
+        }
+    }
+    // A list in SHIPPER_SINK splits where a sink kind starts, and only there.
+    let list = "stdout,http=http://127.0.0.1:1/x?tags=a,b&token=SECRETTOK,file=a,b.log";
+    let (code, stderr) = checked(&[], &[("SHIPPER_SINK".into(), list.into())]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let run = run_with_env(&[], &[("SHIPPER_SINK", list)], numbered_lines(3));
+    assert_eq!(read_events(&run.path("a,b.log")).len(), 3, "{}", run.stderr);
+}
+
+#[test]
+fn a_sink_split_in_a_url_never_shows_a_piece_of_it() {
+    let env = |value: &str| vec![("SHIPPER_SINK".to_owned(), value.to_owned())];
+    let flag = |value: &str| vec!["--sink".to_owned(), value.to_owned()];
+    for (args, env, secret) in [
+        (
+            Vec::new(),
+            env("http=http://127.0.0.1:1/x?a=1,http=QSECRET"),
+            "QSECRET",
+        ),
+        (
+            Vec::new(),
+            env("http=http://127.0.0.1:1/x?a=1,syslog=QSECRET"),
+            "QSECRET",
+        ),
+        (flag("b&token=SECRETTOK"), Vec::new(), "SECRETTOK"),
+        (flag("SECRET2@127.0.0.1:1/x"), Vec::new(), "SECRET2"),
+    ] {
+        let (code, stderr) = checked(&args, &env);
+        assert_eq!(code, Some(2), "{args:?} {env:?}: {stderr}");
+        assert!(!stderr.contains(secret), "{secret} in {stderr}");
+        assert!(!stderr.contains("b&token"), "{stderr}");
+    }
+    let (code, stderr) = checked(&flag("bogus=x"), &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("unknown sink 'bogus'"), "{stderr}");
+}
+
+/// Answers that echo what shipper sent: the query with the Basic
+/// credentials of the URL's user, or with the bearer token and a header's
+/// value.
+const ECHO_BASIC: &str = "unauthorized for /x?k=QSECRETVAL&n=2 auth=Basic dXNlcjpTRUNSRVRQVw==";
+const ECHO_BEARER: &str = "unauthorized for /x?k=QSECRETVAL&n=2 bearer=T0KENVALUE key=H3ADERVALUE";
+
+#[test]
+fn an_answer_that_echoes_the_request_shows_no_secret() {
+    let basic = Collector::start(Vec::new(), Reply::Status(401, Vec::new(), ECHO_BASIC));
+    let bearer = Collector::start(Vec::new(), Reply::Status(401, Vec::new(), ECHO_BEARER));
+    let with_user = format!(
+        "http={}?k=QSECRETVAL&n=2",
+        basic.url().replace("http://", "http://user:SECRETPW@")
+    );
+    let with_token = format!("http={}?k=QSECRETVAL&n=2", bearer.url());
+    let header = "X-Api-Key: H3ADERVALUE";
+    for (args, env) in [
+        (vec!["--sink", with_user.as_str()], Vec::new()),
+        (
+            vec!["--sink", with_token.as_str(), "--http-header", header],
+            vec![("SHIPPER_HTTP_TOKEN", "T0KENVALUE")],
+        ),
+    ] {
+        let mut args = args;
+        args.extend(["--retry-max", "1", "-v"]);
+        let run = run_with_env(&args, &env, numbered_lines(3));
+        assert_eq!(run.code, Some(3), "{}", run.stderr);
+        assert!(run.stderr.contains("unauthorized for"), "{}", run.stderr);
+        assert!(run.stderr.contains("(hidden)"), "{}", run.stderr);
+        for secret in [
+            "QSECRETVAL",
+            "dXNlcjpTRUNSRVRQVw",
+            "SECRETPW",
+            "T0KENVALUE",
+            "H3ADERVALUE",
+        ] {
+            assert!(!run.stderr.contains(secret), "{secret} in {}", run.stderr);
+            assert!(
+                !run.summary.to_string().contains(secret),
+                "{secret} in the summary"
+            );
+        }
+    }
+}
+
+#[test]
+fn ca_and_creds_files_must_be_small_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let zero = dir.path().join("z");
+    let fifo = dir.path().join("f");
+    let big = dir.path().join("big.pem");
+    let ok = dir.path().join("ok.pem");
+    let link = dir.path().join("link.pem");
+    let made = std::process::Command::new("mknod")
+        .arg(&zero)
+        .args(["c", "1", "5"])
+        .status()
+        .unwrap();
+    assert!(made.success(), "mknod (the tests run as root)");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::fs::write(&big, vec![b'a'; (1 << 20) + 1]).unwrap();
+    std::fs::write(&ok, "not a certificate, but small and regular\n").unwrap();
+    std::os::unix::fs::symlink(&ok, &link).unwrap();
+    for flag in [
+        "--http-ca-file",
+        "--nats-ca-file",
+        "--syslog-ca-file",
+        "--nats-creds",
+    ] {
+        for (path, why) in [
+            (&zero, "character device"),
+            (&fifo, "FIFO"),
+            (&big, "larger than 1 MiB"),
+            (&dir.path().join("missing"), "does not exist"),
+        ] {
+            let args = [flag.to_owned(), path.to_str().unwrap().to_owned()];
+            let started = Instant::now();
+            let (code, stderr) = checked(&args, &[]);
+            assert!(started.elapsed() < Duration::from_secs(10), "{flag} {why}");
+            assert_eq!(code, Some(2), "{flag} {why}: {stderr}");
+            assert!(stderr.contains(flag), "{stderr}");
+            assert!(
+                stderr.to_lowercase().contains(&why.to_lowercase()),
+                "{why}: {stderr}"
+            );
+        }
+        let args = [flag.to_owned(), link.to_str().unwrap().to_owned()];
+        let (code, stderr) = checked(&args, &[]);
+        assert_eq!(code, Some(0), "{flag} a link to a regular file: {stderr}");
+    }
+}
+
+#[test]
+fn headers_the_run_would_refuse_are_refused_at_start() {
+    for (args, env, flag) in [
+        (
+            vec!["--http-header", "X Api: v"],
+            Vec::new(),
+            "--http-header",
+        ),
+        (
+            vec!["--http-header", "X-Api: a\u{7f}S3CRETVALUE"],
+            Vec::new(),
+            "--http-header",
+        ),
+        (
+            vec!["--http-token", "a\u{7f}S3CRETVALUE"],
+            Vec::new(),
+            "--http-token",
+        ),
+        (
+            Vec::new(),
+            vec![("SHIPPER_HTTP_TOKEN", "a\u{7f}S3CRETVALUE")],
+            "--http-token",
+        ),
+    ] {
+        let stderr = refused(&args, &env);
+        assert!(stderr.contains(flag), "{flag} in {stderr}");
+        assert!(!stderr.contains("S3CRETVALUE"), "{stderr}");
+    }
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{Running, numbered_lines, run, run_with_env, wait_until};
+use crate::common::{Running, numbered_lines, run, run_with_env, shipper, wait_until};
 use crate::servers::{NatsServer, free_port, retried_so_far};
 
 /// The message of each stored event, in stream order.
@@ -297,21 +297,21 @@ fn credentials_from_the_environment_are_used_and_never_printed() {
     let without = run(&args, numbered_lines(5));
     assert_eq!(without.code, Some(1), "{}", without.stderr);
 
+    // A creds file that cannot be read is a usage error, found at start.
     let creds = [
         "--sink",
         &sink,
         "--nats-creds",
         "/nonexistent/shipper.creds",
     ];
-    let unreadable = run(&creds, numbered_lines(5));
-    assert_eq!(unreadable.code, Some(1), "{}", unreadable.stderr);
-    assert!(
-        unreadable
-            .stderr
-            .contains("could not read --nats-creds '/nonexistent/shipper.creds'"),
-        "{}",
-        unreadable.stderr
-    );
+    shipper()
+        .args(creds)
+        .write_stdin("never read\n")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "could not read --nats-creds '/nonexistent/shipper.creds'",
+        ));
 }
 
 #[test]
