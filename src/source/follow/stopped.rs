@@ -48,12 +48,17 @@ impl Follower {
                 checkpoint.carry([entry.clone()]);
                 continue;
             }
-            match self.moved_to(saved_path, entry) {
-                Some(path) => {
-                    tell_rotated(entry, &path);
-                    self.resume_moved(entry, &path);
-                }
-                None => tell_gone(entry),
+            if let Some(path) = self.moved_to(saved_path, entry, true) {
+                tell_rotated(entry, &path);
+                self.resume_moved(entry, &path);
+            } else if let Some(path) = self.moved_to(saved_path, entry, false) {
+                // Its inode is there, with other first bytes: rewritten
+                // (or a new file on the inode), and rotated.
+                let size = std::fs::metadata(&path).map_or(0, |meta| meta.len());
+                tell_cut_short(entry, size);
+                self.read_moved(entry, &path, Start::Beginning);
+            } else {
+                tell_gone(entry);
             }
         }
         for (path, since) in self.newest_known(&checkpoint) {
@@ -103,6 +108,12 @@ impl Follower {
             offset: entry.offset,
             stream: entry.stream.clone(),
         };
+        self.read_moved(entry, path, start);
+    }
+
+    /// Reads the file at `path`, away from the entry's saved path, from
+    /// `start`, as the name's file before the one there now.
+    fn read_moved(&mut self, entry: &Entry, path: &Path, start: Start) {
         let opened = open_regular(path)
             .ok_or_else(|| std::io::Error::other("not a regular file"))
             .and_then(|(file, _)| Followed::new(path, file, start, self.max_line));
@@ -196,8 +207,9 @@ impl Follower {
 
     /// Where a checkpointed file no longer at its path went: anywhere in
     /// its directory (`app.log.1`, `app-20261130.log`) or a directory in
-    /// it (logrotate's `olddir`), found by device, inode and first bytes.
-    fn moved_to(&self, saved_path: &Path, entry: &Entry) -> Option<PathBuf> {
+    /// it (logrotate's `olddir`), found by device and inode, and by its
+    /// first bytes when `same_start`.
+    fn moved_to(&self, saved_path: &Path, entry: &Entry, same_start: bool) -> Option<PathBuf> {
         let dir = dir_of(saved_path);
         let mut dirs = vec![dir.to_owned()];
         if let Ok(found) = std::fs::read_dir(dir) {
@@ -210,7 +222,9 @@ impl Follower {
                 let same = found
                     .metadata()
                     .is_ok_and(|meta| (meta.dev(), meta.ino()) == (entry.device, entry.inode));
-                (same && !self.is_output(&path) && same_file(&path, entry)).then_some(path)
+                let fits = !same_start || same_file(&path, entry);
+                (same && found.path().is_file() && !self.is_output(&path) && fits)
+                    .then_some(path)
             })
         })
     }
