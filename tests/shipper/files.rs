@@ -555,3 +555,101 @@ fn saves_that_failed_mid_run_are_counted_when_the_last_one_succeeds() {
     assert_eq!(saved["files"][0]["offset"], 8, "both lines");
     assert!(stderr.contains("saves failed during the run"), "{stderr}");
 }
+
+// --- moving an unusable checkpoint aside; hard links ------------------------
+
+#[test]
+fn a_corrupt_checkpoint_is_moved_to_a_free_name_never_over_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    std::fs::write(at("in.log"), "x\n").unwrap();
+    std::fs::write(at("st.json.corrupt"), "earlier\n").unwrap();
+    std::os::unix::fs::symlink("victim", at("st.json.corrupt.1")).unwrap();
+    std::fs::write(at("victim"), "precious\n").unwrap();
+    nix::unistd::mkfifo(&at("st.json.corrupt.2"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::fs::write(at("st.json"), "garbage\n").unwrap();
+    shipper_in(dir.path())
+        .args([
+            "in.log",
+            "--sink",
+            "file=out.jsonl",
+            "--checkpoint",
+            "st.json",
+        ])
+        .args(["--summary-file", "summary.json"])
+        .assert()
+        .code(0);
+    assert_invariant(&read_summary(&at("summary.json")));
+    assert_eq!(
+        std::fs::read_to_string(at("st.json.corrupt")).unwrap(),
+        "earlier\n"
+    );
+    assert_eq!(std::fs::read_to_string(at("victim")).unwrap(), "precious\n");
+    assert!(
+        std::fs::symlink_metadata(at("st.json.corrupt.1"))
+            .unwrap()
+            .is_symlink()
+    );
+    assert!(is_fifo(&at("st.json.corrupt.2")));
+    assert_eq!(
+        std::fs::read_to_string(at("st.json.corrupt.3")).unwrap(),
+        "garbage\n"
+    );
+}
+
+#[test]
+fn a_sink_at_the_checkpoints_corrupt_name_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    std::fs::write(at("in.log"), "x\n").unwrap();
+    std::fs::write(at("st.json.corrupt"), "precious\n").unwrap();
+    std::fs::write(at("st.json"), "garbage\n").unwrap();
+    let output = shipper_in(dir.path())
+        .args([
+            "in.log",
+            "--summary",
+            "none",
+            "--sink",
+            "file=st.json.corrupt",
+        ])
+        .args(["--checkpoint", "st.json"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("are the same file"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(at("st.json.corrupt")).unwrap(),
+        "precious\n"
+    );
+    assert_eq!(std::fs::read_to_string(at("st.json")).unwrap(), "garbage\n");
+}
+
+#[test]
+fn a_hard_linked_lock_or_checkpoint_is_refused_and_left_as_it_is() {
+    for (linked, role) in [
+        (
+            "st.json.lock",
+            "the checkpoint's lock 'st.json.lock' has 2 hard links",
+        ),
+        ("st.json", "--checkpoint 'st.json' has 2 hard links"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name);
+        std::fs::write(at("in.log"), "x\n").unwrap();
+        std::fs::write(at("p"), "precious\n").unwrap();
+        std::fs::hard_link(at("p"), at(linked)).unwrap();
+        let output = shipper_in(dir.path())
+            .args(["in.log", "--summary", "none", "--sink", "file=o"])
+            .args(["--checkpoint", "st.json"])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(role), "{stderr}");
+        assert_eq!(std::fs::read_to_string(at("p")).unwrap(), "precious\n");
+        assert!(!at("o").exists(), "no sink opened");
+    }
+}
