@@ -342,8 +342,9 @@ fn lock(path: &Path) -> anyhow::Result<File> {
             return Err(err).with_context(|| format!("could not lock '{}'", shown(&name)));
         }
     }
-    file.set_len(0)?;
-    writeln!(file, "{}", std::process::id())?;
+    file.set_len(0)
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .with_context(|| format!("could not write its pid to '{}'", shown(&name)))?;
     Ok(file)
 }
 

@@ -653,3 +653,33 @@ fn a_hard_linked_lock_or_checkpoint_is_refused_and_left_as_it_is() {
         assert!(!at("o").exists(), "no sink opened");
     }
 }
+
+#[test]
+fn a_checkpoint_that_cannot_be_written_at_the_start_is_reported_in_the_summary() {
+    // Without a lock file, writing its pid fails; with one, the first save.
+    for lock_first in [false, true] {
+        let Some((_disk, checkpoint, filler)) = full_disk() else {
+            return;
+        };
+        if lock_first {
+            std::fs::write(checkpoint.with_extension("json.lock"), "1\n").unwrap();
+        }
+        fill(&filler);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("in.log"), "x\n").unwrap();
+        let output = shipper_in(dir.path())
+            .args(["in.log", "--sink", "file=o", "--summary-file", "s.json"])
+            .arg("--checkpoint")
+            .arg(&checkpoint)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        let summary = read_summary(&dir.path().join("s.json"));
+        let saved = &summary["checkpoint"];
+        assert_eq!(saved["saved"], false, "{summary}");
+        assert_eq!(saved["path"], checkpoint.to_str().unwrap(), "{saved}");
+        let error = saved["error"].as_str().unwrap_or_default();
+        assert!(error.contains("No space left"), "{saved}");
+    }
+}
