@@ -683,3 +683,33 @@ fn a_checkpoint_that_cannot_be_written_at_the_start_is_reported_in_the_summary()
         assert!(error.contains("No space left"), "{saved}");
     }
 }
+
+#[test]
+fn help_version_and_generated_files_to_a_full_device_exit_1_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(full) = device(dir.path(), "full", 1, 7) else {
+        return;
+    };
+    let asks: [&[&str]; 4] = [
+        &["--generate", "bash"],
+        &["--generate", "man"],
+        &["--help"],
+        &["--version"],
+    ];
+    for args in asks {
+        let stdout = std::fs::OpenOptions::new().write(true).open(&full).unwrap();
+        let output = std::process::Command::new(bin())
+            .args(args)
+            .stdout(stdout)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("could not write the output: No space left"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    assert!(is_char_device(&full));
+}
