@@ -65,7 +65,9 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         Ok(checkpoint) => checkpoint,
         Err(err) => {
             diagnostics::say!("shipper: {err:#}");
-            return nothing_shipped(config, Status::CouldNotRun, None, started);
+            let unsaved =
+                checkpoint_path(config).map(|path| CheckpointSummary::unsaved(path, &err));
+            return nothing_shipped(config, Status::CouldNotRun, None, unsaved, started);
         }
     };
     let metrics = match config.metrics_addr {
@@ -78,14 +80,14 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         opened = sink::open_all(config) => opened,
         signal = signals.next() => {
             diagnostics::say!("shipper: {} received while the sinks opened", signal.name());
-            return nothing_shipped(config, signal.status(), Some(signal), started);
+            return nothing_shipped(config, signal.status(), Some(signal), None, started);
         }
     };
     let sinks = match opened {
         Ok(sinks) => sinks,
         Err(err) => {
             diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
-            return nothing_shipped(config, Status::CouldNotRun, None, started);
+            return nothing_shipped(config, Status::CouldNotRun, None, None, started);
         }
     };
     let host = crate::source::host();
@@ -94,6 +96,8 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         Encoder::new(&config.envelope, &host),
         sinks,
     );
+    // Kept to report on when reading cannot start.
+    let taken = checkpoint.clone();
     let mut reading = match Reading::start(
         &config.input,
         config.envelope.max_line_bytes,
@@ -102,7 +106,12 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
         checkpoint,
     ) {
         Ok(reading) => reading,
-        Err(err) => return could_not_read(&err, pipeline, config, started).await,
+        Err(err) => {
+            let unsaved = taken.map(|checkpoint| {
+                CheckpointSummary::of(&checkpoint, &Err(anyhow::anyhow!("{err:#}")))
+            });
+            return could_not_read(&err, pipeline, config, unsaved, started).await;
+        }
     };
     let progress = watch(&pipeline, metrics, config, started, &reading);
     let stop = tokio::select! {
@@ -175,14 +184,18 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
 /// The checkpoint of a run that reads files, locked for this run and
 /// read.
 fn take_checkpoint(config: &Config) -> anyhow::Result<Option<std::sync::Arc<Checkpoint>>> {
-    let path = match &config.input {
-        crate::config::Input::Files(files) => files.checkpoint.as_deref(),
-        crate::config::Input::Stdin => None,
-    };
-    Ok(match path {
+    Ok(match checkpoint_path(config) {
         Some(path) => Some(std::sync::Arc::new(Checkpoint::load(path)?)),
         None => None,
     })
+}
+
+/// `--checkpoint`, when the run reads files.
+fn checkpoint_path(config: &Config) -> Option<&std::path::Path> {
+    match &config.input {
+        crate::config::Input::Files(files) => files.checkpoint.as_deref(),
+        crate::config::Input::Stdin => None,
+    }
 }
 
 /// The files shipper writes: never read as input.
@@ -228,10 +241,12 @@ fn nothing_shipped(
     config: &Config,
     status: Status,
     signal: Option<Signal>,
+    checkpoint: Option<CheckpointSummary>,
     started: Instant,
 ) -> anyhow::Result<Status> {
     let names: Vec<String> = config.sinks.iter().map(sink_label).collect();
     let mut summary = Summary::new(&Counts::none(names.len(), config), &names, &[]);
+    summary.checkpoint = checkpoint;
     finish(&mut summary, status, signal, started, started);
     report(&summary, config)?;
     Ok(status)
@@ -244,6 +259,7 @@ async fn could_not_read(
     err: &anyhow::Error,
     mut pipeline: Pipeline,
     config: &Config,
+    checkpoint: Option<CheckpointSummary>,
     started: Instant,
 ) -> anyhow::Result<Status> {
     diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
@@ -254,6 +270,7 @@ async fn could_not_read(
         .map(|f| (f.sink, f.error.to_string()))
         .collect();
     let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), &close_errors);
+    summary.checkpoint = checkpoint;
     finish(&mut summary, Status::CouldNotRun, None, started, started);
     report(&summary, config)?;
     Ok(Status::CouldNotRun)

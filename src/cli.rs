@@ -516,9 +516,9 @@ impl Args {
     /// `argv` parsed (exiting on a usage error), with a `SHIPPER_SINK`
     /// list split into its sinks. A `--sink` value or a config file's item
     /// is one sink whole: a URL's password or query may hold a comma.
-    pub(crate) fn parse_argv(argv: Vec<std::ffi::OsString>) -> Args {
-        let matches = Args::command().get_matches_from(argv);
-        let mut args = Args::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    pub(crate) fn try_parse_argv(argv: Vec<std::ffi::OsString>) -> Result<Args, clap::Error> {
+        let matches = Args::command().try_get_matches_from(argv)?;
+        let mut args = Args::from_arg_matches(&matches)?;
         if matches.value_source("sinks") == Some(clap::parser::ValueSource::EnvVariable) {
             args.sinks = args
                 .sinks
@@ -526,7 +526,7 @@ impl Args {
                 .flat_map(|list| split_sinks(list))
                 .collect();
         }
-        args
+        Ok(args)
     }
 }
 

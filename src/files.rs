@@ -164,9 +164,55 @@ fn sync_directory(path: &Path) -> io::Result<()> {
     File::open(directory)?.sync_all()
 }
 
+/// Names tried after `PATH.SUFFIX` (`PATH.SUFFIX.1`, ...) before giving up.
+const ASIDE_TRIES: usize = 100;
+
+/// Moves the regular file at `path` to `PATH.SUFFIX`, or to the first of
+/// `PATH.SUFFIX.1`, `PATH.SUFFIX.2`, ... that is free, and returns where it
+/// went. Nothing already there is replaced (the rename is
+/// RENAME_NOREPLACE), whatever it is.
+pub(crate) fn move_aside(path: &Path, suffix: &str) -> io::Result<PathBuf> {
+    match Kind::at(path)? {
+        Kind::Regular => {}
+        kind => return Err(not_regular(kind)),
+    }
+    for n in 0..ASIDE_TRIES {
+        let aside = aside_name(path, suffix, n);
+        match rename_no_replace(path, &aside) {
+            Ok(()) => return Ok(aside),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "no free name among '{}' and the next {ASIDE_TRIES}",
+            aside_name(path, suffix, 0).display()
+        ),
+    ))
+}
+
+/// `PATH.SUFFIX` for `n` 0, else `PATH.SUFFIX.n`.
+pub(crate) fn aside_name(path: &Path, suffix: &str, n: usize) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{suffix}"));
+    if n > 0 {
+        name.push(format!(".{n}"));
+    }
+    PathBuf::from(name)
+}
+
+/// Renames `from` to `to` unless something is at `to` (EEXIST).
+pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE).map_err(io::Error::from)
+}
+
 /// Opens the lock file at `path`, creating it (mode 0600) if missing,
 /// never through a symbolic link, and only if it is a regular file: it is
-/// neither truncated nor written before that is known.
+/// neither truncated nor written before that is known. A file with more
+/// than one hard link is refused: truncating it would reach another name.
 pub(crate) fn open_lock(path: &Path) -> io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
@@ -178,8 +224,25 @@ pub(crate) fn open_lock(path: &Path) -> io::Result<File> {
         .open(path)
         .map_err(explain_link)?;
     match Kind::of(file.metadata()?.file_type()) {
-        Kind::Regular => Ok(file),
+        Kind::Regular => only_name(&file).map(|()| file),
         kind => Err(not_regular(kind)),
+    }
+}
+
+/// Why a file with `links` hard links is not taken as shipper's own.
+pub(crate) fn hard_linked(links: u64) -> String {
+    format!(
+        "has {links} hard links: another name reaches the same file, so shipper will not \
+         take it as its own (remove the other names, or give another path)"
+    )
+}
+
+/// A file reached by one name only.
+fn only_name(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    match file.metadata()?.nlink() {
+        0 | 1 => Ok(()),
+        links => Err(io::Error::other(hard_linked(links))),
     }
 }
 

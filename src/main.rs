@@ -35,16 +35,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let args = cli::Args::parse_argv(argv);
+    let args = match cli::Args::try_parse_argv(argv) {
+        Ok(args) => args,
+        Err(err) => return clap_stopped(&err),
+    };
     let check_only = args.check_config;
     if let Some(what) = args.generate {
-        return match cli::generate(what, &mut std::io::stdout().lock()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                diagnostics::say!("shipper: could not write the output: {err}");
-                exit_code::Status::CouldNotRun.into()
-            }
-        };
+        // Generated whole first: clap_complete panics on a failed write.
+        let mut generated = Vec::new();
+        let written = cli::generate(what, &mut generated).and_then(|()| print(&generated));
+        return printed(written);
     }
     // The paths it writes are checked before anything is written.
     let checked =
@@ -87,6 +87,44 @@ fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(err) => {
             diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
+            exit_code::Status::CouldNotRun.into()
+        }
+    }
+}
+
+/// `--help` and `--version`, printed here so that a failed write is an
+/// error (clap ignores it); any other parse error exits as clap decides.
+fn clap_stopped(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    use std::io::IsTerminal;
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let rendered = err.render();
+            let text = match std::io::stdout().is_terminal() {
+                true => rendered.ansi().to_string(),
+                false => rendered.to_string(),
+            };
+            printed(print(text.as_bytes()))
+        }
+        _ => err.exit(),
+    }
+}
+
+/// Writes `bytes` to standard output and flushes it.
+fn print(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes).and_then(|()| out.flush())
+}
+
+/// The status of a run that only printed: a reader that went away
+/// (`| head`) is no failure; any other failed write is (exit 1).
+fn printed(written: std::io::Result<()>) -> ExitCode {
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            diagnostics::say!("shipper: could not write the output: {err}");
             exit_code::Status::CouldNotRun.into()
         }
     }

@@ -62,16 +62,34 @@ fn summary_file(path: &Path) -> Result<(), String> {
     }
 }
 
-/// A checkpoint (and its lock) is a regular file or nothing yet.
+/// A checkpoint (and its lock) is a regular file or nothing yet, and a
+/// file of one name only: through a hard link, a second name would let two
+/// runs share it past the lock, or a lock's truncation reach another file.
 fn checkpoint_file(path: &Path, role: &str) -> Result<(), String> {
     match kind(path)? {
-        Kind::Missing | Kind::Regular => Ok(()),
+        Kind::Missing => Ok(()),
+        Kind::Regular => one_name(path, role),
         kind => Err(format!(
             "{role} '{}' is {}; a checkpoint must be a regular file (or not exist yet)",
             shown(path),
             kind.name()
         )),
     }
+}
+
+/// Refuses a file with more than one hard link.
+fn one_name(path: &Path, role: &str) -> Result<(), String> {
+    let links = std::fs::symlink_metadata(path)
+        .map_err(|err| format!("could not look at '{}': {err}", shown(path)))?
+        .nlink();
+    if links > 1 {
+        return Err(format!(
+            "{role} '{}' {}",
+            shown(path),
+            crate::files::hard_linked(links)
+        ));
+    }
+    Ok(())
 }
 
 fn kind(path: &Path) -> Result<Kind, String> {
@@ -112,6 +130,13 @@ fn outputs(config: &Config) -> Vec<(String, PathBuf)> {
         outputs.push((format!("--checkpoint '{}'", shown(path)), path.to_owned()));
         let lock = lock_path(path);
         outputs.push((format!("the checkpoint's lock '{}'", shown(&lock)), lock));
+        // Where an unusable checkpoint is moved (a later free name when taken).
+        let aside = crate::files::aside_name(path, "corrupt", 0);
+        let role = format!(
+            "the place an unusable checkpoint is moved to '{}'",
+            shown(&aside)
+        );
+        outputs.push((role, aside));
     }
     outputs
 }

@@ -42,7 +42,10 @@ pub(crate) struct Summary {
     /// One entry per sink, in command-line order.
     pub sinks: Vec<SinkSummary>,
     /// What became of `--checkpoint`: null without one, or when the run
-    /// stopped before reading.
+    /// stopped before reading for a reason other than the checkpoint (a
+    /// sink that could not open, a signal). When the checkpoint could not
+    /// be taken or written at the start, `saved` is false and `error` says
+    /// why.
     pub checkpoint: Option<CheckpointSummary>,
     /// `SIGINT` or `SIGTERM` when a signal stopped the run.
     pub stopped_by: Option<&'static str>,
@@ -115,6 +118,19 @@ impl CheckpointSummary {
             error: saved.as_ref().err().map(|err| format!("{err:#}")),
             failed_saves: checkpoint.failed_saves(),
             files,
+        }
+    }
+
+    /// The checkpoint at `path`, which could not be taken or written at
+    /// the start for `error`: nothing was saved, and the positions it
+    /// holds are unknown.
+    pub(crate) fn unsaved(path: &std::path::Path, error: &anyhow::Error) -> CheckpointSummary {
+        CheckpointSummary {
+            path: path.to_string_lossy().into_owned(),
+            saved: false,
+            error: Some(format!("{error:#}")),
+            failed_saves: 0,
+            files: Vec::new(),
         }
     }
 

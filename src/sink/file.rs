@@ -1,5 +1,6 @@
-//! The file sink: appends JSON lines, one write per batch, rotates by size,
-//! and never leaves a torn line behind a failed write.
+//! The file sink: appends JSON lines, one write per batch (one per file
+//! when a batch spans a rotation), rotates by size so that no file passes
+//! it, and never leaves a torn line behind a failed write.
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -12,12 +13,17 @@ use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use super::output::Output;
 use super::{Sink, WriteOutcome};
 use crate::config::FileOptions;
+use crate::files::Kind;
 use crate::pipeline::batch::Batch;
 
 pub(crate) struct FileSink {
+    /// `file:PATH`, as diagnostics and the summary name it.
     name: String,
+    /// The live file; its generations are `PATH.1` (newest) ... `PATH.N`.
     path: PathBuf,
+    /// The live file, open for appending.
     out: Output,
+    /// When to rotate and how many generations to keep.
     options: FileOptions,
 }
 
@@ -31,22 +37,55 @@ impl FileSink {
         })
     }
 
-    fn needs_rotation(&self, incoming: usize) -> bool {
-        match self.options.max_bytes {
-            Some(max) => {
-                let size = self.out.size();
-                self.out.is_regular() && size > 0 && size + incoming as u64 > max
-            }
-            None => false,
+    /// Lines `from..end` of `batch` fit in the live file without passing
+    /// `--file-max-bytes`: returns `end` (`from` when none fits). A line
+    /// larger than the bound fits into an empty file, alone.
+    fn fitting(&self, batch: &Batch, from: usize) -> usize {
+        let max = match self.options.max_bytes {
+            Some(max) if self.out.is_regular() => max,
+            _ => return batch.len(),
+        };
+        let room = max.saturating_sub(self.out.size());
+        let room = usize::try_from(room).unwrap_or(usize::MAX);
+        let end = batch.events_within(batch.bytes_of(from).saturating_add(room));
+        match end.max(from) {
+            end if end == from && self.out.size() == 0 => from + 1,
+            end => end,
         }
+    }
+
+    /// Lines `from..` of a batch, rotating as often as it takes: one write
+    /// per file. Returns the lines written and the error that stopped it.
+    fn write_from(&mut self, batch: &Batch, mut from: usize) -> (usize, Option<io::Error>) {
+        while from < batch.len() {
+            let mut end = self.fitting(batch, from);
+            if end == from {
+                if let Err(error) = self.rotate() {
+                    return (from, Some(error));
+                }
+                end = self.fitting(batch, from);
+            }
+            let (written, error) = self.out.write_lines(batch, from, end);
+            from += written;
+            if error.is_some() || from < end {
+                return (from, error);
+            }
+        }
+        (from, None)
     }
 
     /// `PATH.N-1` becomes `PATH.N` (the oldest falls off), ..., `PATH`
     /// becomes `PATH.1`, and a fresh `PATH` is opened. A step that finds
     /// its file missing (an earlier rotation failed half-way) moves on.
+    /// Nothing is renamed unless every generation name holds a regular
+    /// file or nothing: a link, FIFO or device planted there is never
+    /// renamed over (nor moved), and the rotation fails naming it.
     fn rotate(&mut self) -> io::Result<()> {
         self.out.sync()?;
         let keep = self.options.max_files;
+        for n in 1..=keep {
+            renameable(&self.rotated(n))?;
+        }
         let moves = (1..keep)
             .rev()
             .map(|n| (self.rotated(n), self.rotated(n + 1)));
@@ -64,6 +103,20 @@ impl FileSink {
         let mut name = OsString::from(self.path.as_os_str());
         name.push(format!(".{n}"));
         PathBuf::from(name)
+    }
+}
+
+/// A generation name shipper may rename to or from: a regular file or
+/// nothing.
+fn renameable(path: &Path) -> io::Result<()> {
+    match Kind::at(path)? {
+        Kind::Missing | Kind::Regular => Ok(()),
+        kind => Err(io::Error::other(format!(
+            "could not rotate: '{}' is {}, not a regular file, and shipper renames only over \
+             its own files; remove it to let rotation go on",
+            crate::diagnostics::shown(path),
+            kind.name()
+        ))),
     }
 }
 
@@ -177,12 +230,8 @@ impl Sink for FileSink {
     }
 
     fn write_batch(&mut self, batch: &Batch) -> WriteOutcome {
-        if self.needs_rotation(batch.bytes().len())
-            && let Err(error) = self.rotate()
-        {
-            return WriteOutcome::new(0, Some(error));
-        }
-        self.out.write_batch(batch)
+        let (written, error) = self.write_from(batch, 0);
+        WriteOutcome::new(written, error)
     }
 
     fn close(&mut self) -> io::Result<()> {
@@ -249,7 +298,7 @@ mod tests {
     fn rotates_before_a_batch_would_pass_the_limit() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.log");
-        let mut sink = FileSink::open(&path, options(Some(6), 2)).unwrap();
+        let mut sink = FileSink::open(&path, options(Some(4), 2)).unwrap();
         for events in [["1", "2"], ["3", "4"], ["5", "6"], ["7", "8"]] {
             assert_eq!(sink.write_batch(&batch(&events)).written, 2);
         }
@@ -262,6 +311,20 @@ mod tests {
             !dir.path().join("out.log.3").exists(),
             "only two rotated files are kept"
         );
+    }
+
+    #[test]
+    fn a_batch_is_split_across_rotations_so_no_file_passes_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        let mut sink = FileSink::open(&path, options(Some(5), 5)).unwrap();
+        let outcome = sink.write_batch(&batch(&["1", "2", "toolong", "3", "4"]));
+        assert_eq!(outcome.written, 5);
+        let read =
+            |suffix: &str| fs::read_to_string(dir.path().join(format!("out.log{suffix}"))).unwrap();
+        assert_eq!(read(".2"), "1\n2\n");
+        assert_eq!(read(".1"), "toolong\n", "alone in a file of its own");
+        assert_eq!(read(""), "3\n4\n");
     }
 
     #[test]
@@ -298,6 +361,10 @@ mod tests {
         assert_eq!(sink.write_batch(&batch(&["1"])).written, 1);
         fs::remove_file(&path).unwrap();
         assert_eq!(sink.write_batch(&batch(&["2", "3"])).written, 2);
-        assert_eq!(fs::read_to_string(&path).unwrap(), "2\n3\n");
+        assert_eq!(
+            fs::read_to_string(path.with_extension("log.1")).unwrap(),
+            "2\n"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "3\n");
     }
 }

@@ -46,12 +46,26 @@ impl Output {
     /// Writes a batch with as few calls as it takes (one, usually), and
     /// reports how many whole events went out.
     pub(crate) fn write_batch(&mut self, batch: &Batch) -> WriteOutcome {
+        let (written, error) = self.write_lines(batch, 0, batch.len());
+        WriteOutcome::new(written, error)
+    }
+
+    /// Writes lines `from..to` of a batch in one go (one call, usually),
+    /// and reports how many of them went out whole and the error that
+    /// stopped it.
+    pub(crate) fn write_lines(
+        &mut self,
+        batch: &Batch,
+        from: usize,
+        to: usize,
+    ) -> (usize, Option<io::Error>) {
         if self.broken {
-            return WriteOutcome::new(0, None);
+            return (0, None);
         }
-        let (bytes, error) = self.write_all(batch.bytes());
-        let written = batch.events_within(bytes);
-        let whole = batch.bytes_of(written) as u64;
+        let base = batch.bytes_of(from);
+        let (bytes, error) = self.write_all(&batch.bytes()[base..batch.bytes_of(to)]);
+        let written = batch.events_within(base + bytes) - from;
+        let whole = (batch.bytes_of(from + written) - base) as u64;
         let torn = bytes as u64 > whole;
         if torn && self.regular && self.file.set_len(self.size + whole).is_ok() {
             // The start of an event was cut off again: whole lines only.
@@ -63,7 +77,7 @@ impl Output {
                     .as_ref()
                     .is_some_and(|err| err.kind() == io::ErrorKind::BrokenPipe);
         }
-        WriteOutcome::new(written, error)
+        (written, error)
     }
 
     /// Writes all of `bytes` if it can, waiting for room when the

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::Stream;
 use crate::diagnostics::{self, shown};
-use crate::files::{self, Kind, Unreadable};
+use crate::files::{self, Unreadable};
 
 /// The format written; a file of another version is not read.
 const VERSION: u32 = 1;
@@ -363,8 +363,9 @@ fn lock(path: &Path) -> anyhow::Result<File> {
             return Err(err).with_context(|| format!("could not lock '{}'", shown(&name)));
         }
     }
-    file.set_len(0)?;
-    writeln!(file, "{}", std::process::id())?;
+    file.set_len(0)
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .with_context(|| format!("could not write its pid to '{}'", shown(&name)))?;
     Ok(file)
 }
 
@@ -383,6 +384,12 @@ fn read(path: &Path) -> Result<Vec<Entry>, Unusable> {
 }
 
 fn read_saved(path: &Path) -> Result<Saved, Unusable> {
+    // A second name would let another run share it past the lock.
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && meta.nlink() > 1
+    {
+        return Err(Unusable::Refused(files::hard_linked(meta.nlink())));
+    }
     let bytes = match files::read_bounded(path, MAX_BYTES, false) {
         Ok(bytes) => bytes,
         Err(Unreadable::Missing) => return Err(Unusable::Missing),
@@ -427,27 +434,21 @@ fn refuse(path: &Path, why: &str) -> anyhow::Result<Vec<Entry>> {
 
 /// Moves an unusable checkpoint out of the way, keeping it for a person to
 /// look at, and says so; reading then starts per `--read-from`. Only a
-/// regular file is moved.
+/// regular file is moved, and only to a free name (`PATH.corrupt`, else
+/// `PATH.corrupt.1`, ...): nothing is replaced.
 fn set_aside(path: &Path, why: &str) {
-    let mut aside = path.as_os_str().to_owned();
-    aside.push(".corrupt");
-    let aside = PathBuf::from(aside);
-    let moved = match Kind::at(path) {
-        Ok(Kind::Regular) => std::fs::rename(path, &aside),
-        Ok(kind) => Err(files::not_regular(kind)),
-        Err(err) => Err(err),
-    };
+    let moved = files::move_aside(path, "corrupt");
     let shown = path.display().to_string();
     diagnostics::warn("checkpoint", "unusable", || {
         let what = match &moved {
-            Ok(()) => format!("moved to '{}'", aside.display()),
+            Ok(aside) => format!("moved to '{}'", aside.display()),
             Err(err) => format!("could not be moved aside ({err}); it will be replaced"),
         };
         (
             format!(
                 "checkpoint '{shown}' is unusable ({why}): {what}; files are read per --read-from"
             ),
-            json!({"path": shown, "reason": why, "moved_to": moved.is_ok().then(|| aside.display().to_string())}),
+            json!({"path": shown, "reason": why, "moved_to": moved.as_ref().ok().map(|aside| aside.display().to_string())}),
         )
     });
 }

@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{Seek, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -502,4 +503,96 @@ fn files_waiting_for_a_descriptor_are_read_as_others_are_released() {
     assert!(!stderr.contains("were never opened"), "{stderr}");
     let warnings = stderr.lines().filter(|line| line.contains("WARN")).count();
     assert!(warnings <= 8, "{warnings} warnings:\n{stderr}");
+}
+
+// --- file sink rotation ------------------------------------------------------
+
+/// The events of a rotating file sink at `path`, oldest file first, each
+/// file's size checked against `max` (an event larger than `max` alone may
+/// pass it).
+fn rotated_events(path: &Path, max: u64) -> Vec<Value> {
+    let generations = (1..).map(|n| PathBuf::from(format!("{}.{n}", path.display())));
+    let files: Vec<PathBuf> = std::iter::once(path.to_owned())
+        .chain(generations)
+        .take_while(|file| file.exists())
+        .collect();
+    let mut events = Vec::new();
+    for file in files.iter().rev() {
+        let bytes = std::fs::read(file).unwrap();
+        let these = parse_events(&bytes);
+        assert!(
+            bytes.len() as u64 <= max || these.len() == 1,
+            "{} holds {} bytes, more than {max}",
+            file.display(),
+            bytes.len()
+        );
+        events.extend(these);
+    }
+    events
+}
+
+#[test]
+fn a_rotating_file_sink_never_passes_its_size_and_keeps_every_event_in_order() {
+    let mut input = numbered_lines(200);
+    input.extend(format!("{}\n", "x".repeat(5000)).as_bytes());
+    input.extend(numbered_lines(3));
+    let args = [
+        "--sink",
+        "file=x",
+        "--file-max-bytes",
+        "3000",
+        "--file-max-files",
+        "50",
+        "--batch-size",
+        "100",
+    ];
+    let run = run(&args, input);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.path("x.2").exists(), "rotated");
+    let messages: Vec<String> = rotated_events(&run.path("x"), 3000)
+        .iter()
+        .map(|event| event["message"].as_str().unwrap().to_owned())
+        .collect();
+    let mut expected: Vec<String> = (0..200).map(|i| format!("line {i}")).collect();
+    expected.push("x".repeat(5000));
+    expected.extend((0..3).map(|i| format!("line {i}")));
+    assert_eq!(messages, expected);
+}
+
+#[test]
+fn rotation_never_renames_over_a_link_or_fifo_planted_at_a_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    std::fs::write(at("p"), "precious\n").unwrap();
+    std::os::unix::fs::symlink("p", at("x.1")).unwrap();
+    nix::unistd::mkfifo(&at("x.2"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let output = shipper()
+        .current_dir(dir.path())
+        .timeout(PATIENCE)
+        .args(["--sink", "file=x", "--file-max-bytes", "3000"])
+        .args(["--file-max-files", "3", "--batch-size", "5"])
+        .args(["--summary", "none", "--summary-file", "summary.json"])
+        .write_stdin(numbered_lines(200))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("could not rotate: 'x.1' is a symbolic link"),
+        "{stderr}"
+    );
+    let summary = read_summary(&at("summary.json"));
+    assert!(
+        summary["dropped_by_reason"]["sink_error"].as_u64() > Some(0),
+        "{summary}"
+    );
+    assert!(std::fs::symlink_metadata(at("x.1")).unwrap().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(at("x.2"))
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert_eq!(std::fs::read_to_string(at("p")).unwrap(), "precious\n");
+    assert!(std::fs::metadata(at("x")).unwrap().len() <= 3000);
 }

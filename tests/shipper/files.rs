@@ -555,3 +555,161 @@ fn saves_that_failed_mid_run_are_counted_when_the_last_one_succeeds() {
     assert_eq!(saved["files"][0]["offset"], 8, "both lines");
     assert!(stderr.contains("saves failed during the run"), "{stderr}");
 }
+
+// --- moving an unusable checkpoint aside; hard links ------------------------
+
+#[test]
+fn a_corrupt_checkpoint_is_moved_to_a_free_name_never_over_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    std::fs::write(at("in.log"), "x\n").unwrap();
+    std::fs::write(at("st.json.corrupt"), "earlier\n").unwrap();
+    std::os::unix::fs::symlink("victim", at("st.json.corrupt.1")).unwrap();
+    std::fs::write(at("victim"), "precious\n").unwrap();
+    nix::unistd::mkfifo(&at("st.json.corrupt.2"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::fs::write(at("st.json"), "garbage\n").unwrap();
+    shipper_in(dir.path())
+        .args([
+            "in.log",
+            "--sink",
+            "file=out.jsonl",
+            "--checkpoint",
+            "st.json",
+        ])
+        .args(["--summary-file", "summary.json"])
+        .assert()
+        .code(0);
+    assert_invariant(&read_summary(&at("summary.json")));
+    assert_eq!(
+        std::fs::read_to_string(at("st.json.corrupt")).unwrap(),
+        "earlier\n"
+    );
+    assert_eq!(std::fs::read_to_string(at("victim")).unwrap(), "precious\n");
+    assert!(
+        std::fs::symlink_metadata(at("st.json.corrupt.1"))
+            .unwrap()
+            .is_symlink()
+    );
+    assert!(is_fifo(&at("st.json.corrupt.2")));
+    assert_eq!(
+        std::fs::read_to_string(at("st.json.corrupt.3")).unwrap(),
+        "garbage\n"
+    );
+}
+
+#[test]
+fn a_sink_at_the_checkpoints_corrupt_name_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    std::fs::write(at("in.log"), "x\n").unwrap();
+    std::fs::write(at("st.json.corrupt"), "precious\n").unwrap();
+    std::fs::write(at("st.json"), "garbage\n").unwrap();
+    let output = shipper_in(dir.path())
+        .args([
+            "in.log",
+            "--summary",
+            "none",
+            "--sink",
+            "file=st.json.corrupt",
+        ])
+        .args(["--checkpoint", "st.json"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("are the same file"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(at("st.json.corrupt")).unwrap(),
+        "precious\n"
+    );
+    assert_eq!(std::fs::read_to_string(at("st.json")).unwrap(), "garbage\n");
+}
+
+#[test]
+fn a_hard_linked_lock_or_checkpoint_is_refused_and_left_as_it_is() {
+    for (linked, role) in [
+        (
+            "st.json.lock",
+            "the checkpoint's lock 'st.json.lock' has 2 hard links",
+        ),
+        ("st.json", "--checkpoint 'st.json' has 2 hard links"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name);
+        std::fs::write(at("in.log"), "x\n").unwrap();
+        std::fs::write(at("p"), "precious\n").unwrap();
+        std::fs::hard_link(at("p"), at(linked)).unwrap();
+        let output = shipper_in(dir.path())
+            .args(["in.log", "--summary", "none", "--sink", "file=o"])
+            .args(["--checkpoint", "st.json"])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(role), "{stderr}");
+        assert_eq!(std::fs::read_to_string(at("p")).unwrap(), "precious\n");
+        assert!(!at("o").exists(), "no sink opened");
+    }
+}
+
+#[test]
+fn a_checkpoint_that_cannot_be_written_at_the_start_is_reported_in_the_summary() {
+    // Without a lock file, writing its pid fails; with one, the first save.
+    for lock_first in [false, true] {
+        let Some((_disk, checkpoint, filler)) = full_disk() else {
+            return;
+        };
+        if lock_first {
+            std::fs::write(checkpoint.with_extension("json.lock"), "1\n").unwrap();
+        }
+        fill(&filler);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("in.log"), "x\n").unwrap();
+        let output = shipper_in(dir.path())
+            .args(["in.log", "--sink", "file=o", "--summary-file", "s.json"])
+            .arg("--checkpoint")
+            .arg(&checkpoint)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        let summary = read_summary(&dir.path().join("s.json"));
+        let saved = &summary["checkpoint"];
+        assert_eq!(saved["saved"], false, "{summary}");
+        assert_eq!(saved["path"], checkpoint.to_str().unwrap(), "{saved}");
+        let error = saved["error"].as_str().unwrap_or_default();
+        assert!(error.contains("No space left"), "{saved}");
+    }
+}
+
+#[test]
+fn help_version_and_generated_files_to_a_full_device_exit_1_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(full) = device(dir.path(), "full", 1, 7) else {
+        return;
+    };
+    let asks: [&[&str]; 4] = [
+        &["--generate", "bash"],
+        &["--generate", "man"],
+        &["--help"],
+        &["--version"],
+    ];
+    for args in asks {
+        let stdout = std::fs::OpenOptions::new().write(true).open(&full).unwrap();
+        let output = std::process::Command::new(bin())
+            .args(args)
+            .stdout(stdout)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("could not write the output: No space left"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    assert!(is_char_device(&full));
+}

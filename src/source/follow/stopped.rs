@@ -223,8 +223,7 @@ impl Follower {
                     .metadata()
                     .is_ok_and(|meta| (meta.dev(), meta.ino()) == (entry.device, entry.inode));
                 let fits = !same_start || same_file(&path, entry);
-                (same && found.path().is_file() && !self.is_output(&path) && fits)
-                    .then_some(path)
+                (same && found.path().is_file() && !self.is_output(&path) && fits).then_some(path)
             })
         })
     }
