@@ -4,9 +4,13 @@
 
 use crate::config::HttpOptions;
 
-/// Shorter query values are left alone: hiding them would blank out
-/// ordinary words of the answer, and no key is that short.
+/// Shorter query and header values are left alone: hiding them would
+/// blank out ordinary words of the answer, and no key is that short.
 const SHORTEST_QUERY_VALUE: usize = 4;
+
+fn long_enough(value: &str) -> bool {
+    value.len() >= SHORTEST_QUERY_VALUE
+}
 
 /// What an answer must not show, the longest first so that no part of one
 /// is left showing.
@@ -21,7 +25,8 @@ impl KnownSecrets {
             from_url(&parsed, &mut secrets);
         }
         secrets.extend(options.token.iter().cloned());
-        secrets.extend(options.headers.iter().map(|(_, value)| value.clone()));
+        let values = options.headers.iter().map(|(_, value)| value);
+        secrets.extend(values.filter(|value| long_enough(value)).cloned());
         secrets.retain(|secret| !secret.is_empty());
         secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
         secrets.dedup();
@@ -53,10 +58,9 @@ fn from_url(url: &reqwest::Url, secrets: &mut Vec<String>) {
         secrets.push(query.to_owned());
         let values = query
             .split('&')
-            .filter_map(|pair| pair.split_once('=').map(|(_, v)| v));
-        secrets.extend(values.map(str::to_owned));
-        secrets.extend(url.query_pairs().map(|(_, value)| value.into_owned()));
-        secrets.retain(|secret| secret.len() >= SHORTEST_QUERY_VALUE || secret == query);
+            .filter_map(|pair| pair.split_once('=').map(|(_, v)| v.to_owned()));
+        let decoded = url.query_pairs().map(|(_, value)| value.into_owned());
+        secrets.extend(values.chain(decoded).filter(|value| long_enough(value)));
     }
     secrets.extend(url.fragment().map(str::to_owned));
 }
