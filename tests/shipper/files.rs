@@ -70,6 +70,23 @@ fn shipper_in(dir: &Path) -> assert_cmd::Command {
     command
 }
 
+/// shipper reading `app.log` once in `dir` with `--checkpoint state.json`
+/// into `out.jsonl`, its summary at `summary`.
+fn read_app_log(dir: &Path, summary: &Path) -> std::process::Output {
+    shipper_in(dir)
+        .args([
+            "app.log",
+            "--checkpoint",
+            "state.json",
+            "--sink",
+            "file=out.jsonl",
+        ])
+        .arg("--summary-file")
+        .arg(summary)
+        .output()
+        .unwrap()
+}
+
 // --- special files and links ------------------------------------------------
 
 #[test]
@@ -202,18 +219,7 @@ fn links_planted_at_the_old_temporary_names_are_never_written_through() {
     let summary_path = dir.path().join("summary.json");
     std::fs::write(&summary_path, "").unwrap();
     std::fs::set_permissions(&summary_path, PermissionsExt::from_mode(0o644)).unwrap();
-    let output = shipper_in(dir.path())
-        .args([
-            "app.log",
-            "--checkpoint",
-            "state.json",
-            "--sink",
-            "file=out.jsonl",
-        ])
-        .arg("--summary-file")
-        .arg(&summary_path)
-        .output()
-        .unwrap();
+    let output = read_app_log(dir.path(), &summary_path);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -354,18 +360,7 @@ fn a_checkpoint_larger_than_any_checkpoint_is_refused_and_left_in_place() {
     let file = std::fs::File::create(&checkpoint).unwrap();
     file.set_len(65 << 20).unwrap();
     let summary_path = dir.path().join("summary.json");
-    let output = shipper_in(dir.path())
-        .args([
-            "app.log",
-            "--checkpoint",
-            "state.json",
-            "--sink",
-            "file=out.jsonl",
-        ])
-        .arg("--summary-file")
-        .arg(&summary_path)
-        .output()
-        .unwrap();
+    let output = read_app_log(dir.path(), &summary_path);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(

@@ -1041,6 +1041,23 @@ fn shipper_never_follows_its_own_output() {
 
 // --- what happens while shipper is stopped ----------------------------------
 
+/// shipper following `app.log` in a fresh directory with `--checkpoint
+/// state.json` and `extra` flags, already following its writer's file.
+fn checkpointed_follower(extra: &[&str]) -> (Running, Writer) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Writer::new(dir.path().join("app.log"), "app");
+    let running = follow_again(dir, extra);
+    wait_following(&running, &mut writer);
+    (running, writer)
+}
+
+/// shipper following `app.log` in `dir` again, on the same checkpoint.
+fn follow_again(dir: tempfile::TempDir, extra: &[&str]) -> Running {
+    let mut args = vec!["--checkpoint", "state.json"];
+    args.extend(extra);
+    follow_in(dir, &["app.log"], &args)
+}
+
 /// Stops a follower with `signal` and hands back its directory; the
 /// summary of a run that could write one is checked.
 fn stop_with(running: Running, signal: Signal) -> tempfile::TempDir {
@@ -1072,12 +1089,7 @@ fn rotate_numbered(writer: &mut Writer, dir: &Path) {
 /// Lines, a stop, `rotations` numbered rotations with lines between them,
 /// a restart: every line arrives once, generation by generation.
 fn rotations_while_stopped(rotations: usize, signal: Signal, extra: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut writer = Writer::new(dir.path().join("app.log"), "app");
-    let mut args = vec!["--checkpoint", "state.json"];
-    args.extend(extra);
-    let running = follow_in(dir, &["app.log"], &args);
-    wait_following(&running, &mut writer);
+    let (running, mut writer) = checkpointed_follower(extra);
     writer.write(9);
     wait_delivered(&running, 10);
     // Past the checkpoint's next save, so a SIGKILL loses no position.
@@ -1089,7 +1101,7 @@ fn rotations_while_stopped(rotations: usize, signal: Signal, extra: &[&str]) {
         rotate_numbered(&mut writer, dir.path());
         writer.write(10);
     }
-    let running = follow_in(dir, &["app.log"], &args);
+    let running = follow_again(dir, extra);
     wait_delivered(&running, writer.next);
     std::thread::sleep(Duration::from_millis(300));
     let (messages, stderr, summary) = stop(running);
@@ -1113,11 +1125,7 @@ fn four_rotations_after_a_sigkill_lose_no_generation() {
 
 #[test]
 fn a_generation_gone_while_stopped_is_reported_with_what_it_held_unread() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut writer = Writer::new(dir.path().join("app.log"), "app");
-    let args = ["--checkpoint", "state.json"];
-    let running = follow_in(dir, &["app.log"], &args);
-    wait_following(&running, &mut writer);
+    let (running, mut writer) = checkpointed_follower(&[]);
     writer.write(9);
     wait_delivered(&running, 10);
     let dir = stop_with(running, Signal::SIGTERM);
@@ -1130,7 +1138,7 @@ fn a_generation_gone_while_stopped_is_reported_with_what_it_held_unread() {
     std::fs::remove_file(&log).unwrap();
     writer.reopen();
     writer.write(2);
-    let running = follow_in(dir, &["app.log"], &args);
+    let running = follow_again(dir, &[]);
     wait_delivered(&running, 12);
     let (messages, stderr, _) = stop(running);
     assert_eq!(messages[10..], writer.written()[13..]);
@@ -1283,11 +1291,7 @@ fn a_file_rotated_to_a_dated_name_or_another_directory_while_stopped_is_finished
 /// stopped, is read whole.
 #[test]
 fn two_dated_rotations_while_stopped_lose_no_generation() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut writer = Writer::new(dir.path().join("app.log"), "app");
-    let args = ["--checkpoint", "state.json"];
-    let running = follow_in(dir, &["app.log"], &args);
-    wait_following(&running, &mut writer);
+    let (running, mut writer) = checkpointed_follower(&[]);
     let dir = stop_with(running, Signal::SIGTERM);
     for day in ["app-20261129.log", "app-20261130.log"] {
         writer.write(3);
@@ -1295,7 +1299,7 @@ fn two_dated_rotations_while_stopped_lose_no_generation() {
         writer.rotate_to(&dir.path().join(day));
     }
     writer.write(1);
-    let running = follow_in(dir, &["app.log"], &args);
+    let running = follow_again(dir, &[]);
     wait_delivered(&running, writer.next);
     std::thread::sleep(Duration::from_millis(300));
     let (messages, _, _) = stop(running);
@@ -1333,13 +1337,8 @@ fn a_path_spelled_another_way_resumes_from_the_checkpoint() {
 /// shipper was stopped, rotated away or not, are read all the same.
 #[test]
 fn a_name_left_empty_at_the_stop_has_its_later_generations_read() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let mut writer = Writer::new(log.clone(), "app");
-    let args = ["--checkpoint", "state.json", "-v"];
-    let running = follow_in(dir, &["app.log"], &args);
-    wait_following(&running, &mut writer);
-    std::fs::remove_file(&log).unwrap();
+    let (running, mut writer) = checkpointed_follower(&["-v"]);
+    std::fs::remove_file(&writer.path).unwrap();
     wait_until(PATIENCE, "the deleted file let go", || {
         running.stderr_so_far().contains("released")
     });
@@ -1350,7 +1349,7 @@ fn a_name_left_empty_at_the_stop_has_its_later_generations_read() {
     writer.write(3);
     writer.rotate_to(&dir.path().join("app.log.1"));
     writer.write(2);
-    let running = follow_in(dir, &["app.log"], &args);
+    let running = follow_again(dir, &["-v"]);
     wait_delivered(&running, writer.next);
     std::thread::sleep(Duration::from_millis(300));
     let (messages, _, _) = stop(running);
