@@ -547,8 +547,13 @@ impl Follower {
                 let meta = entry.metadata().ok()?;
                 let identity = Identity::of(&meta);
                 let born = super::followed::born(&meta);
+                // A file on the inode of one deleted since is another file:
+                // its birth tells.
                 let known = seen.contains(&identity)
-                    || self.files.iter().any(|file| file.identity == identity)
+                    || self
+                        .files
+                        .iter()
+                        .any(|file| file.identity == identity && file.born == born)
                     || self.finished.contains(&(identity, born));
                 let path = dir.join(entry.file_name());
                 let ours = self.is_output(&path);
