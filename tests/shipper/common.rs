@@ -44,6 +44,16 @@ pub fn command_in(dir: &Path, args: &[&str]) -> Command {
     command
 }
 
+/// `path` opened for appending, created if missing, as a program that logs
+/// opens its file.
+pub fn append(path: &Path) -> File {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap()
+}
+
 /// `SHIPPER_*` variables of the test's own environment: removed so that
 /// only what a test sets reaches shipper. The rest stays (a coverage run
 /// tells the binary where to write its profile through the environment).

@@ -2,7 +2,7 @@
 //! deletion and restarts. A writer in the test appends numbered lines
 //! while shipper follows; every line must arrive exactly once, in order.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -71,14 +71,6 @@ impl Writer {
     fn written(&self) -> Vec<String> {
         (0..self.next).map(|i| self.line(i)).collect()
     }
-}
-
-fn append(path: &Path) -> File {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap()
 }
 
 /// shipper following `patterns` (relative to its directory) into

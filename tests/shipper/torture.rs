@@ -1447,14 +1447,6 @@ fn checkpoint_path(dir: &Path, scope: Scope) -> PathBuf {
     }
 }
 
-fn append(path: &Path) -> File {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap()
-}
-
 fn identity(file: &File) -> (u64, u64) {
     let meta = file.metadata().unwrap();
     (meta.dev(), meta.ino())
