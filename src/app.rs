@@ -90,7 +90,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
             return nothing_shipped(config, Status::CouldNotRun, None, None, started);
         }
     };
-    let host = crate::source::host();
+    let host = crate::host::name();
     let mut pipeline = Pipeline::start(
         &config.pipeline,
         Encoder::new(&config.envelope, &host),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
-use crate::envelope::level::Level;
+use crate::level::Level;
 
 const EXAMPLES: &str = "\
 Examples:

@@ -6,6 +6,8 @@
 #![warn(clippy::print_stderr, clippy::print_stdout)]
 
 mod app;
+mod batch;
+mod chunk;
 mod cli;
 mod config;
 mod config_file;
@@ -13,6 +15,8 @@ mod diagnostics;
 mod envelope;
 mod exit_code;
 mod files;
+mod host;
+mod level;
 mod outputs;
 mod pipeline;
 mod progress;

@@ -8,7 +8,6 @@
 
 mod edge;
 pub(crate) mod fields;
-pub(crate) mod level;
 mod scan;
 pub(crate) mod timestamp;
 
@@ -20,10 +19,9 @@ use serde_json::json;
 
 use crate::config::{EnvelopeConfig, EnvelopeMode};
 use crate::diagnostics;
-use crate::pipeline::worker::Gap;
+use crate::level::{Finer, Level};
 use edge::{Edge, Repaired};
 use fields::{Members, NotObject, Raw, as_str, is_object, is_string, object_body};
-use level::{Finer, Level};
 
 /// One line and what is known of it.
 #[derive(Debug, Clone, Copy)]
@@ -760,6 +758,19 @@ impl<'o> ObjectWriter<'o> {
         if !body.is_empty() {
             self.member_bytes(body.as_bytes());
         }
+    }
+}
+
+/// Events dropped between two shipped events, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Gap {
+    pub queue_full: u64,
+    pub invalid: u64,
+}
+
+impl Gap {
+    pub(crate) fn total(&self) -> u64 {
+        self.queue_full + self.invalid
     }
 }
 

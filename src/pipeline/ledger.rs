@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
-use super::batch::Batch;
-use crate::source::Stream;
+use crate::batch::Batch;
+use crate::chunk::Stream;
 
 /// Why an event was dropped. Each dropped event has exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,7 +229,7 @@ fn advance(settled_to: &mut HashMap<usize, (Weak<Stream>, u64)>, batch: &Batch) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::batch::BatchBuilder;
+    use crate::batch::BatchBuilder;
 
     fn batch(events: usize, sinks: usize) -> Batch {
         let mut builder = BatchBuilder::new(events);

@@ -7,7 +7,7 @@
 //! drains it and drops its senders, the sink tasks finish and hand their
 //! sinks back, and the sinks are closed in reverse order.
 
-pub(crate) mod batch;
+mod delivery;
 pub(crate) mod ledger;
 pub(crate) mod queue;
 pub(crate) mod worker;
@@ -18,11 +18,11 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::batch::BatchBuilder;
 use crate::config::PipelineConfig;
 use crate::diagnostics;
 use crate::envelope::Encoder;
-use crate::sink::{self, AnySink};
-use batch::BatchBuilder;
+use crate::sink::Sink;
 use ledger::{DropReason, Ledger, Tally};
 use queue::{IntakeStats, Queue};
 use worker::Worker;
@@ -37,7 +37,7 @@ pub(crate) struct Pipeline {
 
 struct Tasks {
     worker: JoinHandle<()>,
-    sinks: Vec<JoinHandle<AnySink>>,
+    sinks: Vec<JoinHandle<Sink>>,
 }
 
 /// A sink whose close failed, and why.
@@ -78,11 +78,7 @@ impl Counts {
 
 impl Pipeline {
     /// Starts the worker and one task per sink. Must run inside a runtime.
-    pub(crate) fn start(
-        config: &PipelineConfig,
-        encoder: Encoder,
-        sinks: Vec<AnySink>,
-    ) -> Pipeline {
+    pub(crate) fn start(config: &PipelineConfig, encoder: Encoder, sinks: Vec<Sink>) -> Pipeline {
         let ledger = Arc::new(Ledger::new(sinks.len()));
         let queue = Arc::new(Queue::new(
             config.queue_capacity,
@@ -96,7 +92,7 @@ impl Pipeline {
         for (index, sink) in sinks.into_iter().enumerate() {
             let (sender, batches) = mpsc::channel(config.sink_backlog());
             senders.push(sender);
-            tasks.push(tokio::spawn(sink::drive(
+            tasks.push(tokio::spawn(delivery::drive(
                 sink,
                 index,
                 batches,
@@ -151,7 +147,7 @@ impl Pipeline {
         let mut failures = Vec::new();
         for (index, sink) in sinks.into_iter().enumerate().rev() {
             let name = self.names[index].clone();
-            match sink::close(sink).await {
+            match delivery::close(sink).await {
                 Ok(()) => {
                     diagnostics::info("sink", format!("closed sink {name}"), json!({"sink": name}))
                 }
@@ -176,7 +172,7 @@ impl Pipeline {
 
     /// For each stream read, the position before which every event is
     /// settled: where a checkpoint may resume.
-    pub(crate) fn settled_to(&self) -> std::collections::HashMap<Arc<crate::source::Stream>, u64> {
+    pub(crate) fn settled_to(&self) -> std::collections::HashMap<Arc<crate::chunk::Stream>, u64> {
         self.queue.settled_to()
     }
 

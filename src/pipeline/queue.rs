@@ -13,9 +13,9 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use super::ledger::{DropReason, Ledger, Tally};
+use crate::chunk::Chunk;
 use crate::config::WhenFull;
 use crate::diagnostics;
-use crate::source::Chunk;
 
 /// The queue refuses lines once the pipeline has begun to stop.
 #[derive(Debug, PartialEq, Eq)]
@@ -357,7 +357,7 @@ impl Queue {
     }
 
     /// For each stream, where everything before is settled.
-    pub(crate) fn settled_to(&self) -> std::collections::HashMap<Arc<crate::source::Stream>, u64> {
+    pub(crate) fn settled_to(&self) -> std::collections::HashMap<Arc<crate::chunk::Stream>, u64> {
         self.ledger.settled_to()
     }
 
@@ -385,7 +385,7 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Span;
+    use crate::chunk::Span;
     use std::time::{Duration, SystemTime};
 
     /// A chunk of `lines` lines of `width` bytes each.
@@ -404,7 +404,7 @@ mod tests {
             spans,
             blank: 0,
             read_at: SystemTime::now(),
-            stream: crate::source::Stream::named("test"),
+            stream: crate::chunk::Stream::named("test"),
         }
     }
 
@@ -466,7 +466,7 @@ mod tests {
 
     #[test]
     fn protected_lines_wait_while_the_others_are_dropped() {
-        let protect = Some(crate::envelope::level::Level::Error);
+        let protect = Some(crate::level::Level::Error);
         let (queue, ledger) = queue(
             1,
             usize::MAX,

@@ -4,9 +4,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::*;
+use crate::chunk::{Chunk, Span};
 use crate::config::{EnvelopeConfig, EnvelopeMode, WhenFull};
 use crate::sink::memory::{Gate, MemorySink, Record};
-use crate::source::{Chunk, Span};
 
 fn config(batch_size: usize) -> PipelineConfig {
     PipelineConfig {
@@ -50,7 +50,7 @@ pub(crate) fn chunk_of<L: AsRef<[u8]>>(lines: &[L]) -> Chunk {
         spans,
         blank: 0,
         read_at: std::time::SystemTime::now(),
-        stream: crate::source::Stream::named("test"),
+        stream: crate::chunk::Stream::named("test"),
     }
 }
 
@@ -65,11 +65,7 @@ fn assert_invariant(counts: &Counts) {
 }
 
 /// Pushes `lines` through a pipeline with the given sinks and drains it.
-async fn run(
-    lines: &[&str],
-    batch_size: usize,
-    sinks: Vec<AnySink>,
-) -> (Counts, Vec<CloseFailure>) {
+async fn run(lines: &[&str], batch_size: usize, sinks: Vec<Sink>) -> (Counts, Vec<CloseFailure>) {
     let mut pipeline = Pipeline::start(&config(batch_size), raw_encoder(), sinks);
     let queue = pipeline.queue();
     let chunk = chunk_of(lines);
@@ -93,8 +89,8 @@ async fn every_event_reaches_every_sink_in_order() {
     let first = Arc::default();
     let second = Arc::default();
     let sinks = vec![
-        AnySink::Memory(memory("one", &first)),
-        AnySink::Memory(memory("two", &second)),
+        blocking(memory("one", &first)),
+        blocking(memory("two", &second)),
     ];
     let lines: Vec<String> = (0..50).map(|i| format!("line {i}")).collect();
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
@@ -115,7 +111,7 @@ async fn a_chunk_split_across_batches_is_settled_to_its_last_line() {
     let mut pipeline = Pipeline::start(
         &config(3),
         raw_encoder(),
-        vec![AnySink::Memory(memory("one", &Arc::default()))],
+        vec![blocking(memory("one", &Arc::default()))],
     );
     let chunk = chunk_of(&["a", "bb", "ccc", "dddd", "eeeee"]);
     let stream = Arc::clone(&chunk.stream);
@@ -138,8 +134,8 @@ async fn a_chunk_split_across_batches_is_settled_to_its_last_line() {
 async fn a_failing_sink_costs_only_its_own_events() {
     let record = Arc::default();
     let sinks = vec![
-        AnySink::Memory(memory("healthy", &record)),
-        AnySink::Memory(memory("flaky", &Arc::default()).failing_at(5)),
+        blocking(memory("healthy", &record)),
+        blocking(memory("flaky", &Arc::default()).failing_at(5)),
     ];
     let lines = ["a"; 20];
     let (counts, _) = run(&lines, 4, sinks).await;
@@ -158,9 +154,9 @@ async fn a_failing_sink_costs_only_its_own_events() {
 async fn sinks_close_in_reverse_order_and_a_failed_close_stops_none() {
     let record: Arc<Mutex<Record>> = Arc::default();
     let sinks = vec![
-        AnySink::Memory(memory("first", &record)),
-        AnySink::Memory(memory("second", &record).failing_close()),
-        AnySink::Memory(memory("third", &record)),
+        blocking(memory("first", &record)),
+        blocking(memory("second", &record).failing_close()),
+        blocking(memory("third", &record)),
     ];
     let (_, failures) = run(&["x"], 10, sinks).await;
     assert_eq!(record.lock().unwrap().closed, ["third", "second", "first"]);
@@ -176,11 +172,7 @@ async fn a_partial_batch_goes_out_after_the_timeout() {
         batch_timeout: timeout,
         ..config(100)
     };
-    let pipeline = Pipeline::start(
-        &config,
-        raw_encoder(),
-        vec![AnySink::Memory(memory("m", &record))],
-    );
+    let pipeline = Pipeline::start(&config, raw_encoder(), vec![blocking(memory("m", &record))]);
     let pushed = std::time::Instant::now();
     pipeline.queue().push(chunk_of(&["a", "b"])).unwrap();
     while pipeline.counts().tally.processed < 2 {
@@ -203,7 +195,7 @@ async fn block_mode_waits_as_long_as_a_sink_hangs_and_loses_nothing() {
         queue_capacity: 5,
         ..config(2)
     };
-    let mut pipeline = Pipeline::start(&config, raw_encoder(), vec![AnySink::Memory(sink)]);
+    let mut pipeline = Pipeline::start(&config, raw_encoder(), vec![blocking(sink)]);
     let queue = pipeline.queue();
     let lines: Vec<String> = (0..50).map(|i| i.to_string()).collect();
     let chunk = chunk_of(&lines.iter().map(String::as_str).collect::<Vec<_>>());
@@ -238,7 +230,7 @@ async fn a_gap_marker_stands_where_invalid_lines_were_dropped() {
         max_line_bytes: 1 << 20,
         fields: Vec::new(),
     };
-    let sinks = vec![AnySink::Memory(memory("m", &record))];
+    let sinks = vec![blocking(memory("m", &record))];
     let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks);
     let chunk = chunk_of(&[
         r#"{"message":"a"}"#,
@@ -305,7 +297,7 @@ fn the_reader_thread_is_joined_at_the_end_of_input() {
     let queue = Arc::new(Queue::new(100, usize::MAX, WhenFull::Block, ledger));
     let input = std::io::Cursor::new(b"a\nb\n\nc".to_vec());
     let input = crate::source::Piped {
-        stream: crate::source::Stream::named("test"),
+        stream: crate::chunk::Stream::named("test"),
         open: Box::new(move || Ok(Box::new(input) as Box<dyn std::io::Read + Send>)),
     };
     let (reader, _) = crate::source::spawn_reader(vec![input], Arc::clone(&queue), 100).unwrap();
@@ -328,7 +320,7 @@ fn the_reader_thread_is_joined_at_the_end_of_input() {
 /// An input read like standard input, holding `text`, or failing to open.
 fn piped(name: &str, text: Option<&'static str>) -> crate::source::Piped {
     crate::source::Piped {
-        stream: crate::source::Stream::named(name),
+        stream: crate::chunk::Stream::named(name),
         open: Box::new(move || match text {
             Some(text) => Ok(Box::new(text.as_bytes()) as Box<dyn std::io::Read + Send>),
             None => Err(std::io::Error::other("no such pipe")),
@@ -417,7 +409,7 @@ mod properties {
                 };
                 let sinks = failures.iter().enumerate().map(|(i, fail_at)| {
                     let sink = memory(&format!("sink{i}"), &Arc::default());
-                    AnySink::Memory(match fail_at { Some(k) => sink.failing_at(*k), None => sink })
+                    blocking(match fail_at { Some(k) => sink.failing_at(*k), None => sink })
                 }).collect();
                 let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks);
                 let queue = pipeline.queue();
@@ -440,4 +432,8 @@ mod properties {
             }
         }
     }
+}
+
+fn blocking(sink: MemorySink) -> Sink {
+    Sink::Blocking(Box::new(sink))
 }

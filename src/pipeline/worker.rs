@@ -7,11 +7,11 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
-use super::batch::{Batch, BatchBuilder};
 use super::ledger::{DropReason, Ledger};
 use super::queue::Queue;
-use crate::envelope::{Encoder, LineRef};
-use crate::source::Chunk;
+use crate::batch::{Batch, BatchBuilder};
+use crate::chunk::Chunk;
+use crate::envelope::{Encoder, Gap, LineRef};
 
 pub(crate) struct Worker {
     pub queue: Arc<Queue>,
@@ -26,19 +26,6 @@ pub(crate) struct Worker {
     pub gap_markers: bool,
     /// Events dropped since the last marker, waiting to be told.
     pub gap: Gap,
-}
-
-/// Events dropped between two shipped events, by reason.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Gap {
-    pub queue_full: u64,
-    pub invalid: u64,
-}
-
-impl Gap {
-    pub(crate) fn total(&self) -> u64 {
-        self.queue_full + self.invalid
-    }
 }
 
 impl Worker {

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 
 use super::output::Output;
-use super::{Sink, WriteOutcome};
+use super::{BlockingSink, WriteOutcome};
+use crate::batch::Batch;
 use crate::config::FileOptions;
 use crate::files::Kind;
-use crate::pipeline::batch::Batch;
 
 pub(crate) struct FileSink {
     /// `file:PATH`, as diagnostics and the summary name it.
@@ -224,7 +224,7 @@ fn open_append(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
-impl Sink for FileSink {
+impl BlockingSink for FileSink {
     fn name(&self) -> &str {
         &self.name
     }
@@ -242,7 +242,7 @@ impl Sink for FileSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::batch::BatchBuilder;
+    use crate::batch::BatchBuilder;
 
     fn batch(events: &[&str]) -> Batch {
         let mut builder = BatchBuilder::new(events.len().max(1));

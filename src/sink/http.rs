@@ -13,15 +13,16 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use futures_util::future::BoxFuture;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Response, StatusCode};
 
 use super::known_secrets::KnownSecrets;
 use super::retry::Attempts;
-use super::{SinkError, WriteOutcome};
+use super::{NetworkSink, SinkError, WriteOutcome};
+use crate::batch::Batch;
 use crate::config::{HttpFormat, HttpOptions, RetryPolicy};
 use crate::diagnostics;
-use crate::pipeline::batch::Batch;
 use crate::public_url::{public_url, public_urls_in};
 
 /// Bytes of an error answer quoted in the diagnostic.
@@ -92,14 +93,10 @@ impl HttpSink {
         })
     }
 
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Sends a batch, retrying as the policy allows (and telling `retrying`
     /// each time, so retries count while they happen); the batch is either
     /// written whole or not at all.
-    pub(crate) async fn write(&self, batch: &Batch, retrying: &(dyn Fn() + Sync)) -> WriteOutcome {
+    async fn deliver(&self, batch: &Batch, retrying: &(dyn Fn() + Sync)) -> WriteOutcome {
         let body = match self.body(batch) {
             Ok(body) => body,
             Err(error) => return WriteOutcome::new(0, Some(error)),
@@ -150,6 +147,20 @@ impl HttpSink {
                 after: None,
             },
         }
+    }
+}
+
+impl NetworkSink for HttpSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write<'a>(
+        &'a mut self,
+        batch: &'a Batch,
+        retrying: &'a (dyn Fn() + Sync),
+    ) -> BoxFuture<'a, WriteOutcome> {
+        Box::pin(self.deliver(batch, retrying))
     }
 }
 

@@ -4,8 +4,8 @@
 use std::io;
 use std::sync::{Arc, Condvar, Mutex};
 
-use super::{Sink, WriteOutcome};
-use crate::pipeline::batch::Batch;
+use super::{BlockingSink, WriteOutcome};
+use crate::batch::Batch;
 
 /// What a memory sink saw, shared with the test.
 #[derive(Debug, Default)]
@@ -74,7 +74,7 @@ impl MemorySink {
     }
 }
 
-impl Sink for MemorySink {
+impl BlockingSink for MemorySink {
     fn name(&self) -> &str {
         &self.name
     }

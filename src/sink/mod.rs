@@ -1,9 +1,10 @@
-//! Sinks: where batches go. A small trait, one module per kind, an enum to
-//! choose among them, and the task that feeds one sink.
+//! Sinks: where batches go. Two small traits, one for sinks that block on
+//! system calls and one for sinks that wait on the network, and one module
+//! per kind. The pipeline drives them (`pipeline::delivery`).
 //!
-//! A sink's failure is contained: the events it did not write are counted
-//! against it, a diagnostic names it and the error, and the next batch is
-//! tried as usual.
+//! A sink's failure is contained: it says how many of a batch's events it
+//! wrote and why it stopped; the pipeline counts the rest against it and
+//! names it in a diagnostic, and the next batch is tried as usual.
 
 pub(crate) mod file;
 pub(crate) mod http;
@@ -18,16 +19,14 @@ pub(crate) mod syslog;
 pub(crate) mod tls;
 
 use std::io;
-use std::sync::Arc;
 
 use anyhow::Context;
+use futures_util::future::BoxFuture;
 use serde_json::json;
-use tokio::sync::mpsc;
 
+use crate::batch::Batch;
 use crate::config::{Config, SinkSpec, sink_label};
 use crate::diagnostics;
-use crate::pipeline::batch::Batch;
-use crate::pipeline::ledger::Ledger;
 
 /// What a sink did with one batch.
 #[derive(Debug)]
@@ -67,9 +66,9 @@ impl From<io::Error> for SinkError {
     }
 }
 
-/// A destination for batches. Its calls may block: they run on a blocking
-/// thread, never on the async workers.
-pub(crate) trait Sink: Send + 'static {
+/// A sink whose calls block on system calls (a file, standard output): it
+/// gets a thread of its own for its whole life, never an async worker.
+pub(crate) trait BlockingSink: Send + 'static {
     /// How diagnostics and the summary name it (`file:PATH`, `stdout`).
     fn name(&self) -> &str;
     /// Writes a whole batch, with as few system calls as it can.
@@ -78,89 +77,67 @@ pub(crate) trait Sink: Send + 'static {
     fn close(&mut self) -> io::Result<()>;
 }
 
-pub(crate) enum AnySink {
-    File(file::FileSink),
-    Stdout(stdout::StdoutSink),
-    #[cfg(test)]
-    Memory(memory::MemorySink),
-    /// The network sinks wait on the network, not on system calls: they
-    /// run on the runtime.
-    Http(http::HttpSink),
-    Nats(nats::NatsSink),
-    Syslog(syslog::SyslogSink),
+/// A sink that waits on the network, not on system calls: it runs on the
+/// runtime.
+pub(crate) trait NetworkSink: Send + 'static {
+    /// How diagnostics and the summary name it.
+    fn name(&self) -> &str;
+    /// Writes a batch, retrying as its policy allows and telling
+    /// `retrying` of each retry while it happens.
+    fn write<'a>(
+        &'a mut self,
+        batch: &'a Batch,
+        retrying: &'a (dyn Fn() + Sync),
+    ) -> BoxFuture<'a, WriteOutcome>;
+    /// Ends the connection cleanly, after what was written.
+    fn close(&mut self) -> BoxFuture<'_, io::Result<()>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
-impl AnySink {
-    /// The sink as a blocking `Sink`, unless it is a network sink.
-    fn blocking(&mut self) -> Option<&mut dyn Sink> {
-        match self {
-            AnySink::File(sink) => Some(sink),
-            AnySink::Stdout(sink) => Some(sink),
-            #[cfg(test)]
-            AnySink::Memory(sink) => Some(sink),
-            AnySink::Http(_) | AnySink::Nats(_) | AnySink::Syslog(_) => None,
-        }
-    }
+/// An open sink, of either kind; the pipeline drives each kind its way.
+pub(crate) enum Sink {
+    Blocking(Box<dyn BlockingSink>),
+    Network(Box<dyn NetworkSink>),
+}
 
-    fn is_network(&self) -> bool {
-        matches!(
-            self,
-            AnySink::Http(_) | AnySink::Nats(_) | AnySink::Syslog(_)
-        )
-    }
-
-    /// Writes a batch through a network sink, telling `retrying` of each
-    /// retry.
-    async fn write_network(&mut self, batch: &Batch, retrying: &(dyn Fn() + Sync)) -> WriteOutcome {
-        match self {
-            AnySink::Http(sink) => sink.write(batch, retrying).await,
-            AnySink::Nats(sink) => sink.write(batch, retrying).await,
-            AnySink::Syslog(sink) => sink.write(batch, retrying).await,
-            _ => unreachable!("{} is not a network sink", self.name()),
-        }
-    }
-
+impl Sink {
     pub(crate) fn name(&self) -> &str {
         match self {
-            AnySink::File(sink) => sink.name(),
-            AnySink::Stdout(sink) => sink.name(),
-            #[cfg(test)]
-            AnySink::Memory(sink) => sink.name(),
-            AnySink::Http(sink) => sink.name(),
-            AnySink::Nats(sink) => sink.name(),
-            AnySink::Syslog(sink) => sink.name(),
+            Sink::Blocking(sink) => sink.name(),
+            Sink::Network(sink) => sink.name(),
         }
     }
 }
 
 /// Opens every sink in command-line order; the first that cannot open
 /// stops the run before anything is read.
-pub(crate) async fn open_all(config: &Config) -> anyhow::Result<Vec<AnySink>> {
+pub(crate) async fn open_all(config: &Config) -> anyhow::Result<Vec<Sink>> {
     let mut sinks = Vec::with_capacity(config.sinks.len());
     for spec in &config.sinks {
         let label = sink_label(spec);
         // As an error may show it on a terminal.
         let shown = diagnostics::escape(&label).into_owned();
         let sink = match spec {
-            SinkSpec::Stdout => AnySink::Stdout(stdout::StdoutSink::open()),
-            SinkSpec::File(path) => AnySink::File(
+            SinkSpec::Stdout => Sink::Blocking(Box::new(stdout::StdoutSink::open())),
+            SinkSpec::File(path) => Sink::Blocking(Box::new(
                 file::FileSink::open(path, config.file)
                     .with_context(|| format!("could not open sink '{shown}'"))?,
-            ),
-            SinkSpec::Http(url) => AnySink::Http(
+            )),
+            SinkSpec::Http(url) => Sink::Network(Box::new(
                 http::HttpSink::open(url, label.clone(), &config.http)
                     .with_context(|| format!("could not set up sink '{shown}'"))?,
-            ),
-            SinkSpec::Nats(target) => AnySink::Nats(
+            )),
+            SinkSpec::Nats(target) => Sink::Network(Box::new(
                 nats::NatsSink::open(target, label.clone(), &config.nats)
                     .await
                     .with_context(|| format!("could not open sink '{shown}'"))?,
-            ),
-            SinkSpec::Syslog(target) => AnySink::Syslog(
+            )),
+            SinkSpec::Syslog(target) => Sink::Network(Box::new(
                 syslog::SyslogSink::open(target, label.clone(), &config.syslog)
                     .await
                     .with_context(|| format!("could not open sink '{shown}'"))?,
-            ),
+            )),
         };
         diagnostics::info(
             "sink",
@@ -170,94 +147,4 @@ pub(crate) async fn open_all(config: &Config) -> anyhow::Result<Vec<AnySink>> {
         sinks.push(sink);
     }
     Ok(sinks)
-}
-
-/// Feeds one sink the batches it is sent, settling each with the ledger,
-/// and hands the sink back once the channel closes. A blocking sink gets
-/// a thread of its own for its whole life (one hand-off per batch, not a
-/// thread per batch); a network sink runs on the runtime.
-pub(crate) async fn drive(
-    sink: AnySink,
-    index: usize,
-    batches: mpsc::Receiver<Arc<Batch>>,
-    ledger: Arc<Ledger>,
-) -> AnySink {
-    if sink.is_network() {
-        return drive_network(sink, index, batches, ledger).await;
-    }
-    tokio::task::spawn_blocking(move || drive_blocking(sink, index, batches, ledger))
-        .await
-        .expect("a sink's thread panicked")
-}
-
-fn drive_blocking(
-    mut sink: AnySink,
-    index: usize,
-    mut batches: mpsc::Receiver<Arc<Batch>>,
-    ledger: Arc<Ledger>,
-) -> AnySink {
-    while let Some(batch) = batches.blocking_recv() {
-        let outcome = sink
-            .blocking()
-            .expect("a blocking sink")
-            .write_batch(&batch);
-        settle(sink.name(), index, &batch, outcome, &ledger);
-    }
-    sink
-}
-
-async fn drive_network(
-    mut sink: AnySink,
-    index: usize,
-    mut batches: mpsc::Receiver<Arc<Batch>>,
-    ledger: Arc<Ledger>,
-) -> AnySink {
-    while let Some(batch) = batches.recv().await {
-        let outcome = sink
-            .write_network(&batch, &|| ledger.retried(index, 1))
-            .await;
-        settle(sink.name(), index, &batch, outcome, &ledger);
-    }
-    sink
-}
-
-/// Reports a failure, if any, and settles the batch for this sink.
-fn settle(name: &str, index: usize, batch: &Batch, outcome: WriteOutcome, ledger: &Ledger) {
-    if let Some(error) = &outcome.error {
-        report_failure(name, batch, outcome.written, error);
-    }
-    ledger.settle(batch, index, outcome.written);
-}
-
-/// Closes a sink; a blocking one on a blocking thread.
-pub(crate) async fn close(mut sink: AnySink) -> io::Result<()> {
-    match &mut sink {
-        AnySink::Syslog(sink) => return sink.close().await,
-        AnySink::Http(_) | AnySink::Nats(_) => return Ok(()),
-        _ => {}
-    }
-    tokio::task::spawn_blocking(move || sink.blocking().expect("a blocking sink").close())
-        .await
-        .expect("a sink's close panicked")
-}
-
-fn report_failure(name: &str, batch: &Batch, written: usize, error: &SinkError) {
-    diagnostics::error("sink", &format!("write:{name}"), || {
-        (
-            format!(
-                "sink {name} failed to write {} of {} events: {}",
-                batch.len() - written,
-                batch.len(),
-                error.message
-            ),
-            json!({
-                "sink": name,
-                "error_kind": error.kind,
-                "error": error.message,
-                "status": error.status,
-                "batch_events": batch.len(),
-                "written": written,
-            }),
-        )
-    });
 }

@@ -21,82 +21,20 @@ use async_nats::jetstream::{self, stream};
 use async_nats::{ConnectOptions, Event, Subject};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 use serde_json::json;
 
 use super::retry::Attempts;
-use super::{SinkError, WriteOutcome};
+use super::{NetworkSink, SinkError, WriteOutcome};
+use crate::batch::Batch;
+use crate::config::nats::Target;
 use crate::config::{NatsAuth, NatsOptions, RetryPolicy};
 use crate::diagnostics;
-use crate::pipeline::batch::Batch;
-use crate::public_url::public_url;
 use fit::Fitted;
 
-/// The port of a server given without one.
-const DEFAULT_PORT: u16 = 4222;
 /// Publishes awaiting their ack at once, at most.
 const IN_FLIGHT: usize = 1024;
-
-/// Where a NATS sink publishes: `nats://HOST:PORT[,HOST:PORT...]/SUBJECT`,
-/// or `tls://...` for connections that must be TLS.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Target {
-    /// `host:port` of each server given; the client finds the rest of a
-    /// cluster by itself.
-    servers: Vec<String>,
-    subject: String,
-    /// Refuse to connect without TLS (`tls://`).
-    tls: bool,
-}
-
-impl Target {
-    /// Reads the part after `nats=`. Credentials are refused here: they
-    /// belong in flags or the environment, never in a sink's name.
-    pub(crate) fn parse(url: &str) -> Result<Target, String> {
-        const SHAPE: &str = "nats://HOST:PORT[,HOST:PORT...]/SUBJECT";
-        let (rest, tls) = match (url.strip_prefix("nats://"), url.strip_prefix("tls://")) {
-            (Some(rest), _) => (rest, false),
-            (_, Some(rest)) => (rest, true),
-            _ => return Err(format!("a NATS sink is written nats={SHAPE} (or tls://)")),
-        };
-        if rest
-            .split('/')
-            .next()
-            .is_some_and(|hosts| hosts.contains('@'))
-        {
-            // Not quoted: the address holds a password.
-            return Err("credentials do not go in a NATS sink's address: use \
-                 --nats-user/--nats-password, --nats-token or --nats-creds \
-                 (or their SHIPPER_NATS_* variables)"
-                .to_owned());
-        }
-        if rest.contains(['?', '#']) {
-            // Not quoted either: a query is where API keys hide.
-            return Err(format!(
-                "a NATS sink's address takes no query or fragment (nats={SHAPE})"
-            ));
-        }
-        let (hosts, subject) = rest
-            .split_once('/')
-            .ok_or_else(|| format!("'{}' names no subject (nats={SHAPE})", public_url(url)))?;
-        let servers = hosts
-            .split(',')
-            .map(server)
-            .collect::<Result<Vec<_>, _>>()?;
-        check_subject(subject)?;
-        Ok(Target {
-            servers,
-            subject: subject.to_owned(),
-            tls,
-        })
-    }
-
-    /// How diagnostics and the summary name the sink.
-    pub(crate) fn label(&self) -> String {
-        let scheme = if self.tls { "tls" } else { "nats" };
-        format!("{scheme}://{}/{}", self.servers.join(","), self.subject)
-    }
-}
 
 /// The connect options of a `.creds` file, read as a regular file of at
 /// most `MAX_KEY_FILE` bytes.
@@ -105,43 +43,6 @@ fn creds(path: &std::path::Path) -> anyhow::Result<ConnectOptions> {
         .map_err(|why| anyhow::anyhow!("{why}"))?;
     let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("it is not UTF-8 text"))?;
     Ok(ConnectOptions::with_credentials(&text)?)
-}
-
-/// `host:port`, the port defaulting to 4222.
-fn server(text: &str) -> Result<String, String> {
-    let text = text.trim();
-    let (host, port) = match text.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && !port.contains(']') => {
-            let port: u16 = port
-                .parse()
-                .map_err(|_| format!("'{text}': the port is not a number"))?;
-            (host, port)
-        }
-        _ => (text, DEFAULT_PORT),
-    };
-    if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '/') {
-        return Err(format!("'{text}' is not HOST:PORT"));
-    }
-    Ok(format!("{host}:{port}"))
-}
-
-/// A subject events can be published on: dot-separated tokens, none
-/// empty, no wildcard, no white space.
-fn check_subject(subject: &str) -> Result<(), String> {
-    let fits = !subject.is_empty()
-        && subject.split('.').all(|token| {
-            !token.is_empty()
-                && token != "*"
-                && token != ">"
-                && !token.contains(char::is_whitespace)
-        });
-    if fits {
-        Ok(())
-    } else {
-        Err(format!(
-            "'{subject}' is not a subject to publish on (tokens like `logs.app`, no wildcards)"
-        ))
-    }
 }
 
 pub(crate) struct NatsSink {
@@ -210,18 +111,10 @@ impl NatsSink {
         })
     }
 
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Publishes a batch, retrying what was not acknowledged as the policy
     /// allows (telling `retrying` each time). The events written are those
     /// acknowledged before the first that never was.
-    pub(crate) async fn write(
-        &mut self,
-        batch: &Batch,
-        retrying: &(dyn Fn() + Sync),
-    ) -> WriteOutcome {
+    async fn deliver(&mut self, batch: &Batch, retrying: &(dyn Fn() + Sync)) -> WriteOutcome {
         let ids = self.ids.for_batch(batch);
         let lines: Vec<&[u8]> = batch.lines().collect();
         let mut pending = Pending::new(lines.len());
@@ -329,6 +222,20 @@ impl NatsSink {
                 )
             });
         }
+    }
+}
+
+impl NetworkSink for NatsSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write<'a>(
+        &'a mut self,
+        batch: &'a Batch,
+        retrying: &'a (dyn Fn() + Sync),
+    ) -> BoxFuture<'a, WriteOutcome> {
+        Box::pin(self.deliver(batch, retrying))
     }
 }
 
@@ -675,8 +582,8 @@ mod tests {
 
     #[test]
     fn an_event_is_named_by_its_origin_and_a_marker_by_the_run() {
-        use crate::pipeline::batch::BatchBuilder;
-        use crate::source::Stream;
+        use crate::batch::BatchBuilder;
+        use crate::chunk::Stream;
         let mut builder = BatchBuilder::new(10);
         builder.reading(&Stream::named("file-8:1234"));
         builder.push(17, |out| {
@@ -699,8 +606,8 @@ mod tests {
 
     #[test]
     fn the_subject_is_part_of_the_id_and_a_long_one_is_hashed() {
-        use crate::pipeline::batch::BatchBuilder;
-        use crate::source::Stream;
+        use crate::batch::BatchBuilder;
+        use crate::chunk::Stream;
         let mut builder = BatchBuilder::new(10);
         builder.reading(&Stream::named("stdin-1"));
         builder.push(5, |out| {
@@ -752,42 +659,5 @@ mod tests {
         );
         assert_eq!(verdict(None, Vec::new()), Verdict::Stored);
         assert!(matches!(verdict(Some(0), Vec::new()), Verdict::Retry(_)));
-    }
-
-    #[test]
-    fn targets_name_servers_and_a_subject() {
-        let target = Target::parse("nats://127.0.0.1:4222,nats-2/logs.app").unwrap();
-        assert_eq!(target.servers, ["127.0.0.1:4222", "nats-2:4222"]);
-        assert_eq!(target.subject, "logs.app");
-        assert_eq!(target.label(), "nats://127.0.0.1:4222,nats-2:4222/logs.app");
-        assert!(!target.tls);
-        let target = Target::parse("tls://nats.example/logs.app").unwrap();
-        assert!(target.tls);
-        assert_eq!(target.label(), "tls://nats.example:4222/logs.app");
-    }
-
-    #[test]
-    fn bad_targets_are_refused_without_echoing_credentials() {
-        for (url, why) in [
-            ("http://x/logs", "nats://"),
-            ("nats://x:4222", "no subject"),
-            ("nats://x:4222/", "not a subject"),
-            ("nats://x:4222/logs.*", "no wildcards"),
-            ("nats://x:4222/logs..app", "not a subject"),
-            ("nats://x:port/logs", "not a number"),
-            ("nats://,x/logs", "not HOST:PORT"),
-        ] {
-            let error = Target::parse(url).unwrap_err();
-            assert!(error.contains(why), "{url}: {error}");
-        }
-        for url in [
-            "nats://me:s3cret@x:4222/logs",
-            "nats://me:s3cret@x:4222",
-            "nats://x:4222?token=s3cret",
-            "nats://x:4222/logs?token=s3cret",
-        ] {
-            let error = Target::parse(url).unwrap_err();
-            assert!(!error.contains("s3cret"), "{error}");
-        }
     }
 }

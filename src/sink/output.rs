@@ -9,7 +9,7 @@ use std::os::fd::AsFd;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::WriteOutcome;
-use crate::pipeline::batch::Batch;
+use crate::batch::Batch;
 
 pub(crate) struct Output {
     file: File,

@@ -5,8 +5,8 @@ use std::io;
 use std::os::fd::AsFd;
 
 use super::output::Output;
-use super::{Sink, WriteOutcome};
-use crate::pipeline::batch::Batch;
+use super::{BlockingSink, WriteOutcome};
+use crate::batch::Batch;
 
 pub(crate) struct StdoutSink {
     /// A duplicate of fd 1, written directly, without std's line buffer;
@@ -30,7 +30,7 @@ impl StdoutSink {
     }
 }
 
-impl Sink for StdoutSink {
+impl BlockingSink for StdoutSink {
     fn name(&self) -> &str {
         "stdout"
     }

@@ -15,80 +15,20 @@ use std::io;
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use futures_util::future::BoxFuture;
 use serde_json::json;
 use tokio::net::UdpSocket;
 
 use super::retry::Attempts;
-use super::{SinkError, WriteOutcome};
+use super::{NetworkSink, SinkError, WriteOutcome};
+use crate::batch::Batch;
+use crate::config::syslog::{Target, Transport};
 use crate::config::{RetryPolicy, SyslogOptions};
 use crate::diagnostics;
-use crate::pipeline::batch::Batch;
-use crate::public_url::public_url;
 use format::Formatter;
-pub(crate) use format::{MAX_APP_NAME, MIN_MESSAGE, UDP_MAX_MESSAGE, facility};
+pub(crate) use format::UDP_MAX_MESSAGE;
 use tcp::Tcp;
 use tls::Tls;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Transport {
-    Tcp,
-    Tls,
-    Udp,
-}
-
-/// Where a syslog sink sends: `tcp://HOST:PORT`, `tls://HOST:PORT` or
-/// `udp://HOST:PORT`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Target {
-    transport: Transport,
-    /// `host:port`.
-    address: String,
-}
-
-impl Target {
-    /// Reads the part after `syslog=`.
-    pub(crate) fn parse(url: &str) -> Result<Target, String> {
-        let schemes = [
-            ("tcp://", Transport::Tcp),
-            ("tls://", Transport::Tls),
-            ("udp://", Transport::Udp),
-        ];
-        let Some((transport, address)) = schemes.into_iter().find_map(|(scheme, transport)| {
-            url.strip_prefix(scheme).map(|address| (transport, address))
-        }) else {
-            // Not quoted: without a scheme, the text may be any piece of a URL.
-            return Err(
-                "a syslog sink is written syslog=tcp://HOST:PORT, tls://HOST:PORT \
-                 or udp://HOST:PORT"
-                    .to_owned(),
-            );
-        };
-        let fits = address
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
-            && !address.contains(['/', '@', ' ']);
-        if !fits {
-            return Err(format!(
-                "'{}': the syslog server must be HOST:PORT",
-                public_url(url)
-            ));
-        }
-        Ok(Target {
-            transport,
-            address: address.to_owned(),
-        })
-    }
-
-    /// How diagnostics and the summary name the sink.
-    pub(crate) fn label(&self) -> String {
-        let scheme = match self.transport {
-            Transport::Tcp => "tcp",
-            Transport::Tls => "tls",
-            Transport::Udp => "udp",
-        };
-        format!("syslog:{scheme}://{}", self.address)
-    }
-}
 
 enum Connection {
     Tcp(Tcp),
@@ -144,7 +84,7 @@ impl SyslogSink {
                 Connection::Udp { socket, server }
             }
         };
-        let host = crate::source::host();
+        let host = crate::host::name();
         Ok(SyslogSink {
             name,
             connection,
@@ -154,18 +94,10 @@ impl SyslogSink {
         })
     }
 
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Sends a batch, reconnecting and retrying as the policy allows (and
     /// telling `retrying` each time). The events written are those the
     /// kernel took whole.
-    pub(crate) async fn write(
-        &mut self,
-        batch: &Batch,
-        retrying: &(dyn Fn() + Sync),
-    ) -> WriteOutcome {
+    async fn deliver(&mut self, batch: &Batch, retrying: &(dyn Fn() + Sync)) -> WriteOutcome {
         let messages = self.messages(batch);
         let mut sent = 0;
         let mut attempts = Attempts::new(self.retry, retrying);
@@ -222,11 +154,29 @@ impl SyslogSink {
     }
 
     /// Ends the TCP connection cleanly, after what was written.
-    pub(crate) async fn close(&mut self) -> io::Result<()> {
+    async fn end(&mut self) -> io::Result<()> {
         match &mut self.connection {
             Connection::Tcp(tcp) => tcp.close().await,
             Connection::Udp { .. } => Ok(()),
         }
+    }
+}
+
+impl NetworkSink for SyslogSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write<'a>(
+        &'a mut self,
+        batch: &'a Batch,
+        retrying: &'a (dyn Fn() + Sync),
+    ) -> BoxFuture<'a, WriteOutcome> {
+        Box::pin(self.deliver(batch, retrying))
+    }
+
+    fn close(&mut self) -> BoxFuture<'_, io::Result<()>> {
+        Box::pin(self.end())
     }
 }
 
@@ -285,29 +235,4 @@ fn report_truncated(name: &str, count: usize, limit: usize) {
             json!({"sink": name, "truncated": count, "limit": limit}),
         )
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn targets_are_tcp_tls_or_udp_host_and_port() {
-        let tcp = Target::parse("tcp://127.0.0.1:6514").unwrap();
-        assert_eq!(tcp.label(), "syslog:tcp://127.0.0.1:6514");
-        let udp = Target::parse("udp://logs.example:514").unwrap();
-        assert_eq!(udp.label(), "syslog:udp://logs.example:514");
-        let tls = Target::parse("tls://logs.example:6514").unwrap();
-        assert_eq!(tls.label(), "syslog:tls://logs.example:6514");
-        for bad in [
-            "127.0.0.1:514",
-            "https://h:514",
-            "tcp://h",
-            "tcp://:514",
-            "udp://h:99999",
-            "tcp://u@h:514",
-        ] {
-            assert!(Target::parse(bad).is_err(), "{bad}");
-        }
-    }
 }

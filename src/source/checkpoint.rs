@@ -16,7 +16,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::Stream;
+use crate::chunk::Stream;
 use crate::diagnostics::{self, shown};
 use crate::files::{self, Unreadable};
 

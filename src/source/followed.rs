@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::checkpoint::{FINGERPRINT_BYTES, Fingerprint, Position};
 use super::lines::LineSplitter;
-use super::{Chunk, Stream};
+use crate::chunk::{Chunk, Stream};
 use crate::diagnostics;
 use crate::pipeline::queue::Queue;
 
@@ -421,7 +421,7 @@ pub(crate) fn born(meta: &std::fs::Metadata) -> std::time::SystemTime {
 fn fresh_id(identity: Identity) -> String {
     format!(
         "{}.{:x}.{:x}.{:016x}",
-        super::host(),
+        crate::host::name(),
         identity.device,
         identity.inode,
         fastrand::u64(..)

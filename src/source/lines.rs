@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use memchr::memchr_iter;
 
-use super::{Chunk, Span, Stream};
+use crate::chunk::{Chunk, Span, Stream};
 
 /// Bytes asked for in one read.
 const READ_SIZE: usize = 256 * 1024;

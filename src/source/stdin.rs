@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use super::{Piped, ReaderHandle, Stream, spawn_reader};
+use super::{Piped, ReaderHandle, spawn_reader};
+use crate::chunk::Stream;
 use crate::pipeline::queue::Queue;
 
 /// Starts reading standard input into `queue`.

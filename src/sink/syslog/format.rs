@@ -14,35 +14,12 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::envelope::level::{Finer, Level};
+use crate::config::syslog::MAX_APP_NAME;
+use crate::level::{Finer, Level};
 
 /// Largest message sent as one UDP datagram: what RFC 5426 says every
 /// receiver should accept. Longer messages are cut and flagged.
 pub(crate) const UDP_MAX_MESSAGE: usize = 2048;
-/// Smallest limit a message may be cut to: room for the longest header
-/// (host 255 and app name 48 bytes) and the flag that says it was cut.
-pub(crate) const MIN_MESSAGE: usize = 512;
-/// The facilities of RFC 5424 §6.2.1, by the names syslog servers give
-/// them, in code order (`kern` is 0, `local7` 23).
-const FACILITIES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
-    "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4",
-    "local5", "local6", "local7",
-];
-
-/// The code of a facility named as syslog servers name them.
-pub(crate) fn facility(name: &str) -> Result<u8, String> {
-    FACILITIES
-        .iter()
-        .position(|known| known.eq_ignore_ascii_case(name))
-        .map(|code| code as u8)
-        .ok_or_else(|| {
-            format!(
-                "'{name}' is not a syslog facility: {} (user is the default)",
-                FACILITIES.join(", ")
-            )
-        })
-}
 /// Where the event's `data` goes. 32473 is the enterprise number RFC 5612
 /// sets aside for examples; shipper has none of its own.
 const DATA_SD_ID: &str = "data@32473";
@@ -50,7 +27,6 @@ const DATA_SD_ID: &str = "data@32473";
 const SHIPPER_SD_ID: &str = "shipper@32473";
 /// Longest SD-NAME, APP-NAME and HOSTNAME (RFC 5424, section 6).
 const MAX_SD_NAME: usize = 32;
-pub(crate) const MAX_APP_NAME: usize = 48;
 const MAX_HOSTNAME: usize = 255;
 
 /// The members of an event a syslog message carries.
@@ -304,6 +280,7 @@ fn cut(text: &str, room: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::syslog::MIN_MESSAGE;
 
     fn formatter() -> Formatter {
         Formatter::new("shipper", "build-host", 1)
@@ -345,12 +322,7 @@ mod tests {
     }
 
     #[test]
-    fn a_facility_is_named_as_servers_name_it() {
-        assert_eq!(facility("user"), Ok(1));
-        assert_eq!(facility("LOCAL0"), Ok(16));
-        assert_eq!(facility("local7"), Ok(23));
-        assert_eq!(facility("authpriv"), Ok(10));
-        assert!(facility("local8").unwrap_err().contains("local7"));
+    fn a_facility_code_sets_the_pri() {
         let formatter = Formatter::new("shipper", "build-host", 16);
         let mut out = Vec::new();
         formatter.framed(br#"{"level":"ERROR","message":"m"}"#, 4096, &mut out);

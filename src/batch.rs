@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::source::Stream;
+use crate::chunk::Stream;
 
 /// Where one event came from: enough to name it uniquely and for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

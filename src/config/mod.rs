@@ -1,13 +1,15 @@
 //! The validated settings of one run. Nothing past this point sees clap.
 
+pub(crate) mod nats;
+pub(crate) mod syslog;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{Args, HttpFormatArg, ProgressArg, ReadFromArg, SummaryArg};
-use crate::envelope::level::Level;
+use crate::level::Level;
 use crate::public_url::{has_secrets, public_url};
-use crate::sink::{nats, syslog};
 
 /// Longest line the reader accepts as a setting; lines are indexed with u32.
 const MAX_LINE_LIMIT: u64 = 1 << 30;

@@ -1,0 +1,126 @@
+//! Where a syslog sink sends, read from its `syslog=` spec, and the limits
+//! of RFC 5424 its options are checked against.
+
+use crate::public_url::public_url;
+
+/// Longest APP-NAME (RFC 5424, section 6).
+pub(crate) const MAX_APP_NAME: usize = 48;
+/// Smallest limit a message may be cut to: room for the longest header
+/// (host 255 and app name 48 bytes) and the flag that says it was cut.
+pub(crate) const MIN_MESSAGE: usize = 512;
+/// The facilities of RFC 5424 §6.2.1, by the names syslog servers give
+/// them, in code order (`kern` is 0, `local7` 23).
+const FACILITIES: [&str; 24] = [
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+];
+
+/// The code of a facility named as syslog servers name them.
+pub(crate) fn facility(name: &str) -> Result<u8, String> {
+    FACILITIES
+        .iter()
+        .position(|known| known.eq_ignore_ascii_case(name))
+        .map(|code| code as u8)
+        .ok_or_else(|| {
+            format!(
+                "'{name}' is not a syslog facility: {} (user is the default)",
+                FACILITIES.join(", ")
+            )
+        })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Transport {
+    Tcp,
+    Tls,
+    Udp,
+}
+
+/// Where a syslog sink sends: `tcp://HOST:PORT`, `tls://HOST:PORT` or
+/// `udp://HOST:PORT`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Target {
+    pub transport: Transport,
+    /// `host:port`.
+    pub address: String,
+}
+
+impl Target {
+    /// Reads the part after `syslog=`.
+    pub(crate) fn parse(url: &str) -> Result<Target, String> {
+        let schemes = [
+            ("tcp://", Transport::Tcp),
+            ("tls://", Transport::Tls),
+            ("udp://", Transport::Udp),
+        ];
+        let Some((transport, address)) = schemes.into_iter().find_map(|(scheme, transport)| {
+            url.strip_prefix(scheme).map(|address| (transport, address))
+        }) else {
+            // Not quoted: without a scheme, the text may be any piece of a URL.
+            return Err(
+                "a syslog sink is written syslog=tcp://HOST:PORT, tls://HOST:PORT \
+                 or udp://HOST:PORT"
+                    .to_owned(),
+            );
+        };
+        let fits = address
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+            && !address.contains(['/', '@', ' ']);
+        if !fits {
+            return Err(format!(
+                "'{}': the syslog server must be HOST:PORT",
+                public_url(url)
+            ));
+        }
+        Ok(Target {
+            transport,
+            address: address.to_owned(),
+        })
+    }
+
+    /// How diagnostics and the summary name the sink.
+    pub(crate) fn label(&self) -> String {
+        let scheme = match self.transport {
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+            Transport::Udp => "udp",
+        };
+        format!("syslog:{scheme}://{}", self.address)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_facility_is_named_as_servers_name_it() {
+        assert_eq!(facility("user"), Ok(1));
+        assert_eq!(facility("LOCAL0"), Ok(16));
+        assert_eq!(facility("local7"), Ok(23));
+        assert_eq!(facility("authpriv"), Ok(10));
+        assert!(facility("local8").unwrap_err().contains("local7"));
+    }
+
+    #[test]
+    fn targets_are_tcp_tls_or_udp_host_and_port() {
+        let tcp = Target::parse("tcp://127.0.0.1:6514").unwrap();
+        assert_eq!(tcp.label(), "syslog:tcp://127.0.0.1:6514");
+        let udp = Target::parse("udp://logs.example:514").unwrap();
+        assert_eq!(udp.label(), "syslog:udp://logs.example:514");
+        let tls = Target::parse("tls://logs.example:6514").unwrap();
+        assert_eq!(tls.label(), "syslog:tls://logs.example:6514");
+        for bad in [
+            "127.0.0.1:514",
+            "https://h:514",
+            "tcp://h",
+            "tcp://:514",
+            "udp://h:99999",
+            "tcp://u@h:514",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

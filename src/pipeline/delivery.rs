@@ -1,0 +1,99 @@
+//! The tasks that feed the sinks: each sink gets the batches the worker
+//! sends it, and each batch is settled with the ledger as the sink wrote it.
+
+use std::io;
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::ledger::Ledger;
+use crate::batch::Batch;
+use crate::diagnostics;
+use crate::sink::{BlockingSink, NetworkSink, Sink, SinkError, WriteOutcome};
+
+/// Feeds one sink the batches it is sent, settling each with the ledger,
+/// and hands the sink back once the channel closes. A blocking sink gets
+/// a thread of its own for its whole life (one hand-off per batch, not a
+/// thread per batch); a network sink runs on the runtime.
+pub(super) async fn drive(
+    sink: Sink,
+    index: usize,
+    batches: mpsc::Receiver<Arc<Batch>>,
+    ledger: Arc<Ledger>,
+) -> Sink {
+    match sink {
+        Sink::Blocking(sink) => Sink::Blocking(
+            tokio::task::spawn_blocking(move || drive_blocking(sink, index, batches, ledger))
+                .await
+                .expect("a sink's thread panicked"),
+        ),
+        Sink::Network(sink) => Sink::Network(drive_network(sink, index, batches, ledger).await),
+    }
+}
+
+fn drive_blocking(
+    mut sink: Box<dyn BlockingSink>,
+    index: usize,
+    mut batches: mpsc::Receiver<Arc<Batch>>,
+    ledger: Arc<Ledger>,
+) -> Box<dyn BlockingSink> {
+    while let Some(batch) = batches.blocking_recv() {
+        let outcome = sink.write_batch(&batch);
+        settle(sink.name(), index, &batch, outcome, &ledger);
+    }
+    sink
+}
+
+async fn drive_network(
+    mut sink: Box<dyn NetworkSink>,
+    index: usize,
+    mut batches: mpsc::Receiver<Arc<Batch>>,
+    ledger: Arc<Ledger>,
+) -> Box<dyn NetworkSink> {
+    while let Some(batch) = batches.recv().await {
+        let outcome = sink.write(&batch, &|| ledger.retried(index, 1)).await;
+        settle(sink.name(), index, &batch, outcome, &ledger);
+    }
+    sink
+}
+
+/// Reports a failure, if any, and settles the batch for this sink.
+fn settle(name: &str, index: usize, batch: &Batch, outcome: WriteOutcome, ledger: &Ledger) {
+    if let Some(error) = &outcome.error {
+        report_failure(name, batch, outcome.written, error);
+    }
+    ledger.settle(batch, index, outcome.written);
+}
+
+/// Closes a sink; a blocking one on a blocking thread.
+pub(super) async fn close(sink: Sink) -> io::Result<()> {
+    match sink {
+        Sink::Blocking(mut sink) => tokio::task::spawn_blocking(move || sink.close())
+            .await
+            .expect("a sink's close panicked"),
+        Sink::Network(mut sink) => sink.close().await,
+    }
+}
+
+/// Names the sink, the error and the events not written.
+fn report_failure(name: &str, batch: &Batch, written: usize, error: &SinkError) {
+    diagnostics::error("sink", &format!("write:{name}"), || {
+        (
+            format!(
+                "sink {name} failed to write {} of {} events: {}",
+                batch.len() - written,
+                batch.len(),
+                error.message
+            ),
+            json!({
+                "sink": name,
+                "error_kind": error.kind,
+                "error": error.message,
+                "status": error.status,
+                "batch_events": batch.len(),
+                "written": written,
+            }),
+        )
+    });
+}
