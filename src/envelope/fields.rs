@@ -7,24 +7,11 @@ use serde::de::IgnoredAny;
 
 use super::edge::Edge;
 use super::scan::{self, Scanned};
+pub(crate) use super::scan::{Members, Raw};
 
 /// How deep a line may nest: one level less than serde_json reads, since an
 /// event holds a line's members one level down, under `data`.
 pub(crate) const LINE_DEPTH: usize = scan::READER_DEPTH - 1;
-
-/// The text of one JSON value, known to be valid JSON that serde_json
-/// reads: only the scanner makes one (and, in tests, serde_json itself).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Raw<'a>(pub(super) &'a str);
-
-impl<'a> Raw<'a> {
-    pub(crate) fn get(self) -> &'a str {
-        self.0
-    }
-}
-
-/// The members of one JSON object, in input order.
-pub(crate) type Members<'a> = Vec<(Cow<'a, str>, Raw<'a>)>;
 
 /// Why a line is not a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,20 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::edge::Edge;
-use super::fields::{Members, Raw};
+
+/// The text of one JSON value, known to be valid JSON that serde_json
+/// reads: only the scanner makes one (and, in tests, serde_json itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Raw<'a>(pub(super) &'a str);
+
+impl<'a> Raw<'a> {
+    pub(crate) fn get(self) -> &'a str {
+        self.0
+    }
+}
+
+/// The members of one JSON object, in input order.
+pub(crate) type Members<'a> = Vec<(Cow<'a, str>, Raw<'a>)>;
 
 /// The deepest nesting serde_json reads by default: its recursion limit of
 /// 128 stops at the 128th level.
