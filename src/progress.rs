@@ -103,3 +103,36 @@ fn status(then: &(Instant, Counts), now: &(Instant, Counts), names: &[String]) -
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::ledger::Ledger;
+    use crate::pipeline::queue::IntakeStats;
+
+    #[test]
+    fn the_status_line_keeps_its_form() {
+        let then = Instant::now();
+        let mut counts = Counts {
+            intake: IntakeStats::default(),
+            tally: Ledger::new(1).snapshot(),
+            queue_capacity: 10_000,
+        };
+        let earlier = (then, counts.clone());
+        counts.intake = IntakeStats {
+            blank: 345,
+            submitted: 12_000,
+            high_watermark: 200,
+            bytes: 2_400_000,
+            queued: 120,
+        };
+        counts.tally.processed = 1_234;
+        counts.tally.dropped[0] = 1_000;
+        counts.tally.sinks[0].written = 1_234;
+        let now = (then + Duration::from_secs(1), counts);
+        assert_eq!(
+            status(&earlier, &now, &["file:out.log".to_owned()]),
+            "12,345 lines/s  2.4 MB/s | queue 120/10000 | processed 1,234 | dropped 1,000 | file:out.log 1,234 written 0 failed"
+        );
+    }
+}

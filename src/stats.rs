@@ -201,8 +201,90 @@ fn label_value(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::ledger::Ledger;
+    use crate::pipeline::ledger::{DropReason, Ledger, SinkTally};
     use crate::pipeline::queue::IntakeStats;
+
+    #[test]
+    fn stats_lines_and_metrics_keep_their_form_byte_for_byte() {
+        let mut tally = Ledger::new(2).snapshot();
+        for (index, reason) in DropReason::ALL.into_iter().enumerate() {
+            tally.dropped[reason as usize] = index as u64 + 1;
+        }
+        tally.processed = 4;
+        tally.batches = 2;
+        tally.markers = 3;
+        tally.sinks[0] = SinkTally {
+            written: 19,
+            failed: 0,
+            retried: 1,
+        };
+        tally.sinks[1] = SinkTally {
+            written: 5,
+            failed: 14,
+            retried: 6,
+        };
+        let counts = Counts {
+            intake: IntakeStats {
+                blank: 1,
+                submitted: 19,
+                high_watermark: 3,
+                bytes: 100,
+                queued: 2,
+            },
+            tally,
+            queue_capacity: 10,
+        };
+        let names = ["file:a".to_owned(), "http:b".to_owned()];
+        let mut summary = Summary::new(&counts, &names, &[]);
+        summary.elapsed_seconds = 1.5;
+        assert_eq!(
+            stats_line(&summary),
+            r#"{"batches":2,"blank":1,"checkpoint":null,"dropped":15,"dropped_by_reason":{"invalid":2,"queue_full":1,"shutdown":5,"shutdown_timeout":4,"sink_error":3},"elapsed_seconds":1.5,"gap_markers":3,"lines_read":20,"processed":4,"queue_capacity":10,"queue_high_watermark":3,"retried":7,"sinks":[{"close_error":null,"failed":0,"name":"file:a","retried":1,"written":19},{"close_error":null,"failed":14,"name":"http:b","retried":6,"written":5}],"submitted":19,"type":"stats"}"#
+        );
+        assert_eq!(
+            prometheus_text(&counts, &names),
+            r#"# HELP shipper_lines_read_total Lines read, blank ones included.
+# TYPE shipper_lines_read_total counter
+shipper_lines_read_total 20
+# HELP shipper_blank_total Blank lines, never events.
+# TYPE shipper_blank_total counter
+shipper_blank_total 1
+# HELP shipper_submitted_total Events that entered the pipeline.
+# TYPE shipper_submitted_total counter
+shipper_submitted_total 19
+# HELP shipper_processed_total Events every sink accepted.
+# TYPE shipper_processed_total counter
+shipper_processed_total 4
+# HELP shipper_dropped_total Events dropped, by reason.
+# TYPE shipper_dropped_total counter
+shipper_dropped_total{reason="queue_full"} 1
+shipper_dropped_total{reason="invalid"} 2
+shipper_dropped_total{reason="sink_error"} 3
+shipper_dropped_total{reason="shutdown_timeout"} 4
+shipper_dropped_total{reason="shutdown"} 5
+# HELP shipper_retried_total Writes repeated after a failure.
+# TYPE shipper_retried_total counter
+shipper_retried_total 7
+# HELP shipper_batches_total Batches formed.
+# TYPE shipper_batches_total counter
+shipper_batches_total 2
+# HELP shipper_queue_capacity Events the queue holds.
+# TYPE shipper_queue_capacity gauge
+shipper_queue_capacity 10
+# HELP shipper_queue_high_watermark Most events the queue held at once.
+# TYPE shipper_queue_high_watermark gauge
+shipper_queue_high_watermark 3
+# HELP shipper_sink_written_total Events a sink wrote.
+# TYPE shipper_sink_written_total counter
+shipper_sink_written_total{sink="file:a"} 19
+shipper_sink_written_total{sink="http:b"} 5
+# HELP shipper_sink_failed_total Events a sink failed to write.
+# TYPE shipper_sink_failed_total counter
+shipper_sink_failed_total{sink="file:a"} 0
+shipper_sink_failed_total{sink="http:b"} 14
+"#
+        );
+    }
 
     #[test]
     fn the_text_format_has_help_type_and_labelled_samples() {

@@ -347,6 +347,42 @@ mod tests {
         }
     }
 
+    /// Counts with every reason and sink figure different, so that a
+    /// field or reason out of place shows.
+    fn every_count() -> Counts {
+        let mut counts = counts();
+        for (index, reason) in DropReason::ALL.into_iter().enumerate() {
+            counts.tally.dropped[reason as usize] = index as u64 + 1;
+        }
+        counts.tally.processed = 4;
+        counts.tally.markers = 3;
+        counts.intake.submitted = 19;
+        counts.tally.sinks.push(SinkTally {
+            written: 5,
+            failed: 14,
+            retried: 6,
+        });
+        counts
+    }
+
+    #[test]
+    fn json_and_text_keep_their_form_byte_for_byte() {
+        let names = ["file:x".to_owned(), "http:h".to_owned()];
+        let mut summary = Summary::new(&every_count(), &names, &[(1, "EIO".into())]);
+        summary.elapsed_seconds = 2.0;
+        summary.drain_seconds = 0.5;
+        summary.stopped_by = Some("SIGTERM");
+        summary.exit_code = 143;
+        assert_eq!(
+            summary.to_json(),
+            r#"{"lines_read":23,"blank":4,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":6,"queue_capacity":100,"queue_high_watermark":7,"batches":2,"gap_markers":3,"elapsed_seconds":2.0,"drain_seconds":0.5,"sinks":[{"name":"file:x","written":7,"failed":1,"retried":0,"close_error":null},{"name":"http:h","written":5,"failed":14,"retried":6,"close_error":"EIO"}],"checkpoint":null,"stopped_by":"SIGTERM","exit_code":143}"#
+        );
+        assert_eq!(
+            summary.to_text(false),
+            "shipper: 4 processed, 15 dropped (queue_full 1, invalid 2, sink_error 3, shutdown_timeout 4, shutdown 5), 6 retried of 23 lines read; queue high-water 7/100; 2 batches in 2.00s (12 lines/s); stopped by SIGTERM\nshipper: sink file:x wrote 7, failed 1\nshipper: sink http:h wrote 5, failed 14, close failed: EIO"
+        );
+    }
+
     #[test]
     fn numbers_are_grouped_by_thousands() {
         assert_eq!(grouped(0.0), "0");
