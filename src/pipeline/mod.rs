@@ -17,7 +17,7 @@ mod dropped;
 mod intake;
 mod ledger;
 mod queue;
-pub(crate) mod worker;
+mod worker;
 
 use std::sync::Arc;
 
