@@ -11,8 +11,7 @@ use crate::config::{Config, SinkSpec, SummaryFormat, sink_label};
 use crate::diagnostics;
 use crate::envelope::Encoder;
 use crate::exit_code::Status;
-use crate::pipeline::ledger::DropReason;
-use crate::pipeline::{CloseFailure, Counts, Pipeline};
+use crate::pipeline::{CloseFailure, Counts, DropReason, Pipeline};
 use crate::progress::Progress;
 use crate::shutdown::{self, Signal, Signals};
 use crate::sink;
@@ -101,7 +100,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     let mut reading = match Reading::start(
         &config.input,
         config.envelope.max_line_bytes,
-        pipeline.queue(),
+        pipeline.intake(),
         &output_files(config),
         checkpoint,
     ) {
@@ -263,7 +262,7 @@ async fn could_not_read(
     started: Instant,
 ) -> anyhow::Result<Status> {
     diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
-    pipeline.queue().close();
+    pipeline.intake().close();
     let failures = pipeline.drain().await;
     let close_errors: Vec<_> = failures
         .iter()
@@ -287,14 +286,14 @@ fn watch(
 ) -> Option<Progress> {
     let names = pipeline.sink_names().to_vec();
     if let Some(listener) = metrics {
-        stats::serve_metrics(listener, pipeline.queue(), names.clone());
+        stats::serve_metrics(listener, pipeline.counts_view(), names.clone());
     }
     if let Some(interval) = config.stats_interval {
-        stats::report_every(interval, pipeline.queue(), names.clone(), started);
+        stats::report_every(interval, pipeline.counts_view(), names.clone(), started);
     }
     Progress::start(
         config.progress,
-        pipeline.queue(),
+        pipeline.counts_view(),
         names,
         reading.amount.clone(),
     )
@@ -330,10 +329,10 @@ fn stop_reading(
     pipeline: &Pipeline,
     reader_done: tokio::sync::oneshot::Receiver<std::io::Result<()>>,
 ) {
-    let queue = pipeline.queue();
+    let intake = pipeline.intake();
     tokio::spawn(async move {
         let _ = tokio::time::timeout(READ_GRACE, reader_done).await;
-        queue.close();
+        intake.close();
     });
 }
 

@@ -10,8 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::ProgressMode;
 use crate::diagnostics::escape;
-use crate::pipeline::Counts;
-use crate::pipeline::queue::Queue;
+use crate::pipeline::{Counts, CountsView};
 use crate::summary::grouped;
 
 /// How often the line is redrawn.
@@ -27,7 +26,7 @@ impl Progress {
     /// Files read once show a bar of `amount`: bytes read of the total.
     pub(crate) fn start(
         mode: ProgressMode,
-        queue: Arc<Queue>,
+        counts: CountsView,
         names: Vec<String>,
         amount: Option<(Arc<AtomicU64>, u64)>,
     ) -> Option<Progress> {
@@ -54,11 +53,11 @@ impl Progress {
         );
         let shown = bar.clone();
         let redraw = tokio::spawn(async move {
-            let mut last = (Instant::now(), Counts::of(&queue));
+            let mut last = (Instant::now(), counts.read());
             let mut ticks = tokio::time::interval(REDRAW);
             loop {
                 ticks.tick().await;
-                let now = (Instant::now(), Counts::of(&queue));
+                let now = (Instant::now(), counts.read());
                 shown.set_message(status(&last, &now, &names));
                 match &amount {
                     Some((read, _)) => shown.set_position(read.load(Ordering::Relaxed)),
@@ -83,17 +82,17 @@ fn status(then: &(Instant, Counts), now: &(Instant, Counts), names: &[String]) -
     let lines =
         now.1.intake.submitted + now.1.intake.blank - then.1.intake.submitted - then.1.intake.blank;
     let bytes = now.1.intake.bytes - then.1.intake.bytes;
-    let tally = &now.1.tally;
+    let settled = &now.1.settled;
     let mut line = format!(
         "{} lines/s  {:.1} MB/s | queue {}/{} | processed {} | dropped {}",
         grouped(lines as f64 / seconds),
         bytes as f64 / seconds / 1e6,
         now.1.intake.queued,
         now.1.queue_capacity,
-        grouped(tally.processed as f64),
-        grouped(tally.dropped_total() as f64),
+        grouped(settled.processed as f64),
+        grouped(settled.dropped_total() as f64),
     );
-    for (name, sink) in names.iter().zip(&tally.sinks) {
+    for (name, sink) in names.iter().zip(&settled.sinks) {
         line.push_str(&format!(
             " | {} {} written {} failed",
             escape(name),
@@ -102,4 +101,36 @@ fn status(then: &(Instant, Counts), now: &(Instant, Counts), names: &[String]) -
         ));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{DropReason, IntakeCounts, Settled};
+
+    #[test]
+    fn the_status_line_keeps_its_form() {
+        let then = Instant::now();
+        let mut counts = Counts {
+            intake: IntakeCounts::default(),
+            settled: Settled::new(1),
+            queue_capacity: 10_000,
+        };
+        let earlier = (then, counts.clone());
+        counts.intake = IntakeCounts {
+            blank: 345,
+            submitted: 12_000,
+            high_watermark: 200,
+            bytes: 2_400_000,
+            queued: 120,
+        };
+        counts.settled.processed = 1_234;
+        counts.settled.dropped.add(DropReason::QueueFull, 1_000);
+        counts.settled.sinks[0].written = 1_234;
+        let now = (then + Duration::from_secs(1), counts);
+        assert_eq!(
+            status(&earlier, &now, &["file:out.log".to_owned()]),
+            "12,345 lines/s  2.4 MB/s | queue 120/10000 | processed 1,234 | dropped 1,000 | file:out.log 1,234 written 0 failed"
+        );
+    }
 }

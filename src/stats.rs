@@ -12,15 +12,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::diagnostics::terminal_json;
-use crate::pipeline::Counts;
-use crate::pipeline::queue::Queue;
-use crate::summary::Summary;
+use crate::pipeline::{Counts, CountsView};
+use crate::summary::{SinkSummary, Summary};
 
 /// Writes a stats line every `interval` until the run ends (the task is
 /// dropped with the runtime).
 pub(crate) fn report_every(
     interval: Duration,
-    queue: Arc<Queue>,
+    counts: CountsView,
     names: Vec<String>,
     started: Instant,
 ) {
@@ -28,7 +27,7 @@ pub(crate) fn report_every(
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         loop {
             ticks.tick().await;
-            let mut summary = Summary::new(&Counts::of(&queue), &names, &[]);
+            let mut summary = Summary::new(&counts.read(), &names, &[]);
             summary.elapsed_seconds = started.elapsed().as_secs_f64();
             crate::diagnostics::say!("{}", terminal_json(stats_line(&summary)));
         }
@@ -56,25 +55,25 @@ pub(crate) async fn listen(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 }
 
 /// Serves `/metrics` for as long as the run lasts.
-pub(crate) fn serve_metrics(listener: TcpListener, queue: Arc<Queue>, names: Vec<String>) {
+pub(crate) fn serve_metrics(listener: TcpListener, counts: CountsView, names: Vec<String>) {
     let names = Arc::new(names);
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let (queue, names) = (Arc::clone(&queue), Arc::clone(&names));
-            tokio::spawn(async move { answer(stream, &queue, &names).await });
+            let (counts, names) = (counts.clone(), Arc::clone(&names));
+            tokio::spawn(async move { answer(stream, &counts, &names).await });
         }
     });
 }
 
 /// Answers one request: the metrics for `GET /metrics`, 404 otherwise.
-async fn answer(mut stream: TcpStream, queue: &Queue, names: &[String]) {
+async fn answer(mut stream: TcpStream, counts: &CountsView, names: &[String]) {
     let mut request = [0u8; 1024];
     let Ok(read) = stream.read(&mut request).await else {
         return;
     };
     let wanted = request[..read].starts_with(b"GET /metrics ");
     let (status, body) = if wanted {
-        ("200 OK", prometheus_text(&Counts::of(queue), names))
+        ("200 OK", prometheus_text(&counts.read(), names))
     } else {
         ("404 Not Found", "try /metrics\n".to_owned())
     };
@@ -123,17 +122,11 @@ fn prometheus_text(counts: &Counts, names: &[String]) -> String {
         "Events every sink accepted.",
         &plain(summary.processed),
     );
-    let reasons = &summary.dropped_by_reason;
-    let dropped: Vec<(String, u64)> = [
-        ("queue_full", reasons.queue_full),
-        ("invalid", reasons.invalid),
-        ("sink_error", reasons.sink_error),
-        ("shutdown_timeout", reasons.shutdown_timeout),
-        ("shutdown", reasons.shutdown),
-    ]
-    .iter()
-    .map(|(reason, count)| (format!("{{reason=\"{reason}\"}}"), *count))
-    .collect();
+    let dropped: Vec<(String, u64)> = summary
+        .dropped_by_reason
+        .by_reason()
+        .map(|(reason, count)| (format!("{{reason=\"{}\"}}", reason.name()), count))
+        .collect();
     metric(
         "dropped_total",
         "counter",
@@ -164,7 +157,7 @@ fn prometheus_text(counts: &Counts, names: &[String]) -> String {
         "Most events the queue held at once.",
         &plain(summary.queue_high_watermark as u64),
     );
-    let per_sink = |value: fn(&crate::summary::SinkSummary) -> u64| -> Vec<(String, u64)> {
+    let per_sink = |value: fn(&SinkSummary) -> u64| -> Vec<(String, u64)> {
         summary
             .sinks
             .iter()
@@ -180,13 +173,13 @@ fn prometheus_text(counts: &Counts, names: &[String]) -> String {
         "sink_written_total",
         "counter",
         "Events a sink wrote.",
-        &per_sink(|sink| sink.written),
+        &per_sink(|sink| sink.counts.written),
     );
     metric(
         "sink_failed_total",
         "counter",
         "Events a sink failed to write.",
-        &per_sink(|sink| sink.failed),
+        &per_sink(|sink| sink.counts.failed),
     );
     text
 }
@@ -201,19 +194,100 @@ fn label_value(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::ledger::Ledger;
-    use crate::pipeline::queue::IntakeStats;
+    use crate::pipeline::{DropReason, IntakeCounts, Settled, SinkCounts};
+
+    #[test]
+    fn stats_lines_and_metrics_keep_their_form_byte_for_byte() {
+        let mut settled = Settled::new(2);
+        for (index, reason) in DropReason::ALL.into_iter().enumerate() {
+            settled.dropped.add(reason, index as u64 + 1);
+        }
+        settled.processed = 4;
+        settled.batches = 2;
+        settled.markers = 3;
+        settled.sinks[0] = SinkCounts {
+            written: 19,
+            failed: 0,
+            retried: 1,
+        };
+        settled.sinks[1] = SinkCounts {
+            written: 5,
+            failed: 14,
+            retried: 6,
+        };
+        let counts = Counts {
+            intake: IntakeCounts {
+                blank: 1,
+                submitted: 19,
+                high_watermark: 3,
+                bytes: 100,
+                queued: 2,
+            },
+            settled,
+            queue_capacity: 10,
+        };
+        let names = ["file:a".to_owned(), "http:b".to_owned()];
+        let mut summary = Summary::new(&counts, &names, &[]);
+        summary.elapsed_seconds = 1.5;
+        assert_eq!(
+            stats_line(&summary),
+            r#"{"batches":2,"blank":1,"checkpoint":null,"dropped":15,"dropped_by_reason":{"invalid":2,"queue_full":1,"shutdown":5,"shutdown_timeout":4,"sink_error":3},"elapsed_seconds":1.5,"gap_markers":3,"lines_read":20,"processed":4,"queue_capacity":10,"queue_high_watermark":3,"retried":7,"sinks":[{"close_error":null,"failed":0,"name":"file:a","retried":1,"written":19},{"close_error":null,"failed":14,"name":"http:b","retried":6,"written":5}],"submitted":19,"type":"stats"}"#
+        );
+        assert_eq!(
+            prometheus_text(&counts, &names),
+            r#"# HELP shipper_lines_read_total Lines read, blank ones included.
+# TYPE shipper_lines_read_total counter
+shipper_lines_read_total 20
+# HELP shipper_blank_total Blank lines, never events.
+# TYPE shipper_blank_total counter
+shipper_blank_total 1
+# HELP shipper_submitted_total Events that entered the pipeline.
+# TYPE shipper_submitted_total counter
+shipper_submitted_total 19
+# HELP shipper_processed_total Events every sink accepted.
+# TYPE shipper_processed_total counter
+shipper_processed_total 4
+# HELP shipper_dropped_total Events dropped, by reason.
+# TYPE shipper_dropped_total counter
+shipper_dropped_total{reason="queue_full"} 1
+shipper_dropped_total{reason="invalid"} 2
+shipper_dropped_total{reason="sink_error"} 3
+shipper_dropped_total{reason="shutdown_timeout"} 4
+shipper_dropped_total{reason="shutdown"} 5
+# HELP shipper_retried_total Writes repeated after a failure.
+# TYPE shipper_retried_total counter
+shipper_retried_total 7
+# HELP shipper_batches_total Batches formed.
+# TYPE shipper_batches_total counter
+shipper_batches_total 2
+# HELP shipper_queue_capacity Events the queue holds.
+# TYPE shipper_queue_capacity gauge
+shipper_queue_capacity 10
+# HELP shipper_queue_high_watermark Most events the queue held at once.
+# TYPE shipper_queue_high_watermark gauge
+shipper_queue_high_watermark 3
+# HELP shipper_sink_written_total Events a sink wrote.
+# TYPE shipper_sink_written_total counter
+shipper_sink_written_total{sink="file:a"} 19
+shipper_sink_written_total{sink="http:b"} 5
+# HELP shipper_sink_failed_total Events a sink failed to write.
+# TYPE shipper_sink_failed_total counter
+shipper_sink_failed_total{sink="file:a"} 0
+shipper_sink_failed_total{sink="http:b"} 14
+"#
+        );
+    }
 
     #[test]
     fn the_text_format_has_help_type_and_labelled_samples() {
         let counts = Counts {
-            intake: IntakeStats {
+            intake: IntakeCounts {
                 blank: 1,
                 submitted: 5,
                 high_watermark: 3,
-                ..IntakeStats::default()
+                ..IntakeCounts::default()
             },
-            tally: Ledger::new(1).snapshot(),
+            settled: Settled::new(1),
             queue_capacity: 10,
         };
         let text = prometheus_text(&counts, &["file:a\"b".to_owned()]);

@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::diagnostics::{escape, shown};
 use crate::files::{self, Kind};
-use crate::pipeline::Counts;
-use crate::pipeline::ledger::DropReason;
+use crate::pipeline::{Counts, Dropped, SinkCounts};
 use crate::source::checkpoint::Checkpoint;
 
+/// The drain result: every field is a key of the JSON form, in order.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Summary {
     /// Lines read, blank ones included.
@@ -25,9 +25,11 @@ pub(crate) struct Summary {
     pub processed: u64,
     /// Events dropped, each for one reason.
     pub dropped: u64,
-    pub dropped_by_reason: DroppedByReason,
+    /// Dropped events by reason; every reason is present, zero or not.
+    pub dropped_by_reason: Dropped,
     /// Writes repeated after a failure, over all sinks.
     pub retried: u64,
+    /// Events the queue holds at most.
     pub queue_capacity: usize,
     /// Most events the queue ever held at once.
     pub queue_high_watermark: usize,
@@ -53,25 +55,14 @@ pub(crate) struct Summary {
     pub exit_code: u8,
 }
 
-/// Dropped events by reason; every reason is present, zero or not.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub(crate) struct DroppedByReason {
-    pub queue_full: u64,
-    pub invalid: u64,
-    pub sink_error: u64,
-    pub shutdown_timeout: u64,
-    pub shutdown: u64,
-}
-
+/// One sink's entry in the summary: its figures under its name.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct SinkSummary {
+    /// The sink's label (`file:out.log`).
     pub name: String,
-    /// Events it wrote.
-    pub written: u64,
-    /// Events it failed to write.
-    pub failed: u64,
-    /// Writes it repeated after a failure.
-    pub retried: u64,
+    /// What it wrote, failed and retried, as keys of this entry.
+    #[serde(flatten)]
+    pub counts: SinkCounts,
     /// Why closing it failed, if it did.
     pub close_error: Option<String>,
 }
@@ -161,16 +152,14 @@ impl Summary {
         names: &[String],
         close_errors: &[(usize, String)],
     ) -> Summary {
-        let tally = &counts.tally;
+        let settled = &counts.settled;
         let sinks = names
             .iter()
-            .zip(&tally.sinks)
+            .zip(&settled.sinks)
             .enumerate()
             .map(|(index, (name, sink))| SinkSummary {
                 name: name.clone(),
-                written: sink.written,
-                failed: sink.failed,
-                retried: sink.retried,
+                counts: sink.clone(),
                 close_error: close_errors
                     .iter()
                     .find(|(failed, _)| *failed == index)
@@ -181,20 +170,14 @@ impl Summary {
             lines_read: counts.intake.submitted + counts.intake.blank,
             blank: counts.intake.blank,
             submitted: counts.intake.submitted,
-            processed: tally.processed,
-            dropped: tally.dropped_total(),
-            dropped_by_reason: DroppedByReason {
-                queue_full: tally.dropped_for(DropReason::QueueFull),
-                invalid: tally.dropped_for(DropReason::Invalid),
-                sink_error: tally.dropped_for(DropReason::SinkError),
-                shutdown_timeout: tally.dropped_for(DropReason::ShutdownTimeout),
-                shutdown: tally.dropped_for(DropReason::Shutdown),
-            },
-            retried: tally.retried(),
+            processed: settled.processed,
+            dropped: settled.dropped_total(),
+            dropped_by_reason: settled.dropped,
+            retried: settled.retried(),
             queue_capacity: counts.queue_capacity,
             queue_high_watermark: counts.intake.high_watermark,
-            batches: tally.batches,
-            gap_markers: tally.markers,
+            batches: settled.batches,
+            gap_markers: settled.markers,
             elapsed_seconds: 0.0,
             drain_seconds: 0.0,
             sinks,
@@ -240,14 +223,14 @@ impl Summary {
         for sink in self
             .sinks
             .iter()
-            .filter(|sink| sink.failed > 0 || sink.close_error.is_some())
+            .filter(|sink| sink.counts.failed > 0 || sink.close_error.is_some())
         {
             let _ = write!(
                 text,
                 "\nshipper: sink {} wrote {}, failed {}",
                 escape(&sink.name),
-                sink.written,
-                sink.failed
+                sink.counts.written,
+                sink.counts.failed
             );
             if let Some(error) = &sink.close_error {
                 let _ = write!(text, ", close failed: {}", escape(error));
@@ -259,20 +242,14 @@ impl Summary {
         text
     }
 
+    /// `invalid 2, sink_error 1`: the reasons that dropped anything.
     fn reasons(&self) -> String {
-        let by_reason = &self.dropped_by_reason;
-        [
-            ("queue_full", by_reason.queue_full),
-            ("invalid", by_reason.invalid),
-            ("sink_error", by_reason.sink_error),
-            ("shutdown_timeout", by_reason.shutdown_timeout),
-            ("shutdown", by_reason.shutdown),
-        ]
-        .iter()
-        .filter(|(_, count)| *count > 0)
-        .map(|(name, count)| format!("{name} {count}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+        self.dropped_by_reason
+            .by_reason()
+            .filter(|(_, count)| *count > 0)
+            .map(|(reason, count)| format!("{} {count}", reason.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Makes sure the summary can be written to `path` before the run
@@ -318,26 +295,25 @@ pub(crate) fn grouped(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::ledger::{SinkTally, Tally};
-    use crate::pipeline::queue::IntakeStats;
+    use crate::pipeline::{DropReason, IntakeCounts, Settled};
 
     fn counts() -> Counts {
-        let mut dropped = [0; DropReason::ALL.len()];
-        dropped[DropReason::Invalid as usize] = 2;
-        dropped[DropReason::SinkError as usize] = 1;
+        let mut dropped = Dropped::default();
+        dropped.add(DropReason::Invalid, 2);
+        dropped.add(DropReason::SinkError, 1);
         Counts {
-            intake: IntakeStats {
+            intake: IntakeCounts {
                 blank: 4,
                 submitted: 10,
                 high_watermark: 7,
-                ..IntakeStats::default()
+                ..IntakeCounts::default()
             },
-            tally: Tally {
+            settled: Settled {
                 processed: 7,
                 dropped,
                 batches: 2,
                 markers: 0,
-                sinks: vec![SinkTally {
+                sinks: vec![SinkCounts {
                     written: 7,
                     failed: 1,
                     retried: 0,
@@ -345,6 +321,43 @@ mod tests {
             },
             queue_capacity: 100,
         }
+    }
+
+    /// Counts with every reason and sink figure different, so that a
+    /// field or reason out of place shows.
+    fn every_count() -> Counts {
+        let mut counts = counts();
+        counts.settled.dropped = Dropped::default();
+        for (index, reason) in DropReason::ALL.into_iter().enumerate() {
+            counts.settled.dropped.add(reason, index as u64 + 1);
+        }
+        counts.settled.processed = 4;
+        counts.settled.markers = 3;
+        counts.intake.submitted = 19;
+        counts.settled.sinks.push(SinkCounts {
+            written: 5,
+            failed: 14,
+            retried: 6,
+        });
+        counts
+    }
+
+    #[test]
+    fn json_and_text_keep_their_form_byte_for_byte() {
+        let names = ["file:x".to_owned(), "http:h".to_owned()];
+        let mut summary = Summary::new(&every_count(), &names, &[(1, "EIO".into())]);
+        summary.elapsed_seconds = 2.0;
+        summary.drain_seconds = 0.5;
+        summary.stopped_by = Some("SIGTERM");
+        summary.exit_code = 143;
+        assert_eq!(
+            summary.to_json(),
+            r#"{"lines_read":23,"blank":4,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":6,"queue_capacity":100,"queue_high_watermark":7,"batches":2,"gap_markers":3,"elapsed_seconds":2.0,"drain_seconds":0.5,"sinks":[{"name":"file:x","written":7,"failed":1,"retried":0,"close_error":null},{"name":"http:h","written":5,"failed":14,"retried":6,"close_error":"EIO"}],"checkpoint":null,"stopped_by":"SIGTERM","exit_code":143}"#
+        );
+        assert_eq!(
+            summary.to_text(false),
+            "shipper: 4 processed, 15 dropped (queue_full 1, invalid 2, sink_error 3, shutdown_timeout 4, shutdown 5), 6 retried of 23 lines read; queue high-water 7/100; 2 batches in 2.00s (12 lines/s); stopped by SIGTERM\nshipper: sink file:x wrote 7, failed 1\nshipper: sink http:h wrote 5, failed 14, close failed: EIO"
+        );
     }
 
     #[test]

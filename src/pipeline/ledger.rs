@@ -4,80 +4,60 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
+use serde::Serialize;
+
+use super::dropped::{DropReason, Dropped};
 use crate::batch::Batch;
 use crate::chunk::Stream;
 
-/// Why an event was dropped. Each dropped event has exactly one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DropReason {
-    /// The queue was full and `--drop-on-full` was set.
-    QueueFull,
-    /// Strict mode rejected the line.
-    Invalid,
-    /// At least one sink failed to write it.
-    SinkError,
-    /// Still in flight when the drain ran out of time.
-    ShutdownTimeout,
-    /// Read as shipper stopped, or still in flight when a second signal
-    /// cut the drain short.
-    Shutdown,
-}
-
-impl DropReason {
-    pub(crate) const ALL: [DropReason; 5] = [
-        DropReason::QueueFull,
-        DropReason::Invalid,
-        DropReason::SinkError,
-        DropReason::ShutdownTimeout,
-        DropReason::Shutdown,
-    ];
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            DropReason::QueueFull => "queue_full",
-            DropReason::Invalid => "invalid",
-            DropReason::SinkError => "sink_error",
-            DropReason::ShutdownTimeout => "shutdown_timeout",
-            DropReason::Shutdown => "shutdown",
-        }
-    }
-}
-
 /// What one sink did with the events handed to it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct SinkTally {
-    /// Events the sink accepted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct SinkCounts {
+    /// Events it wrote.
     pub written: u64,
-    /// Events the sink failed to write.
+    /// Events it failed to write.
     pub failed: u64,
-    /// Attempts repeated after a failure.
+    /// Writes it repeated after a failure.
     pub retried: u64,
 }
 
-/// The counts of settled events.
+/// What the ledger has counted: events settled (processed, or dropped by
+/// reason), the batches and gap markers the worker formed, and what each
+/// sink did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Tally {
+pub(crate) struct Settled {
     /// Events every sink accepted.
     pub processed: u64,
-    /// Dropped events, indexed like `DropReason::ALL`.
-    pub dropped: [u64; DropReason::ALL.len()],
+    /// Events dropped, by reason.
+    pub dropped: Dropped,
     /// Batches formed by the worker.
     pub batches: u64,
     /// Gap markers written into the stream.
     pub markers: u64,
     /// One entry per sink, in command-line order.
-    pub sinks: Vec<SinkTally>,
+    pub sinks: Vec<SinkCounts>,
 }
 
-impl Tally {
+impl Settled {
+    /// Nothing settled yet, for `sinks` sinks.
+    pub(crate) fn new(sinks: usize) -> Settled {
+        Settled {
+            sinks: vec![SinkCounts::default(); sinks],
+            ..Settled::default()
+        }
+    }
+
+    /// Events dropped, whatever the reason.
     pub(crate) fn dropped_total(&self) -> u64 {
-        self.dropped.iter().sum()
+        self.dropped.total()
     }
 
+    /// Events dropped for `reason`.
     pub(crate) fn dropped_for(&self, reason: DropReason) -> u64 {
-        self.dropped[reason as usize]
+        self.dropped.of(reason)
     }
 
+    /// Writes repeated after a failure, over all sinks.
     pub(crate) fn retried(&self) -> u64 {
         self.sinks.iter().map(|sink| sink.retried).sum()
     }
@@ -90,7 +70,7 @@ pub(crate) struct Ledger {
 }
 
 struct Inner {
-    tally: Tally,
+    settled: Settled,
     /// Set when the run gave up on what was in flight; later settlements
     /// are ignored, since those events were already counted as dropped.
     sealed: bool,
@@ -103,23 +83,19 @@ struct Inner {
 
 impl Ledger {
     pub(crate) fn new(sinks: usize) -> Ledger {
-        let tally = Tally {
-            sinks: vec![SinkTally::default(); sinks],
-            ..Tally::default()
-        };
         Ledger {
             inner: Mutex::new(Inner {
-                tally,
+                settled: Settled::new(sinks),
                 sealed: false,
                 settled_to: HashMap::new(),
             }),
         }
     }
 
-    fn update(&self, change: impl FnOnce(&mut Tally)) {
+    fn update(&self, change: impl FnOnce(&mut Settled)) {
         let mut inner = self.inner.lock().expect("ledger lock poisoned");
         if !inner.sealed {
-            change(&mut inner.tally);
+            change(&mut inner.settled);
         }
     }
 
@@ -139,7 +115,7 @@ impl Ledger {
 
     pub(crate) fn drop_events(&self, reason: DropReason, count: u64) {
         if count > 0 {
-            self.update(|tally| tally.dropped[reason as usize] += count);
+            self.update(|settled| settled.dropped.add(reason, count));
         }
     }
 
@@ -147,19 +123,19 @@ impl Ledger {
     /// counted even after a seal, since they were never in flight.
     pub(crate) fn refuse(&self, count: u64) {
         let mut inner = self.inner.lock().expect("ledger lock poisoned");
-        inner.tally.dropped[DropReason::Shutdown as usize] += count;
+        inner.settled.dropped.add(DropReason::Shutdown, count);
     }
 
     pub(crate) fn retried(&self, sink: usize, count: u64) {
         if count > 0 {
-            self.update(|tally| tally.sinks[sink].retried += count);
+            self.update(|settled| settled.sinks[sink].retried += count);
         }
     }
 
     pub(crate) fn batch_formed(&self, batch: &Batch) {
-        self.update(|tally| {
-            tally.batches += 1;
-            tally.markers += batch.markers() as u64;
+        self.update(|settled| {
+            settled.batches += 1;
+            settled.markers += batch.markers() as u64;
         });
     }
 
@@ -173,17 +149,21 @@ impl Ledger {
             return;
         }
         let Inner {
-            tally, settled_to, ..
+            settled,
+            settled_to,
+            ..
         } = &mut *inner;
         let events = batch.events_in(batch.len()) as u64;
         let written = written.min(batch.len());
         let sink_wrote = batch.events_in(written) as u64;
-        tally.sinks[sink].written += sink_wrote;
-        tally.sinks[sink].failed += events - sink_wrote;
+        settled.sinks[sink].written += sink_wrote;
+        settled.sinks[sink].failed += events - sink_wrote;
         if let Some(accepted) = batch.sink_reported(written) {
             let accepted = batch.events_in(accepted) as u64;
-            tally.processed += accepted;
-            tally.dropped[DropReason::SinkError as usize] += events - accepted;
+            settled.processed += accepted;
+            settled
+                .dropped
+                .add(DropReason::SinkError, events - accepted);
             advance(settled_to, batch);
         }
     }
@@ -196,17 +176,18 @@ impl Ledger {
             return 0;
         }
         inner.sealed = true;
-        let tally = &mut inner.tally;
-        let in_flight = submitted.saturating_sub(tally.processed + tally.dropped_total());
-        tally.dropped[reason as usize] += in_flight;
+        let settled = &mut inner.settled;
+        let in_flight = submitted.saturating_sub(settled.processed + settled.dropped_total());
+        settled.dropped.add(reason, in_flight);
         in_flight
     }
 
-    pub(crate) fn snapshot(&self) -> Tally {
+    /// What is counted so far.
+    pub(crate) fn snapshot(&self) -> Settled {
         self.inner
             .lock()
             .expect("ledger lock poisoned")
-            .tally
+            .settled
             .clone()
     }
 }
@@ -249,20 +230,20 @@ mod tests {
         ledger.settle(&batch, 0, 10);
         assert_eq!(ledger.snapshot().processed, 0, "one sink has not reported");
         ledger.settle(&batch, 1, 7);
-        let tally = ledger.snapshot();
-        assert_eq!(tally.processed, 7);
-        assert_eq!(tally.dropped_for(DropReason::SinkError), 3);
+        let settled = ledger.snapshot();
+        assert_eq!(settled.processed, 7);
+        assert_eq!(settled.dropped_for(DropReason::SinkError), 3);
         assert_eq!(
-            tally.sinks[0],
-            SinkTally {
+            settled.sinks[0],
+            SinkCounts {
                 written: 10,
                 failed: 0,
                 retried: 0
             }
         );
         assert_eq!(
-            tally.sinks[1],
-            SinkTally {
+            settled.sinks[1],
+            SinkCounts {
                 written: 7,
                 failed: 3,
                 retried: 0
@@ -283,10 +264,13 @@ mod tests {
         );
         ledger.settle(&late, 0, 5);
         ledger.drop_events(DropReason::Invalid, 1);
-        let tally = ledger.snapshot();
-        assert_eq!(tally.processed, 0, "settlements after the seal are ignored");
-        assert_eq!(tally.dropped_total(), 20);
-        assert_eq!(tally.dropped_for(DropReason::ShutdownTimeout), 16);
+        let settled = ledger.snapshot();
+        assert_eq!(
+            settled.processed, 0,
+            "settlements after the seal are ignored"
+        );
+        assert_eq!(settled.dropped_total(), 20);
+        assert_eq!(settled.dropped_for(DropReason::ShutdownTimeout), 16);
     }
 
     #[test]

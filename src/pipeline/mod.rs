@@ -6,11 +6,18 @@
 //! reports how many events it wrote. Stopping closes the queue; the worker
 //! drains it and drops its senders, the sink tasks finish and hand their
 //! sinks back, and the sinks are closed in reverse order.
+//!
+//! Outside the pipeline, sources hold an `Intake` (push, may-read, close,
+//! settled positions) and stats, progress and the summary a `CountsView`
+//! (read only); neither reaches the queue or the ledger themselves.
 
+mod counts;
 mod delivery;
-pub(crate) mod ledger;
-pub(crate) mod queue;
-pub(crate) mod worker;
+mod dropped;
+mod intake;
+mod ledger;
+mod queue;
+mod worker;
 
 use std::sync::Arc;
 
@@ -23,12 +30,25 @@ use crate::config::PipelineConfig;
 use crate::diagnostics;
 use crate::envelope::Encoder;
 use crate::sink::Sink;
-use ledger::{DropReason, Ledger, Tally};
-use queue::{IntakeStats, Queue};
+pub(crate) use counts::{Counts, CountsView};
+pub(crate) use dropped::{DropReason, Dropped};
+pub(crate) use intake::Intake;
+use ledger::Ledger;
+#[cfg(test)]
+pub(crate) use ledger::Settled;
+pub(crate) use ledger::SinkCounts;
+#[cfg(test)]
+pub(crate) use queue::IntakeCounts;
+use queue::Queue;
 use worker::Worker;
 
+/// A running pipeline, owned by the run that started it.
 pub(crate) struct Pipeline {
+    /// Between intake and the worker.
     queue: Arc<Queue>,
+    /// The same ledger the queue, the worker and the sinks' tasks settle
+    /// events with.
+    ledger: Arc<Ledger>,
     /// Sink names, in command-line order.
     names: Vec<String>,
     /// The running tasks; taken by the drain.
@@ -45,35 +65,6 @@ struct Tasks {
 pub(crate) struct CloseFailure {
     pub sink: usize,
     pub error: std::io::Error,
-}
-
-/// Everything counted, read at the end.
-#[derive(Debug, Clone)]
-pub(crate) struct Counts {
-    pub intake: IntakeStats,
-    pub tally: Tally,
-    pub queue_capacity: usize,
-}
-
-impl Counts {
-    /// The counts so far, read together.
-    pub(crate) fn of(queue: &Queue) -> Counts {
-        let (intake, tally) = queue.snapshot();
-        Counts {
-            intake,
-            tally,
-            queue_capacity: queue.capacity(),
-        }
-    }
-
-    /// The counts of a run that never started.
-    pub(crate) fn none(sinks: usize, config: &crate::config::Config) -> Counts {
-        Counts {
-            intake: IntakeStats::default(),
-            tally: Ledger::new(sinks).snapshot(),
-            queue_capacity: config.pipeline.queue_capacity,
-        }
-    }
 }
 
 impl Pipeline {
@@ -111,6 +102,7 @@ impl Pipeline {
         };
         Pipeline {
             queue,
+            ledger,
             names,
             tasks: Some(Tasks {
                 worker: tokio::spawn(worker.run()),
@@ -119,8 +111,14 @@ impl Pipeline {
         }
     }
 
-    pub(crate) fn queue(&self) -> Arc<Queue> {
-        Arc::clone(&self.queue)
+    /// The handle sources push lines through.
+    pub(crate) fn intake(&self) -> Intake {
+        Intake::new(&self.queue, &self.ledger)
+    }
+
+    /// The counters, to read while the pipeline runs.
+    pub(crate) fn counts_view(&self) -> CountsView {
+        CountsView::new(&self.queue, &self.ledger)
     }
 
     pub(crate) fn sink_names(&self) -> &[String] {
@@ -173,11 +171,12 @@ impl Pipeline {
     /// For each stream read, the position before which every event is
     /// settled: where a checkpoint may resume.
     pub(crate) fn settled_to(&self) -> std::collections::HashMap<Arc<crate::chunk::Stream>, u64> {
-        self.queue.settled_to()
+        self.ledger.settled_to()
     }
 
+    /// The counts so far.
     pub(crate) fn counts(&self) -> Counts {
-        Counts::of(&self.queue)
+        self.counts_view().read()
     }
 }
 

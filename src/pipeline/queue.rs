@@ -12,7 +12,10 @@ use std::time::Instant;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::ledger::{DropReason, Ledger, Tally};
+use super::dropped::DropReason;
+use super::ledger::Ledger;
+#[cfg(test)]
+use super::ledger::Settled;
 use crate::chunk::Chunk;
 use crate::config::WhenFull;
 use crate::diagnostics;
@@ -29,9 +32,10 @@ pub(crate) struct Taken {
     pub dropped_before: u64,
 }
 
-/// What intake has counted, read at the end for the summary.
+/// What intake has counted: the lines offered to the queue, and how full
+/// it got.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct IntakeStats {
+pub(crate) struct IntakeCounts {
     /// Blank lines: counted, never events.
     pub blank: u64,
     /// Events offered to the queue (taken in or dropped `queue_full`).
@@ -58,7 +62,7 @@ pub(crate) struct Queue {
 
 /// Whether the queue takes lines in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Intake {
+enum Admission {
     Open,
     /// Stopping: no new reads, but lines already read are still taken in.
     Stopping,
@@ -77,12 +81,12 @@ struct State {
     /// Bytes of line content held now.
     bytes: usize,
     /// Whether lines may still come in.
-    intake: Intake,
+    admission: Admission,
     /// After a drop, later lines that find the queue full are dropped at
     /// once rather than each waiting out `--backpressure-wait` again; the
     /// first line that finds room ends this.
     shedding: bool,
-    stats: IntakeStats,
+    counts: IntakeCounts,
 }
 
 impl Queue {
@@ -98,9 +102,9 @@ impl Queue {
                 gap: 0,
                 events: 0,
                 bytes: 0,
-                intake: Intake::Open,
+                admission: Admission::Open,
                 shedding: false,
-                stats: IntakeStats::default(),
+                counts: IntakeCounts::default(),
             }),
             room: Condvar::new(),
             arrivals: Notify::new(),
@@ -142,14 +146,14 @@ impl Queue {
         taken_to: &mut Option<u64>,
     ) -> Result<(), Closed> {
         let mut state = self.lock();
-        state.stats.blank += chunk.blank;
+        state.counts.blank += chunk.blank;
         // Drop mode turns to waiting for the protected lines of a chunk
         // once its other lines were dropped.
         let mut when_full = self.when_full;
         // When a line that found the queue full must give up (drop mode).
         let mut deadline = None;
         loop {
-            if state.intake == Intake::Closed {
+            if state.admission == Admission::Closed {
                 self.refuse(&mut state, &chunk);
                 return Err(Closed);
             }
@@ -179,7 +183,7 @@ impl Queue {
                             chunk.extract(|line| crate::envelope::level_of(line) >= level)
                         });
                         let mut state = self.lock();
-                        if state.intake == Intake::Closed {
+                        if state.admission == Admission::Closed {
                             // Closed (and maybe sealed) while the lock was free.
                             self.refuse(&mut state, &chunk);
                             if let Some(protected) = &protected {
@@ -205,7 +209,7 @@ impl Queue {
     /// Called by a reader before each read: `false` once intake is stopping,
     /// and the reader should finish as if its input had ended.
     pub(crate) fn may_read(&self) -> bool {
-        self.lock().intake == Intake::Open
+        self.lock().admission == Admission::Open
     }
 
     /// How many leading lines of `chunk` fit now. An empty queue takes at
@@ -229,9 +233,9 @@ impl Queue {
         let bytes = chunk.bytes();
         state.events += chunk.len();
         state.bytes += bytes;
-        state.stats.submitted += chunk.len() as u64;
-        state.stats.bytes += bytes as u64;
-        state.stats.high_watermark = state.stats.high_watermark.max(state.events);
+        state.counts.submitted += chunk.len() as u64;
+        state.counts.bytes += bytes as u64;
+        state.counts.high_watermark = state.counts.high_watermark.max(state.events);
         state.shedding = false;
         let dropped_before = std::mem::take(&mut state.gap);
         state.chunks.push_back(Taken {
@@ -255,7 +259,7 @@ impl Queue {
         let (state, timeout) = self
             .room
             .wait_timeout_while(state, wait, |state| {
-                state.intake != Intake::Closed && self.fitting(state, chunk) == 0
+                state.admission != Admission::Closed && self.fitting(state, chunk) == 0
             })
             .expect("queue lock poisoned");
         (state, !timeout.timed_out())
@@ -266,14 +270,14 @@ impl Queue {
     fn shed(&self, state: &mut State, chunk: &Chunk) -> (u64, usize) {
         let dropped = chunk.len() as u64;
         if dropped == 0 {
-            return (0, state.stats.high_watermark);
+            return (0, state.counts.high_watermark);
         }
-        state.stats.submitted += dropped;
-        state.stats.bytes += chunk.bytes() as u64;
+        state.counts.submitted += dropped;
+        state.counts.bytes += chunk.bytes() as u64;
         state.gap += dropped;
         state.shedding = true;
         self.ledger.drop_events(DropReason::QueueFull, dropped);
-        (dropped, state.stats.high_watermark)
+        (dropped, state.counts.high_watermark)
     }
 
     fn report_shed(&self, (dropped, high_watermark): (u64, usize)) {
@@ -297,8 +301,8 @@ impl Queue {
     /// Lines read as the pipeline stopped: counted, and dropped `shutdown`.
     fn refuse(&self, state: &mut State, chunk: &Chunk) {
         let refused = chunk.len() as u64;
-        state.stats.submitted += refused;
-        state.stats.bytes += chunk.bytes() as u64;
+        state.counts.submitted += refused;
+        state.counts.bytes += chunk.bytes() as u64;
         self.ledger.refuse(refused);
     }
 
@@ -317,7 +321,7 @@ impl Queue {
                     self.room.notify_all();
                     return Some(taken);
                 }
-                if state.intake == Intake::Closed {
+                if state.admission == Admission::Closed {
                     return None;
                 }
             }
@@ -338,7 +342,7 @@ impl Queue {
     /// Intake is over (the reader has finished): pushes are refused from
     /// now on, and the worker drains what is left.
     pub(crate) fn close(&self) {
-        self.lock().intake = Intake::Closed;
+        self.lock().admission = Admission::Closed;
         self.wake_all();
     }
 
@@ -346,8 +350,8 @@ impl Queue {
     /// have read still comes in, until they finish or `close` is called.
     pub(crate) fn stop_intake(&self) {
         let mut state = self.lock();
-        if state.intake == Intake::Open {
-            state.intake = Intake::Stopping;
+        if state.admission == Admission::Open {
+            state.admission = Admission::Stopping;
         }
     }
 
@@ -356,29 +360,30 @@ impl Queue {
         self.arrivals.notify_one();
     }
 
-    /// For each stream, where everything before is settled.
-    pub(crate) fn settled_to(&self) -> std::collections::HashMap<Arc<crate::chunk::Stream>, u64> {
-        self.ledger.settled_to()
+    /// Intake's counts so far, with `also` read under the same lock:
+    /// intake counts under it, so no line can be counted between the two.
+    pub(super) fn counts_with<T>(&self, also: impl FnOnce() -> T) -> (IntakeCounts, T) {
+        let state = self.lock();
+        let counts = IntakeCounts {
+            queued: state.events,
+            ..state.counts
+        };
+        (counts, also())
     }
 
-    /// Intake's counts and the ledger's, read together: intake counts
-    /// under the queue's lock, so nothing can come between the two.
-    pub(crate) fn snapshot(&self) -> (IntakeStats, Tally) {
-        let state = self.lock();
-        let stats = IntakeStats {
-            queued: state.events,
-            ..state.stats
-        };
-        (stats, self.ledger.snapshot())
+    /// Intake's counts and the ledger's, read together.
+    #[cfg(test)]
+    pub(crate) fn snapshot(&self) -> (IntakeCounts, Settled) {
+        self.counts_with(|| self.ledger.snapshot())
     }
 
     /// Closes the queue and gives up on every event not yet settled,
     /// counting it dropped for `reason`; returns how many.
     pub(crate) fn seal(&self, reason: DropReason) -> u64 {
         let mut state = self.lock();
-        state.intake = Intake::Closed;
+        state.admission = Admission::Closed;
         self.wake_all();
-        self.ledger.seal(reason, state.stats.submitted)
+        self.ledger.seal(reason, state.counts.submitted)
     }
 }
 

@@ -55,10 +55,10 @@ pub(crate) fn chunk_of<L: AsRef<[u8]>>(lines: &[L]) -> Chunk {
 }
 
 fn assert_invariant(counts: &Counts) {
-    let tally = &counts.tally;
+    let settled = &counts.settled;
     assert_eq!(
         counts.intake.submitted,
-        tally.processed + tally.dropped_total(),
+        settled.processed + settled.dropped_total(),
         "submitted == processed + dropped: {counts:?}"
     );
     assert!(counts.intake.high_watermark <= counts.queue_capacity);
@@ -67,13 +67,13 @@ fn assert_invariant(counts: &Counts) {
 /// Pushes `lines` through a pipeline with the given sinks and drains it.
 async fn run(lines: &[&str], batch_size: usize, sinks: Vec<Sink>) -> (Counts, Vec<CloseFailure>) {
     let mut pipeline = Pipeline::start(&config(batch_size), raw_encoder(), sinks);
-    let queue = pipeline.queue();
+    let intake = pipeline.intake();
     let chunk = chunk_of(lines);
-    tokio::task::spawn_blocking(move || queue.push(chunk))
+    tokio::task::spawn_blocking(move || intake.push(chunk))
         .await
         .unwrap()
         .unwrap();
-    pipeline.queue().close();
+    pipeline.intake().close();
     let failures = pipeline.drain().await;
     let counts = pipeline.counts();
     assert_invariant(&counts);
@@ -96,8 +96,8 @@ async fn every_event_reaches_every_sink_in_order() {
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let (counts, failures) = run(&lines, 7, sinks).await;
     assert!(failures.is_empty());
-    assert_eq!(counts.tally.processed, 50);
-    assert_eq!(counts.tally.batches, 8);
+    assert_eq!(counts.settled.processed, 50);
+    assert_eq!(counts.settled.batches, 8);
     for record in [first, second] {
         let events = &record.lock().unwrap().events;
         let got: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
@@ -115,14 +115,14 @@ async fn a_chunk_split_across_batches_is_settled_to_its_last_line() {
     );
     let chunk = chunk_of(&["a", "bb", "ccc", "dddd", "eeeee"]);
     let stream = Arc::clone(&chunk.stream);
-    let queue = pipeline.queue();
-    tokio::task::spawn_blocking(move || queue.push(chunk))
+    let intake = pipeline.intake();
+    tokio::task::spawn_blocking(move || intake.push(chunk))
         .await
         .unwrap()
         .unwrap();
-    pipeline.queue().close();
+    pipeline.intake().close();
     pipeline.drain().await;
-    assert_eq!(pipeline.counts().tally.batches, 2);
+    assert_eq!(pipeline.counts().settled.batches, 2);
     assert_eq!(
         pipeline.settled_to()[&stream],
         20,
@@ -139,15 +139,15 @@ async fn a_failing_sink_costs_only_its_own_events() {
     ];
     let lines = ["a"; 20];
     let (counts, _) = run(&lines, 4, sinks).await;
-    let tally = &counts.tally;
-    assert_eq!(tally.sinks[0].written, 20);
+    let settled = &counts.settled;
+    assert_eq!(settled.sinks[0].written, 20);
     assert_eq!(
-        tally.sinks[1].written, 17,
+        settled.sinks[1].written, 17,
         "events 5 to 7, the rest of its second batch, failed"
     );
-    assert_eq!(tally.sinks[1].failed, 3);
-    assert_eq!(tally.dropped_for(DropReason::SinkError), 3);
-    assert_eq!(tally.processed, 17, "the next batch is written normally");
+    assert_eq!(settled.sinks[1].failed, 3);
+    assert_eq!(settled.dropped_for(DropReason::SinkError), 3);
+    assert_eq!(settled.processed, 17, "the next batch is written normally");
 }
 
 #[tokio::test]
@@ -174,15 +174,15 @@ async fn a_partial_batch_goes_out_after_the_timeout() {
     };
     let pipeline = Pipeline::start(&config, raw_encoder(), vec![blocking(memory("m", &record))]);
     let pushed = std::time::Instant::now();
-    pipeline.queue().push(chunk_of(&["a", "b"])).unwrap();
-    while pipeline.counts().tally.processed < 2 {
+    pipeline.intake().push(chunk_of(&["a", "b"])).unwrap();
+    while pipeline.counts().settled.processed < 2 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(
         pushed.elapsed() >= timeout,
         "a partial batch waits for its timeout"
     );
-    assert_eq!(pipeline.counts().tally.batches, 1);
+    assert_eq!(pipeline.counts().settled.batches, 1);
     assert_eq!(record.lock().unwrap().events.len(), 2);
 }
 
@@ -196,25 +196,25 @@ async fn block_mode_waits_as_long_as_a_sink_hangs_and_loses_nothing() {
         ..config(2)
     };
     let mut pipeline = Pipeline::start(&config, raw_encoder(), vec![blocking(sink)]);
-    let queue = pipeline.queue();
+    let intake = pipeline.intake();
     let lines: Vec<String> = (0..50).map(|i| i.to_string()).collect();
     let chunk = chunk_of(&lines.iter().map(String::as_str).collect::<Vec<_>>());
-    let pusher = std::thread::spawn(move || queue.push(chunk));
+    let pusher = std::thread::spawn(move || intake.push(chunk));
     while pipeline.counts().intake.high_watermark < 5 {
         tokio::task::yield_now().await;
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!pusher.is_finished(), "intake waits while the sink hangs");
-    assert_eq!(pipeline.counts().tally.dropped_total(), 0);
+    assert_eq!(pipeline.counts().settled.dropped_total(), 0);
     gate.open();
     tokio::task::spawn_blocking(move || pusher.join().unwrap().unwrap())
         .await
         .unwrap();
-    pipeline.queue().close();
+    pipeline.intake().close();
     pipeline.drain().await;
     let counts = pipeline.counts();
     assert_invariant(&counts);
-    assert_eq!(counts.tally.processed, 50);
+    assert_eq!(counts.settled.processed, 50);
     assert_eq!(record.lock().unwrap().events.len(), 50);
 }
 
@@ -239,14 +239,14 @@ async fn a_gap_marker_stands_where_invalid_lines_were_dropped() {
         r#"{"message":"b"}"#,
         "trailing bad",
     ]);
-    pipeline.queue().push(chunk).unwrap();
-    pipeline.queue().close();
+    pipeline.intake().push(chunk).unwrap();
+    pipeline.intake().close();
     pipeline.drain().await;
     let counts = pipeline.counts();
     assert_invariant(&counts);
-    assert_eq!(counts.tally.processed, 2);
-    assert_eq!(counts.tally.markers, 2);
-    assert_eq!(counts.tally.sinks[0].written, 2, "markers are not events");
+    assert_eq!(counts.settled.processed, 2);
+    assert_eq!(counts.settled.markers, 2);
+    assert_eq!(counts.settled.sinks[0].written, 2, "markers are not events");
     let events: Vec<serde_json::Value> = record
         .lock()
         .unwrap()
@@ -294,13 +294,19 @@ fn drop_mode_waits_out_the_backpressure_wait_before_dropping() {
 #[test]
 fn the_reader_thread_is_joined_at_the_end_of_input() {
     let ledger = Arc::new(Ledger::new(1));
-    let queue = Arc::new(Queue::new(100, usize::MAX, WhenFull::Block, ledger));
+    let queue = Arc::new(Queue::new(
+        100,
+        usize::MAX,
+        WhenFull::Block,
+        Arc::clone(&ledger),
+    ));
     let input = std::io::Cursor::new(b"a\nb\n\nc".to_vec());
     let input = crate::source::Piped {
         stream: crate::chunk::Stream::named("test"),
         open: Box::new(move || Ok(Box::new(input) as Box<dyn std::io::Read + Send>)),
     };
-    let (reader, _) = crate::source::spawn_reader(vec![input], Arc::clone(&queue), 100).unwrap();
+    let (reader, _) =
+        crate::source::spawn_reader(vec![input], Intake::new(&queue, &ledger), 100).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -331,14 +337,20 @@ fn piped(name: &str, text: Option<&'static str>) -> crate::source::Piped {
 #[test]
 fn inputs_read_like_stdin_are_read_in_turn_each_under_its_name() {
     let ledger = Arc::new(Ledger::new(1));
-    let queue = Arc::new(Queue::new(100, usize::MAX, WhenFull::Block, ledger));
+    let queue = Arc::new(Queue::new(
+        100,
+        usize::MAX,
+        WhenFull::Block,
+        Arc::clone(&ledger),
+    ));
     let inputs = vec![
         piped("first", Some("a\nb")),
         piped("second", Some("c\n")),
         piped("third", None),
         piped("fourth", Some("never read\n")),
     ];
-    let (reader, blocked) = crate::source::spawn_reader(inputs, Arc::clone(&queue), 100).unwrap();
+    let (reader, blocked) =
+        crate::source::spawn_reader(inputs, Intake::new(&queue, &ledger), 100).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -412,23 +424,23 @@ mod properties {
                     blocking(match fail_at { Some(k) => sink.failing_at(*k), None => sink })
                 }).collect();
                 let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks);
-                let queue = pipeline.queue();
+                let intake = pipeline.intake();
                 let chunks: Vec<Chunk> = chunks.iter().map(|lines| chunk_of(lines)).collect();
                 tokio::task::spawn_blocking(move || {
                     for chunk in chunks {
-                        queue.push(chunk).unwrap();
+                        intake.push(chunk).unwrap();
                     }
-                    queue.close();
+                    intake.close();
                 }).await.unwrap();
                 pipeline.drain().await;
                 pipeline.counts()
             });
             let submitted: usize = chunks.iter().map(Vec::len).sum();
             prop_assert_eq!(counts.intake.submitted, submitted as u64);
-            prop_assert_eq!(counts.intake.submitted, counts.tally.processed + counts.tally.dropped_total());
+            prop_assert_eq!(counts.intake.submitted, counts.settled.processed + counts.settled.dropped_total());
             prop_assert!(counts.intake.high_watermark <= capacity);
-            for sink in &counts.tally.sinks {
-                prop_assert!(sink.written >= counts.tally.processed);
+            for sink in &counts.settled.sinks {
+                prop_assert!(sink.written >= counts.settled.processed);
             }
         }
     }

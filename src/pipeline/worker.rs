@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
-use super::ledger::{DropReason, Ledger};
+use super::dropped::DropReason;
+use super::ledger::Ledger;
 use super::queue::Queue;
 use crate::batch::{Batch, BatchBuilder};
 use crate::chunk::Chunk;

@@ -24,7 +24,7 @@ use super::checkpoint::{Checkpoint, Position};
 use super::followed::{Fate, Followed, Identity, Start};
 use crate::config::{InputConfig, ReadFrom};
 use crate::diagnostics;
-use crate::pipeline::queue::Queue;
+use crate::pipeline::Intake;
 
 mod stopped;
 
@@ -60,7 +60,7 @@ pub(crate) struct Following {
 struct Follower {
     config: InputConfig,
     max_line: usize,
-    queue: Arc<Queue>,
+    queue: Intake,
     checkpoint: Option<Arc<Checkpoint>>,
     files: Vec<Followed>,
     wakes: Receiver<Wake>,
@@ -100,7 +100,7 @@ struct Follower {
 pub(crate) fn spawn(
     config: &InputConfig,
     max_line: usize,
-    queue: Arc<Queue>,
+    queue: Intake,
     checkpoint: Option<Arc<Checkpoint>>,
     outputs: &[PathBuf],
 ) -> anyhow::Result<Following> {
@@ -161,7 +161,7 @@ impl Follower {
     fn new(
         config: &InputConfig,
         max_line: usize,
-        queue: Arc<Queue>,
+        queue: Intake,
         checkpoint: Option<Arc<Checkpoint>>,
         outputs: &[PathBuf],
         wakes: Receiver<Wake>,
@@ -861,8 +861,6 @@ fn watch_dir(pattern: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::WhenFull;
-    use crate::pipeline::ledger::Ledger;
 
     fn follower(pattern: &Path) -> Follower {
         follower_saving(pattern, None)
@@ -878,8 +876,7 @@ mod tests {
             rotate_wait: Duration::from_secs(30),
             checkpoint: checkpoint.clone(),
         };
-        let ledger = Arc::new(Ledger::new(1));
-        let queue = Arc::new(Queue::new(1000, usize::MAX, WhenFull::Block, ledger));
+        let queue = Intake::waiting(1000);
         let (_, wakes) = std::sync::mpsc::channel();
         let checkpoint = checkpoint.map(|path| Arc::new(Checkpoint::load(&path).unwrap()));
         Follower::new(&config, 1024, queue, checkpoint, &[], wakes)

@@ -16,7 +16,7 @@ use super::checkpoint::{FINGERPRINT_BYTES, Fingerprint, Position};
 use super::lines::LineSplitter;
 use crate::chunk::{Chunk, Stream};
 use crate::diagnostics;
-use crate::pipeline::queue::Queue;
+use crate::pipeline::Intake;
 
 /// A file is known by its device and inode while it is open; its
 /// fingerprint tells it from a later file on the same inode.
@@ -111,7 +111,7 @@ struct Handed {
 }
 
 impl Handed {
-    fn push(&mut self, queue: &Queue, chunk: Chunk) {
+    fn push(&mut self, queue: &Intake, chunk: Chunk) {
         match queue.push(chunk) {
             Ok(taken_to) => self.events_to = taken_to.or(self.events_to),
             Err(_) => self.refused = true,
@@ -184,7 +184,12 @@ impl Followed {
     /// Reads what the file has, up to about `budget` bytes, and pushes its
     /// complete lines into the queue. Notices a truncation first. Returns
     /// the bytes read.
-    pub(crate) fn turn(&mut self, queue: &Queue, budget: u64, read: &AtomicU64) -> io::Result<u64> {
+    pub(crate) fn turn(
+        &mut self,
+        queue: &Intake,
+        budget: u64,
+        read: &AtomicU64,
+    ) -> io::Result<u64> {
         let meta = self.file.metadata()?;
         if self.truncated(meta.len(), meta.modified().ok())? {
             self.restart(meta.len());
@@ -236,7 +241,7 @@ impl Followed {
 
     /// The file is done (deleted, rotated away, or read once): a last line
     /// without a newline is a line too.
-    pub(crate) fn finish(&mut self, queue: &Queue) {
+    pub(crate) fn finish(&mut self, queue: &Intake) {
         let mut handed = Handed::default();
         self.splitter.finish(&mut |chunk| handed.push(queue, chunk));
         self.took(handed);
@@ -509,8 +514,7 @@ mod tests {
         let header = "h".repeat(FINGERPRINT_BYTES);
         let (temp, _) = file_with(format!("{header}\naaaa\n").as_bytes());
         let mut followed = open(temp.path(), Start::Beginning);
-        let ledger = Arc::new(crate::pipeline::ledger::Ledger::new(1));
-        let queue = Queue::new(100, usize::MAX, crate::config::WhenFull::Block, ledger);
+        let queue = Intake::waiting(100);
         followed.turn(&queue, 1 << 20, &AtomicU64::new(0)).unwrap();
         let size = followed.size_seen;
         let later = followed

@@ -36,7 +36,7 @@ impl Reading {
     pub(crate) fn start(
         input: &crate::config::Input,
         max_line: usize,
-        queue: Arc<crate::pipeline::queue::Queue>,
+        queue: crate::pipeline::Intake,
         outputs: &[std::path::PathBuf],
         checkpoint: Option<Arc<checkpoint::Checkpoint>>,
     ) -> anyhow::Result<Reading> {
@@ -76,7 +76,7 @@ impl Reading {
     fn named_pipes(
         files: &crate::config::InputConfig,
         max_line: usize,
-        queue: Arc<crate::pipeline::queue::Queue>,
+        queue: crate::pipeline::Intake,
     ) -> anyhow::Result<Reading> {
         use anyhow::Context;
         for name in &files.paths {
@@ -196,7 +196,7 @@ struct Shared {
 /// `blocked` flag.
 pub(crate) fn spawn_reader(
     inputs: Vec<Piped>,
-    queue: Arc<crate::pipeline::queue::Queue>,
+    queue: crate::pipeline::Intake,
     max_line: usize,
 ) -> std::io::Result<(ReaderHandle, Arc<std::sync::atomic::AtomicBool>)> {
     let (tx, done) = tokio::sync::oneshot::channel();
@@ -223,7 +223,7 @@ pub(crate) fn spawn_reader(
 /// Opens and reads each input in turn until intake stops.
 fn read_inputs(
     inputs: Vec<Piped>,
-    queue: &crate::pipeline::queue::Queue,
+    queue: &crate::pipeline::Intake,
     max_line: usize,
     shared: &Shared,
 ) -> std::io::Result<()> {
@@ -244,7 +244,7 @@ fn read_inputs(
 fn read_to_end(
     stream: Arc<Stream>,
     reader: impl std::io::Read,
-    queue: &crate::pipeline::queue::Queue,
+    queue: &crate::pipeline::Intake,
     max_line: usize,
     shared: &Shared,
 ) -> std::io::Result<()> {
@@ -307,7 +307,7 @@ pub(crate) fn report_unfinished(bytes: u64) {
 /// read are still shipped and nothing new is read.
 struct Watched<'q, R> {
     inner: R,
-    queue: &'q crate::pipeline::queue::Queue,
+    queue: &'q crate::pipeline::Intake,
     /// Set for the time of each read.
     blocked: &'q std::sync::atomic::AtomicBool,
 }

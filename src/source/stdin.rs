@@ -10,13 +10,10 @@ use std::sync::atomic::AtomicBool;
 
 use super::{Piped, ReaderHandle, spawn_reader};
 use crate::chunk::Stream;
-use crate::pipeline::queue::Queue;
+use crate::pipeline::Intake;
 
 /// Starts reading standard input into `queue`.
-pub(crate) fn spawn(
-    queue: Arc<Queue>,
-    max_line: usize,
-) -> io::Result<(ReaderHandle, Arc<AtomicBool>)> {
+pub(crate) fn spawn(queue: Intake, max_line: usize) -> io::Result<(ReaderHandle, Arc<AtomicBool>)> {
     // A duplicate of fd 0: reads go straight to the kernel in large
     // blocks, without std's small line buffer in between.
     let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?);
@@ -31,7 +28,7 @@ pub(crate) fn spawn(
 /// `queue`; each is opened only when its turn comes.
 pub(crate) fn spawn_named(
     names: &[String],
-    queue: Arc<Queue>,
+    queue: Intake,
     max_line: usize,
 ) -> io::Result<(ReaderHandle, Arc<AtomicBool>)> {
     let inputs = names
