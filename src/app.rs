@@ -82,22 +82,10 @@ pub(crate) async fn ship(
         Err(early) => return early.conclude(config, started).await,
     };
     let stopped = read_until_stop(&pipeline, reading, &mut stops).await;
-    let drain = drain(&mut pipeline, &mut stops, &stopped.stop, config).await;
-    if let Some(progress) = progress {
-        progress.finish();
-    }
-    let close_errors = settle_drain(&pipeline, &drain, config);
+    let drained = drain(&mut pipeline, &mut stops, &stopped.stop, config, progress).await;
     let_reader_finish(&stopped).await;
-    let saved = save_checkpoint(&stopped, &pipeline, &drain).await;
-    conclude(
-        config,
-        &pipeline,
-        &stopped,
-        &drain,
-        &close_errors,
-        saved,
-        started,
-    )
+    let saved = save_checkpoint(&stopped, &pipeline, &drained.how).await;
+    conclude(config, &pipeline, &stopped, &drained, saved, started)
 }
 
 /// A run that has started reading.
@@ -150,6 +138,12 @@ struct Stopped {
     unfinished: Arc<AtomicU64>,
     /// Where file positions are saved.
     checkpoint: Option<Arc<Checkpoint>>,
+}
+
+/// How the drain ended, and the sinks whose close failed.
+struct Drained {
+    how: Drain,
+    close_errors: Vec<(usize, String)>,
 }
 
 /// How the drain ended.
@@ -239,6 +233,56 @@ fn start_reading(
     }
 }
 
+/// The checkpoint of a run that reads files, locked for this run and
+/// read.
+fn take_checkpoint(config: &Config) -> anyhow::Result<Option<Arc<Checkpoint>>> {
+    Ok(match checkpoint_path(config) {
+        Some(path) => Some(Arc::new(Checkpoint::load(path)?)),
+        None => None,
+    })
+}
+
+/// `--checkpoint`, when the run reads files.
+fn checkpoint_path(config: &Config) -> Option<&std::path::Path> {
+    match &config.input {
+        crate::config::Input::Files(files) => files.checkpoint.as_deref(),
+        crate::config::Input::Stdin => None,
+    }
+}
+
+/// The files shipper writes: never read as input.
+fn output_files(config: &Config) -> Vec<std::path::PathBuf> {
+    let files = config.sinks.iter().filter_map(|sink| match sink {
+        SinkSpec::File(path) => Some(path.clone()),
+        _ => None,
+    });
+    files.chain(config.summary.file.clone()).collect()
+}
+
+/// Starts what shows the run while it goes: /metrics, stats lines and the
+/// status line, as configured.
+fn watch(
+    pipeline: &Pipeline,
+    metrics: Option<tokio::net::TcpListener>,
+    config: &Config,
+    started: Instant,
+    reading: &Reading,
+) -> Option<Progress> {
+    let names = pipeline.sink_names().to_vec();
+    if let Some(listener) = metrics {
+        stats::serve_metrics(listener, pipeline.queue(), names.clone());
+    }
+    if let Some(interval) = config.stats_interval {
+        stats::report_every(interval, pipeline.queue(), names.clone(), started);
+    }
+    Progress::start(
+        config.progress,
+        pipeline.queue(),
+        names,
+        reading.amount.clone(),
+    )
+}
+
 impl Early {
     /// Says why, and concludes with a summary of nothing (so a script
     /// never reads a stale one), unless the run could not start at all.
@@ -266,67 +310,6 @@ impl Early {
             } => could_not_read(&error, *pipeline, config, checkpoint, started).await,
         }
     }
-}
-
-/// Reads until the input ends or a stop is requested. A stop stops
-/// intake; the reader is given `READ_GRACE` to hand over what it read.
-async fn read_until_stop(
-    pipeline: &Pipeline,
-    mut reading: Reading,
-    stops: &mut impl Stops,
-) -> Stopped {
-    let stop = tokio::select! {
-        read = &mut reading.handle.done => Stop::EndOfInput(read.unwrap_or(Ok(()))),
-        signal = stops.next() => Stop::Signal(signal),
-    };
-    if let Stop::Signal(_) = stop {
-        pipeline.stop_intake();
-        reading.wake();
-        stop_reading(pipeline, reading.handle.done);
-    }
-    let at = Instant::now();
-    let mut thread = Some(reading.handle.thread);
-    if let Stop::EndOfInput(_) = stop
-        && let Some(thread) = thread.take()
-    {
-        // The thread has sent its result and is ending.
-        let _ = thread.join();
-    }
-    tell_stop(&stop, reading.what);
-    Stopped {
-        stop,
-        at,
-        thread,
-        blocked: reading.blocked,
-        unfinished: reading.handle.unfinished,
-        checkpoint: reading.checkpoint,
-    }
-}
-
-/// The checkpoint of a run that reads files, locked for this run and
-/// read.
-fn take_checkpoint(config: &Config) -> anyhow::Result<Option<Arc<Checkpoint>>> {
-    Ok(match checkpoint_path(config) {
-        Some(path) => Some(Arc::new(Checkpoint::load(path)?)),
-        None => None,
-    })
-}
-
-/// `--checkpoint`, when the run reads files.
-fn checkpoint_path(config: &Config) -> Option<&std::path::Path> {
-    match &config.input {
-        crate::config::Input::Files(files) => files.checkpoint.as_deref(),
-        crate::config::Input::Stdin => None,
-    }
-}
-
-/// The files shipper writes: never read as input.
-fn output_files(config: &Config) -> Vec<std::path::PathBuf> {
-    let files = config.sinks.iter().filter_map(|sink| match sink {
-        SinkSpec::File(path) => Some(path.clone()),
-        _ => None,
-    });
-    files.chain(config.summary.file.clone()).collect()
 }
 
 /// A sink could not open, or a signal came while they opened: the run
@@ -371,28 +354,39 @@ async fn could_not_read(
     Ok(Status::CouldNotRun)
 }
 
-/// Starts what shows the run while it goes: /metrics, stats lines and the
-/// status line, as configured.
-fn watch(
+/// Reads until the input ends or a stop is requested. A stop stops
+/// intake; the reader is given `READ_GRACE` to hand over what it read.
+async fn read_until_stop(
     pipeline: &Pipeline,
-    metrics: Option<tokio::net::TcpListener>,
-    config: &Config,
-    started: Instant,
-    reading: &Reading,
-) -> Option<Progress> {
-    let names = pipeline.sink_names().to_vec();
-    if let Some(listener) = metrics {
-        stats::serve_metrics(listener, pipeline.queue(), names.clone());
+    mut reading: Reading,
+    stops: &mut impl Stops,
+) -> Stopped {
+    let stop = tokio::select! {
+        read = &mut reading.handle.done => Stop::EndOfInput(read.unwrap_or(Ok(()))),
+        signal = stops.next() => Stop::Signal(signal),
+    };
+    if let Stop::Signal(_) = stop {
+        pipeline.stop_intake();
+        reading.wake();
+        stop_reading(pipeline, reading.handle.done);
     }
-    if let Some(interval) = config.stats_interval {
-        stats::report_every(interval, pipeline.queue(), names.clone(), started);
+    let at = Instant::now();
+    let mut thread = Some(reading.handle.thread);
+    if let Stop::EndOfInput(_) = stop
+        && let Some(thread) = thread.take()
+    {
+        // The thread has sent its result and is ending.
+        let _ = thread.join();
     }
-    Progress::start(
-        config.progress,
-        pipeline.queue(),
-        names,
-        reading.amount.clone(),
-    )
+    tell_stop(&stop, reading.what);
+    Stopped {
+        stop,
+        at,
+        thread,
+        blocked: reading.blocked,
+        unfinished: reading.handle.unfinished,
+        checkpoint: reading.checkpoint,
+    }
 }
 
 /// Says why intake stopped: routine with -v, an error if a read failed.
@@ -432,10 +426,27 @@ fn stop_reading(
     });
 }
 
+/// Drains, stops the status line, and counts what an unfinished drain
+/// left in flight.
+async fn drain(
+    pipeline: &mut Pipeline,
+    stops: &mut impl Stops,
+    stop: &Stop,
+    config: &Config,
+    progress: Option<Progress>,
+) -> Drained {
+    let how = drain_in_time(pipeline, stops, stop, config).await;
+    if let Some(progress) = progress {
+        progress.finish();
+    }
+    let close_errors = settle_drain(pipeline, &how, config);
+    Drained { how, close_errors }
+}
+
 /// Drains within the shutdown timeout. A stop request cuts the drain
 /// short if one already stopped the run; after the input ended on its
 /// own, the first request only warns, and a second one cuts.
-async fn drain(
+async fn drain_in_time(
     pipeline: &mut Pipeline,
     stops: &mut impl Stops,
     stop: &Stop,
@@ -580,17 +591,17 @@ fn conclude(
     config: &Config,
     pipeline: &Pipeline,
     stopped: &Stopped,
-    drain: &Drain,
-    close_errors: &[(usize, String)],
+    drained: &Drained,
     saved: anyhow::Result<()>,
     started: Instant,
 ) -> anyhow::Result<Status> {
+    let close_errors = &drained.close_errors;
     let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), close_errors);
     summary.checkpoint = stopped
         .checkpoint
         .as_deref()
         .map(|checkpoint| CheckpointSummary::of(checkpoint, &saved));
-    let signal = match (&stopped.stop, drain) {
+    let signal = match (&stopped.stop, &drained.how) {
         (Stop::Signal(signal), _) | (_, Drain::Cut(signal)) => Some(*signal),
         _ => None,
     };
