@@ -120,11 +120,13 @@ enum Early {
 enum Stop {
     /// The input ended; `Err` when a read failed.
     EndOfInput(std::io::Result<()>),
+    /// A stop was requested first.
     Signal(Signal),
 }
 
 /// How intake stopped, and what the rest of the run needs of the reading.
 struct Stopped {
+    /// Why intake stopped.
     stop: Stop,
     /// When intake stopped, which is when the drain started.
     at: Instant,
@@ -142,12 +144,15 @@ struct Stopped {
 
 /// How the drain ended, and the sinks whose close failed.
 struct Drained {
+    /// Finished, timed out or cut short.
     how: Drain,
+    /// Each sink whose close failed, by its place, and why.
     close_errors: Vec<(usize, String)>,
 }
 
 /// How the drain ended.
 enum Drain {
+    /// Everything was written and the sinks closed, some maybe failing to.
     Finished(Vec<CloseFailure>),
     /// `--shutdown-timeout` ran out.
     TimedOut,
