@@ -318,3 +318,23 @@ async fn the_checkpoint_is_saved_after_the_drain() {
     assert_eq!(summary["checkpoint"]["saved"], true);
     assert_eq!(summary["checkpoint"]["files"][0]["offset"], 6);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_request_while_the_sinks_open_ends_the_run_before_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipe = Pipe::with(3);
+    let config = settings(&dir, &[&pipe.name()]);
+    let (send, stops, _) = requests();
+    // A sink that never finishes opening, as a server that does not answer.
+    let never_open = std::future::pending::<anyhow::Result<Vec<Sink>>>();
+    send.send(Signal::Interrupt).unwrap();
+
+    let status = ended(ship(&config, never_open, stops)).await.unwrap();
+
+    assert_eq!(status, Status::Interrupted);
+    let summary = summary(&dir);
+    assert_eq!(summary["lines_read"], 0);
+    assert_eq!(summary["submitted"], 0);
+    assert_eq!(summary["stopped_by"], "SIGINT");
+    drop(pipe);
+}
