@@ -1,42 +1,50 @@
-//! One run, start to finish: open the sinks, read until the input ends or a
-//! signal arrives, drain within the shutdown timeout, print the summary and
-//! choose the exit status.
+//! One run, start to finish, as named steps: open the sinks, read until
+//! the input ends or a stop is requested, drain within the shutdown
+//! timeout, save the checkpoint, and conclude with the summary and the
+//! exit status. The run takes its sinks and its stop requests as
+//! parameters, so the whole lifecycle also runs in-process, in tests.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use anyhow::Context;
 use serde_json::json;
 
-use crate::config::{Config, SinkSpec, SummaryFormat, sink_label};
+use crate::config::{Config, SinkSpec, SummaryFormat, Task, sink_label};
 use crate::diagnostics;
 use crate::envelope::Encoder;
 use crate::exit_code::Status;
 use crate::pipeline::{CloseFailure, Counts, DropReason, Pipeline};
 use crate::progress::Progress;
-use crate::shutdown::{self, Signal, Signals};
-use crate::sink;
-use crate::source::checkpoint::Checkpoint;
+use crate::shutdown::{self, Signal, Signals, Stops};
+use crate::sink::{self, Sink};
+use crate::source::checkpoint::{self, Checkpoint};
 use crate::source::{self, Reading};
 use crate::stats;
 use crate::summary::{CheckpointSummary, Summary};
 
-/// Why intake stopped.
-enum Stop {
-    /// The input ended; `Err` when a read failed.
-    EndOfInput(std::io::Result<()>),
-    Signal(Signal),
-}
-
-/// How the drain ended.
-enum Drain {
-    Finished(Vec<CloseFailure>),
-    /// `--shutdown-timeout` ran out.
-    TimedOut,
-    /// A signal cut it short.
-    Cut(Signal),
-}
-
+/// Does what the settings ask: ship lines, or show or reset a checkpoint.
 pub(crate) fn run(config: Config) -> anyhow::Result<Status> {
+    match &config.task {
+        Task::Ship => ship_until_done(&config),
+        Task::ShowCheckpoint(path, paths) => {
+            checkpoint::show(path, paths).map(|()| Status::Delivered)
+        }
+        Task::ResetCheckpoint(path, paths) => {
+            let forgotten = checkpoint::reset(path, paths)?;
+            diagnostics::say!(
+                "shipper: forgot the positions of {forgotten} files in '{}'",
+                diagnostics::shown(path)
+            );
+            Ok(Status::Delivered)
+        }
+    }
+}
+
+/// Ships on a runtime of its own, stopped by SIGINT and SIGTERM.
+fn ship_until_done(config: &Config) -> anyhow::Result<Status> {
     diagnostics::set_verbose(config.verbose);
     shutdown::ignore_file_size_signal();
     source::descriptors::raise_limit();
@@ -44,147 +52,196 @@ pub(crate) fn run(config: Config) -> anyhow::Result<Status> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    let status = runtime.block_on(ship(&config));
+    let status = runtime.block_on(async {
+        let signals = Signals::listen().context("could not listen for signals")?;
+        ship(config, sink::open_all(config), signals).await
+    });
     // A reader blocked on a pipe or a sink stuck in a write must not keep
     // shipper alive once the summary is out.
     runtime.shutdown_background();
     status
 }
 
-async fn ship(config: &Config) -> anyhow::Result<Status> {
+/// One run: open `sinks`, read what the settings name until the input
+/// ends or `stops` asks to stop, drain, save the checkpoint, and conclude
+/// with the summary. The first stop request stops intake; another one
+/// cuts the drain short.
+pub(crate) async fn ship(
+    config: &Config,
+    sinks: impl Future<Output = anyhow::Result<Vec<Sink>>>,
+    mut stops: impl Stops,
+) -> anyhow::Result<Status> {
     let started = Instant::now();
-    let mut signals = Signals::listen().context("could not listen for signals")?;
+    let Running {
+        mut pipeline,
+        reading,
+        progress,
+    } = match start(config, sinks, &mut stops, started).await {
+        Ok(running) => running,
+        Err(early) => return early.conclude(config, started).await,
+    };
+    let stopped = read_until_stop(&pipeline, reading, &mut stops).await;
+    let drained = drain(&mut pipeline, &mut stops, &stopped.stop, config, progress).await;
+    let_reader_finish(&stopped).await;
+    let saved = save_checkpoint(&stopped, &pipeline, &drained.how).await;
+    conclude(config, &pipeline, &stopped, &drained, saved, started)
+}
+
+/// A run that has started reading.
+struct Running {
+    /// The queue, the worker and the sinks' tasks.
+    pipeline: Pipeline,
+    /// What reads into the queue.
+    reading: Reading,
+    /// The status line, when shown.
+    progress: Option<Progress>,
+}
+
+/// Why a run ended before it read anything.
+enum Early {
+    /// It could not start at all (the summary file, /metrics): no summary.
+    Failed(anyhow::Error),
+    /// The checkpoint could not be taken.
+    NoCheckpoint(anyhow::Error),
+    /// A stop was requested while the sinks opened.
+    Stopped(Signal),
+    /// A sink could not open.
+    NoSink(anyhow::Error),
+    /// Reading could not start; the sinks are open and are closed.
+    NoInput {
+        error: anyhow::Error,
+        pipeline: Box<Pipeline>,
+        checkpoint: Option<CheckpointSummary>,
+    },
+}
+
+/// Why intake stopped.
+enum Stop {
+    /// The input ended; `Err` when a read failed.
+    EndOfInput(std::io::Result<()>),
+    /// A stop was requested first.
+    Signal(Signal),
+}
+
+/// How intake stopped, and what the rest of the run needs of the reading.
+struct Stopped {
+    /// Why intake stopped.
+    stop: Stop,
+    /// When intake stopped, which is when the drain started.
+    at: Instant,
+    /// The reader's thread, until it is joined: at the end of input at
+    /// once; stopped by a signal, it is waited for before the summary.
+    thread: Option<JoinHandle<()>>,
+    /// Set while the reader waits in a read or an open that may never
+    /// return.
+    blocked: Arc<AtomicBool>,
+    /// Bytes of a line read whose end never came.
+    unfinished: Arc<AtomicU64>,
+    /// Where file positions are saved.
+    checkpoint: Option<Arc<Checkpoint>>,
+}
+
+/// How the drain ended, and the sinks whose close failed.
+struct Drained {
+    /// Finished, timed out or cut short.
+    how: Drain,
+    /// Each sink whose close failed, by its place, and why.
+    close_errors: Vec<(usize, String)>,
+}
+
+/// How the drain ended.
+enum Drain {
+    /// Everything was written and the sinks closed, some maybe failing to.
+    Finished(Vec<CloseFailure>),
+    /// `--shutdown-timeout` ran out.
+    TimedOut,
+    /// A signal cut it short.
+    Cut(Signal),
+}
+
+/// Everything before the reading, then the reading: the summary file
+/// claimed, the checkpoint taken, /metrics bound, the sinks opened and
+/// the pipeline started.
+async fn start(
+    config: &Config,
+    sinks: impl Future<Output = anyhow::Result<Vec<Sink>>>,
+    stops: &mut impl Stops,
+    started: Instant,
+) -> Result<Running, Early> {
     if let Some(path) = &config.summary.file {
         // Fails before anything is read, and clears a stale summary.
-        Summary::claim_file(path)?;
+        Summary::claim_file(path).map_err(Early::Failed)?;
     }
     // Taken before the sinks open: a run refused the checkpoint writes
     // nothing.
-    let checkpoint = match take_checkpoint(config) {
-        Ok(checkpoint) => checkpoint,
-        Err(err) => {
-            diagnostics::say!("shipper: {err:#}");
-            let unsaved =
-                checkpoint_path(config).map(|path| CheckpointSummary::unsaved(path, &err));
-            return nothing_shipped(config, Status::CouldNotRun, None, unsaved, started);
-        }
-    };
+    let checkpoint = take_checkpoint(config).map_err(Early::NoCheckpoint)?;
     let metrics = match config.metrics_addr {
-        Some(addr) => Some(stats::listen(addr).await?),
+        Some(addr) => Some(stats::listen(addr).await.map_err(Early::Failed)?),
         None => None,
     };
-    // Opening may wait on a server that answers slowly: a signal still
-    // stops shipper, which has read nothing yet.
-    let opened = tokio::select! {
-        opened = sink::open_all(config) => opened,
-        signal = signals.next() => {
-            diagnostics::say!("shipper: {} received while the sinks opened", signal.name());
-            return nothing_shipped(config, signal.status(), Some(signal), None, started);
-        }
-    };
-    let sinks = match opened {
-        Ok(sinks) => sinks,
-        Err(err) => {
-            diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
-            return nothing_shipped(config, Status::CouldNotRun, None, None, started);
-        }
-    };
+    let sinks = open_sinks(sinks, stops).await?;
     let host = crate::host::name();
-    let mut pipeline = Pipeline::start(
+    let pipeline = Pipeline::start(
         &config.pipeline,
         Encoder::new(&config.envelope, &host),
         sinks,
     );
+    start_reading(config, pipeline, checkpoint, metrics, started)
+}
+
+/// Opens the sinks. Opening may wait on a server that answers slowly: a
+/// stop request still ends the run, which has read nothing yet.
+async fn open_sinks(
+    sinks: impl Future<Output = anyhow::Result<Vec<Sink>>>,
+    stops: &mut impl Stops,
+) -> Result<Vec<Sink>, Early> {
+    tokio::select! {
+        opened = sinks => opened.map_err(Early::NoSink),
+        signal = stops.next() => Err(Early::Stopped(signal)),
+    }
+}
+
+/// Starts reading into the pipeline, and what shows the run while it goes.
+fn start_reading(
+    config: &Config,
+    pipeline: Pipeline,
+    checkpoint: Option<Arc<Checkpoint>>,
+    metrics: Option<tokio::net::TcpListener>,
+    started: Instant,
+) -> Result<Running, Early> {
     // Kept to report on when reading cannot start.
     let taken = checkpoint.clone();
-    let mut reading = match Reading::start(
+    let started_reading = Reading::start(
         &config.input,
         config.envelope.max_line_bytes,
         pipeline.intake(),
         &output_files(config),
         checkpoint,
-    ) {
-        Ok(reading) => reading,
-        Err(err) => {
-            let unsaved = taken.map(|checkpoint| {
-                CheckpointSummary::of(&checkpoint, &Err(anyhow::anyhow!("{err:#}")))
+    );
+    match started_reading {
+        Ok(reading) => Ok(Running {
+            progress: watch(&pipeline, metrics, config, started, &reading),
+            pipeline,
+            reading,
+        }),
+        Err(error) => {
+            let checkpoint = taken.map(|checkpoint| {
+                CheckpointSummary::of(&checkpoint, &Err(anyhow::anyhow!("{error:#}")))
             });
-            return could_not_read(&err, pipeline, config, unsaved, started).await;
+            Err(Early::NoInput {
+                error,
+                pipeline: Box::new(pipeline),
+                checkpoint,
+            })
         }
-    };
-    let progress = watch(&pipeline, metrics, config, started, &reading);
-    let stop = tokio::select! {
-        read = &mut reading.handle.done => Stop::EndOfInput(read.unwrap_or(Ok(()))),
-        signal = signals.next() => Stop::Signal(signal),
-    };
-    if let Stop::Signal(_) = stop {
-        pipeline.stop_intake();
-        reading.wake();
-        stop_reading(&pipeline, reading.handle.done);
     }
-    let drain_started = Instant::now();
-    let mut reader_thread = Some(reading.handle.thread);
-    // Taken only at the end of input: stopped by a signal, the thread is
-    // still waited for before the summary.
-    if let Stop::EndOfInput(_) = stop
-        && let Some(thread) = reader_thread.take()
-    {
-        // The thread has sent its result and is ending.
-        let _ = thread.join();
-    }
-    tell_stop(&stop, reading.what);
-
-    let drain = drain(&mut pipeline, &mut signals, &stop, config).await;
-    if let Some(progress) = progress {
-        progress.finish();
-    }
-    let close_errors = settle_drain(&pipeline, &drain, config);
-    let_reader_finish(reader_thread.as_ref(), &reading.blocked).await;
-    source::descriptors::report_waiting();
-    if let Stop::Signal(_) = stop {
-        source::report_unfinished(
-            reading
-                .handle
-                .unfinished
-                .load(std::sync::atomic::Ordering::Relaxed),
-        );
-    }
-    let saved = save_checkpoint(
-        reading.checkpoint.as_deref(),
-        reader_thread.as_ref(),
-        &pipeline,
-        &drain,
-    )
-    .await;
-
-    let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), &close_errors);
-    summary.checkpoint = reading
-        .checkpoint
-        .as_deref()
-        .map(|checkpoint| CheckpointSummary::of(checkpoint, &saved));
-    let signal = match (&stop, &drain) {
-        (Stop::Signal(signal), _) | (_, Drain::Cut(signal)) => Some(*signal),
-        _ => None,
-    };
-    // Positions that were not saved make a restart repeat lines: that
-    // outranks even a signal, which is how a follower always stops.
-    let status = match (&stop, signal) {
-        _ if saved.is_err() => Status::CouldNotRun,
-        (_, Some(signal)) => signal.status(),
-        (Stop::EndOfInput(Err(_)), None) => Status::CouldNotRun,
-        _ if summary.dropped > 0 || !close_errors.is_empty() => Status::Dropped,
-        _ => Status::Delivered,
-    };
-    finish(&mut summary, status, signal, started, drain_started);
-    report(&summary, config)?;
-    Ok(status)
 }
 
 /// The checkpoint of a run that reads files, locked for this run and
 /// read.
-fn take_checkpoint(config: &Config) -> anyhow::Result<Option<std::sync::Arc<Checkpoint>>> {
+fn take_checkpoint(config: &Config) -> anyhow::Result<Option<Arc<Checkpoint>>> {
     Ok(match checkpoint_path(config) {
-        Some(path) => Some(std::sync::Arc::new(Checkpoint::load(path)?)),
+        Some(path) => Some(Arc::new(Checkpoint::load(path)?)),
         None => None,
     })
 }
@@ -206,31 +263,57 @@ fn output_files(config: &Config) -> Vec<std::path::PathBuf> {
     files.chain(config.summary.file.clone()).collect()
 }
 
-/// The files' last positions, saved after the drain: where every event is
-/// settled, or, when the drain finished, everything the queue took. The
-/// file reader hands its positions over as it ends, which it does at once
-/// once intake stops; it is given a moment to.
-async fn save_checkpoint(
-    checkpoint: Option<&Checkpoint>,
-    reader_thread: Option<&std::thread::JoinHandle<()>>,
+/// Starts what shows the run while it goes: /metrics, stats lines and the
+/// status line, as configured.
+fn watch(
     pipeline: &Pipeline,
-    drain: &Drain,
-) -> anyhow::Result<()> {
-    let Some(checkpoint) = checkpoint else {
-        return Ok(());
-    };
-    let deadline = Instant::now() + std::time::Duration::from_secs(1);
-    let running = || reader_thread.is_some_and(|thread| !thread.is_finished());
-    while running() && Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    metrics: Option<tokio::net::TcpListener>,
+    config: &Config,
+    started: Instant,
+    reading: &Reading,
+) -> Option<Progress> {
+    let names = pipeline.sink_names().to_vec();
+    if let Some(listener) = metrics {
+        stats::serve_metrics(listener, pipeline.counts_view(), names.clone());
     }
-    let saved = checkpoint.save(&pipeline.settled_to(), matches!(drain, Drain::Finished(_)));
-    if let Err(err) = &saved {
-        diagnostics::error("checkpoint", "save", || {
-            (format!("{err:#}"), json!({"error": format!("{err:#}")}))
-        });
+    if let Some(interval) = config.stats_interval {
+        stats::report_every(interval, pipeline.counts_view(), names.clone(), started);
     }
-    saved
+    Progress::start(
+        config.progress,
+        pipeline.counts_view(),
+        names,
+        reading.amount.clone(),
+    )
+}
+
+impl Early {
+    /// Says why, and concludes with a summary of nothing (so a script
+    /// never reads a stale one), unless the run could not start at all.
+    async fn conclude(self, config: &Config, started: Instant) -> anyhow::Result<Status> {
+        match self {
+            Early::Failed(error) => Err(error),
+            Early::NoCheckpoint(error) => {
+                diagnostics::say!("shipper: {error:#}");
+                let unsaved =
+                    checkpoint_path(config).map(|path| CheckpointSummary::unsaved(path, &error));
+                nothing_shipped(config, Status::CouldNotRun, None, unsaved, started)
+            }
+            Early::Stopped(signal) => {
+                diagnostics::say!("shipper: {} received while the sinks opened", signal.name());
+                nothing_shipped(config, signal.status(), Some(signal), None, started)
+            }
+            Early::NoSink(error) => {
+                diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{error:#}")));
+                nothing_shipped(config, Status::CouldNotRun, None, None, started)
+            }
+            Early::NoInput {
+                error,
+                pipeline,
+                checkpoint,
+            } => could_not_read(&error, *pipeline, config, checkpoint, started).await,
+        }
+    }
 }
 
 /// A sink could not open, or a signal came while they opened: the run
@@ -275,28 +358,39 @@ async fn could_not_read(
     Ok(Status::CouldNotRun)
 }
 
-/// Starts what shows the run while it goes: /metrics, stats lines and the
-/// status line, as configured.
-fn watch(
+/// Reads until the input ends or a stop is requested. A stop stops
+/// intake; the reader is given `READ_GRACE` to hand over what it read.
+async fn read_until_stop(
     pipeline: &Pipeline,
-    metrics: Option<tokio::net::TcpListener>,
-    config: &Config,
-    started: Instant,
-    reading: &Reading,
-) -> Option<Progress> {
-    let names = pipeline.sink_names().to_vec();
-    if let Some(listener) = metrics {
-        stats::serve_metrics(listener, pipeline.counts_view(), names.clone());
+    mut reading: Reading,
+    stops: &mut impl Stops,
+) -> Stopped {
+    let stop = tokio::select! {
+        read = &mut reading.handle.done => Stop::EndOfInput(read.unwrap_or(Ok(()))),
+        signal = stops.next() => Stop::Signal(signal),
+    };
+    if let Stop::Signal(_) = stop {
+        pipeline.stop_intake();
+        reading.wake();
+        stop_reading(pipeline, reading.handle.done);
     }
-    if let Some(interval) = config.stats_interval {
-        stats::report_every(interval, pipeline.counts_view(), names.clone(), started);
+    let at = Instant::now();
+    let mut thread = Some(reading.handle.thread);
+    if let Stop::EndOfInput(_) = stop
+        && let Some(thread) = thread.take()
+    {
+        // The thread has sent its result and is ending.
+        let _ = thread.join();
     }
-    Progress::start(
-        config.progress,
-        pipeline.counts_view(),
-        names,
-        reading.amount.clone(),
-    )
+    tell_stop(&stop, reading.what);
+    Stopped {
+        stop,
+        at,
+        thread,
+        blocked: reading.blocked,
+        unfinished: reading.handle.unfinished,
+        checkpoint: reading.checkpoint,
+    }
 }
 
 /// Says why intake stopped: routine with -v, an error if a read failed.
@@ -336,45 +430,29 @@ fn stop_reading(
     });
 }
 
-/// How long a reader that is not blocked may take to hand over what it
-/// holds once the queue is closed: it splits at most one block and finds
-/// every push refused, so this is a bound never met, not a wait.
-const HAND_OVER_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Once the queue is closed, the reader may still hold a block it read
-/// (a second signal can close the queue while the reader waits for room):
-/// its lines are split and counted, refused as `shutdown`, before the
-/// summary is read, so every byte taken from the input is accounted for.
-/// A reader blocked in a read or an open (a silent pipe) has taken nothing
-/// and is given only `READ_GRACE`.
-async fn let_reader_finish(
-    thread: Option<&std::thread::JoinHandle<()>>,
-    blocked: &std::sync::atomic::AtomicBool,
-) {
-    let Some(thread) = thread else {
-        return;
-    };
-    let limit = Instant::now() + HAND_OVER_LIMIT;
-    let mut blocked_since = None;
-    while !thread.is_finished() && Instant::now() < limit {
-        if blocked.load(std::sync::atomic::Ordering::Relaxed) {
-            let since = *blocked_since.get_or_insert_with(Instant::now);
-            if since.elapsed() >= READ_GRACE {
-                return;
-            }
-        } else {
-            blocked_since = None;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
-}
-
-/// Drains within the shutdown timeout. A signal cuts the drain short if
-/// one already stopped the run; after the input ended on its own, the
-/// first signal only warns, and a second one cuts.
+/// Drains, stops the status line, and counts what an unfinished drain
+/// left in flight.
 async fn drain(
     pipeline: &mut Pipeline,
-    signals: &mut Signals,
+    stops: &mut impl Stops,
+    stop: &Stop,
+    config: &Config,
+    progress: Option<Progress>,
+) -> Drained {
+    let how = drain_in_time(pipeline, stops, stop, config).await;
+    if let Some(progress) = progress {
+        progress.finish();
+    }
+    let close_errors = settle_drain(pipeline, &how, config);
+    Drained { how, close_errors }
+}
+
+/// Drains within the shutdown timeout. A stop request cuts the drain
+/// short if one already stopped the run; after the input ended on its
+/// own, the first request only warns, and a second one cuts.
+async fn drain_in_time(
+    pipeline: &mut Pipeline,
+    stops: &mut impl Stops,
     stop: &Stop,
     config: &Config,
 ) -> Drain {
@@ -389,7 +467,7 @@ async fn drain(
                     Err(_) => Drain::TimedOut,
                 };
             }
-            signal = signals.next() => {
+            signal = stops.next() => {
                 if !patient {
                     return Drain::Cut(signal);
                 }
@@ -403,19 +481,6 @@ async fn drain(
             }
         }
     }
-}
-
-fn finish(
-    summary: &mut Summary,
-    status: Status,
-    signal: Option<Signal>,
-    started: Instant,
-    drain_started: Instant,
-) {
-    summary.stopped_by = signal.map(Signal::name);
-    summary.exit_code = status.code();
-    summary.elapsed_seconds = started.elapsed().as_secs_f64();
-    summary.drain_seconds = drain_started.elapsed().as_secs_f64();
 }
 
 /// Counts what an unfinished drain left in flight, says so, and returns
@@ -453,6 +518,124 @@ fn settle_drain(pipeline: &Pipeline, drain: &Drain, config: &Config) -> Vec<(usi
     Vec::new()
 }
 
+/// Lets the reader hand over what it holds, then reports what it left:
+/// descriptors it still waits for, and, stopped by a signal, the start of
+/// a line whose end never came.
+async fn let_reader_finish(stopped: &Stopped) {
+    wait_for_reader(stopped.thread.as_ref(), &stopped.blocked).await;
+    source::descriptors::report_waiting();
+    if let Stop::Signal(_) = stopped.stop {
+        source::report_unfinished(stopped.unfinished.load(Ordering::Relaxed));
+    }
+}
+
+/// How long a reader that is not blocked may take to hand over what it
+/// holds once the queue is closed: it splits at most one block and finds
+/// every push refused, so this is a bound never met, not a wait.
+const HAND_OVER_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Once the queue is closed, the reader may still hold a block it read
+/// (a second signal can close the queue while the reader waits for room):
+/// its lines are split and counted, refused as `shutdown`, before the
+/// summary is read, so every byte taken from the input is accounted for.
+/// A reader blocked in a read or an open (a silent pipe) has taken nothing
+/// and is given only `READ_GRACE`.
+async fn wait_for_reader(thread: Option<&JoinHandle<()>>, blocked: &AtomicBool) {
+    let Some(thread) = thread else {
+        return;
+    };
+    let limit = Instant::now() + HAND_OVER_LIMIT;
+    let mut blocked_since = None;
+    while !thread.is_finished() && Instant::now() < limit {
+        if blocked.load(Ordering::Relaxed) {
+            let since = *blocked_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= READ_GRACE {
+                return;
+            }
+        } else {
+            blocked_since = None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
+/// The files' last positions, saved after the drain: where every event is
+/// settled, or, when the drain finished, everything the queue took. The
+/// file reader hands its positions over as it ends, which it does at once
+/// once intake stops; it is given a moment to.
+async fn save_checkpoint(
+    stopped: &Stopped,
+    pipeline: &Pipeline,
+    drain: &Drain,
+) -> anyhow::Result<()> {
+    let Some(checkpoint) = stopped.checkpoint.as_deref() else {
+        return Ok(());
+    };
+    let deadline = Instant::now() + std::time::Duration::from_secs(1);
+    let running = || {
+        stopped
+            .thread
+            .as_ref()
+            .is_some_and(|thread| !thread.is_finished())
+    };
+    while running() && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let saved = checkpoint.save(&pipeline.settled_to(), matches!(drain, Drain::Finished(_)));
+    if let Err(err) = &saved {
+        diagnostics::error("checkpoint", "save", || {
+            (format!("{err:#}"), json!({"error": format!("{err:#}")}))
+        });
+    }
+    saved
+}
+
+/// The summary, printed and written, and the exit status.
+fn conclude(
+    config: &Config,
+    pipeline: &Pipeline,
+    stopped: &Stopped,
+    drained: &Drained,
+    saved: anyhow::Result<()>,
+    started: Instant,
+) -> anyhow::Result<Status> {
+    let close_errors = &drained.close_errors;
+    let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), close_errors);
+    summary.checkpoint = stopped
+        .checkpoint
+        .as_deref()
+        .map(|checkpoint| CheckpointSummary::of(checkpoint, &saved));
+    let signal = match (&stopped.stop, &drained.how) {
+        (Stop::Signal(signal), _) | (_, Drain::Cut(signal)) => Some(*signal),
+        _ => None,
+    };
+    // Positions that were not saved make a restart repeat lines: that
+    // outranks even a signal, which is how a follower always stops.
+    let status = match (&stopped.stop, signal) {
+        _ if saved.is_err() => Status::CouldNotRun,
+        (_, Some(signal)) => signal.status(),
+        (Stop::EndOfInput(Err(_)), None) => Status::CouldNotRun,
+        _ if summary.dropped > 0 || !close_errors.is_empty() => Status::Dropped,
+        _ => Status::Delivered,
+    };
+    finish(&mut summary, status, signal, started, stopped.at);
+    report(&summary, config)?;
+    Ok(status)
+}
+
+fn finish(
+    summary: &mut Summary,
+    status: Status,
+    signal: Option<Signal>,
+    started: Instant,
+    drain_started: Instant,
+) {
+    summary.stopped_by = signal.map(Signal::name);
+    summary.exit_code = status.code();
+    summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    summary.drain_seconds = drain_started.elapsed().as_secs_f64();
+}
+
 /// Colour only on a terminal, and never when NO_COLOR is set.
 fn colour() -> bool {
     use std::io::IsTerminal;
@@ -477,3 +660,6 @@ fn report(summary: &Summary, config: &Config) -> anyhow::Result<()> {
     }
     written
 }
+
+#[cfg(test)]
+mod tests;

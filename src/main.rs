@@ -27,33 +27,71 @@ mod source;
 mod stats;
 mod summary;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::CommandFactory;
 
+use crate::config::Config;
+use crate::exit_code::Status;
+
 fn main() -> ExitCode {
-    let argv = match config_file::with_config_file(std::env::args_os().collect()) {
+    let config = match parse(std::env::args_os().collect()) {
+        Parsed::Run(config) => *config,
+        Parsed::Done(status) => return status,
+    };
+    match app::run(config) {
+        Ok(status) => status.into(),
+        Err(err) => {
+            diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
+            Status::CouldNotRun.into()
+        }
+    }
+}
+
+/// What the command line asks for.
+enum Parsed {
+    /// A run with these settings.
+    Run(Box<Config>),
+    /// Nothing more: help, the version, `--generate` or `--check-config`
+    /// was answered, or the usage was bad; exit with this status.
+    Done(ExitCode),
+}
+
+/// Reads the config file and the command line into checked settings.
+fn parse(argv: Vec<OsString>) -> Parsed {
+    let argv = match config_file::with_config_file(argv) {
         Ok(argv) => argv,
         Err(message) => {
             diagnostics::say!("shipper: {}", diagnostics::escape(&message));
-            return ExitCode::from(2);
+            return Parsed::Done(ExitCode::from(2));
         }
     };
     let args = match cli::Args::try_parse_argv(argv) {
         Ok(args) => args,
-        Err(err) => return clap_stopped(&err),
+        Err(err) => return Parsed::Done(clap_stopped(&err)),
     };
-    let check_only = args.check_config;
     if let Some(what) = args.generate {
         // Generated whole first: clap_complete panics on a failed write.
         let mut generated = Vec::new();
         let written = cli::generate(what, &mut generated).and_then(|()| print(&generated));
-        return printed(written);
+        return Parsed::Done(printed(written));
     }
-    // The paths it writes are checked before anything is written.
+    let check_only = args.check_config;
+    let config = checked(args);
+    if check_only {
+        diagnostics::say!("shipper: the settings are valid");
+        return Parsed::Done(ExitCode::SUCCESS);
+    }
+    Parsed::Run(Box::new(config))
+}
+
+/// The settings, with the paths they write checked before anything is
+/// written; a usage error (exit 2) when they do not hold.
+fn checked(args: cli::Args) -> Config {
     let checked =
-        config::Config::from_args(args).and_then(|config| outputs::check(&config).map(|()| config));
-    let config = match checked {
+        Config::from_args(args).and_then(|config| outputs::check(&config).map(|()| config));
+    match checked {
         Ok(config) => config,
         Err(message) => cli::Args::command()
             .error(
@@ -61,38 +99,6 @@ fn main() -> ExitCode {
                 diagnostics::escape(&message),
             )
             .exit(),
-    };
-    if check_only {
-        diagnostics::say!("shipper: the settings are valid");
-        return ExitCode::SUCCESS;
-    }
-    let done = match &config.task {
-        config::Task::Ship => None,
-        config::Task::ShowCheckpoint(path, paths) => Some(source::checkpoint::show(path, paths)),
-        config::Task::ResetCheckpoint(path, paths) => {
-            Some(source::checkpoint::reset(path, paths).map(|forgotten| {
-                diagnostics::say!(
-                    "shipper: forgot the positions of {forgotten} files in '{}'",
-                    diagnostics::shown(path)
-                );
-            }))
-        }
-    };
-    if let Some(done) = done {
-        return match done {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
-                exit_code::Status::CouldNotRun.into()
-            }
-        };
-    }
-    match app::run(config) {
-        Ok(status) => status.into(),
-        Err(err) => {
-            diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
-            exit_code::Status::CouldNotRun.into()
-        }
     }
 }
 
@@ -129,7 +135,7 @@ fn printed(written: std::io::Result<()>) -> ExitCode {
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
             diagnostics::say!("shipper: could not write the output: {err}");
-            exit_code::Status::CouldNotRun.into()
+            Status::CouldNotRun.into()
         }
     }
 }

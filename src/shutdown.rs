@@ -1,5 +1,6 @@
 //! Signals: the first SIGINT or SIGTERM stops intake and starts the drain;
-//! another one cuts the drain short.
+//! another one cuts the drain short. A run hears them through `Stops`, so
+//! a test can ask it to stop the same way.
 
 use tokio::signal::unix::{Signal as Stream, SignalKind, signal};
 
@@ -27,6 +28,13 @@ impl Signal {
     }
 }
 
+/// Where a run's requests to stop come from: the process's signals, or
+/// whatever a test sends.
+pub(crate) trait Stops {
+    /// The next request to stop; pending for as long as none comes.
+    async fn next(&mut self) -> Signal;
+}
+
 /// Listens for SIGINT and SIGTERM from the moment it is made.
 pub(crate) struct Signals {
     interrupt: Stream,
@@ -40,9 +48,11 @@ impl Signals {
             terminate: signal(SignalKind::terminate())?,
         })
     }
+}
 
+impl Stops for Signals {
     /// The next signal to arrive.
-    pub(crate) async fn next(&mut self) -> Signal {
+    async fn next(&mut self) -> Signal {
         tokio::select! {
             _ = self.interrupt.recv() => Signal::Interrupt,
             _ = self.terminate.recv() => Signal::Terminate,

@@ -1,15 +1,21 @@
 //! The validated settings of one run. Nothing past this point sees clap.
 
+pub(crate) mod file;
+pub(crate) mod http;
 pub(crate) mod nats;
+pub(crate) mod retry;
 pub(crate) mod syslog;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Args, HttpFormatArg, ProgressArg, ReadFromArg, SummaryArg};
+use crate::cli::{Args, ProgressArg, ReadFromArg, SummaryArg};
 use crate::level::Level;
-use crate::public_url::{has_secrets, public_url};
+use file::FileOptions;
+use http::HttpOptions;
+use nats::NatsOptions;
+use syslog::SyslogOptions;
 
 /// Longest line the reader accepts as a setting; lines are indexed with u32.
 const MAX_LINE_LIMIT: u64 = 1 << 30;
@@ -200,102 +206,6 @@ pub(crate) enum SinkSpec {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HttpFormat {
-    Ndjson,
-    JsonArray,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct HttpOptions {
-    pub format: HttpFormat,
-    pub gzip: bool,
-    pub headers: Vec<(String, String)>,
-    /// Sent as `Authorization: Bearer`; never printed.
-    pub token: Option<String>,
-    /// Longest one request may take.
-    pub timeout: Duration,
-    /// A PEM certificate trusted besides the system's roots.
-    pub ca_file: Option<PathBuf>,
-    pub retry: RetryPolicy,
-}
-
-/// How a network sink retries a batch: exponential backoff with full
-/// jitter, within an attempt budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RetryPolicy {
-    pub initial: Duration,
-    pub max_delay: Duration,
-    /// Attempts at one batch, the first included.
-    pub max_attempts: u32,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct NatsOptions {
-    /// A stream to create for the subject when no stream captures it.
-    pub stream: Option<String>,
-    pub auth: NatsAuth,
-    /// Longest wait for a connection, an answer or a publish ack.
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
-    /// The longest line kept whole, and the most bytes an event can take
-    /// (`EnvelopeConfig::max_event_bytes`), to compare with the server's
-    /// `max_payload`.
-    pub max_line_bytes: usize,
-    pub max_event_bytes: usize,
-    /// A private CA trusted for TLS, besides the system's roots.
-    pub ca_file: Option<PathBuf>,
-}
-
-/// How a NATS sink proves who it is.
-#[derive(Clone)]
-pub(crate) enum NatsAuth {
-    None,
-    UserPassword {
-        user: String,
-        password: String,
-    },
-    Token(String),
-    /// A `.creds` file: a user JWT and its NKey seed.
-    CredsFile(PathBuf),
-}
-
-/// Never shows a password or a token, whoever prints the settings.
-impl std::fmt::Debug for NatsAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NatsAuth::None => f.write_str("None"),
-            NatsAuth::UserPassword { user, .. } => write!(f, "UserPassword({user}, hidden)"),
-            NatsAuth::Token(_) => f.write_str("Token(hidden)"),
-            NatsAuth::CredsFile(path) => write!(f, "CredsFile({})", path.display()),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct SyslogOptions {
-    /// APP-NAME of every message.
-    pub app_name: String,
-    /// Longest message over TCP, in bytes; longer ones are cut and flagged.
-    pub max_message: usize,
-    /// Longest a TCP connection may take to open, or a write to make
-    /// progress.
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
-    /// A private CA trusted for `tls://` servers, besides the system's.
-    pub ca_file: Option<PathBuf>,
-    /// The facility of every message (RFC 5424 §6.2.1).
-    pub facility: u8,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct FileOptions {
-    /// Rotate before a write would take the file past this many bytes.
-    pub max_bytes: Option<u64>,
-    /// Rotated files kept beside the live one.
-    pub max_files: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ProgressMode {
     /// When stderr is a terminal.
     Auto,
@@ -317,86 +227,19 @@ pub(crate) struct SummaryConfig {
 }
 
 impl Config {
-    /// Checks what clap cannot check alone; the message becomes a usage error.
+    /// Checks what clap cannot check alone, section by section; the
+    /// message becomes a usage error.
     pub(crate) fn from_args(args: Args) -> Result<Config, String> {
         let sinks = parse_sinks(&args.sinks, &args.file_path)?;
-        positive("--queue-capacity", args.queue_capacity as u64)?;
-        positive("--batch-size", args.batch_size as u64)?;
-        positive("--max-line-bytes", args.max_line_bytes)?;
-        positive("--queue-max-bytes", args.queue_max_bytes)?;
-        if args.batch_size > MAX_BATCH_SIZE {
-            return Err(format!("--batch-size may be at most {MAX_BATCH_SIZE}"));
-        }
-        if args.max_line_bytes > MAX_LINE_LIMIT {
-            return Err(format!(
-                "--max-line-bytes may be at most {MAX_LINE_LIMIT} (1GiB)"
-            ));
-        }
-        if args.file_max_bytes == Some(0) {
-            return Err("--file-max-bytes must be greater than 0".into());
-        }
-        if args.file_max_files == 0 {
-            // Rotating into no kept file would delete events already
-            // counted as processed.
-            return Err(
-                "--file-max-files must be at least 1: rotation keeps the file it moves aside"
-                    .into(),
-            );
-        }
-        positive("--retry-max", u64::from(args.retry_max))?;
-        longer_than_zero("--http-timeout", args.http_timeout)?;
-        longer_than_zero("--nats-timeout", args.nats_timeout)?;
-        check_authorization(&sinks, &args)?;
-        check_headers(&args)?;
-        check_small_files(&args)?;
-        if args
-            .stats_interval
-            .is_some_and(|interval| interval.is_zero())
-        {
-            return Err("--stats-interval must be longer than 0".into());
-        }
-        let format = match args.http_format {
-            HttpFormatArg::Ndjson => HttpFormat::Ndjson,
-            HttpFormatArg::Json if args.raw => {
-                return Err(
-                    "--http-format json needs JSON events; it cannot be used with --raw".into(),
-                );
-            }
-            HttpFormatArg::Json => HttpFormat::JsonArray,
-        };
-        let retry = RetryPolicy {
-            initial: args.retry_initial,
-            max_delay: args.retry_max_delay,
-            max_attempts: args.retry_max,
-        };
-        let envelope = EnvelopeConfig {
-            mode: match (args.strict_envelope, args.raw) {
-                (true, _) => EnvelopeMode::Strict,
-                (_, true) => EnvelopeMode::Raw,
-                _ => EnvelopeMode::BestEffort,
-            },
-            max_line_bytes: args.max_line_bytes as usize,
-            fields: args.fields.clone(),
-        };
-        let nats = nats_options(&args, retry, &envelope);
-        let syslog = syslog_options(&args, retry)?;
-        let when_full = if args.drop_on_full {
-            WhenFull::DropNewest {
-                wait: args.backpressure_wait,
-                protect: args.protect_level,
-            }
-        } else {
-            WhenFull::Block
-        };
-        let task = match (
-            &args.checkpoint,
-            args.show_checkpoint,
-            args.reset_checkpoint,
-        ) {
-            (Some(path), true, _) => Task::ShowCheckpoint(path.clone(), lossy(&args.files)),
-            (Some(path), _, true) => Task::ResetCheckpoint(path.clone(), lossy(&args.files)),
-            _ => Task::Ship,
-        };
+        let pipeline = pipeline(&args)?;
+        let envelope = envelope(&args)?;
+        let file = file::options(&args)?;
+        let retry = retry::policy(&args)?;
+        let http = http::options(&args, &sinks, retry)?;
+        let nats = nats::options(&args, retry, &envelope)?;
+        let syslog = syslog::options(&args, retry)?;
+        let stats_interval = stats_interval(&args)?;
+        let task = task(&args);
         let input = match task {
             Task::Ship => input(&args)?,
             _ => Input::Stdin,
@@ -405,104 +248,109 @@ impl Config {
             task,
             input,
             envelope,
-            pipeline: PipelineConfig {
-                queue_capacity: args.queue_capacity,
-                queue_max_bytes: usize::try_from(args.queue_max_bytes).unwrap_or(usize::MAX),
-                when_full,
-                batch_size: args.batch_size,
-                batch_timeout: args.batch_timeout,
-                shutdown_timeout: args.shutdown_timeout,
-                gap_markers: args.gap_markers,
-            },
+            pipeline,
             sinks,
-            file: FileOptions {
-                max_bytes: args.file_max_bytes,
-                max_files: args.file_max_files,
-            },
-            http: HttpOptions {
-                format,
-                gzip: args.http_gzip,
-                headers: args.http_headers,
-                token: args.http_token,
-                timeout: args.http_timeout,
-                ca_file: args.http_ca_file,
-                retry,
-            },
+            file,
+            http,
             nats,
             syslog,
-            summary: SummaryConfig {
-                format: match args.summary {
-                    SummaryArg::Text => SummaryFormat::Text,
-                    SummaryArg::Json => SummaryFormat::Json,
-                    SummaryArg::None => SummaryFormat::None,
-                },
-                file: args.summary_file,
-            },
+            summary: summary(&args),
             verbose: args.verbose,
-            progress: match (args.quiet, args.progress) {
-                (true, _) | (_, ProgressArg::Never) => ProgressMode::Never,
-                (_, ProgressArg::Auto) => ProgressMode::Auto,
-                (_, ProgressArg::Always) => ProgressMode::Always,
-            },
-            stats_interval: args.stats_interval,
+            progress: progress(&args),
+            stats_interval,
             metrics_addr: args.metrics_addr,
         })
     }
 }
 
-/// At most one kind of credentials; clap has refused the others.
-fn nats_options(args: &Args, retry: RetryPolicy, envelope: &EnvelopeConfig) -> NatsOptions {
-    let auth = match (&args.nats_user, &args.nats_password, &args.nats_token) {
-        (Some(user), Some(password), _) => NatsAuth::UserPassword {
-            user: user.clone(),
-            password: password.clone(),
-        },
-        (_, _, Some(token)) => NatsAuth::Token(token.clone()),
-        _ => match &args.nats_creds {
-            Some(path) => NatsAuth::CredsFile(path.clone()),
-            None => NatsAuth::None,
-        },
+/// The queue, batching and shutdown flags.
+fn pipeline(args: &Args) -> Result<PipelineConfig, String> {
+    positive("--queue-capacity", args.queue_capacity as u64)?;
+    positive("--batch-size", args.batch_size as u64)?;
+    positive("--queue-max-bytes", args.queue_max_bytes)?;
+    if args.batch_size > MAX_BATCH_SIZE {
+        return Err(format!("--batch-size may be at most {MAX_BATCH_SIZE}"));
+    }
+    let when_full = if args.drop_on_full {
+        WhenFull::DropNewest {
+            wait: args.backpressure_wait,
+            protect: args.protect_level,
+        }
+    } else {
+        WhenFull::Block
     };
-    NatsOptions {
-        stream: args.nats_stream.clone(),
-        auth,
-        timeout: args.nats_timeout,
-        retry,
-        max_line_bytes: envelope.max_line_bytes,
-        max_event_bytes: envelope.max_event_bytes(),
-        ca_file: args.nats_ca_file.clone(),
+    Ok(PipelineConfig {
+        queue_capacity: args.queue_capacity,
+        queue_max_bytes: usize::try_from(args.queue_max_bytes).unwrap_or(usize::MAX),
+        when_full,
+        batch_size: args.batch_size,
+        batch_timeout: args.batch_timeout,
+        shutdown_timeout: args.shutdown_timeout,
+        gap_markers: args.gap_markers,
+    })
+}
+
+/// How lines become events: the mode, the longest line and the fields
+/// added.
+fn envelope(args: &Args) -> Result<EnvelopeConfig, String> {
+    positive("--max-line-bytes", args.max_line_bytes)?;
+    if args.max_line_bytes > MAX_LINE_LIMIT {
+        return Err(format!(
+            "--max-line-bytes may be at most {MAX_LINE_LIMIT} (1GiB)"
+        ));
+    }
+    Ok(EnvelopeConfig {
+        mode: match (args.strict_envelope, args.raw) {
+            (true, _) => EnvelopeMode::Strict,
+            (_, true) => EnvelopeMode::Raw,
+            _ => EnvelopeMode::BestEffort,
+        },
+        max_line_bytes: args.max_line_bytes as usize,
+        fields: args.fields.clone(),
+    })
+}
+
+/// Shipping, or showing or resetting the checkpoint.
+fn task(args: &Args) -> Task {
+    match (
+        &args.checkpoint,
+        args.show_checkpoint,
+        args.reset_checkpoint,
+    ) {
+        (Some(path), true, _) => Task::ShowCheckpoint(path.clone(), lossy(&args.files)),
+        (Some(path), _, true) => Task::ResetCheckpoint(path.clone(), lossy(&args.files)),
+        _ => Task::Ship,
     }
 }
 
-fn syslog_options(args: &Args, retry: RetryPolicy) -> Result<SyslogOptions, String> {
-    let name = &args.syslog_app_name;
-    let fits = (1..=syslog::MAX_APP_NAME).contains(&name.len())
-        && name.bytes().all(|byte| byte.is_ascii_graphic());
-    if !fits {
-        return Err(format!(
-            "--syslog-app-name '{name}' must be 1 to {} printable ASCII characters without spaces",
-            syslog::MAX_APP_NAME
-        ));
+/// `--summary` and `--summary-file`.
+fn summary(args: &Args) -> SummaryConfig {
+    SummaryConfig {
+        format: match args.summary {
+            SummaryArg::Text => SummaryFormat::Text,
+            SummaryArg::Json => SummaryFormat::Json,
+            SummaryArg::None => SummaryFormat::None,
+        },
+        file: args.summary_file.clone(),
     }
-    if args.syslog_timeout.is_zero() {
-        return Err("--syslog-timeout must be longer than 0".into());
+}
+
+/// `--progress`, which `--quiet` turns off.
+fn progress(args: &Args) -> ProgressMode {
+    match (args.quiet, args.progress) {
+        (true, _) | (_, ProgressArg::Never) => ProgressMode::Never,
+        (_, ProgressArg::Auto) => ProgressMode::Auto,
+        (_, ProgressArg::Always) => ProgressMode::Always,
     }
-    let max_message = args.syslog_max_message;
-    if !(syslog::MIN_MESSAGE as u64..=MAX_LINE_LIMIT).contains(&max_message) {
-        return Err(format!(
-            "--syslog-max-message must be from {} bytes to 1GiB",
-            syslog::MIN_MESSAGE
-        ));
+}
+
+fn stats_interval(args: &Args) -> Result<Option<Duration>, String> {
+    match args.stats_interval {
+        Some(interval) if interval.is_zero() => {
+            Err("--stats-interval must be longer than 0".into())
+        }
+        interval => Ok(interval),
     }
-    Ok(SyslogOptions {
-        app_name: name.clone(),
-        max_message: max_message as usize,
-        timeout: args.syslog_timeout,
-        retry,
-        ca_file: args.syslog_ca_file.clone(),
-        facility: syslog::facility(&args.syslog_facility)
-            .map_err(|why| format!("--syslog-facility: {why}"))?,
-    })
 }
 
 /// A timeout of 0 would fail every request, after `--check-config` had
@@ -515,100 +363,24 @@ fn longer_than_zero(flag: &str, value: Duration) -> Result<(), String> {
     }
 }
 
-/// An HTTP request carries one `Authorization`: a URL's user and password,
-/// `--http-token` and an `Authorization` header would each set it, and one
-/// would silently win. More than one for a sink is refused, naming them
-/// (never their values).
-fn check_authorization(sinks: &[SinkSpec], args: &Args) -> Result<(), String> {
-    let mut given = Vec::new();
-    for (name, _) in &args.http_headers {
-        if name.eq_ignore_ascii_case("authorization") {
-            given.push("--http-header 'Authorization: ...'".to_owned());
-        }
-    }
-    if args.http_token.is_some() {
-        given.push("--http-token (or SHIPPER_HTTP_TOKEN)".to_owned());
-    }
-    let mut per_sink = vec![given.clone()];
-    for sink in sinks {
-        if let SinkSpec::Http(url) = sink
-            && has_credentials(url)
-        {
-            let mut sources = given.clone();
-            sources.push(format!("the user and password in '{}'", public_url(url)));
-            per_sink.push(sources);
-        }
-    }
-    match per_sink.into_iter().find(|sources| sources.len() > 1) {
-        Some(sources) => Err(format!(
-            "an HTTP request has one Authorization, and it would come from {}: keep one",
-            sources.join(" and from ")
-        )),
-        None => Ok(()),
-    }
-}
-
-/// Headers the HTTP client would refuse, refused now: `--check-config`
-/// must not pass what every run then fails on. Values are never quoted.
-fn check_headers(args: &Args) -> Result<(), String> {
-    use reqwest::header::{HeaderName, HeaderValue};
-    for (name, value) in &args.http_headers {
-        if HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(format!(
-                "--http-header: '{name}' is not a header name (letters, digits and \
-                 !#$%&'*+-.^_`|~ only)"
-            ));
-        }
-        if HeaderValue::from_str(value).is_err() {
-            return Err(format!(
-                "--http-header: the value of '{name}' holds characters a header \
-                 cannot carry (not quoted, as it may be a secret)"
-            ));
-        }
-    }
-    if let Some(token) = &args.http_token
-        && HeaderValue::from_str(&format!("Bearer {token}")).is_err()
-    {
-        return Err(
-            "--http-token (or SHIPPER_HTTP_TOKEN) holds characters a header \
-                    cannot carry (not quoted, as it is a secret)"
-                .to_owned(),
-        );
-    }
-    Ok(())
-}
-
 /// Largest CA or creds file: PEM certificates and NATS creds take a few
 /// kilobytes.
 pub(crate) const MAX_KEY_FILE: u64 = 1 << 20;
 
-/// The CA and creds files, checked as `--config` is: regular files (or
-/// links to one) of at most `MAX_KEY_FILE`, refused at start rather than
+/// A CA or creds file, checked as `--config` is: a regular file (or a
+/// link to one) of at most `MAX_KEY_FILE`, refused at start rather than
 /// hanging on a FIFO or reading a device without end.
-fn check_small_files(args: &Args) -> Result<(), String> {
-    let files = [
-        ("--http-ca-file", &args.http_ca_file),
-        ("--nats-ca-file", &args.nats_ca_file),
-        ("--syslog-ca-file", &args.syslog_ca_file),
-        ("--nats-creds", &args.nats_creds),
-    ];
-    for (flag, path) in files {
-        if let Some(path) = path {
-            crate::files::read_bounded(path, MAX_KEY_FILE, true).map_err(|why| {
-                format!(
-                    "could not read {flag} '{}': {why}",
-                    crate::diagnostics::shown(path)
-                )
-            })?;
-        }
-    }
+fn small_file(flag: &str, path: &Option<PathBuf>) -> Result<(), String> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    crate::files::read_bounded(path, MAX_KEY_FILE, true).map_err(|why| {
+        format!(
+            "could not read {flag} '{}': {why}",
+            crate::diagnostics::shown(path)
+        )
+    })?;
     Ok(())
-}
-
-/// A URL with a user or a password: reqwest sends them as Basic
-/// authorization, over any `Authorization` header.
-fn has_credentials(url: &str) -> bool {
-    reqwest::Url::parse(url).is_ok_and(|url| !url.username().is_empty() || url.password().is_some())
 }
 
 fn positive(flag: &str, value: u64) -> Result<(), String> {
@@ -666,7 +438,7 @@ fn parse_sinks(specs: &[String], default_file: &std::path::Path) -> Result<Vec<S
             None if spec == "stdout" => SinkSpec::Stdout,
             None if spec == "file" => SinkSpec::File(default_file.to_path_buf()),
             Some(("file", path)) if !path.is_empty() => SinkSpec::File(PathBuf::from(path)),
-            Some(("http", url)) => SinkSpec::Http(check_url(url)?),
+            Some(("http", url)) => SinkSpec::Http(http::check_url(url)?),
             Some(("nats", url)) => SinkSpec::Nats(nats::Target::parse(url)?),
             Some(("syslog", url)) => SinkSpec::Syslog(syslog::Target::parse(url)?),
             _ => return Err(unknown_sink(spec)),
@@ -703,38 +475,14 @@ fn unknown_sink(spec: &str) -> String {
     }
 }
 
-fn check_url(url: &str) -> Result<String, String> {
-    if !url.contains("://") {
-        return Err("an HTTP sink needs a URL that starts with http:// or https://".to_owned());
-    }
-    let shown = public_url(url);
-    let parsed =
-        reqwest::Url::parse(url).map_err(|err| format!("'{shown}' is not a URL: {err}"))?;
-    match parsed.scheme() {
-        "http" | "https" => Ok(url.to_owned()),
-        other => Err(format!(
-            "'{shown}': an HTTP sink needs http:// or https://, not {other}://"
-        )),
-    }
-}
-
 /// The name a sink goes by in diagnostics and the summary.
 pub(crate) fn sink_label(sink: &SinkSpec) -> String {
     match sink {
         SinkSpec::Stdout => "stdout".to_owned(),
         SinkSpec::File(path) => format!("file:{}", path.display()),
-        SinkSpec::Http(url) => public_sink_url(url),
+        SinkSpec::Http(url) => http::label(url),
         SinkSpec::Nats(target) => target.label(),
         SinkSpec::Syslog(target) => target.label(),
-    }
-}
-
-/// An HTTP sink's URL fit to print, saying when something was left out.
-fn public_sink_url(url: &str) -> String {
-    if has_secrets(url) {
-        format!("{} (credentials hidden)", public_url(url))
-    } else {
-        public_url(url)
     }
 }
 

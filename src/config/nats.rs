@@ -1,5 +1,12 @@
-//! Where a NATS sink publishes, read from its `nats=` spec.
+//! Where a NATS sink publishes, read from its `nats=` spec, and the
+//! credentials, stream and retry settings every NATS sink shares.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::EnvelopeConfig;
+use super::retry::RetryPolicy;
+use crate::cli::Args;
 use crate::public_url::public_url;
 
 /// The port of a server given without one.
@@ -101,6 +108,80 @@ fn check_subject(subject: &str) -> Result<(), String> {
             "'{subject}' is not a subject to publish on (tokens like `logs.app`, no wildcards)"
         ))
     }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct NatsOptions {
+    /// A stream to create for the subject when no stream captures it.
+    pub stream: Option<String>,
+    pub auth: NatsAuth,
+    /// Longest wait for a connection, an answer or a publish ack.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// The longest line kept whole, and the most bytes an event can take
+    /// (`EnvelopeConfig::max_event_bytes`), to compare with the server's
+    /// `max_payload`.
+    pub max_line_bytes: usize,
+    pub max_event_bytes: usize,
+    /// A private CA trusted for TLS, besides the system's roots.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How a NATS sink proves who it is.
+#[derive(Clone)]
+pub(crate) enum NatsAuth {
+    None,
+    UserPassword {
+        user: String,
+        password: String,
+    },
+    Token(String),
+    /// A `.creds` file: a user JWT and its NKey seed.
+    CredsFile(PathBuf),
+}
+
+/// Never shows a password or a token, whoever prints the settings.
+impl std::fmt::Debug for NatsAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NatsAuth::None => f.write_str("None"),
+            NatsAuth::UserPassword { user, .. } => write!(f, "UserPassword({user}, hidden)"),
+            NatsAuth::Token(_) => f.write_str("Token(hidden)"),
+            NatsAuth::CredsFile(path) => write!(f, "CredsFile({})", path.display()),
+        }
+    }
+}
+
+/// The `--nats-*` flags. At most one kind of credentials is given; clap
+/// has refused the others.
+pub(crate) fn options(
+    args: &Args,
+    retry: RetryPolicy,
+    envelope: &EnvelopeConfig,
+) -> Result<NatsOptions, String> {
+    super::longer_than_zero("--nats-timeout", args.nats_timeout)?;
+    super::small_file("--nats-ca-file", &args.nats_ca_file)?;
+    super::small_file("--nats-creds", &args.nats_creds)?;
+    let auth = match (&args.nats_user, &args.nats_password, &args.nats_token) {
+        (Some(user), Some(password), _) => NatsAuth::UserPassword {
+            user: user.clone(),
+            password: password.clone(),
+        },
+        (_, _, Some(token)) => NatsAuth::Token(token.clone()),
+        _ => match &args.nats_creds {
+            Some(path) => NatsAuth::CredsFile(path.clone()),
+            None => NatsAuth::None,
+        },
+    };
+    Ok(NatsOptions {
+        stream: args.nats_stream.clone(),
+        auth,
+        timeout: args.nats_timeout,
+        retry,
+        max_line_bytes: envelope.max_line_bytes,
+        max_event_bytes: envelope.max_event_bytes(),
+        ca_file: args.nats_ca_file.clone(),
+    })
 }
 
 #[cfg(test)]

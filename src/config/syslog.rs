@@ -1,6 +1,12 @@
-//! Where a syslog sink sends, read from its `syslog=` spec, and the limits
-//! of RFC 5424 its options are checked against.
+//! Where a syslog sink sends, read from its `syslog=` spec, the settings
+//! every syslog sink shares, and the limits of RFC 5424 they are checked
+//! against.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::retry::RetryPolicy;
+use crate::cli::Args;
 use crate::public_url::public_url;
 
 /// Longest APP-NAME (RFC 5424, section 6).
@@ -89,6 +95,55 @@ impl Target {
         };
         format!("syslog:{scheme}://{}", self.address)
     }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SyslogOptions {
+    /// APP-NAME of every message.
+    pub app_name: String,
+    /// Longest message over TCP, in bytes; longer ones are cut and flagged.
+    pub max_message: usize,
+    /// Longest a TCP connection may take to open, or a write to make
+    /// progress.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// A private CA trusted for `tls://` servers, besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// The facility of every message (RFC 5424 §6.2.1).
+    pub facility: u8,
+}
+
+/// The `--syslog-*` flags.
+pub(crate) fn options(args: &Args, retry: RetryPolicy) -> Result<SyslogOptions, String> {
+    super::small_file("--syslog-ca-file", &args.syslog_ca_file)?;
+    let name = &args.syslog_app_name;
+    let fits = (1..=MAX_APP_NAME).contains(&name.len())
+        && name.bytes().all(|byte| byte.is_ascii_graphic());
+    if !fits {
+        return Err(format!(
+            "--syslog-app-name '{name}' must be 1 to {} printable ASCII characters without spaces",
+            MAX_APP_NAME
+        ));
+    }
+    if args.syslog_timeout.is_zero() {
+        return Err("--syslog-timeout must be longer than 0".into());
+    }
+    let max_message = args.syslog_max_message;
+    if !(MIN_MESSAGE as u64..=super::MAX_LINE_LIMIT).contains(&max_message) {
+        return Err(format!(
+            "--syslog-max-message must be from {} bytes to 1GiB",
+            MIN_MESSAGE
+        ));
+    }
+    Ok(SyslogOptions {
+        app_name: name.clone(),
+        max_message: max_message as usize,
+        timeout: args.syslog_timeout,
+        retry,
+        ca_file: args.syslog_ca_file.clone(),
+        facility: facility(&args.syslog_facility)
+            .map_err(|why| format!("--syslog-facility: {why}"))?,
+    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use super::output::Output;
 use super::{BlockingSink, WriteOutcome};
 use crate::batch::Batch;
-use crate::config::FileOptions;
+use crate::config::file::FileOptions;
 use crate::files::Kind;
 
 pub(crate) struct FileSink {

@@ -21,7 +21,8 @@ use super::known_secrets::KnownSecrets;
 use super::retry::Attempts;
 use super::{NetworkSink, SinkError, WriteOutcome};
 use crate::batch::Batch;
-use crate::config::{HttpFormat, HttpOptions, RetryPolicy};
+use crate::config::http::{HttpFormat, HttpOptions};
+use crate::config::retry::RetryPolicy;
 use crate::diagnostics;
 use crate::public_url::{public_url, public_urls_in};
 

@@ -2,7 +2,7 @@
 //! Basic credentials, the bearer token, header values), to hide in a
 //! collector's answer that echoes the request before it is printed.
 
-use crate::config::HttpOptions;
+use crate::config::http::HttpOptions;
 
 /// Shorter query and header values are left alone: hiding them would
 /// blank out ordinary words of the answer, and no key is that short.
@@ -130,13 +130,13 @@ mod tests {
     #[test]
     fn an_echoed_request_loses_every_secret() {
         let options = HttpOptions {
-            format: crate::config::HttpFormat::Ndjson,
+            format: crate::config::http::HttpFormat::Ndjson,
             gzip: false,
             headers: vec![("X-Api-Key".into(), "H3ADER".into())],
             token: Some("T0KEN".into()),
             timeout: std::time::Duration::from_secs(1),
             ca_file: None,
-            retry: crate::config::RetryPolicy {
+            retry: crate::config::retry::RetryPolicy {
                 initial: std::time::Duration::from_secs(1),
                 max_delay: std::time::Duration::from_secs(1),
                 max_attempts: 1,

@@ -28,8 +28,8 @@ use serde_json::json;
 use super::retry::Attempts;
 use super::{NetworkSink, SinkError, WriteOutcome};
 use crate::batch::Batch;
-use crate::config::nats::Target;
-use crate::config::{NatsAuth, NatsOptions, RetryPolicy};
+use crate::config::nats::{NatsAuth, NatsOptions, Target};
+use crate::config::retry::RetryPolicy;
 use crate::diagnostics;
 use fit::Fitted;
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::SinkError;
-use crate::config::RetryPolicy;
+use crate::config::retry::RetryPolicy;
 
 impl RetryPolicy {
     /// The wait after failed attempt number `attempt` (1 for the first):
