@@ -191,10 +191,15 @@ fn a_non_blocking_stdout_is_waited_for_not_failed() {
     let feeder = crate::common::feed(child.stdin.take().unwrap(), numbered_lines(count));
     // Let the pipe fill while nobody reads: shipper's writes find it full.
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let mut written = Vec::new();
-    std::io::Read::read_to_end(&mut File::from(read_end), &mut written).unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut written = Vec::new();
+        std::io::Read::read_to_end(&mut File::from(read_end), &mut written).unwrap();
+        written
+    });
+    let code = crate::common::wait_for(&mut child, std::time::Duration::from_secs(60));
     feeder.join().unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let written = reader.join().unwrap();
+    assert_eq!(code, Some(0));
     assert_eq!(crate::common::parse_events(&written).len(), count);
     assert_eq!(read_summary(&summary)["processed"], count);
 }
