@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// Fast retries, so that the tests spend their time on behaviour.
+pub const QUICK_RETRIES: [&str; 4] = ["--retry-initial", "5ms", "--retry-max-delay", "20ms"];
+
 /// How the collector answers one request.
 #[derive(Debug, Clone)]
 pub enum Reply {

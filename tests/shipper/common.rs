@@ -14,6 +14,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+/// How long a test waits for what it expects (shipper following, a line
+/// arriving, a save): long enough for a slow machine, short enough to fail
+/// fast, a read that hangs on a FIFO included.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
 pub fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("shipper")
 }

@@ -14,12 +14,9 @@ use nix::sys::signal::Signal;
 use serde_json::Value;
 
 use crate::common::{
-    Running, bin, command_in, feed, numbered_lines, parse_events, read_events, read_summary, run,
-    shipper, stuck_fifo_sink, wait_for, wait_until,
+    PATIENCE, Running, bin, command_in, feed, numbered_lines, parse_events, read_events,
+    read_summary, run, shipper, stuck_fifo_sink, wait_for, wait_until,
 };
-
-/// Long enough for a slow machine, short enough to fail fast.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A shipper started with the standard input and limits a test chooses,
 /// its stderr in a file beside its summary.

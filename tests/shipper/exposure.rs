@@ -13,14 +13,11 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
-use crate::collector::{Collector, Reply, closed_port_url, read_request};
+use crate::collector::{Collector, QUICK_RETRIES, Reply, closed_port_url, read_request};
 use crate::common::{
     Run, Running, command_in, feed, numbered_lines, read_events, read_summary, run_with_env,
     shipper, wait_for, wait_until,
 };
-
-/// Fast retries, so that the tests spend their time on behaviour.
-const QUICK_RETRIES: [&str; 4] = ["--retry-initial", "5ms", "--retry-max-delay", "20ms"];
 
 /// The secrets the tests put in URLs, none of which may ever be printed.
 const SECRETS: [&str; 3] = ["us3r", "PW0RD", "K3YVALUE"];

@@ -6,16 +6,11 @@
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
 use crate::common::*;
-
-/// Long enough for a slow machine, short enough to fail fast (a read that
-/// hangs on a FIFO).
-const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A character device node of `major:minor` made in `dir` (1:3 behaves as
 /// /dev/null, 1:7 as /dev/full), so the machine's own /dev is never at

@@ -13,9 +13,6 @@ use serde_json::Value;
 
 use crate::common::*;
 
-/// Long enough for a slow machine, short enough to fail fast.
-const PATIENCE: Duration = Duration::from_secs(30);
-
 /// Appends numbered lines to a log file, as a program logging would.
 struct Writer {
     path: PathBuf,

@@ -6,11 +6,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
-use crate::collector::{Collector, Reply, closed_port_url};
+use crate::collector::{Collector, QUICK_RETRIES, Reply, closed_port_url};
 use crate::common::{Running, numbered_lines, run, run_with_env, wait_until};
-
-/// Fast retries, so that the tests spend their time on behaviour.
-const QUICK_RETRIES: [&str; 4] = ["--retry-initial", "5ms", "--retry-max-delay", "20ms"];
 
 fn messages(events: &[Value]) -> Vec<String> {
     events
