@@ -4,6 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -390,4 +392,78 @@ impl Drop for Tmpfs {
             .arg(self.0.path())
             .status();
     }
+}
+
+/// A shipper started with the standard input and limits a test chooses,
+/// its stderr in a file beside its summary.
+pub struct Started {
+    pub child: std::process::Child,
+    pub summary: PathBuf,
+    pub stderr: PathBuf,
+    /// Set once the process was waited for; until then dropping kills it.
+    pub reaped: bool,
+}
+
+impl Started {
+    pub fn new(dir: &Path, args: &[&str], stdin: Stdio, files: Option<(u64, u64)>) -> Started {
+        let summary = dir.join("summary.json");
+        let stderr = dir.join("stderr.log");
+        let mut command = command_in(dir, args);
+        command.stdin(stdin).stderr(File::create(&stderr).unwrap());
+        if let Some((soft, hard)) = files {
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs
+            // between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    nix::sys::resource::setrlimit(
+                        nix::sys::resource::Resource::RLIMIT_NOFILE,
+                        soft,
+                        hard,
+                    )
+                    .map_err(std::io::Error::from)
+                });
+            }
+        }
+        Started {
+            child: command.spawn().unwrap(),
+            summary,
+            stderr,
+            reaped: false,
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    pub fn signal(&self, signal: Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
+
+    /// Waits (within `PATIENCE`) for the exit: the status, stderr and the
+    /// checked summary.
+    pub fn finish(mut self) -> (Option<i32>, String, Value) {
+        let code = wait_for(&mut self.child, PATIENCE);
+        self.reaped = true;
+        let summary = read_summary(&self.summary);
+        assert_eq!(summary["exit_code"].as_i64().map(|c| c as i32), code);
+        (code, self.stderr(), summary)
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A FIFO made in `dir`.
+pub fn fifo(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    path
 }

@@ -80,8 +80,6 @@ fn read_app_log(dir: &Path, summary: &Path) -> std::process::Output {
         .unwrap()
 }
 
-// --- special files and links ------------------------------------------------
-
 #[test]
 #[ignore = "needs root: makes device nodes"]
 fn a_device_as_summary_file_is_written_in_place_and_stays_a_device() {
@@ -318,8 +316,6 @@ fn assert_checkpoint_refused(dir: &Path, checkpoint: &Path, kind: &str) {
     assert!(!dir.join("out.jsonl").exists());
 }
 
-// --- bounded reads ------------------------------------------------------------
-
 #[test]
 fn a_config_file_that_is_a_fifo_or_too_large_is_refused_before_reading() {
     let dir = tempfile::tempdir().unwrap();
@@ -376,8 +372,6 @@ fn a_checkpoint_larger_than_any_checkpoint_is_refused_and_left_in_place() {
     assert!(!dir.path().join("state.json.corrupt").exists());
 }
 
-// --- collisions -----------------------------------------------------------------
-
 #[test]
 fn two_outputs_that_are_one_file_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
@@ -425,8 +419,6 @@ fn two_outputs_that_are_one_file_are_refused_before_anything_is_written() {
         );
     }
 }
-
-// --- the checkpoint's lock and saves ----------------------------------------------
 
 /// Follows `app.log` in `dir` with the checkpoint at `checkpoint`, once the
 /// checkpoint is first saved (and so locked).
@@ -552,8 +544,6 @@ fn saves_that_failed_mid_run_are_counted_when_the_last_one_succeeds() {
     assert_eq!(saved["files"][0]["offset"], 8, "both lines");
     assert!(stderr.contains("saves failed during the run"), "{stderr}");
 }
-
-// --- moving an unusable checkpoint aside; hard links ------------------------
 
 #[test]
 fn a_corrupt_checkpoint_is_moved_to_a_free_name_never_over_anything() {

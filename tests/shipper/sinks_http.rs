@@ -1,13 +1,19 @@
 //! The HTTP sink against a real server on 127.0.0.1: delivery, formats,
-//! retries, Retry-After, final failures, a server that never answers.
+//! retries, Retry-After, final failures, a server that never answers, and
+//! one whose answer never ends.
 
+use std::io::{BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
-use crate::collector::{Collector, QUICK_RETRIES, Reply, closed_port_url};
-use crate::common::{Running, numbered_lines, run, run_with_env, wait_until};
+use crate::collector::{Collector, QUICK_RETRIES, Reply, closed_port_url, read_request};
+use crate::common::{
+    Running, command_in, feed, numbered_lines, read_summary, run, run_with_env, wait_until,
+};
 
 fn messages(events: &[Value]) -> Vec<String> {
     events
@@ -394,27 +400,178 @@ fn a_redirect_is_reported_not_followed() {
     );
 }
 
-#[test]
-fn credentials_in_the_url_are_never_printed() {
-    let collector = Collector::start(Vec::new(), Reply::status(400));
-    let secret_url = collector.url().replace("http://", "http://user:p4ssw0rd@") + "?api_key=K3Y";
-    let sink = format!("http={secret_url}");
-    let run = run(&["--sink", &sink, "-v"], numbered_lines(3));
-    assert_eq!(run.code, Some(3));
-    let summary = run.summary.to_string();
-    for secret in ["p4ssw0rd", "K3Y", "user:"] {
-        assert!(!run.stderr.contains(secret), "{secret} in {}", run.stderr);
-        assert!(!summary.contains(secret), "{secret} in {summary}");
+/// The start of every endless answer: a terminal escape, to be shown
+/// escaped.
+const ANSWER_START: &str = "overloaded \u{1b}[2J try later ";
+
+/// A server that answers every request with `status` and a body that
+/// never ends: chunked, or under a Content-Length it never reaches. Each
+/// connection is written to until shipper lets it go, a minute at most.
+fn endless_server(status: u16, chunked: bool) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || answer_endlessly(stream, status, chunked));
+        }
+    });
+    addr
+}
+
+fn answer_endlessly(stream: TcpStream, status: u16, chunked: bool) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    if read_request(&mut reader).is_none() {
+        return;
     }
-    let request = &collector.requests()[0];
-    assert_eq!(
-        request.path, "/ingest?api_key=K3Y",
-        "the request itself keeps them"
-    );
+    let length = if chunked {
+        "Transfer-Encoding: chunked"
+    } else {
+        "Content-Length: 1000000000000"
+    };
+    let filler = vec![b'x'; 64 << 10];
+    let mut pieces = vec![ANSWER_START.as_bytes().to_vec()];
+    pieces.push(filler);
+    let head = format!("HTTP/1.1 {status} Endless\r\n{length}\r\n\r\n");
+    if writer.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut index = 0;
+    while Instant::now() < deadline {
+        let piece = &pieces[index.min(1)];
+        index += 1;
+        let written = if chunked {
+            write!(writer, "{:x}\r\n", piece.len())
+                .and_then(|()| writer.write_all(piece))
+                .and_then(|()| writer.write_all(b"\r\n"))
+        } else {
+            writer.write_all(piece)
+        };
+        if written.is_err() {
+            return;
+        }
+    }
+}
+
+/// One run of shipper to its end, with the most memory it ever held.
+struct Measured {
+    code: Option<i32>,
+    stderr: String,
+    summary: Value,
+    /// Peak resident set size, in KiB (the kernel's own count).
+    peak_rss_kib: i64,
+}
+
+/// Runs shipper on `input` and waits for it, reading its peak RSS
+/// (VmHWM, a high-water mark, not a sample) as it runs.
+#[allow(clippy::zombie_processes, reason = "wait4 reaps it")]
+fn run_measured(args: &[&str], input: Vec<u8>) -> Measured {
+    let dir = tempfile::tempdir().unwrap();
+    let summary_path = dir.path().join("summary.json");
+    let stderr_path = dir.path().join("stderr");
+    let mut child = command_in(dir.path(), args)
+        .stdin(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    feed(child.stdin.take().unwrap(), input);
+    let (code, peak_rss_kib) = wait_with_usage(child.id(), Duration::from_secs(60));
+    let summary = read_summary(&summary_path);
+    assert_eq!(summary["exit_code"].as_i64().map(|c| c as i32), code);
+    Measured {
+        code,
+        stderr: std::fs::read_to_string(&stderr_path).unwrap(),
+        summary,
+        peak_rss_kib,
+    }
+}
+
+/// Reaps the child `pid` (killing it past `limit`): its exit code and its
+/// peak RSS in KiB.
+fn wait_with_usage(pid: u32, limit: Duration) -> (Option<i32>, i64) {
+    use nix::libc;
+    let pid = pid as libc::pid_t;
+    let deadline = Instant::now() + limit;
+    let mut status = 0;
+    let mut peak = 0;
+    loop {
+        peak = peak.max(high_water_kib(pid));
+        // SAFETY: the pointer points at a live local of the right type.
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, std::ptr::null_mut()) };
+        assert!(reaped >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if reaped == pid {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+            panic!("shipper did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, peak)
+}
+
+/// The process's peak resident memory so far (VmHWM), 0 once it is gone.
+/// Read while it runs: the `ru_maxrss` that `wait4` hands back also counts
+/// the memory of the test process it was forked from, before its exec.
+fn high_water_kib(pid: i32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The diagnostics of sinks that failed a batch.
+pub fn sink_failures(stderr: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|d| d["component"] == "sink" && d["error_kind"].is_string())
+        .collect()
+}
+
+#[test]
+fn an_endless_answer_is_read_only_in_part() {
+    let failing = format!("http=http://{}/in", endless_server(500, true));
+    let mut args = vec![
+        "--sink",
+        &failing,
+        "--retry-max",
+        "2",
+        "--http-timeout",
+        "2s",
+        "--batch-size",
+        "20",
+    ];
+    args.extend(QUICK_RETRIES);
+    let run = run_measured(&args, numbered_lines(20));
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 20);
+    assert_eq!(run.summary["retried"], 1);
     assert!(
-        request
-            .header("authorization")
-            .unwrap()
-            .starts_with("Basic ")
+        run.peak_rss_kib < 200 << 10,
+        "peak RSS {} KiB against an endless 500",
+        run.peak_rss_kib
+    );
+    let failure = &sink_failures(&run.stderr)[0];
+    let error = failure["error"].as_str().unwrap();
+    assert!(error.contains("HTTP 500"), "{error}");
+    assert!(error.contains(r"overloaded \x1b[2J try later"), "{error}");
+    assert!(error.len() < 400, "only the start is quoted: {error}");
+    assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
+
+    let accepting = format!("http=http://{}/in", endless_server(200, false));
+    let args = ["--sink", &accepting, "--http-timeout", "2s"];
+    let run = run_measured(&args, numbered_lines(20));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.summary["processed"], 20);
+    assert!(
+        run.peak_rss_kib < 200 << 10,
+        "peak RSS {} KiB against an endless 200",
+        run.peak_rss_kib
     );
 }
