@@ -17,8 +17,8 @@ use crate::common::{
     wait_until,
 };
 use crate::following::{
-    Writer, assert_exactly, delivered, follow_in, once_with_checkpoint, stop, wait_delivered,
-    wait_following,
+    Writer, assert_exactly, delivered, follow_in, once_with_checkpoint, stop,
+    stop_once_all_arrived, wait_delivered, wait_following,
 };
 
 #[test]
@@ -399,10 +399,7 @@ fn rotations_while_stopped(rotations: usize, signal: Signal, extra: &[&str]) {
         writer.write(10);
     }
     let running = follow_again(dir, extra);
-    wait_delivered(&running, writer.next);
-    std::thread::sleep(Duration::from_millis(300));
-    let (messages, stderr, summary) = stop(running);
-    assert_exactly(&messages, &writer.written());
+    let (stderr, summary) = stop_once_all_arrived(running, &writer);
     assert_invariant(&summary);
     assert!(
         !stderr.contains("WARN"),
@@ -576,10 +573,7 @@ fn a_file_rotated_to_a_dated_name_or_another_directory_while_stopped_is_finished
         writer.rotate_to(&dir.path().join(moved_to));
         writer.write(2);
         let running = follow_in(dir, &["app.log"], &args);
-        wait_delivered(&running, writer.next);
-        std::thread::sleep(Duration::from_millis(300));
-        let (messages, stderr, _) = stop(running);
-        assert_exactly(&messages, &writer.written());
+        let (stderr, _) = stop_once_all_arrived(running, &writer);
         assert!(!stderr.contains("is gone"), "{moved_to}: {stderr}");
     }
 }
@@ -597,10 +591,7 @@ fn two_dated_rotations_while_stopped_lose_no_generation() {
     }
     writer.write(1);
     let running = follow_again(dir, &[]);
-    wait_delivered(&running, writer.next);
-    std::thread::sleep(Duration::from_millis(300));
-    let (messages, _, _) = stop(running);
-    assert_exactly(&messages, &writer.written());
+    stop_once_all_arrived(running, &writer);
 }
 
 /// The checkpoint knows a file by what it is, not by how the path was
@@ -647,10 +638,7 @@ fn a_name_left_empty_at_the_stop_has_its_later_generations_read() {
     writer.rotate_to(&dir.path().join("app.log.1"));
     writer.write(2);
     let running = follow_again(dir, &["-v"]);
-    wait_delivered(&running, writer.next);
-    std::thread::sleep(Duration::from_millis(300));
-    let (messages, _, _) = stop(running);
-    assert_exactly(&messages, &writer.written());
+    stop_once_all_arrived(running, &writer);
 }
 
 #[test]

@@ -339,8 +339,7 @@ pub fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bo
 /// (so shipper's writes succeed until the pipe buffer fills) and never reads
 /// from it.
 pub fn stuck_fifo(dir: &Path) -> (std::path::PathBuf, File) {
-    let path = dir.join("sink.fifo");
-    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let path = fifo(dir, "sink.fifo");
     let held = OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK)

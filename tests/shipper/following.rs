@@ -138,6 +138,17 @@ pub fn assert_exactly(messages: &[String], want: &[String]) {
     }
 }
 
+/// Waits until every line `writer` wrote arrived, a little longer for a
+/// late repeat to show, stops shipper, and checks that each line arrived
+/// exactly once, in order; returns shipper's stderr and summary.
+pub fn stop_once_all_arrived(running: Running, writer: &Writer) -> (String, Value) {
+    wait_delivered(&running, writer.next);
+    std::thread::sleep(Duration::from_millis(300));
+    let (messages, stderr, summary) = stop(running);
+    assert_exactly(&messages, &writer.written());
+    (stderr, summary)
+}
+
 #[test]
 fn a_deleted_and_recreated_file_is_read_from_its_start() {
     let dir = tempfile::tempdir().unwrap();

@@ -277,8 +277,7 @@ fn a_link_as_summary_file_or_checkpoint_is_refused_and_its_target_untouched() {
 #[test]
 fn a_fifo_as_checkpoint_is_refused_and_left_in_place() {
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("fifo.json");
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let fifo = fifo(dir.path(), "fifo.json");
     assert_checkpoint_refused(dir.path(), &fifo, "a FIFO");
 }
 
@@ -319,8 +318,7 @@ fn assert_checkpoint_refused(dir: &Path, checkpoint: &Path, kind: &str) {
 #[test]
 fn a_config_file_that_is_a_fifo_or_too_large_is_refused_before_reading() {
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("fifo.toml");
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let fifo = fifo(dir.path(), "fifo.toml");
     // TOML comments only: read whole, it would be a valid, empty config.
     let large = dir.path().join("large.toml");
     std::fs::write(&large, "#".repeat(5 << 20)).unwrap();
@@ -553,7 +551,7 @@ fn a_corrupt_checkpoint_is_moved_to_a_free_name_never_over_anything() {
     std::fs::write(at("st.json.corrupt"), "earlier\n").unwrap();
     std::os::unix::fs::symlink("victim", at("st.json.corrupt.1")).unwrap();
     std::fs::write(at("victim"), "precious\n").unwrap();
-    nix::unistd::mkfifo(&at("st.json.corrupt.2"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    fifo(dir.path(), "st.json.corrupt.2");
     std::fs::write(at("st.json"), "garbage\n").unwrap();
     shipper_in(dir.path())
         .args([

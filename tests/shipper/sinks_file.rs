@@ -12,8 +12,8 @@ use nix::sys::signal::Signal;
 use serde_json::Value;
 
 use crate::common::{
-    PATIENCE, Running, Tmpfs, feed, numbered_lines, parse_events, read_events, read_summary, run,
-    shipper, wait_until,
+    PATIENCE, Running, Tmpfs, feed, fifo, numbered_lines, parse_events, read_events, read_summary,
+    run, shipper, wait_until,
 };
 
 #[test]
@@ -223,7 +223,7 @@ fn rotation_never_renames_over_a_link_or_fifo_planted_at_a_generation() {
     let at = |name: &str| dir.path().join(name);
     std::fs::write(at("p"), "precious\n").unwrap();
     std::os::unix::fs::symlink("p", at("x.1")).unwrap();
-    nix::unistd::mkfifo(&at("x.2"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    fifo(dir.path(), "x.2");
     let output = shipper()
         .current_dir(dir.path())
         .timeout(PATIENCE)
@@ -429,8 +429,7 @@ fn file_sinks_append() {
 #[test]
 fn a_fifo_sink_without_a_reader_is_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("fifo");
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let fifo = fifo(dir.path(), "fifo");
     let sink = format!("file={}", fifo.display());
     shipper()
         .args(["--sink", &sink])
