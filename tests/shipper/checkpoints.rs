@@ -118,7 +118,7 @@ fn saved_positions_can_be_shown_and_forgotten() {
 fn a_checkpoint_in_use_is_refused_to_a_second_run_and_to_a_reset() {
     let dir = tempfile::tempdir().unwrap();
     let mut writer = Writer::new(dir.path().join("app.log"), "app");
-    let running = follow_in(dir, &["app.log"], &["--checkpoint", "state.json"]);
+    let running = follow_again(dir, &[]);
     wait_following(&running, &mut writer);
     let in_use = format!(
         "checkpoint 'state.json' is in use by another shipper (pid {})",
@@ -272,7 +272,7 @@ fn a_released_file_stays_in_the_checkpoint_until_its_lines_are_delivered() {
         .map(|event| event["message"].as_str().unwrap().to_owned())
         .collect();
 
-    let running = follow_in(dir, &["app.log"], &["--checkpoint", "state.json"]);
+    let running = follow_again(dir, &[]);
     let last = writer.line(writer.next - 1);
     wait_until(PATIENCE, "the last line", || {
         delivered(&running.path("out.jsonl")).contains(&last)
@@ -292,12 +292,7 @@ fn a_released_file_stays_in_the_checkpoint_until_its_lines_are_delivered() {
 
 #[test]
 fn a_file_rotated_while_shipper_was_stopped_is_finished_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let mut writer = Writer::new(log.clone(), "app");
-    let extra = ["--checkpoint", "state.json", "-v"];
-    let running = follow_in(dir, &["app.log"], &extra);
-    wait_following(&running, &mut writer);
+    let (running, mut writer) = checkpointed_follower(&["-v"]);
     writer.write(9);
     wait_delivered(&running, 10);
     running.signal(Signal::SIGTERM);
@@ -306,7 +301,7 @@ fn a_file_rotated_while_shipper_was_stopped_is_finished_after_a_restart() {
     writer.write(10);
     writer.rotate_to(&dir.path().join("app.log.1"));
     writer.write(10);
-    let running = follow_in(dir, &["app.log"], &extra);
+    let running = follow_again(dir, &["-v"]);
     wait_delivered(&running, 30);
     let (messages, stderr, _) = stop(running);
     assert_exactly(&messages, &writer.written());
@@ -321,7 +316,7 @@ fn a_file_rewritten_after_a_kill_in_the_first_second_is_read_as_new() {
     once_with_checkpoint(dir.path(), "app.log");
     // The checkpoint that a follower saves as it starts must know the
     // file by its first bytes, though nothing was read yet.
-    let running = follow_in(dir, &["app.log"], &["--checkpoint", "state.json", "-v"]);
+    let running = follow_again(dir, &["-v"]);
     wait_until(PATIENCE, "following", || {
         running.stderr_so_far().contains("following app.log")
     });
@@ -447,12 +442,8 @@ fn a_generation_gone_while_stopped_is_reported_with_what_it_held_unread() {
 #[test]
 fn copytruncate_while_stopped_reads_the_copy_from_the_saved_position() {
     for with_copy in [true, false] {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("app.log");
-        let mut writer = Writer::new(log.clone(), "app");
-        let args = ["--checkpoint", "state.json"];
-        let running = follow_in(dir, &["app.log"], &args);
-        wait_following(&running, &mut writer);
+        let (running, mut writer) = checkpointed_follower(&[]);
+        let log = writer.path.clone();
         writer.write(4);
         wait_delivered(&running, 5);
         let dir = stop_with(running, Signal::SIGTERM);
@@ -462,7 +453,7 @@ fn copytruncate_while_stopped_reads_the_copy_from_the_saved_position() {
         }
         writer.file.set_len(0).unwrap();
         writer.write(3);
-        let running = follow_in(dir, &["app.log"], &args);
+        let running = follow_again(dir, &[]);
         let want = if with_copy { 13 } else { 8 };
         wait_delivered(&running, want);
         std::thread::sleep(Duration::from_millis(300));
@@ -537,8 +528,7 @@ fn rotated_files_read_to_their_end_leave_the_checkpoint() {
     let entries = saved_entries(dir.path());
     assert_eq!(entries.len(), 1, "{entries:?}");
 
-    let args = ["--checkpoint", "state.json", "--rotate-wait", "100ms"];
-    let running = follow_in(dir, &["app.log"], &args);
+    let running = follow_again(dir, &["--rotate-wait", "100ms"]);
     for _ in 0..8 {
         writer.write(2);
         wait_delivered(&running, writer.next);
@@ -560,19 +550,15 @@ fn rotated_files_read_to_their_end_leave_the_checkpoint() {
 #[test]
 fn a_file_rotated_to_a_dated_name_or_another_directory_while_stopped_is_finished() {
     for moved_to in ["app-20261130.log", "old/app.log.1"] {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("old")).unwrap();
-        let mut writer = Writer::new(dir.path().join("app.log"), "app");
-        let args = ["--checkpoint", "state.json"];
-        let running = follow_in(dir, &["app.log"], &args);
-        wait_following(&running, &mut writer);
+        let (running, mut writer) = checkpointed_follower(&[]);
+        std::fs::create_dir(running.path("old")).unwrap();
         writer.write(4);
         wait_delivered(&running, 5);
         let dir = stop_with(running, Signal::SIGTERM);
         writer.write(3);
         writer.rotate_to(&dir.path().join(moved_to));
         writer.write(2);
-        let running = follow_in(dir, &["app.log"], &args);
+        let running = follow_again(dir, &[]);
         let (stderr, _) = stop_once_all_arrived(running, &writer);
         assert!(!stderr.contains("is gone"), "{moved_to}: {stderr}");
     }

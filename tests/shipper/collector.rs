@@ -98,6 +98,11 @@ impl Collector {
         format!("http://{}/ingest", self.addr)
     }
 
+    /// The `--sink` value that ships to it.
+    pub fn sink(&self) -> String {
+        format!("http={}", self.url())
+    }
+
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
     }

@@ -37,7 +37,7 @@ fn sink_diagnostics(stderr: &str) -> Vec<Value> {
 #[test]
 fn a_healthy_server_gets_every_event_once_in_order() {
     let collector = Collector::start(Vec::new(), Reply::ok());
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let args = [
         "--sink",
         &sink,
@@ -79,7 +79,7 @@ fn a_healthy_server_gets_every_event_once_in_order() {
 #[test]
 fn gzip_json_arrays_decode_to_the_same_events() {
     let collector = Collector::start(Vec::new(), Reply::ok());
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let args = [
         "--sink",
         &sink,
@@ -105,7 +105,7 @@ fn a_server_that_recovers_gets_everything_and_the_retries_are_counted() {
         vec![Reply::status(503), Reply::status(502), Reply::status(429)],
         Reply::ok(),
     );
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let mut args = vec!["--sink", &sink, "--batch-size", "50"];
     args.extend(QUICK_RETRIES);
     let run = run(&args, numbered_lines(200));
@@ -127,7 +127,7 @@ fn a_server_that_keeps_failing_costs_each_batch_after_the_retry_budget() {
         Vec::new(),
         Reply::Status(503, Vec::new(), "overloaded, go away"),
     );
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let mut args = vec![
         "--sink",
         &sink,
@@ -166,7 +166,7 @@ fn a_bad_request_is_not_retried() {
         Vec::new(),
         Reply::Status(400, Vec::new(), "field 'x' is required"),
     );
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let mut args = vec!["--sink", &sink, "--batch-size", "10"];
     args.extend(QUICK_RETRIES);
     let run = run(&args, numbered_lines(20));
@@ -193,7 +193,7 @@ fn a_bad_request_is_not_retried() {
 fn retry_after_is_honoured() {
     let wait = vec![("Retry-After", "1".to_owned())];
     let collector = Collector::start(vec![Reply::Status(503, wait, "")], Reply::ok());
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let args = [
         "--sink",
         &sink,
@@ -216,7 +216,7 @@ fn retry_after_is_honoured() {
 #[test]
 fn a_server_that_never_answers_times_out_and_sigterm_still_ends_shipper() {
     let collector = Collector::start(Vec::new(), Reply::Silent);
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let mut args = vec![
         "--sink",
         &sink,
@@ -273,7 +273,7 @@ fn an_unreachable_collector_does_not_keep_events_from_the_other_sinks() {
 #[test]
 fn a_retrying_sink_fills_the_queue_and_drop_mode_applies() {
     let collector = Collector::start(Vec::new(), Reply::status(503));
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let args = [
         "--sink",
         &sink,
@@ -379,7 +379,7 @@ fn https_works_with_a_private_ca_and_refuses_without_it() {
 fn a_redirect_is_reported_not_followed() {
     let moved = vec![("Location", "/elsewhere".to_owned())];
     let collector = Collector::start(Vec::new(), Reply::Status(302, moved, ""));
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let run = run(&["--sink", &sink], numbered_lines(10));
     assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 10);
