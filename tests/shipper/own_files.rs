@@ -4,6 +4,7 @@
 //! without bound, no two outputs are one file, and a checkpoint that was
 //! not saved is reported.
 
+use std::ffi::OsStr;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,19 @@ fn shipper_in(dir: &Path) -> assert_cmd::Command {
     let mut command = shipper();
     command.current_dir(dir).timeout(PATIENCE);
     command
+}
+
+/// shipper run in `dir` with `args`, refused with status 2 (`what` says
+/// which case failed); returns what it said on stderr.
+fn refused_in<A: AsRef<OsStr>>(
+    dir: &Path,
+    args: impl IntoIterator<Item = A>,
+    what: &str,
+) -> String {
+    let output = shipper_in(dir).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{what}{stderr}");
+    stderr
 }
 
 /// shipper reading `app.log` once in `dir` with `--checkpoint state.json`
@@ -231,18 +245,14 @@ fn a_link_planted_as_the_checkpoints_lock_is_refused_and_its_target_untouched() 
     let victim = victims.path().join("victim");
     std::fs::write(&victim, "precious").unwrap();
     std::os::unix::fs::symlink(&victim, dir.path().join("state.json.lock")).unwrap();
-    let output = shipper_in(dir.path())
-        .args([
-            "app.log",
-            "--checkpoint",
-            "state.json",
-            "--sink",
-            "file=out.jsonl",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let args = [
+        "app.log",
+        "--checkpoint",
+        "state.json",
+        "--sink",
+        "file=out.jsonl",
+    ];
+    let stderr = refused_in(dir.path(), args, "");
     assert!(
         stderr.contains("the checkpoint's lock 'state.json.lock' is a symbolic link"),
         "{stderr}"
@@ -262,12 +272,8 @@ fn a_link_as_summary_file_or_checkpoint_is_refused_and_its_target_untouched() {
         ("--summary-file", "--summary-file 'link' is a symbolic link"),
         ("--checkpoint", "--checkpoint 'link' is a symbolic link"),
     ] {
-        let output = shipper_in(dir.path())
-            .args(["app.log", "--sink", "file=out.jsonl", flag, "link"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{flag}: {stderr}");
+        let args = ["app.log", "--sink", "file=out.jsonl", flag, "link"];
+        let stderr = refused_in(dir.path(), args, &format!("{flag}: "));
         assert!(stderr.contains(refused), "{stderr}");
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
         assert!(!dir.path().join("out.jsonl").exists());
@@ -293,13 +299,9 @@ fn a_device_as_checkpoint_is_refused_and_left_in_place() {
 /// and stays where and what it is.
 fn assert_checkpoint_refused(dir: &Path, checkpoint: &Path, kind: &str) {
     std::fs::write(dir.join("app.log"), "one\n").unwrap();
-    let output = shipper_in(dir)
-        .args(["app.log", "--sink", "file=out.jsonl", "--checkpoint"])
-        .arg(checkpoint)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{kind}: {stderr}");
+    let args = ["app.log", "--sink", "file=out.jsonl", "--checkpoint"].map(OsStr::new);
+    let args = args.into_iter().chain([checkpoint.as_os_str()]);
+    let stderr = refused_in(dir, args, &format!("{kind}: "));
     assert!(
         stderr.contains(&format!("is {kind}; a checkpoint must be a regular file")),
         "{stderr}"
@@ -405,9 +407,8 @@ fn two_outputs_that_are_one_file_are_refused_before_anything_is_written() {
         ],
     ];
     for args in cases {
-        let output = shipper_in(here).arg("app.log").args(args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let with_input = std::iter::once(&"app.log").chain(args.iter());
+        let stderr = refused_in(here, with_input, &format!("{args:?}: "));
         assert!(stderr.contains("are the same file"), "{args:?}: {stderr}");
         assert!(!here.join("x").exists(), "{args:?}");
         assert!(!here.join("x.lock").exists(), "{args:?}");
