@@ -391,6 +391,7 @@ impl Queue {
 mod tests {
     use super::*;
     use crate::chunk::Span;
+    use crate::pipeline::tests::{spin_until, within};
     use std::time::{Duration, SystemTime};
 
     /// A chunk of `lines` lines of `width` bytes each.
@@ -492,20 +493,21 @@ mod tests {
             std::thread::spawn(move || queue.push(crate::pipeline::tests::chunk_of(&lines)))
         };
         // Nothing is taken out until the unprotected lines are dropped.
-        while ledger.snapshot().dropped_for(DropReason::QueueFull) < 2 {
-            std::thread::yield_now();
-        }
+        spin_until("the unprotected lines dropped", || {
+            ledger.snapshot().dropped_for(DropReason::QueueFull) >= 2
+        });
         let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .unwrap();
-        let kept = runtime.block_on(async {
+        let kept = runtime.block_on(within("the protected lines kept", async {
             let mut kept = Vec::new();
             while kept.len() < 3 {
                 let chunk = queue.pop().await.unwrap();
                 kept.extend(chunk.spans.iter().map(|span| chunk.line(span).to_vec()));
             }
             kept
-        });
+        }));
         pusher.join().unwrap().unwrap();
         assert_eq!(
             kept[1..],
@@ -559,15 +561,16 @@ mod tests {
             std::thread::spawn(move || queue.push(chunk(6, 1)))
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .unwrap();
-        let popped = runtime.block_on(async {
+        let popped = runtime.block_on(within("every line popped", async {
             let mut popped = 0;
             while popped < 6 {
                 popped += queue.pop().await.unwrap().len();
             }
             popped
-        });
+        }));
         assert!(pusher.join().unwrap().is_ok());
         assert_eq!(popped, 6);
         assert_eq!(ledger.snapshot().dropped_total(), 0);

@@ -54,6 +54,30 @@ pub(crate) fn chunk_of<L: AsRef<[u8]>>(lines: &[L]) -> Chunk {
     }
 }
 
+/// How long a test waits for what it expects before it fails saying so.
+pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Awaits `future`; fails naming `what` if it takes longer than `PATIENCE`.
+pub(crate) async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(PATIENCE, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("{what}: still waiting after {PATIENCE:?}"),
+    }
+}
+
+/// Checks `done` from a thread, yielding between looks; fails naming `what`
+/// if it does not hold within `PATIENCE`.
+pub(crate) fn spin_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: still waiting after {PATIENCE:?}"
+        );
+        std::thread::yield_now();
+    }
+}
+
 fn assert_invariant(counts: &Counts) {
     let settled = &counts.settled;
     assert_eq!(
@@ -69,10 +93,8 @@ async fn run(lines: &[&str], batch_size: usize, sinks: Vec<Sink>) -> (Counts, Ve
     let mut pipeline = Pipeline::start(&config(batch_size), raw_encoder(), sinks);
     let intake = pipeline.intake();
     let chunk = chunk_of(lines);
-    tokio::task::spawn_blocking(move || intake.push(chunk))
-        .await
-        .unwrap()
-        .unwrap();
+    let pushed = tokio::task::spawn_blocking(move || intake.push(chunk));
+    within("the chunk pushed", pushed).await.unwrap().unwrap();
     pipeline.intake().close();
     let failures = pipeline.drain().await;
     let counts = pipeline.counts();
@@ -116,10 +138,8 @@ async fn a_chunk_split_across_batches_is_settled_to_its_last_line() {
     let chunk = chunk_of(&["a", "bb", "ccc", "dddd", "eeeee"]);
     let stream = Arc::clone(&chunk.stream);
     let intake = pipeline.intake();
-    tokio::task::spawn_blocking(move || intake.push(chunk))
-        .await
-        .unwrap()
-        .unwrap();
+    let pushed = tokio::task::spawn_blocking(move || intake.push(chunk));
+    within("the chunk pushed", pushed).await.unwrap().unwrap();
     pipeline.intake().close();
     pipeline.drain().await;
     assert_eq!(pipeline.counts().settled.batches, 2);
@@ -175,9 +195,12 @@ async fn a_partial_batch_goes_out_after_the_timeout() {
     let pipeline = Pipeline::start(&config, raw_encoder(), vec![blocking(memory("m", &record))]);
     let pushed = std::time::Instant::now();
     pipeline.intake().push(chunk_of(&["a", "b"])).unwrap();
-    while pipeline.counts().settled.processed < 2 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    within("the partial batch written", async {
+        while pipeline.counts().settled.processed < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
     assert!(
         pushed.elapsed() >= timeout,
         "a partial batch waits for its timeout"
@@ -200,14 +223,18 @@ async fn block_mode_waits_as_long_as_a_sink_hangs_and_loses_nothing() {
     let lines: Vec<String> = (0..50).map(|i| i.to_string()).collect();
     let chunk = chunk_of(&lines.iter().map(String::as_str).collect::<Vec<_>>());
     let pusher = std::thread::spawn(move || intake.push(chunk));
-    while pipeline.counts().intake.high_watermark < 5 {
-        tokio::task::yield_now().await;
-    }
+    within("the queue full", async {
+        while pipeline.counts().intake.high_watermark < 5 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!pusher.is_finished(), "intake waits while the sink hangs");
     assert_eq!(pipeline.counts().settled.dropped_total(), 0);
     gate.open();
-    tokio::task::spawn_blocking(move || pusher.join().unwrap().unwrap())
+    let pushed = tokio::task::spawn_blocking(move || pusher.join().unwrap().unwrap());
+    within("the intake let go once the sink ran", pushed)
         .await
         .unwrap();
     pipeline.intake().close();
@@ -308,9 +335,10 @@ fn the_reader_thread_is_joined_at_the_end_of_input() {
     let (reader, _) =
         crate::source::spawn_reader(vec![input], Intake::new(&queue, &ledger), 100).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .unwrap();
-    runtime.block_on(async {
+    runtime.block_on(within("the input read to its end", async {
         reader.done.await.unwrap().unwrap();
         reader.thread.join().unwrap();
         let (stats, _) = queue.snapshot();
@@ -320,7 +348,7 @@ fn the_reader_thread_is_joined_at_the_end_of_input() {
             events += chunk.len();
         }
         assert_eq!(events, 3, "the reader closed the queue when it was done");
-    });
+    }));
 }
 
 /// An input read like standard input, holding `text`, or failing to open.
@@ -352,9 +380,10 @@ fn inputs_read_like_stdin_are_read_in_turn_each_under_its_name() {
     let (reader, blocked) =
         crate::source::spawn_reader(inputs, Intake::new(&queue, &ledger), 100).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .unwrap();
-    runtime.block_on(async {
+    runtime.block_on(within("the inputs read in turn", async {
         let result = reader.done.await.unwrap();
         assert_eq!(result.unwrap_err().to_string(), "no such pipe");
         reader.thread.join().unwrap();
@@ -371,7 +400,7 @@ fn inputs_read_like_stdin_are_read_in_turn_each_under_its_name() {
             .map(|(name, line)| (name.to_string(), line.to_string()))
             .collect();
         assert_eq!(lines, expected);
-    });
+    }));
     assert!(!blocked.load(std::sync::atomic::Ordering::Relaxed));
 }
 
@@ -426,12 +455,13 @@ mod properties {
                 let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks);
                 let intake = pipeline.intake();
                 let chunks: Vec<Chunk> = chunks.iter().map(|lines| chunk_of(lines)).collect();
-                tokio::task::spawn_blocking(move || {
+                let pushed = tokio::task::spawn_blocking(move || {
                     for chunk in chunks {
                         intake.push(chunk).unwrap();
                     }
                     intake.close();
-                }).await.unwrap();
+                });
+                within("every chunk pushed", pushed).await.unwrap();
                 pipeline.drain().await;
                 pipeline.counts()
             });

@@ -28,9 +28,11 @@ pub(crate) struct FileSink {
 }
 
 impl FileSink {
-    pub(crate) fn open(path: &Path, options: FileOptions) -> io::Result<FileSink> {
+    /// Opens `path` for appending; `name` is how the sink is named
+    /// (`file:PATH`, made where every sink's name is).
+    pub(crate) fn open(path: &Path, name: String, options: FileOptions) -> io::Result<FileSink> {
         Ok(FileSink {
-            name: format!("file:{}", path.display()),
+            name,
             path: path.to_path_buf(),
             out: open_output(path)?,
             options,
@@ -255,6 +257,10 @@ mod tests {
         builder.take(1)
     }
 
+    fn open(path: &Path, options: FileOptions) -> io::Result<FileSink> {
+        FileSink::open(path, "file:test".to_owned(), options)
+    }
+
     fn options(max_bytes: Option<u64>, max_files: usize) -> FileOptions {
         FileOptions {
             max_bytes,
@@ -267,7 +273,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.log");
         fs::write(&path, "old\n").unwrap();
-        let mut sink = FileSink::open(&path, options(None, 5)).unwrap();
+        let mut sink = open(&path, options(None, 5)).unwrap();
         let outcome = sink.write_batch(&batch(&["a", "b"]));
         assert_eq!(outcome.written, 2);
         assert!(outcome.error.is_none());
@@ -287,7 +293,7 @@ mod tests {
             ("whole\n", "whole\n"),
         ] {
             fs::write(&path, format!("one\n{before}")).unwrap();
-            let mut sink = FileSink::open(&path, options(None, 5)).unwrap();
+            let mut sink = open(&path, options(None, 5)).unwrap();
             assert_eq!(sink.write_batch(&batch(&["a"])).written, 1);
             let text = fs::read_to_string(&path).unwrap();
             assert_eq!(text, format!("one\n{kept}a\n"));
@@ -298,7 +304,7 @@ mod tests {
     fn rotates_before_a_batch_would_pass_the_limit() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.log");
-        let mut sink = FileSink::open(&path, options(Some(4), 2)).unwrap();
+        let mut sink = open(&path, options(Some(4), 2)).unwrap();
         for events in [["1", "2"], ["3", "4"], ["5", "6"], ["7", "8"]] {
             assert_eq!(sink.write_batch(&batch(&events)).written, 2);
         }
@@ -317,7 +323,7 @@ mod tests {
     fn a_batch_is_split_across_rotations_so_no_file_passes_the_limit() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.log");
-        let mut sink = FileSink::open(&path, options(Some(5), 5)).unwrap();
+        let mut sink = open(&path, options(Some(5), 5)).unwrap();
         let outcome = sink.write_batch(&batch(&["1", "2", "toolong", "3", "4"]));
         assert_eq!(outcome.written, 5);
         let read =
@@ -329,7 +335,7 @@ mod tests {
 
     #[test]
     fn a_full_device_fails_the_batch_and_the_next_is_tried() {
-        let mut sink = FileSink::open(Path::new("/dev/full"), options(Some(1), 1)).unwrap();
+        let mut sink = open(Path::new("/dev/full"), options(Some(1), 1)).unwrap();
         for _ in 0..2 {
             let outcome = sink.write_batch(&batch(&["a", "b"]));
             assert_eq!(outcome.written, 0);
@@ -344,9 +350,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fifo");
         nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
-        let error = FileSink::open(&path, options(None, 1))
-            .err()
-            .expect("ENXIO");
+        let error = open(&path, options(None, 1)).err().expect("ENXIO");
         assert!(
             error.to_string().contains("no process has this FIFO open"),
             "{error}"
@@ -357,7 +361,7 @@ mod tests {
     fn rotation_recovers_when_the_live_file_went_missing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.log");
-        let mut sink = FileSink::open(&path, options(Some(3), 2)).unwrap();
+        let mut sink = open(&path, options(Some(3), 2)).unwrap();
         assert_eq!(sink.write_batch(&batch(&["1"])).written, 1);
         fs::remove_file(&path).unwrap();
         assert_eq!(sink.write_batch(&batch(&["2", "3"])).written, 2);

@@ -18,7 +18,7 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Response, StatusCode};
 
 use super::known_secrets::KnownSecrets;
-use super::retry::Attempts;
+use super::retry::{self, Attempt, Delivery};
 use super::{NetworkSink, SinkError, WriteOutcome};
 use crate::batch::Batch;
 use crate::config::http::{HttpFormat, HttpOptions};
@@ -44,18 +44,6 @@ pub(crate) struct HttpSink {
     format: HttpFormat,
     gzip: bool,
     retry: RetryPolicy,
-}
-
-/// What to do after one attempt.
-enum Verdict {
-    Delivered,
-    /// Worth another attempt, not before `after` if the server said so.
-    Retry {
-        error: SinkError,
-        after: Option<Duration>,
-    },
-    /// Another attempt would fare no better.
-    Fail(SinkError),
 }
 
 impl HttpSink {
@@ -102,17 +90,10 @@ impl HttpSink {
             Ok(body) => body,
             Err(error) => return WriteOutcome::new(0, Some(error)),
         };
-        let mut attempts = Attempts::new(self.retry, retrying);
-        loop {
-            let (error, after) = match self.attempt(body.clone()).await {
-                Verdict::Delivered => return written(batch.len(), None),
-                Verdict::Fail(error) => return written(0, Some(error)),
-                Verdict::Retry { error, after } => (error, after),
-            };
-            if let Err(error) = attempts.after_failure(error, after).await {
-                return written(0, Some(error));
-            }
-        }
+        let mut post = Post { sink: self, body };
+        let error = retry::deliver(self.retry, retrying, &mut post).await;
+        let written = if error.is_none() { batch.len() } else { 0 };
+        WriteOutcome { written, error }
     }
 
     fn body(&self, batch: &Batch) -> std::io::Result<Vec<u8>> {
@@ -128,7 +109,7 @@ impl HttpSink {
         encoder.finish()
     }
 
-    async fn attempt(&self, body: Vec<u8>) -> Verdict {
+    async fn attempt(&self, body: Vec<u8>) -> Attempt {
         let content_type = match self.format {
             HttpFormat::Ndjson => "application/x-ndjson",
             HttpFormat::JsonArray => "application/json",
@@ -143,11 +124,23 @@ impl HttpSink {
         }
         match request.send().await {
             Ok(response) => judge(response, &self.secrets).await,
-            Err(err) => Verdict::Retry {
+            Err(err) => Attempt::Retry {
                 error: transport_error(err),
                 after: None,
             },
         }
+    }
+}
+
+/// A batch's body, posted whole at each attempt.
+struct Post<'a> {
+    sink: &'a HttpSink,
+    body: Vec<u8>,
+}
+
+impl Delivery for Post<'_> {
+    async fn attempt(&mut self) -> Attempt {
+        self.sink.attempt(self.body.clone()).await
     }
 }
 
@@ -165,18 +158,14 @@ impl NetworkSink for HttpSink {
     }
 }
 
-fn written(written: usize, error: Option<SinkError>) -> WriteOutcome {
-    WriteOutcome { written, error }
-}
-
 /// 2xx delivers; 408, 429 and 5xx are worth retrying; the rest is final.
-async fn judge(mut response: Response, secrets: &KnownSecrets) -> Verdict {
+async fn judge(mut response: Response, secrets: &KnownSecrets) -> Attempt {
     let status = response.status();
     if status.is_success() {
         // Read (a short body whole, so that the connection serves again),
         // never kept.
         answer_start(&mut response).await;
-        return Verdict::Delivered;
+        return Attempt::Delivered;
     }
     let retryable = status.is_server_error()
         || status == StatusCode::TOO_MANY_REQUESTS
@@ -200,9 +189,9 @@ async fn judge(mut response: Response, secrets: &KnownSecrets) -> Verdict {
         status: Some(status.as_u16()),
     };
     if retryable {
-        Verdict::Retry { error, after }
+        Attempt::Retry { error, after }
     } else {
-        Verdict::Fail(error)
+        Attempt::Fail(error)
     }
 }
 

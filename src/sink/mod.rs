@@ -121,7 +121,7 @@ pub(crate) async fn open_all(config: &Config) -> anyhow::Result<Vec<Sink>> {
         let sink = match spec {
             SinkSpec::Stdout => Sink::Blocking(Box::new(stdout::StdoutSink::open())),
             SinkSpec::File(path) => Sink::Blocking(Box::new(
-                file::FileSink::open(path, config.file)
+                file::FileSink::open(path, label.clone(), config.file)
                     .with_context(|| format!("could not open sink '{shown}'"))?,
             )),
             SinkSpec::Http(url) => Sink::Network(Box::new(

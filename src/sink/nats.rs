@@ -25,7 +25,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 use serde_json::json;
 
-use super::retry::Attempts;
+use super::retry::{self, Attempt, Delivery};
 use super::{NetworkSink, SinkError, WriteOutcome};
 use crate::batch::Batch;
 use crate::config::nats::{NatsAuth, NatsOptions, Target};
@@ -52,18 +52,6 @@ pub(crate) struct NatsSink {
     jetstream: jetstream::Context,
     retry: RetryPolicy,
     ids: MsgIds,
-}
-
-/// How one round of publishes ended for the events still pending.
-#[derive(Debug, PartialEq, Eq)]
-enum Verdict {
-    /// Every pending event was acknowledged.
-    Stored,
-    /// The first pending event was not, and another round may store it.
-    Retry(SinkError),
-    /// The first pending event can never be stored (not even cut down does
-    /// it fit the server's limit).
-    Fail(SinkError),
 }
 
 /// Why one event was not acknowledged in a round.
@@ -118,26 +106,24 @@ impl NatsSink {
         let ids = self.ids.for_batch(batch);
         let lines: Vec<&[u8]> = batch.lines().collect();
         let mut pending = Pending::new(lines.len());
-        let mut attempts = Attempts::new(self.retry, retrying);
-        loop {
-            let verdict = self.publish(&lines, &ids, &mut pending).await;
-            self.report(&ids, &mut pending);
-            let error = match verdict {
-                Verdict::Stored => return written(lines.len(), None),
-                Verdict::Fail(error) => Err(error),
-                Verdict::Retry(error) => attempts.after_failure(error, None).await,
-            };
-            if let Err(error) = error {
-                let acked = pending.events.front().copied().unwrap_or(lines.len());
-                return written(acked, Some(error));
-            }
-        }
+        let mut rounds = Rounds {
+            sink: self,
+            lines: &lines,
+            ids: &ids,
+            pending: &mut pending,
+        };
+        let error = retry::deliver(self.retry, retrying, &mut rounds).await;
+        let written = pending.events.front().copied().unwrap_or(lines.len());
+        WriteOutcome { written, error }
     }
 
     /// One round: publishes the pending events in order, up to `IN_FLIGHT`
     /// awaiting their ack at once, and keeps in `pending` those that were
-    /// not acknowledged. Stops publishing at the first failure.
-    async fn publish(&self, lines: &[&[u8]], ids: &[String], pending: &mut Pending) -> Verdict {
+    /// not acknowledged. Stops publishing at the first failure. Delivered
+    /// when every pending event was acknowledged; a failure for good when
+    /// the first still pending can never be stored (not even cut down does
+    /// it fit the server's limit).
+    async fn publish(&self, lines: &[&[u8]], ids: &[String], pending: &mut Pending) -> Attempt {
         let limit = self.max_payload();
         let mut acks = FuturesOrdered::new();
         let mut unacked = VecDeque::new();
@@ -225,6 +211,23 @@ impl NatsSink {
     }
 }
 
+/// A batch's rounds of publishes: each publishes what the ones before it
+/// left unacknowledged.
+struct Rounds<'a> {
+    sink: &'a NatsSink,
+    lines: &'a [&'a [u8]],
+    ids: &'a [String],
+    pending: &'a mut Pending,
+}
+
+impl Delivery for Rounds<'_> {
+    async fn attempt(&mut self) -> Attempt {
+        let verdict = self.sink.publish(self.lines, self.ids, self.pending).await;
+        self.sink.report(self.ids, self.pending);
+        verdict
+    }
+}
+
 impl NetworkSink for NatsSink {
     fn name(&self) -> &str {
         &self.name
@@ -249,9 +252,9 @@ fn id_header_len(id: &str) -> usize {
 /// decides, since only the events before it count as written. A later
 /// event that can never fit does not stop an earlier one that timed out
 /// from being retried.
-fn verdict(front: Option<usize>, failures: Vec<(usize, Failure)>) -> Verdict {
+fn verdict(front: Option<usize>, failures: Vec<(usize, Failure)>) -> Attempt {
     let Some(front) = front else {
-        return Verdict::Stored;
+        return Attempt::Delivered;
     };
     let failure = failures
         .into_iter()
@@ -266,9 +269,12 @@ fn verdict(front: Option<usize>, failures: Vec<(usize, Failure)>) -> Verdict {
             hopeless: false,
         });
     if failure.hopeless {
-        Verdict::Fail(failure.error)
+        Attempt::Fail(failure.error)
     } else {
-        Verdict::Retry(failure.error)
+        Attempt::Retry {
+            error: failure.error,
+            after: None,
+        }
     }
 }
 
@@ -398,10 +404,6 @@ fn judge(error: &PublishError) -> Failure {
         },
         hopeless: false,
     }
-}
-
-fn written(written: usize, error: Option<SinkError>) -> WriteOutcome {
-    WriteOutcome { written, error }
 }
 
 /// The client's settings: credentials, TLS, timeouts, reconnects with our
@@ -646,18 +648,24 @@ mod tests {
         // an earlier one whose ack merely timed out.
         assert_eq!(
             verdict(Some(2), vec![(5, too_large.clone()), (2, timeout.clone())]),
-            Verdict::Retry(timeout.error.clone())
+            Attempt::Retry {
+                error: timeout.error.clone(),
+                after: None
+            }
         );
         assert_eq!(
             verdict(Some(5), vec![(5, too_large.clone())]),
-            Verdict::Fail(too_large.error.clone())
+            Attempt::Fail(too_large.error.clone())
         );
         assert_eq!(
             verdict(Some(3), vec![(7, timeout.clone()), (4, too_large.clone())]),
-            Verdict::Fail(too_large.error),
+            Attempt::Fail(too_large.error),
             "with none for the first, the earliest failure"
         );
-        assert_eq!(verdict(None, Vec::new()), Verdict::Stored);
-        assert!(matches!(verdict(Some(0), Vec::new()), Verdict::Retry(_)));
+        assert_eq!(verdict(None, Vec::new()), Attempt::Delivered);
+        assert!(matches!(
+            verdict(Some(0), Vec::new()),
+            Attempt::Retry { after: None, .. }
+        ));
     }
 }

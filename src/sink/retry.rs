@@ -1,6 +1,7 @@
 //! How every network sink retries: exponential backoff with full jitter
 //! within an attempt budget, each retry counted while it happens. The HTTP,
-//! NATS and syslog sinks share it, so `--retry-*` means the same for all.
+//! NATS and syslog sinks each say how one attempt ended and `deliver`
+//! drives the attempts, so `--retry-*` means the same for all.
 
 use std::time::Duration;
 
@@ -24,9 +25,51 @@ impl RetryPolicy {
     }
 }
 
+/// How one attempt at a batch ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// The batch went out whole.
+    Delivered,
+    /// Worth another attempt, not before `after` if the server said so.
+    Retry {
+        error: SinkError,
+        after: Option<Duration>,
+    },
+    /// Another attempt would fare no better.
+    Fail(SinkError),
+}
+
+/// One batch on its way through a network sink: what an attempt at it
+/// does, and what it remembers from one attempt to the next.
+pub(crate) trait Delivery: Send {
+    fn attempt(&mut self) -> impl Future<Output = Attempt> + Send;
+}
+
+/// Makes attempts at a batch until one delivers it, one fails for good or
+/// the budget is spent, waiting the backoff between them and telling
+/// `retrying` of each retry as it starts. Returns why it stopped short, if
+/// it did; the delivery knows how much of the batch went out.
+pub(crate) async fn deliver(
+    policy: RetryPolicy,
+    retrying: &(dyn Fn() + Sync),
+    delivery: &mut impl Delivery,
+) -> Option<SinkError> {
+    let mut attempts = Attempts::new(policy, retrying);
+    loop {
+        let (error, after) = match delivery.attempt().await {
+            Attempt::Delivered => return None,
+            Attempt::Fail(error) => return Some(error),
+            Attempt::Retry { error, after } => (error, after),
+        };
+        if let Err(error) = attempts.after_failure(error, after).await {
+            return Some(error);
+        }
+    }
+}
+
 /// The attempts at one batch: how many so far, and whether another is
 /// allowed.
-pub(crate) struct Attempts<'a> {
+struct Attempts<'a> {
     policy: RetryPolicy,
     /// Attempts made so far, the first included.
     made: u32,
@@ -36,7 +79,7 @@ pub(crate) struct Attempts<'a> {
 
 impl<'a> Attempts<'a> {
     /// Before the first attempt.
-    pub(crate) fn new(policy: RetryPolicy, retrying: &'a (dyn Fn() + Sync)) -> Attempts<'a> {
+    fn new(policy: RetryPolicy, retrying: &'a (dyn Fn() + Sync)) -> Attempts<'a> {
         Attempts {
             policy,
             made: 1,
@@ -46,7 +89,7 @@ impl<'a> Attempts<'a> {
 
     /// After a failed attempt: waits the backoff and counts the retry, or,
     /// with the budget spent, gives the error back saying so.
-    pub(crate) async fn after_failure(
+    async fn after_failure(
         &mut self,
         error: SinkError,
         retry_after: Option<Duration>,
@@ -125,5 +168,63 @@ mod tests {
         assert_eq!(gave_up.message, "gave up after 3 attempts: refused");
         assert_eq!(gave_up.kind, "Connect");
         assert_eq!(retried.load(Ordering::SeqCst), 2);
+    }
+
+    /// Plays the attempts' endings in turn, counting the attempts made.
+    struct Script {
+        endings: Vec<Attempt>,
+        made: usize,
+    }
+
+    impl Delivery for Script {
+        async fn attempt(&mut self) -> Attempt {
+            self.made += 1;
+            self.endings.remove(0)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn attempts_go_on_until_one_delivers_or_fails_for_good() {
+        let error = |message: &str| SinkError {
+            kind: "HttpStatus".to_owned(),
+            message: message.to_owned(),
+            status: Some(503),
+        };
+        let retry = |message| Attempt::Retry {
+            error: error(message),
+            after: Some(Duration::from_millis(1)),
+        };
+        let retried = AtomicU32::new(0);
+        let count = || {
+            retried.fetch_add(1, Ordering::SeqCst);
+        };
+        let mut recovers = Script {
+            endings: vec![retry("busy"), retry("busy"), Attempt::Delivered],
+            made: 0,
+        };
+        assert_eq!(deliver(policy(), &count, &mut recovers).await, None);
+        assert_eq!((recovers.made, retried.load(Ordering::SeqCst)), (3, 2));
+        let mut refused = Script {
+            endings: vec![retry("busy"), Attempt::Fail(error("bad request"))],
+            made: 0,
+        };
+        let stopped = deliver(policy(), &count, &mut refused).await;
+        assert_eq!(
+            stopped,
+            Some(error("bad request")),
+            "a final answer is not retried"
+        );
+        assert_eq!((refused.made, retried.load(Ordering::SeqCst)), (2, 3));
+        let mut down = Script {
+            endings: vec![retry("down"), retry("down")],
+            made: 0,
+        };
+        let budget = RetryPolicy {
+            max_attempts: 2,
+            ..policy()
+        };
+        let gave_up = deliver(budget, &count, &mut down).await.unwrap();
+        assert_eq!(gave_up.message, "gave up after 2 attempts: down");
+        assert_eq!(retried.load(Ordering::SeqCst), 4);
     }
 }

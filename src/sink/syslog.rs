@@ -19,7 +19,7 @@ use futures_util::future::BoxFuture;
 use serde_json::json;
 use tokio::net::UdpSocket;
 
-use super::retry::Attempts;
+use super::retry::{self, Attempt, Delivery};
 use super::{NetworkSink, SinkError, WriteOutcome};
 use crate::batch::Batch;
 use crate::config::retry::RetryPolicy;
@@ -99,28 +99,18 @@ impl SyslogSink {
     /// kernel took whole.
     async fn deliver(&mut self, batch: &Batch, retrying: &(dyn Fn() + Sync)) -> WriteOutcome {
         let messages = self.messages(batch);
-        let mut sent = 0;
-        let mut attempts = Attempts::new(self.retry, retrying);
-        loop {
-            let result = match &mut self.connection {
-                Connection::Tcp(tcp) => tcp.send(&messages, &mut sent).await,
-                Connection::Udp { socket, server } => {
-                    send_udp(socket, *server, &messages, &mut sent).await
-                }
-            };
-            let Err(error) = result else {
-                return WriteOutcome {
-                    written: batch.len(),
-                    error: None,
-                };
-            };
-            if let Err(error) = attempts.after_failure(error, None).await {
-                return WriteOutcome {
-                    written: sent,
-                    error: Some(error),
-                };
-            }
-        }
+        let mut sending = Sending {
+            connection: &mut self.connection,
+            messages: &messages,
+            sent: 0,
+        };
+        let error = retry::deliver(self.retry, retrying, &mut sending).await;
+        let written = if error.is_none() {
+            batch.len()
+        } else {
+            sending.sent
+        };
+        WriteOutcome { written, error }
     }
 
     /// The batch as messages, framed for TCP or each a datagram, cut to
@@ -177,6 +167,31 @@ impl NetworkSink for SyslogSink {
 
     fn close(&mut self) -> BoxFuture<'_, io::Result<()>> {
         Box::pin(self.end())
+    }
+}
+
+/// A batch's messages on their way: each attempt sends those the kernel
+/// has not taken yet (over TCP, all of them again after a timeout).
+struct Sending<'a> {
+    connection: &'a mut Connection,
+    messages: &'a Messages,
+    /// Messages the kernel took whole.
+    sent: usize,
+}
+
+impl Delivery for Sending<'_> {
+    /// Every failure is worth another attempt, on a new connection.
+    async fn attempt(&mut self) -> Attempt {
+        let result = match &mut *self.connection {
+            Connection::Tcp(tcp) => tcp.send(self.messages, &mut self.sent).await,
+            Connection::Udp { socket, server } => {
+                send_udp(socket, *server, self.messages, &mut self.sent).await
+            }
+        };
+        match result {
+            Ok(()) => Attempt::Delivered,
+            Err(error) => Attempt::Retry { error, after: None },
+        }
     }
 }
 

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// Fast retries, so that the tests spend their time on behaviour.
+pub const QUICK_RETRIES: [&str; 4] = ["--retry-initial", "5ms", "--retry-max-delay", "20ms"];
+
 /// How the collector answers one request.
 #[derive(Debug, Clone)]
 pub enum Reply {
@@ -93,6 +96,11 @@ impl Collector {
 
     pub fn url(&self) -> String {
         format!("http://{}/ingest", self.addr)
+    }
+
+    /// The `--sink` value that ships to it.
+    pub fn sink(&self) -> String {
+        format!("http={}", self.url())
     }
 
     pub fn requests(&self) -> Vec<Request> {

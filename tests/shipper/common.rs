@@ -4,6 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,8 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use serde_json::Value;
 use tempfile::TempDir;
+
+/// How long a test waits for what it expects (shipper following, a line
+/// arriving, a save): long enough for a slow machine, short enough to fail
+/// fast, a read that hangs on a FIFO included.
+pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("shipper")
@@ -332,8 +339,7 @@ pub fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bo
 /// (so shipper's writes succeed until the pipe buffer fills) and never reads
 /// from it.
 pub fn stuck_fifo(dir: &Path) -> (std::path::PathBuf, File) {
-    let path = dir.join("sink.fifo");
-    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let path = fifo(dir, "sink.fifo");
     let held = OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK)
@@ -361,23 +367,21 @@ pub fn drain_fifo(path: &Path) -> std::thread::JoinHandle<Vec<u8>> {
     })
 }
 
-/// A tmpfs of `size` mounted for the test and unmounted after; `None`
-/// (with a note) where mounting is not allowed.
+/// A tmpfs of `size` mounted for the test and unmounted after. Only root
+/// may mount one: the tests that do are ignored, and run with `--ignored`
+/// as root.
 pub struct Tmpfs(pub TempDir);
 
 impl Tmpfs {
-    pub fn mount(size: &str) -> Option<Tmpfs> {
+    pub fn mount(size: &str) -> Tmpfs {
         let dir = tempfile::tempdir().unwrap();
         let mounted = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "shipper-test"])
             .arg(dir.path())
             .status()
             .is_ok_and(|status| status.success());
-        if !mounted {
-            eprintln!("skipped: mounting a tmpfs needs root");
-            return None;
-        }
-        Some(Tmpfs(dir))
+        assert!(mounted, "mounting a tmpfs needs root");
+        Tmpfs(dir)
     }
 }
 
@@ -387,4 +391,78 @@ impl Drop for Tmpfs {
             .arg(self.0.path())
             .status();
     }
+}
+
+/// A shipper started with the standard input and limits a test chooses,
+/// its stderr in a file beside its summary.
+pub struct Started {
+    pub child: std::process::Child,
+    pub summary: PathBuf,
+    pub stderr: PathBuf,
+    /// Set once the process was waited for; until then dropping kills it.
+    pub reaped: bool,
+}
+
+impl Started {
+    pub fn new(dir: &Path, args: &[&str], stdin: Stdio, files: Option<(u64, u64)>) -> Started {
+        let summary = dir.join("summary.json");
+        let stderr = dir.join("stderr.log");
+        let mut command = command_in(dir, args);
+        command.stdin(stdin).stderr(File::create(&stderr).unwrap());
+        if let Some((soft, hard)) = files {
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs
+            // between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    nix::sys::resource::setrlimit(
+                        nix::sys::resource::Resource::RLIMIT_NOFILE,
+                        soft,
+                        hard,
+                    )
+                    .map_err(std::io::Error::from)
+                });
+            }
+        }
+        Started {
+            child: command.spawn().unwrap(),
+            summary,
+            stderr,
+            reaped: false,
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    pub fn signal(&self, signal: Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
+
+    /// Waits (within `PATIENCE`) for the exit: the status, stderr and the
+    /// checked summary.
+    pub fn finish(mut self) -> (Option<i32>, String, Value) {
+        let code = wait_for(&mut self.child, PATIENCE);
+        self.reaped = true;
+        let summary = read_summary(&self.summary);
+        assert_eq!(summary["exit_code"].as_i64().map(|c| c as i32), code);
+        (code, self.stderr(), summary)
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A FIFO made in `dir`.
+pub fn fifo(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    path
 }

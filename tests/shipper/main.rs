@@ -2,22 +2,28 @@
 //! wrote, what it said and how it exited, and that its summary accounts for
 //! every line.
 
-mod basics;
+mod backpressure;
+mod checkpoints;
 mod cli;
 mod collector;
 mod common;
-mod edges;
+mod delivery;
 mod envelope;
-mod exposure;
-mod files;
-mod follow;
-mod http;
-mod json_edges;
-mod lifecycle;
+mod exit_status;
+mod following;
 mod live;
-mod nats;
+mod own_files;
+mod reading;
+mod rotation;
+mod secrets;
 mod servers;
-mod sinks;
+mod settings;
+mod shutdown;
+mod sinks_file;
+mod sinks_http;
+mod sinks_nats;
+mod sinks_stdout;
+mod sinks_syslog;
 mod stderr;
-mod syslog;
+mod terminal;
 mod torture;

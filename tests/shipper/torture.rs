@@ -57,8 +57,6 @@ use tempfile::TempDir;
 
 use crate::common::*;
 
-/// Time for shipper to start following.
-const PATIENCE: Duration = Duration::from_secs(30);
 /// Waiting for lines gives up after this long without a new line: only a
 /// shipper that lost them waits that long.
 const STALL: Duration = Duration::from_secs(3);

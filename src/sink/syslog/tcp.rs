@@ -447,7 +447,10 @@ mod tests {
         tcp.send(&messages(3), &mut sent).await.unwrap();
         assert_eq!(sent, 3);
         tcp.close().await.unwrap();
-        assert_eq!(received.await.unwrap(), b"2 m02 m12 m2");
+        let received = tokio::time::timeout(Duration::from_secs(10), received)
+            .await
+            .expect("the server read to the end of the closed connection");
+        assert_eq!(received.unwrap(), b"2 m02 m12 m2");
     }
 
     #[tokio::test]

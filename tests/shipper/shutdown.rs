@@ -1,96 +1,126 @@
-//! The pipeline when things go wrong, at the binary level: signals in the
-//! middle of a run, sinks that cannot keep up or never drain, sinks that
-//! fail half-way, a reader that never returns. Each test checks the
-//! summary's invariant and what reached the sinks.
+//! Stopping: SIGTERM and SIGINT in the middle of a run drain and exit 143
+//! and 130, a second SIGINT cuts a stuck drain short, the shutdown timeout
+//! bounds a sink that never drains, sinks close in reverse order, nothing
+//! waiting on a pipe, a FIFO or a sink holds a signal up, and no half line
+//! is shipped or written at a signal. Each test checks the summary's
+//! invariant and what reached the sinks.
 
+use std::fs::File;
+use std::io::Seek;
+use std::process::Stdio;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
 use crate::common::{
-    Running, Tmpfs, drain_fifo, feed, feed_counting, numbered_lines, parse_events, read_events,
-    stuck_fifo_sink, wait_until,
+    PATIENCE, Running, Started, drain_fifo, feed, feed_counting, fifo, numbered_lines,
+    parse_events, read_events, read_summary, stuck_fifo_sink, wait_for, wait_until,
 };
+
+/// Lines (newlines) in the first `consumed` bytes of `input`, and the
+/// bytes after the last of them.
+fn lines_in(input: &[u8], consumed: usize) -> (u64, u64) {
+    let taken = &input[..consumed];
+    let lines = taken.iter().filter(|&&byte| byte == b'\n').count() as u64;
+    let whole = taken
+        .iter()
+        .rposition(|&byte| byte == b'\n')
+        .map_or(0, |at| at + 1);
+    (lines, (consumed - whole) as u64)
+}
+
+#[test]
+fn a_quick_second_sigint_accounts_for_every_byte_taken_from_stdin() {
+    let input = numbered_lines(300_000);
+    for (run, gap) in [0, 5, 10, 20].into_iter().cycle().take(10).enumerate() {
+        let (dir, _fifo, _held, sink) = stuck_fifo_sink();
+        let path = dir.path().join("input.log");
+        std::fs::write(&path, &input).unwrap();
+        // Shared with shipper's standard input: one open file, one offset.
+        let mut ours = File::open(&path).unwrap();
+        let theirs = Stdio::from(ours.try_clone().unwrap());
+        let args = [
+            "--sink",
+            &sink,
+            "--queue-capacity",
+            "10",
+            "--shutdown-timeout",
+            "2s",
+        ];
+        let started = Started::new(dir.path(), &args, theirs, None);
+        wait_until(PATIENCE, "a read", || ours.stream_position().unwrap() > 0);
+        started.signal(Signal::SIGINT);
+        std::thread::sleep(Duration::from_millis(gap));
+        started.signal(Signal::SIGINT);
+        let (code, stderr, summary) = started.finish();
+        let consumed = ours.stream_position().unwrap() as usize;
+        let (lines, partial) = lines_in(&input, consumed);
+        let context =
+            format!("run {run}, gap {gap}ms, {consumed} bytes taken: {summary}\n{stderr}");
+        assert_eq!(code, Some(130), "{context}");
+        assert_eq!(summary["lines_read"], lines, "{context}");
+        if partial > 0 {
+            let said = format!("stopped with {partial} bytes of an unfinished line");
+            assert!(stderr.contains(&said), "{context}");
+        }
+    }
+}
+
+#[test]
+fn sigterm_stops_shipper_waiting_for_a_fifo_writer_with_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    fifo(dir.path(), "in.fifo");
+    for signal in [Signal::SIGTERM, Signal::SIGINT] {
+        let args = ["-v", "in.fifo", "--sink", "file=out.log"];
+        let started = Started::new(dir.path(), &args, Stdio::null(), None);
+        wait_until(PATIENCE, "the sink to open", || {
+            started.stderr().contains("opened sink")
+        });
+        started.signal(signal);
+        let (code, stderr, summary) = started.finish();
+        let expected = if signal == Signal::SIGTERM { 143 } else { 130 };
+        assert_eq!(code, Some(expected), "{stderr}");
+        assert_eq!(summary["lines_read"], 0);
+    }
+}
+
+#[test]
+fn a_fifo_as_the_checkpoint_never_blocks_a_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    fifo(dir.path(), "state.fifo");
+    std::fs::write(dir.path().join("app.log"), "a\n").unwrap();
+    let args = ["-v", "app.log", "--checkpoint", "state.fifo"];
+    let mut started = Started::new(dir.path(), &args, Stdio::null(), None);
+    // It refuses the path, or stops at the signal: it never hangs.
+    wait_until(PATIENCE, "a refusal or the sink", || {
+        started.child.try_wait().unwrap().is_some() || started.stderr().contains("opened sink")
+    });
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(started.child.id() as i32),
+        Signal::SIGINT,
+    );
+    let code = wait_for(&mut started.child, PATIENCE);
+    started.reaped = true;
+    let stderr = started.stderr();
+    assert!(matches!(code, Some(1 | 2 | 130)), "{code:?}: {stderr}");
+    assert!(stderr.contains("state.fifo"), "{stderr}");
+    if code != Some(2) {
+        let summary = read_summary(&started.summary);
+        assert_eq!(summary["lines_read"], 0, "{stderr}");
+    }
+}
 
 // Backpressure: a FIFO whose reader the test holds open but does not read
 // until it chooses to.
 
 /// 40,000 lines of about 100 bytes: far more than the pipes and the queue hold.
-fn input() -> (usize, Vec<u8>) {
+pub fn input() -> (usize, Vec<u8>) {
     let count = 40_000;
     let mut text = String::new();
     for i in 0..count {
         text.push_str(&format!("{i:08} {}\n", "x".repeat(90)));
     }
     (count, text.into_bytes())
-}
-
-#[test]
-fn drop_mode_drops_and_counts_when_the_sink_cannot_keep_up() {
-    let (dir, fifo, _held, sink) = stuck_fifo_sink();
-    let args = [
-        "--sink",
-        &sink,
-        "--drop-on-full",
-        "--backpressure-wait",
-        "1ms",
-        "--queue-capacity",
-        "100",
-        "--batch-size",
-        "10",
-    ];
-    let (running, stdin) = Running::start_in(dir, &args);
-    let (count, input) = input();
-    // Drop mode never makes the writer wait long: the whole input goes in
-    // while the sink is stuck.
-    feed(stdin, input).join().unwrap();
-    let written = drain_fifo(&fifo);
-    let (code, stderr, summary, _dir) = running.finish();
-    assert_eq!(code, Some(3), "{stderr}");
-    assert_eq!(summary["submitted"], count);
-    assert!(summary["dropped_by_reason"]["queue_full"].as_u64().unwrap() > 0);
-    assert_eq!(summary["queue_high_watermark"], 100);
-    let events = parse_events(&written.join().unwrap());
-    assert_eq!(events.len() as u64, summary["processed"].as_u64().unwrap());
-    assert!(stderr.contains("queue full: dropped"), "{stderr}");
-    assert!(stderr.contains("\"queue_high_watermark\":100"), "{stderr}");
-    let reports = stderr.matches("queue full: dropped").count();
-    assert!(reports <= 5, "drop reports are rate limited: {reports}");
-    if summary["dropped_by_reason"]["queue_full"].as_u64().unwrap() > 5 * 100 {
-        assert!(stderr.contains("more 'queue_full' messages"), "{stderr}");
-    }
-}
-
-#[test]
-fn block_mode_waits_for_the_sink_and_loses_nothing() {
-    let (dir, fifo, _held, sink) = stuck_fifo_sink();
-    let args = [
-        "--sink",
-        &sink,
-        "--queue-capacity",
-        "100",
-        "--batch-size",
-        "10",
-    ];
-    let (running, stdin) = Running::start_in(dir, &args);
-    let (count, input) = input();
-    let feeder = feed(stdin, input);
-    // Nothing is dropped while the sink is stuck: the writer is held back.
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(!feeder.is_finished(), "the writer feels the backpressure");
-    let written = drain_fifo(&fifo);
-    feeder.join().unwrap();
-    let (code, stderr, summary, _dir) = running.finish();
-    assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(summary["processed"], count);
-    assert_eq!(summary["dropped"], 0);
-    assert_eq!(summary["queue_high_watermark"], 100);
-    let events = parse_events(&written.join().unwrap());
-    assert_eq!(events.len(), count);
-    assert_eq!(
-        events[count - 1]["message"].as_str().unwrap()[..8],
-        format!("{:08}", count - 1)
-    );
 }
 
 #[test]
@@ -127,8 +157,6 @@ fn a_sink_that_never_drains_costs_at_most_the_shutdown_timeout() {
         "{stderr}"
     );
 }
-
-// Signals.
 
 /// Starts shipper on a large input, waits until events reach its file,
 /// sends `signal`, and returns what it reported.
@@ -233,8 +261,6 @@ fn a_reader_blocked_on_a_silent_pipe_does_not_hold_up_sigterm() {
     assert_eq!(summary["lines_read"], 0);
 }
 
-// Shutdown ordering.
-
 #[test]
 fn sinks_open_in_order_and_close_in_reverse() {
     let run = crate::common::run(
@@ -270,122 +296,6 @@ fn sinks_open_in_order_and_close_in_reverse() {
     );
 }
 
-// A sink failing in the middle of a batch.
-
-#[test]
-fn a_file_too_large_part_way_through_a_batch_keeps_the_whole_events() {
-    // `ulimit -f` makes the kernel stop a write at the limit, part-way
-    // through an event; later writes fail with EFBIG (and SIGXFSZ, which
-    // shipper ignores so that the failure is counted, not fatal).
-    if std::env::var_os("LLVM_PROFILE_FILE").is_some() {
-        eprintln!(
-            "skipped under coverage: the profile shipper writes at exit would be cut by the limit too"
-        );
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let summary_path = dir.path().join("summary.json");
-    let script = format!(
-        "ulimit -f 8; exec '{}' --sink file=out.log --sink file=/dev/null --batch-size 10 --summary-file '{}'",
-        crate::common::bin().display(),
-        summary_path.display()
-    );
-    let output = assert_cmd::Command::new("bash")
-        .args(["-c", &script])
-        .current_dir(dir.path())
-        .write_stdin(numbered_lines(300))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
-    let summary = crate::common::read_summary(&summary_path);
-    let file = &summary["sinks"][0];
-    let events = read_events(&dir.path().join("out.log"));
-    assert!(!events.is_empty() && events.len() < 300);
-    assert_eq!(
-        file["written"],
-        events.len(),
-        "whole events written before the error count as written"
-    );
-    assert_eq!(file["failed"], 300 - events.len());
-    assert_eq!(
-        summary["sinks"][1]["written"], 300,
-        "the other sink is untouched"
-    );
-    assert_eq!(
-        summary["dropped_by_reason"]["sink_error"],
-        300 - events.len()
-    );
-    let failure: serde_json::Value = stderr
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .find(|d: &serde_json::Value| d["component"] == "sink")
-        .expect("a sink diagnostic");
-    assert_eq!(failure["sink"], "file:out.log");
-    assert_eq!(failure["error_kind"], "FileTooLarge");
-    assert_eq!(failure["batch_events"], 10);
-    assert!(
-        failure["error"].as_str().unwrap().contains("too large"),
-        "{failure}"
-    );
-}
-
-#[test]
-fn a_full_disk_fails_part_of_a_batch_and_the_sink_recovers_when_space_returns() {
-    let Some(disk) = Tmpfs::mount("256k") else {
-        return;
-    };
-    let filler = disk.0.path().join("filler");
-    std::fs::write(&filler, vec![0u8; 200 << 10]).unwrap();
-    let out = disk.0.path().join("out.log");
-    let sink = format!("file={}", out.display());
-    let (running, mut stdin) = Running::start(&[
-        "--sink",
-        &sink,
-        "--batch-size",
-        "50",
-        "--batch-timeout",
-        "10ms",
-    ]);
-    // About 60 KiB of events for 56 KiB of room: the disk fills part-way
-    // through a batch.
-    std::io::Write::write_all(&mut stdin, &numbered_lines(600)).unwrap();
-    wait_until(Duration::from_secs(30), "the disk to fill", || {
-        running.stderr_so_far().contains("StorageFull")
-    });
-    std::fs::remove_file(&filler).unwrap();
-    let mut later = String::new();
-    for i in 600..700 {
-        later.push_str(&format!("line {i}\n"));
-    }
-    std::io::Write::write_all(&mut stdin, later.as_bytes()).unwrap();
-    drop(stdin);
-    let (code, stderr, summary, _dir) = running.finish();
-    assert_eq!(code, Some(3), "{stderr}");
-    let events = read_events(&out);
-    let sink = &summary["sinks"][0];
-    assert_eq!(
-        sink["written"],
-        events.len(),
-        "the file holds exactly the events counted written"
-    );
-    assert!(sink["failed"].as_u64().unwrap() > 0);
-    let last = events.last().unwrap();
-    assert_eq!(
-        last["message"], "line 699",
-        "the sink recovered once space returned"
-    );
-    let failure: serde_json::Value = stderr
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .find(|d: &serde_json::Value| d["component"] == "sink")
-        .unwrap();
-    assert!(
-        failure["written"].as_u64().unwrap() > 0,
-        "the disk filled part-way through a batch: {failure}"
-    );
-}
-
 #[test]
 fn a_signal_during_writes_never_leaves_a_half_written_line() {
     let (running, stdin) = Running::start(&["--sink", "file=out.log", "--batch-size", "4096"]);
@@ -409,88 +319,6 @@ fn a_signal_during_writes_never_leaves_a_half_written_line() {
         events.len() >= processed && events.len() <= processed + cut,
         "{summary}"
     );
-}
-
-// Protecting important lines, and marking the gaps drops leave.
-
-/// Lines of about 100 bytes; every 100th is an ERROR.
-fn leveled_input(count: usize) -> Vec<u8> {
-    let mut text = String::new();
-    for i in 0..count {
-        let level = if i % 100 == 0 { "ERROR" } else { "INFO" };
-        text.push_str(&format!("{i:08} {level} {}\n", "x".repeat(85)));
-    }
-    text.into_bytes()
-}
-
-#[test]
-fn protected_levels_wait_for_room_while_the_rest_is_dropped() {
-    let (dir, fifo, _held, sink) = stuck_fifo_sink();
-    let args = [
-        "--sink",
-        &sink,
-        "--drop-on-full",
-        "--backpressure-wait",
-        "0ms",
-        "--protect-level",
-        "error",
-        "--queue-capacity",
-        "100",
-        "--batch-size",
-        "10",
-    ];
-    let (running, stdin) = Running::start_in(dir, &args);
-    let feeder = feed(stdin, leveled_input(40_000));
-    let written = drain_fifo(&fifo);
-    feeder.join().unwrap();
-    let (code, stderr, summary, _dir) = running.finish();
-    assert_eq!(code, Some(3), "{stderr}");
-    assert!(
-        summary["dropped_by_reason"]["queue_full"].as_u64().unwrap() > 0,
-        "{summary}"
-    );
-    let events = parse_events(&written.join().unwrap());
-    let errors = events.iter().filter(|e| e["level"] == "ERROR").count();
-    assert_eq!(errors, 400, "no ERROR line was dropped");
-    assert_eq!(events.len() as u64, summary["processed"].as_u64().unwrap());
-}
-
-#[test]
-fn gap_markers_account_for_every_dropped_line() {
-    let (dir, fifo, _held, sink) = stuck_fifo_sink();
-    let args = [
-        "--sink",
-        &sink,
-        "--drop-on-full",
-        "--backpressure-wait",
-        "1ms",
-        "--gap-markers",
-        "--queue-capacity",
-        "100",
-    ];
-    let (running, stdin) = Running::start_in(dir, &args);
-    feed(stdin, leveled_input(40_000)).join().unwrap();
-    let written = drain_fifo(&fifo);
-    let (code, stderr, summary, _dir) = running.finish();
-    assert_eq!(code, Some(3), "{stderr}");
-    let events = parse_events(&written.join().unwrap());
-    let (markers, shipped): (Vec<_>, Vec<_>) = events
-        .iter()
-        .partition(|e| e["diagnostics"]["gap_marker"] == true);
-    let marked: u64 = markers
-        .iter()
-        .map(|m| m["data"]["dropped"].as_u64().unwrap())
-        .sum();
-    assert_eq!(
-        marked,
-        summary["dropped_by_reason"]["queue_full"].as_u64().unwrap()
-    );
-    assert_eq!(
-        markers.len() as u64,
-        summary["gap_markers"].as_u64().unwrap()
-    );
-    assert_eq!(shipped.len() as u64, summary["processed"].as_u64().unwrap());
-    assert!(!markers.is_empty());
 }
 
 #[test]

@@ -113,35 +113,3 @@ fn fields_are_added_to_every_event() {
         serde_json::json!({"env": "prod", "team": "core"})
     );
 }
-
-#[test]
-fn file_sinks_rotate_by_size_and_lose_nothing() {
-    let args = [
-        "--sink",
-        "file=out.log",
-        "--file-max-bytes",
-        "20KiB",
-        "--file-max-files",
-        "50",
-        "--batch-size",
-        "16",
-    ];
-    let run = run(&args, numbered_lines(2000));
-    assert_eq!(run.code, Some(0));
-    let mut messages = Vec::new();
-    for n in (1..=50).rev() {
-        let path = run.path(&format!("out.log.{n}"));
-        if path.exists() {
-            assert!(std::fs::metadata(&path).unwrap().len() <= 20 * 1024);
-            messages.extend(crate::common::read_events(&path));
-        }
-    }
-    messages.extend(run.events("out.log"));
-    assert!(run.path("out.log.2").exists(), "several rotations happened");
-    let expected: Vec<String> = (0..2000).map(|i| format!("line {i}")).collect();
-    let got: Vec<String> = messages
-        .iter()
-        .map(|e| e["message"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(got, expected);
-}

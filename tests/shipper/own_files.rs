@@ -4,36 +4,30 @@
 //! without bound, no two outputs are one file, and a checkpoint that was
 //! not saved is reported.
 
+use std::ffi::OsStr;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
 use crate::common::*;
 
-/// Long enough for a slow machine, short enough to fail fast (a read that
-/// hangs on a FIFO).
-const PATIENCE: Duration = Duration::from_secs(30);
-
 /// A character device node of `major:minor` made in `dir` (1:3 behaves as
 /// /dev/null, 1:7 as /dev/full), so the machine's own /dev is never at
-/// stake; `None` where making one is not allowed.
-fn device(dir: &Path, name: &str, major: u64, minor: u64) -> Option<PathBuf> {
+/// stake. Only root may make one: the tests that do are ignored, and run
+/// with `--ignored` as root.
+fn device(dir: &Path, name: &str, major: u64, minor: u64) -> PathBuf {
     use nix::sys::stat::{Mode, SFlag, makedev, mknod};
     let path = dir.join(name);
-    let made = mknod(
+    mknod(
         &path,
         SFlag::S_IFCHR,
         Mode::from_bits_truncate(0o666),
         makedev(major, minor),
-    );
-    if made.is_err() {
-        eprintln!("skipped: making a device node needs root");
-        return None;
-    }
-    Some(path)
+    )
+    .expect("making a device node needs root");
+    path
 }
 
 fn is_char_device(path: &Path) -> bool {
@@ -70,6 +64,19 @@ fn shipper_in(dir: &Path) -> assert_cmd::Command {
     command
 }
 
+/// shipper run in `dir` with `args`, refused with status 2 (`what` says
+/// which case failed); returns what it said on stderr.
+fn refused_in<A: AsRef<OsStr>>(
+    dir: &Path,
+    args: impl IntoIterator<Item = A>,
+    what: &str,
+) -> String {
+    let output = shipper_in(dir).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{what}{stderr}");
+    stderr
+}
+
 /// shipper reading `app.log` once in `dir` with `--checkpoint state.json`
 /// into `out.jsonl`, its summary at `summary`.
 fn read_app_log(dir: &Path, summary: &Path) -> std::process::Output {
@@ -87,17 +94,12 @@ fn read_app_log(dir: &Path, summary: &Path) -> std::process::Output {
         .unwrap()
 }
 
-// --- special files and links ------------------------------------------------
-
 #[test]
+#[ignore = "needs root: makes device nodes"]
 fn a_device_as_summary_file_is_written_in_place_and_stays_a_device() {
     let dir = tempfile::tempdir().unwrap();
-    let (Some(null), Some(full)) = (
-        device(dir.path(), "null", 1, 3),
-        device(dir.path(), "full", 1, 7),
-    ) else {
-        return;
-    };
+    let null = device(dir.path(), "null", 1, 3);
+    let full = device(dir.path(), "full", 1, 7);
     let output = shipper_in(dir.path())
         .args([
             "--sink",
@@ -243,18 +245,14 @@ fn a_link_planted_as_the_checkpoints_lock_is_refused_and_its_target_untouched() 
     let victim = victims.path().join("victim");
     std::fs::write(&victim, "precious").unwrap();
     std::os::unix::fs::symlink(&victim, dir.path().join("state.json.lock")).unwrap();
-    let output = shipper_in(dir.path())
-        .args([
-            "app.log",
-            "--checkpoint",
-            "state.json",
-            "--sink",
-            "file=out.jsonl",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let args = [
+        "app.log",
+        "--checkpoint",
+        "state.json",
+        "--sink",
+        "file=out.jsonl",
+    ];
+    let stderr = refused_in(dir.path(), args, "");
     assert!(
         stderr.contains("the checkpoint's lock 'state.json.lock' is a symbolic link"),
         "{stderr}"
@@ -274,12 +272,8 @@ fn a_link_as_summary_file_or_checkpoint_is_refused_and_its_target_untouched() {
         ("--summary-file", "--summary-file 'link' is a symbolic link"),
         ("--checkpoint", "--checkpoint 'link' is a symbolic link"),
     ] {
-        let output = shipper_in(dir.path())
-            .args(["app.log", "--sink", "file=out.jsonl", flag, "link"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{flag}: {stderr}");
+        let args = ["app.log", "--sink", "file=out.jsonl", flag, "link"];
+        let stderr = refused_in(dir.path(), args, &format!("{flag}: "));
         assert!(stderr.contains(refused), "{stderr}");
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
         assert!(!dir.path().join("out.jsonl").exists());
@@ -287,69 +281,75 @@ fn a_link_as_summary_file_or_checkpoint_is_refused_and_its_target_untouched() {
 }
 
 #[test]
-fn a_fifo_or_device_as_checkpoint_is_refused_and_left_in_place() {
+fn a_fifo_as_checkpoint_is_refused_and_left_in_place() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("app.log"), "one\n").unwrap();
-    let fifo = dir.path().join("fifo.json");
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
-    let mut checkpoints = vec![(fifo, "a FIFO")];
-    if let Some(null) = device(dir.path(), "null.json", 1, 3) {
-        checkpoints.push((null, "a character device"));
-    }
-    for (checkpoint, kind) in checkpoints {
-        let output = shipper_in(dir.path())
-            .args(["app.log", "--sink", "file=out.jsonl", "--checkpoint"])
-            .arg(&checkpoint)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{kind}: {stderr}");
-        assert!(
-            stderr.contains(&format!("is {kind}; a checkpoint must be a regular file")),
-            "{stderr}"
-        );
-        let still = std::fs::symlink_metadata(&checkpoint).unwrap().file_type();
-        assert!(
-            still.is_fifo() || still.is_char_device(),
-            "{kind} left in place"
-        );
-        let mut aside = checkpoint.into_os_string();
-        aside.push(".corrupt");
-        assert!(!Path::new(&aside).exists());
-        assert!(!dir.path().join("out.jsonl").exists());
-    }
+    let fifo = fifo(dir.path(), "fifo.json");
+    assert_checkpoint_refused(dir.path(), &fifo, "a FIFO");
 }
 
-// --- bounded reads ------------------------------------------------------------
+#[test]
+#[ignore = "needs root: makes a device node"]
+fn a_device_as_checkpoint_is_refused_and_left_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let null = device(dir.path(), "null.json", 1, 3);
+    assert_checkpoint_refused(dir.path(), &null, "a character device");
+}
+
+/// `checkpoint`, which is `kind`, stops a run before anything is written,
+/// and stays where and what it is.
+fn assert_checkpoint_refused(dir: &Path, checkpoint: &Path, kind: &str) {
+    std::fs::write(dir.join("app.log"), "one\n").unwrap();
+    let args = ["app.log", "--sink", "file=out.jsonl", "--checkpoint"].map(OsStr::new);
+    let args = args.into_iter().chain([checkpoint.as_os_str()]);
+    let stderr = refused_in(dir, args, &format!("{kind}: "));
+    assert!(
+        stderr.contains(&format!("is {kind}; a checkpoint must be a regular file")),
+        "{stderr}"
+    );
+    let still = std::fs::symlink_metadata(checkpoint).unwrap().file_type();
+    assert!(
+        still.is_fifo() || still.is_char_device(),
+        "{kind} left in place"
+    );
+    let mut aside = checkpoint.as_os_str().to_owned();
+    aside.push(".corrupt");
+    assert!(!Path::new(&aside).exists());
+    assert!(!dir.join("out.jsonl").exists());
+}
 
 #[test]
-fn a_config_file_that_is_a_fifo_a_device_or_too_large_is_refused_before_reading() {
+fn a_config_file_that_is_a_fifo_or_too_large_is_refused_before_reading() {
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("fifo.toml");
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let fifo = fifo(dir.path(), "fifo.toml");
     // TOML comments only: read whole, it would be a valid, empty config.
     let large = dir.path().join("large.toml");
     std::fs::write(&large, "#".repeat(5 << 20)).unwrap();
-    let mut configs = vec![
-        (fifo, "it is a FIFO, not a regular file"),
-        (large, "it is larger than 4 MiB"),
-    ];
-    if let Some(null) = device(dir.path(), "null.toml", 1, 3) {
-        configs.push((null, "it is a character device, not a regular file"));
-    }
-    for (config, why) in configs {
-        let output = shipper_in(dir.path())
-            .args(["--sink", "file=out.jsonl", "--config"])
-            .arg(&config)
-            .write_stdin("one\n")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{why}: {stderr}");
-        assert!(stderr.contains("could not read config file"), "{stderr}");
-        assert!(stderr.contains(why), "{stderr}");
-        assert!(!dir.path().join("out.jsonl").exists());
-    }
+    assert_config_refused(dir.path(), &fifo, "it is a FIFO, not a regular file");
+    assert_config_refused(dir.path(), &large, "it is larger than 4 MiB");
+}
+
+#[test]
+#[ignore = "needs root: makes a device node"]
+fn a_config_file_that_is_a_device_is_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let null = device(dir.path(), "null.toml", 1, 3);
+    let why = "it is a character device, not a regular file";
+    assert_config_refused(dir.path(), &null, why);
+}
+
+/// `config` stops a run for `why` before anything is read or written.
+fn assert_config_refused(dir: &Path, config: &Path, why: &str) {
+    let output = shipper_in(dir)
+        .args(["--sink", "file=out.jsonl", "--config"])
+        .arg(config)
+        .write_stdin("one\n")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{why}: {stderr}");
+    assert!(stderr.contains("could not read config file"), "{stderr}");
+    assert!(stderr.contains(why), "{stderr}");
+    assert!(!dir.join("out.jsonl").exists());
 }
 
 #[test]
@@ -371,8 +371,6 @@ fn a_checkpoint_larger_than_any_checkpoint_is_refused_and_left_in_place() {
     assert_eq!(std::fs::metadata(&checkpoint).unwrap().len(), 65 << 20);
     assert!(!dir.path().join("state.json.corrupt").exists());
 }
-
-// --- collisions -----------------------------------------------------------------
 
 #[test]
 fn two_outputs_that_are_one_file_are_refused_before_anything_is_written() {
@@ -409,9 +407,8 @@ fn two_outputs_that_are_one_file_are_refused_before_anything_is_written() {
         ],
     ];
     for args in cases {
-        let output = shipper_in(here).arg("app.log").args(args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let with_input = std::iter::once(&"app.log").chain(args.iter());
+        let stderr = refused_in(here, with_input, &format!("{args:?}: "));
         assert!(stderr.contains("are the same file"), "{args:?}: {stderr}");
         assert!(!here.join("x").exists(), "{args:?}");
         assert!(!here.join("x.lock").exists(), "{args:?}");
@@ -421,8 +418,6 @@ fn two_outputs_that_are_one_file_are_refused_before_anything_is_written() {
         );
     }
 }
-
-// --- the checkpoint's lock and saves ----------------------------------------------
 
 /// Follows `app.log` in `dir` with the checkpoint at `checkpoint`, once the
 /// checkpoint is first saved (and so locked).
@@ -481,11 +476,11 @@ fn a_run_refused_the_checkpoint_lock_opens_no_sink() {
 
 /// A tmpfs of 64 KiB holding the checkpoint, and a filler that takes
 /// every byte left, so that no save can write.
-fn full_disk() -> Option<(Tmpfs, PathBuf, PathBuf)> {
-    let disk = Tmpfs::mount("64k")?;
+fn full_disk() -> (Tmpfs, PathBuf, PathBuf) {
+    let disk = Tmpfs::mount("64k");
     let checkpoint = disk.0.path().join("state.json");
     let filler = disk.0.path().join("filler");
-    Some((disk, checkpoint, filler))
+    (disk, checkpoint, filler)
 }
 
 fn fill(filler: &Path) {
@@ -512,10 +507,9 @@ fn saves_failing(checkpoint: &Path, filler: &Path) -> Running {
 }
 
 #[test]
+#[ignore = "needs root: mounts a tmpfs"]
 fn a_checkpoint_not_saved_at_the_end_fails_the_run_and_the_summary_says_so() {
-    let Some((_disk, checkpoint, filler)) = full_disk() else {
-        return;
-    };
+    let (_disk, checkpoint, filler) = full_disk();
     let running = saves_failing(&checkpoint, &filler);
     running.signal(Signal::SIGTERM);
     let (code, stderr, summary, _dir) = running.finish();
@@ -534,10 +528,9 @@ fn a_checkpoint_not_saved_at_the_end_fails_the_run_and_the_summary_says_so() {
 }
 
 #[test]
+#[ignore = "needs root: mounts a tmpfs"]
 fn saves_that_failed_mid_run_are_counted_when_the_last_one_succeeds() {
-    let Some((_disk, checkpoint, filler)) = full_disk() else {
-        return;
-    };
+    let (_disk, checkpoint, filler) = full_disk();
     let running = saves_failing(&checkpoint, &filler);
     std::fs::remove_file(&filler).unwrap();
     running.signal(Signal::SIGTERM);
@@ -551,8 +544,6 @@ fn saves_that_failed_mid_run_are_counted_when_the_last_one_succeeds() {
     assert!(stderr.contains("saves failed during the run"), "{stderr}");
 }
 
-// --- moving an unusable checkpoint aside; hard links ------------------------
-
 #[test]
 fn a_corrupt_checkpoint_is_moved_to_a_free_name_never_over_anything() {
     let dir = tempfile::tempdir().unwrap();
@@ -561,7 +552,7 @@ fn a_corrupt_checkpoint_is_moved_to_a_free_name_never_over_anything() {
     std::fs::write(at("st.json.corrupt"), "earlier\n").unwrap();
     std::os::unix::fs::symlink("victim", at("st.json.corrupt.1")).unwrap();
     std::fs::write(at("victim"), "precious\n").unwrap();
-    nix::unistd::mkfifo(&at("st.json.corrupt.2"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    fifo(dir.path(), "st.json.corrupt.2");
     std::fs::write(at("st.json"), "garbage\n").unwrap();
     shipper_in(dir.path())
         .args([
@@ -650,12 +641,11 @@ fn a_hard_linked_lock_or_checkpoint_is_refused_and_left_as_it_is() {
 }
 
 #[test]
+#[ignore = "needs root: mounts a tmpfs"]
 fn a_checkpoint_that_cannot_be_written_at_the_start_is_reported_in_the_summary() {
     // Without a lock file, writing its pid fails; with one, the first save.
     for lock_first in [false, true] {
-        let Some((_disk, checkpoint, filler)) = full_disk() else {
-            return;
-        };
+        let (_disk, checkpoint, filler) = full_disk();
         if lock_first {
             std::fs::write(checkpoint.with_extension("json.lock"), "1\n").unwrap();
         }
@@ -680,11 +670,10 @@ fn a_checkpoint_that_cannot_be_written_at_the_start_is_reported_in_the_summary()
 }
 
 #[test]
+#[ignore = "needs root: makes a device node"]
 fn help_version_and_generated_files_to_a_full_device_exit_1_without_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(full) = device(dir.path(), "full", 1, 7) else {
-        return;
-    };
+    let full = device(dir.path(), "full", 1, 7);
     let asks: [&[&str]; 4] = [
         &["--generate", "bash"],
         &["--generate", "man"],

@@ -1,16 +1,19 @@
 //! The HTTP sink against a real server on 127.0.0.1: delivery, formats,
-//! retries, Retry-After, final failures, a server that never answers.
+//! retries, Retry-After, final failures, a server that never answers, and
+//! one whose answer never ends.
 
+use std::io::{BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
-use crate::collector::{Collector, Reply, closed_port_url};
-use crate::common::{Running, numbered_lines, run, run_with_env, wait_until};
-
-/// Fast retries, so that the tests spend their time on behaviour.
-const QUICK_RETRIES: [&str; 4] = ["--retry-initial", "5ms", "--retry-max-delay", "20ms"];
+use crate::collector::{Collector, QUICK_RETRIES, Reply, closed_port_url, read_request};
+use crate::common::{
+    Running, command_in, feed, numbered_lines, read_summary, run, run_with_env, wait_until,
+};
 
 fn messages(events: &[Value]) -> Vec<String> {
     events
@@ -34,7 +37,7 @@ fn sink_diagnostics(stderr: &str) -> Vec<Value> {
 #[test]
 fn a_healthy_server_gets_every_event_once_in_order() {
     let collector = Collector::start(Vec::new(), Reply::ok());
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let args = [
         "--sink",
         &sink,
@@ -76,7 +79,7 @@ fn a_healthy_server_gets_every_event_once_in_order() {
 #[test]
 fn gzip_json_arrays_decode_to_the_same_events() {
     let collector = Collector::start(Vec::new(), Reply::ok());
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let args = [
         "--sink",
         &sink,
@@ -102,7 +105,7 @@ fn a_server_that_recovers_gets_everything_and_the_retries_are_counted() {
         vec![Reply::status(503), Reply::status(502), Reply::status(429)],
         Reply::ok(),
     );
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let mut args = vec!["--sink", &sink, "--batch-size", "50"];
     args.extend(QUICK_RETRIES);
     let run = run(&args, numbered_lines(200));
@@ -124,7 +127,7 @@ fn a_server_that_keeps_failing_costs_each_batch_after_the_retry_budget() {
         Vec::new(),
         Reply::Status(503, Vec::new(), "overloaded, go away"),
     );
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let mut args = vec![
         "--sink",
         &sink,
@@ -163,7 +166,7 @@ fn a_bad_request_is_not_retried() {
         Vec::new(),
         Reply::Status(400, Vec::new(), "field 'x' is required"),
     );
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let mut args = vec!["--sink", &sink, "--batch-size", "10"];
     args.extend(QUICK_RETRIES);
     let run = run(&args, numbered_lines(20));
@@ -190,7 +193,7 @@ fn a_bad_request_is_not_retried() {
 fn retry_after_is_honoured() {
     let wait = vec![("Retry-After", "1".to_owned())];
     let collector = Collector::start(vec![Reply::Status(503, wait, "")], Reply::ok());
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let args = [
         "--sink",
         &sink,
@@ -213,7 +216,7 @@ fn retry_after_is_honoured() {
 #[test]
 fn a_server_that_never_answers_times_out_and_sigterm_still_ends_shipper() {
     let collector = Collector::start(Vec::new(), Reply::Silent);
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let mut args = vec![
         "--sink",
         &sink,
@@ -270,7 +273,7 @@ fn an_unreachable_collector_does_not_keep_events_from_the_other_sinks() {
 #[test]
 fn a_retrying_sink_fills_the_queue_and_drop_mode_applies() {
     let collector = Collector::start(Vec::new(), Reply::status(503));
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let args = [
         "--sink",
         &sink,
@@ -376,7 +379,7 @@ fn https_works_with_a_private_ca_and_refuses_without_it() {
 fn a_redirect_is_reported_not_followed() {
     let moved = vec![("Location", "/elsewhere".to_owned())];
     let collector = Collector::start(Vec::new(), Reply::Status(302, moved, ""));
-    let sink = format!("http={}", collector.url());
+    let sink = collector.sink();
     let run = run(&["--sink", &sink], numbered_lines(10));
     assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 10);
@@ -397,27 +400,178 @@ fn a_redirect_is_reported_not_followed() {
     );
 }
 
-#[test]
-fn credentials_in_the_url_are_never_printed() {
-    let collector = Collector::start(Vec::new(), Reply::status(400));
-    let secret_url = collector.url().replace("http://", "http://user:p4ssw0rd@") + "?api_key=K3Y";
-    let sink = format!("http={secret_url}");
-    let run = run(&["--sink", &sink, "-v"], numbered_lines(3));
-    assert_eq!(run.code, Some(3));
-    let summary = run.summary.to_string();
-    for secret in ["p4ssw0rd", "K3Y", "user:"] {
-        assert!(!run.stderr.contains(secret), "{secret} in {}", run.stderr);
-        assert!(!summary.contains(secret), "{secret} in {summary}");
+/// The start of every endless answer: a terminal escape, to be shown
+/// escaped.
+const ANSWER_START: &str = "overloaded \u{1b}[2J try later ";
+
+/// A server that answers every request with `status` and a body that
+/// never ends: chunked, or under a Content-Length it never reaches. Each
+/// connection is written to until shipper lets it go, a minute at most.
+fn endless_server(status: u16, chunked: bool) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || answer_endlessly(stream, status, chunked));
+        }
+    });
+    addr
+}
+
+fn answer_endlessly(stream: TcpStream, status: u16, chunked: bool) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    if read_request(&mut reader).is_none() {
+        return;
     }
-    let request = &collector.requests()[0];
-    assert_eq!(
-        request.path, "/ingest?api_key=K3Y",
-        "the request itself keeps them"
-    );
+    let length = if chunked {
+        "Transfer-Encoding: chunked"
+    } else {
+        "Content-Length: 1000000000000"
+    };
+    let filler = vec![b'x'; 64 << 10];
+    let mut pieces = vec![ANSWER_START.as_bytes().to_vec()];
+    pieces.push(filler);
+    let head = format!("HTTP/1.1 {status} Endless\r\n{length}\r\n\r\n");
+    if writer.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut index = 0;
+    while Instant::now() < deadline {
+        let piece = &pieces[index.min(1)];
+        index += 1;
+        let written = if chunked {
+            write!(writer, "{:x}\r\n", piece.len())
+                .and_then(|()| writer.write_all(piece))
+                .and_then(|()| writer.write_all(b"\r\n"))
+        } else {
+            writer.write_all(piece)
+        };
+        if written.is_err() {
+            return;
+        }
+    }
+}
+
+/// One run of shipper to its end, with the most memory it ever held.
+struct Measured {
+    code: Option<i32>,
+    stderr: String,
+    summary: Value,
+    /// Peak resident set size, in KiB (the kernel's own count).
+    peak_rss_kib: i64,
+}
+
+/// Runs shipper on `input` and waits for it, reading its peak RSS
+/// (VmHWM, a high-water mark, not a sample) as it runs.
+#[allow(clippy::zombie_processes, reason = "wait4 reaps it")]
+fn run_measured(args: &[&str], input: Vec<u8>) -> Measured {
+    let dir = tempfile::tempdir().unwrap();
+    let summary_path = dir.path().join("summary.json");
+    let stderr_path = dir.path().join("stderr");
+    let mut child = command_in(dir.path(), args)
+        .stdin(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    feed(child.stdin.take().unwrap(), input);
+    let (code, peak_rss_kib) = wait_with_usage(child.id(), Duration::from_secs(60));
+    let summary = read_summary(&summary_path);
+    assert_eq!(summary["exit_code"].as_i64().map(|c| c as i32), code);
+    Measured {
+        code,
+        stderr: std::fs::read_to_string(&stderr_path).unwrap(),
+        summary,
+        peak_rss_kib,
+    }
+}
+
+/// Reaps the child `pid` (killing it past `limit`): its exit code and its
+/// peak RSS in KiB.
+fn wait_with_usage(pid: u32, limit: Duration) -> (Option<i32>, i64) {
+    use nix::libc;
+    let pid = pid as libc::pid_t;
+    let deadline = Instant::now() + limit;
+    let mut status = 0;
+    let mut peak = 0;
+    loop {
+        peak = peak.max(high_water_kib(pid));
+        // SAFETY: the pointer points at a live local of the right type.
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, std::ptr::null_mut()) };
+        assert!(reaped >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if reaped == pid {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+            panic!("shipper did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, peak)
+}
+
+/// The process's peak resident memory so far (VmHWM), 0 once it is gone.
+/// Read while it runs: the `ru_maxrss` that `wait4` hands back also counts
+/// the memory of the test process it was forked from, before its exec.
+fn high_water_kib(pid: i32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The diagnostics of sinks that failed a batch.
+pub fn sink_failures(stderr: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|d| d["component"] == "sink" && d["error_kind"].is_string())
+        .collect()
+}
+
+#[test]
+fn an_endless_answer_is_read_only_in_part() {
+    let failing = format!("http=http://{}/in", endless_server(500, true));
+    let mut args = vec![
+        "--sink",
+        &failing,
+        "--retry-max",
+        "2",
+        "--http-timeout",
+        "2s",
+        "--batch-size",
+        "20",
+    ];
+    args.extend(QUICK_RETRIES);
+    let run = run_measured(&args, numbered_lines(20));
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 20);
+    assert_eq!(run.summary["retried"], 1);
     assert!(
-        request
-            .header("authorization")
-            .unwrap()
-            .starts_with("Basic ")
+        run.peak_rss_kib < 200 << 10,
+        "peak RSS {} KiB against an endless 500",
+        run.peak_rss_kib
+    );
+    let failure = &sink_failures(&run.stderr)[0];
+    let error = failure["error"].as_str().unwrap();
+    assert!(error.contains("HTTP 500"), "{error}");
+    assert!(error.contains(r"overloaded \x1b[2J try later"), "{error}");
+    assert!(error.len() < 400, "only the start is quoted: {error}");
+    assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
+
+    let accepting = format!("http=http://{}/in", endless_server(200, false));
+    let args = ["--sink", &accepting, "--http-timeout", "2s"];
+    let run = run_measured(&args, numbered_lines(20));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.summary["processed"], 20);
+    assert!(
+        run.peak_rss_kib < 200 << 10,
+        "peak RSS {} KiB against an endless 200",
+        run.peak_rss_kib
     );
 }
