@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 
+use super::interface::{BlockingSink, WriteOutcome};
 use super::output::Output;
-use super::{BlockingSink, WriteOutcome};
 use crate::batch::Batch;
 use crate::config::file::FileOptions;
 use crate::files::Kind;

@@ -17,9 +17,9 @@ use futures_util::future::BoxFuture;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Response, StatusCode};
 
+use super::interface::{NetworkSink, SinkError, WriteOutcome};
 use super::known_secrets::KnownSecrets;
 use super::retry::{self, Attempt, Delivery};
-use super::{NetworkSink, SinkError, WriteOutcome};
 use crate::batch::Batch;
 use crate::config::http::{HttpFormat, HttpOptions};
 use crate::config::retry::RetryPolicy;

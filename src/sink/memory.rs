@@ -4,7 +4,7 @@
 use std::io;
 use std::sync::{Arc, Condvar, Mutex};
 
-use super::{BlockingSink, WriteOutcome};
+use super::interface::{BlockingSink, WriteOutcome};
 use crate::batch::Batch;
 
 /// What a memory sink saw, shared with the test.

@@ -8,6 +8,7 @@
 
 pub(crate) mod file;
 pub(crate) mod http;
+mod interface;
 pub(crate) mod known_secrets;
 #[cfg(test)]
 pub(crate) mod memory;
@@ -18,97 +19,13 @@ pub(crate) mod stdout;
 pub(crate) mod syslog;
 pub(crate) mod tls;
 
-use std::io;
+pub(crate) use interface::{BlockingSink, NetworkSink, Sink, SinkError, WriteOutcome};
 
 use anyhow::Context;
-use futures_util::future::BoxFuture;
 use serde_json::json;
 
-use crate::batch::Batch;
 use crate::config::{Config, SinkSpec, sink_label};
 use crate::diagnostics;
-
-/// What a sink did with one batch.
-#[derive(Debug)]
-pub(crate) struct WriteOutcome {
-    /// How many of the batch's first lines it wrote whole.
-    pub written: usize,
-    /// Why it stopped short, if it did and has not said so before.
-    pub error: Option<SinkError>,
-}
-
-impl WriteOutcome {
-    pub(crate) fn new(written: usize, error: Option<io::Error>) -> WriteOutcome {
-        WriteOutcome {
-            written,
-            error: error.map(SinkError::from),
-        }
-    }
-}
-
-/// Why a sink failed a batch, as its diagnostic tells it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SinkError {
-    /// What kind of failure: an `io::ErrorKind` name, `HttpStatus`, `Timeout`...
-    pub kind: String,
-    pub message: String,
-    /// The HTTP status, when a server answered.
-    pub status: Option<u16>,
-}
-
-impl From<io::Error> for SinkError {
-    fn from(error: io::Error) -> SinkError {
-        SinkError {
-            kind: format!("{:?}", error.kind()),
-            message: error.to_string(),
-            status: None,
-        }
-    }
-}
-
-/// A sink whose calls block on system calls (a file, standard output): it
-/// gets a thread of its own for its whole life, never an async worker.
-pub(crate) trait BlockingSink: Send + 'static {
-    /// How diagnostics and the summary name it (`file:PATH`, `stdout`).
-    fn name(&self) -> &str;
-    /// Writes a whole batch, with as few system calls as it can.
-    fn write_batch(&mut self, batch: &Batch) -> WriteOutcome;
-    /// Makes what was written durable and releases the sink.
-    fn close(&mut self) -> io::Result<()>;
-}
-
-/// A sink that waits on the network, not on system calls: it runs on the
-/// runtime.
-pub(crate) trait NetworkSink: Send + 'static {
-    /// How diagnostics and the summary name it.
-    fn name(&self) -> &str;
-    /// Writes a batch, retrying as its policy allows and telling
-    /// `retrying` of each retry while it happens.
-    fn write<'a>(
-        &'a mut self,
-        batch: &'a Batch,
-        retrying: &'a (dyn Fn() + Sync),
-    ) -> BoxFuture<'a, WriteOutcome>;
-    /// Ends the connection cleanly, after what was written.
-    fn close(&mut self) -> BoxFuture<'_, io::Result<()>> {
-        Box::pin(std::future::ready(Ok(())))
-    }
-}
-
-/// An open sink, of either kind; the pipeline drives each kind its way.
-pub(crate) enum Sink {
-    Blocking(Box<dyn BlockingSink>),
-    Network(Box<dyn NetworkSink>),
-}
-
-impl Sink {
-    pub(crate) fn name(&self) -> &str {
-        match self {
-            Sink::Blocking(sink) => sink.name(),
-            Sink::Network(sink) => sink.name(),
-        }
-    }
-}
 
 /// Opens every sink in command-line order; the first that cannot open
 /// stops the run before anything is read.

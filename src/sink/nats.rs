@@ -25,8 +25,8 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 use serde_json::json;
 
+use super::interface::{NetworkSink, SinkError, WriteOutcome};
 use super::retry::{self, Attempt, Delivery};
-use super::{NetworkSink, SinkError, WriteOutcome};
 use crate::batch::Batch;
 use crate::config::nats::{NatsAuth, NatsOptions, Target};
 use crate::config::retry::RetryPolicy;

@@ -8,7 +8,7 @@ use std::os::fd::AsFd;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
-use super::WriteOutcome;
+use super::interface::WriteOutcome;
 use crate::batch::Batch;
 
 pub(crate) struct Output {

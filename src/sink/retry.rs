@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::SinkError;
+use super::interface::SinkError;
 use crate::config::retry::RetryPolicy;
 
 impl RetryPolicy {

@@ -4,8 +4,8 @@ use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
 
+use super::interface::{BlockingSink, WriteOutcome};
 use super::output::Output;
-use super::{BlockingSink, WriteOutcome};
 use crate::batch::Batch;
 
 pub(crate) struct StdoutSink {

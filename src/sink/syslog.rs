@@ -19,14 +19,14 @@ use futures_util::future::BoxFuture;
 use serde_json::json;
 use tokio::net::UdpSocket;
 
+use super::interface::{NetworkSink, SinkError, WriteOutcome};
 use super::retry::{self, Attempt, Delivery};
-use super::{NetworkSink, SinkError, WriteOutcome};
 use crate::batch::Batch;
 use crate::config::retry::RetryPolicy;
 use crate::config::syslog::{SyslogOptions, Target, Transport};
 use crate::diagnostics;
-use format::Formatter;
 pub(crate) use format::UDP_MAX_MESSAGE;
+use format::{Formatter, Messages};
 use tcp::Tcp;
 use tls::Tls;
 
@@ -191,22 +191,6 @@ impl Delivery for Sending<'_> {
         match result {
             Ok(()) => Attempt::Delivered,
             Err(error) => Attempt::Retry { error, after: None },
-        }
-    }
-}
-
-/// A batch's messages back to back, and where each ends.
-#[derive(Default)]
-pub(super) struct Messages {
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl Messages {
-    fn start_of(&self, message: usize) -> usize {
-        match message {
-            0 => 0,
-            n => self.ends[n - 1],
         }
     }
 }

@@ -277,6 +277,22 @@ fn cut(text: &str, room: usize) -> &str {
     &text[..end]
 }
 
+/// A batch's messages back to back, and where each ends.
+#[derive(Default)]
+pub(super) struct Messages {
+    pub(super) bytes: Vec<u8>,
+    pub(super) ends: Vec<usize>,
+}
+
+impl Messages {
+    pub(super) fn start_of(&self, message: usize) -> usize {
+        match message {
+            0 => 0,
+            n => self.ends[n - 1],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,10 +21,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
-use super::Messages;
+use super::format::Messages;
 use super::tls::Tls;
 use crate::diagnostics;
-use crate::sink::SinkError;
+use crate::sink::interface::SinkError;
 
 /// Shortest and longest time a new connection is watched for a close
 /// before anything is written on it.
