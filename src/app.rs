@@ -17,7 +17,7 @@ use crate::progress::Progress;
 use crate::shutdown::{self, Signal, Signals};
 use crate::sink;
 use crate::source::checkpoint::Checkpoint;
-use crate::source::{self, Reading};
+use crate::source::{self, Source};
 use crate::stats;
 use crate::summary::{CheckpointSummary, Summary};
 
@@ -98,7 +98,7 @@ async fn ship(config: &Config) -> anyhow::Result<Status> {
     );
     // Kept to report on when reading cannot start.
     let taken = checkpoint.clone();
-    let mut reading = match Reading::start(
+    let mut reading = match Source::start(
         &config.input,
         config.envelope.max_line_bytes,
         pipeline.queue(),
@@ -283,7 +283,7 @@ fn watch(
     metrics: Option<tokio::net::TcpListener>,
     config: &Config,
     started: Instant,
-    reading: &Reading,
+    reading: &Source,
 ) -> Option<Progress> {
     let names = pipeline.sink_names().to_vec();
     if let Some(listener) = metrics {
