@@ -142,7 +142,11 @@ impl Position {
     }
 }
 
+/// The checkpoint file of a run that reads files: what it held at the
+/// start, the positions handed to it since, and the lock that keeps it
+/// this run's alone.
 pub(crate) struct Checkpoint {
+    /// Where it is saved.
     path: PathBuf,
     /// What the file held when shipper started.
     loaded: Vec<Entry>,

@@ -235,3 +235,83 @@ impl<R: std::io::Read> std::io::Read for UntilStopped<'_, R> {
         read
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ReadFrom, ReadMode, WhenFull};
+    use crate::pipeline::ledger::Ledger;
+    use std::time::Duration;
+
+    /// `names` to read once, with `checkpoint` if given.
+    fn named(names: &[&Path], checkpoint: Option<&Path>) -> InputConfig {
+        InputConfig {
+            paths: names
+                .iter()
+                .map(|name| name.display().to_string())
+                .collect(),
+            mode: ReadMode::Once,
+            read_from: ReadFrom::Beginning,
+            glob_interval: Duration::from_secs(1),
+            poll: false,
+            rotate_wait: Duration::from_secs(30),
+            checkpoint: checkpoint.map(Path::to_owned),
+        }
+    }
+
+    fn queue() -> Arc<Queue> {
+        let ledger = Arc::new(Ledger::new(1));
+        Arc::new(Queue::new(100, usize::MAX, WhenFull::Block, ledger))
+    }
+
+    /// A FIFO has no position to save: named with `--checkpoint`, the run
+    /// is refused before anything is opened, as is a name with nothing
+    /// there.
+    #[test]
+    fn a_pipe_with_a_checkpoint_or_a_missing_name_is_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let (fifo, log) = (dir.path().join("app.fifo"), dir.path().join("app.log"));
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        std::fs::write(&log, "one\n").unwrap();
+        let state = dir.path().join("state.json");
+        let refused = spawn_pipes(&named(&[&log, &fifo], Some(&state)), 100, queue())
+            .err()
+            .expect("a FIFO with a checkpoint is refused");
+        let said = format!("{refused:#}");
+        assert!(said.contains("app.fifo' is a pipe or FIFO"), "{said}");
+        assert!(said.contains("no position for --checkpoint"), "{said}");
+
+        let missing = dir.path().join("missing.log");
+        let refused = spawn_pipes(&named(&[&fifo, &missing], None), 100, queue())
+            .err()
+            .expect("a missing name is refused");
+        let said = format!("{refused:#}");
+        assert!(said.contains("could not open '"), "{said}");
+        assert!(said.contains("missing.log"), "{said}");
+    }
+
+    /// Each input is opened only when its turn comes: one gone by then
+    /// ends reading with an error that names it, after the inputs before
+    /// it were read whole.
+    #[test]
+    fn an_input_gone_when_its_turn_comes_ends_reading_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let (fifo, log) = (dir.path().join("app.fifo"), dir.path().join("app.log"));
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        std::fs::write(&log, "never read\n").unwrap();
+        let queue = queue();
+        let (reader, _) =
+            spawn_pipes(&named(&[&fifo, &log], None), 100, Arc::clone(&queue)).unwrap();
+        // The reader waits at the FIFO for a writer: the file goes meanwhile.
+        std::fs::remove_file(&log).unwrap();
+        std::fs::write(&fifo, "from the pipe\n").unwrap();
+        let result = reader.done.blocking_recv().unwrap();
+        reader.thread.join().unwrap();
+        let err = result.expect_err("the file was gone");
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(err.to_string().contains("could not open '"), "{err}");
+        assert!(err.to_string().contains("app.log"), "{err}");
+        let (stats, _) = queue.snapshot();
+        assert_eq!(stats.submitted, 1, "the pipe's line was read");
+    }
+}

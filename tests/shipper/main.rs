@@ -21,3 +21,4 @@ mod sinks;
 mod stderr;
 mod syslog;
 mod torture;
+mod unreadable;

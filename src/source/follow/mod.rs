@@ -382,6 +382,14 @@ mod tests {
         FileReader::new(&config, 1024, queue, checkpoint, &[], wakes)
     }
 
+    /// A reader following `pattern` by polling, and what wakes it.
+    pub(super) fn reader_woken(pattern: &Path) -> (FileReader, Sender<Wake>) {
+        let mut reader = reader_saving(pattern, None);
+        let (waker, wakes) = std::sync::mpsc::channel();
+        reader.wakes = wakes;
+        (reader, waker)
+    }
+
     /// A deleted file read to its end is released; its position is kept
     /// while its lines are in flight only when there is a checkpoint to
     /// save it in, so a long run without one does not grow.

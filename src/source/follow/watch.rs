@@ -177,7 +177,46 @@ fn watch_dir(pattern: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::reader_woken;
     use super::*;
+
+    /// A name that came or went in a watched directory asks for a look at
+    /// once; a write only wakes the reader to read, and the look waits for
+    /// its time. Wakes that came together are served by one wait.
+    #[test]
+    fn a_name_coming_or_going_asks_for_a_look_and_a_write_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut reader, waker) = reader_woken(&dir.path().join("app.log"));
+        reader.polling = false;
+        let later = Instant::now() + Duration::from_secs(60);
+        reader.next_scan = later;
+        waker.send(Wake::Written).unwrap();
+        waker.send(Wake::Written).unwrap();
+        reader.wait();
+        assert_eq!(reader.next_scan, later, "a write alone");
+        assert!(reader.wakes.try_recv().is_err(), "one wait served both");
+        waker.send(Wake::Written).unwrap();
+        waker.send(Wake::Names).unwrap();
+        reader.wait();
+        assert!(reader.next_scan <= Instant::now(), "a name came or went");
+    }
+
+    /// Polling, a wait lasts a poll at most, even with the next look far
+    /// off and nothing to wake the reader, and then asks for a look.
+    #[test]
+    fn polling_every_wait_ends_in_a_look_within_a_poll() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut reader, waker) = reader_woken(&dir.path().join("app.log"));
+        drop(waker);
+        reader.polling = true;
+        reader.next_scan = Instant::now() + Duration::from_secs(60);
+        let started = Instant::now();
+        reader.wait();
+        let waited = started.elapsed();
+        assert!(waited >= POLL_INTERVAL, "{waited:?}");
+        assert!(waited < Duration::from_secs(30), "{waited:?}");
+        assert!(reader.next_scan <= Instant::now(), "a look is due");
+    }
 
     #[test]
     fn a_pattern_is_watched_in_its_nearest_plain_directory() {
