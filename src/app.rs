@@ -21,7 +21,7 @@ use crate::progress::Progress;
 use crate::shutdown::{self, Signal, Signals, Stops};
 use crate::sink::{self, Sink};
 use crate::source::checkpoint::{self, Checkpoint};
-use crate::source::{self, Reading};
+use crate::source::{self, Source};
 use crate::stats;
 use crate::summary::{CheckpointSummary, Summary};
 
@@ -92,7 +92,7 @@ struct Running {
     /// The queue, the worker and the sinks' tasks.
     pipeline: Pipeline,
     /// What reads into the queue.
-    reading: Reading,
+    reading: Source,
     /// The status line, when shown.
     progress: Option<Progress>,
 }
@@ -107,7 +107,7 @@ enum Early {
     Stopped(Signal),
     /// A sink could not open.
     NoSink(anyhow::Error),
-    /// Reading could not start; the sinks are open and are closed.
+    /// Source could not start; the sinks are open and are closed.
     NoInput {
         error: anyhow::Error,
         pipeline: Box<Pipeline>,
@@ -211,7 +211,7 @@ fn start_reading(
 ) -> Result<Running, Early> {
     // Kept to report on when reading cannot start.
     let taken = checkpoint.clone();
-    let started_reading = Reading::start(
+    let started_reading = Source::start(
         &config.input,
         config.envelope.max_line_bytes,
         pipeline.intake(),
@@ -270,7 +270,7 @@ fn watch(
     metrics: Option<tokio::net::TcpListener>,
     config: &Config,
     started: Instant,
-    reading: &Reading,
+    reading: &Source,
 ) -> Option<Progress> {
     let names = pipeline.sink_names().to_vec();
     if let Some(listener) = metrics {
@@ -334,7 +334,7 @@ fn nothing_shipped(
     Ok(status)
 }
 
-/// Reading could not start (a file named could not be opened, the
+/// Source could not start (a file named could not be opened, the
 /// checkpoint could not be written): nothing was read; the sinks are
 /// closed and a summary of nothing printed.
 async fn could_not_read(
@@ -362,7 +362,7 @@ async fn could_not_read(
 /// intake; the reader is given `READ_GRACE` to hand over what it read.
 async fn read_until_stop(
     pipeline: &Pipeline,
-    mut reading: Reading,
+    mut reading: Source,
     stops: &mut impl Stops,
 ) -> Stopped {
     let stop = tokio::select! {

@@ -77,8 +77,8 @@ pub(crate) enum Input {
 pub(crate) struct InputConfig {
     /// File names (read once) or patterns (followed).
     pub paths: Vec<String>,
-    /// Follow the files by name instead of reading them once.
-    pub follow: bool,
+    /// Whether the files are read once or followed by name.
+    pub mode: ReadMode,
     pub read_from: ReadFrom,
     /// How often patterns are expanded again.
     pub glob_interval: Duration,
@@ -88,6 +88,16 @@ pub(crate) struct InputConfig {
     pub rotate_wait: Duration,
     /// Where delivered positions are saved.
     pub checkpoint: Option<PathBuf>,
+}
+
+/// How the files named are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadMode {
+    /// Each file named is read to its end, in order, as `cat` would.
+    Once,
+    /// The patterns are followed by name like `tail -F`, across rotation,
+    /// truncation and deletion, until intake stops.
+    Follow,
 }
 
 /// Where reading a file seen for the first time starts.
@@ -393,22 +403,22 @@ fn positive(flag: &str, value: u64) -> Result<(), String> {
 
 /// Standard input, or the files named (read once) or followed.
 fn input(args: &Args) -> Result<Input, String> {
-    let (paths, follow) = match (&args.files, &args.follow) {
+    let (paths, mode) = match (&args.files, &args.follow) {
         (files, follow) if files.is_empty() && follow.is_empty() => {
             if args.checkpoint.is_some() {
                 return Err("--checkpoint keeps positions in files: give FILEs or --follow".into());
             }
             return Ok(Input::Stdin);
         }
-        (files, follow) if follow.is_empty() => (lossy(files), false),
-        (_, follow) => (follow.clone(), true),
+        (files, follow) if follow.is_empty() => (lossy(files), ReadMode::Once),
+        (_, follow) => (follow.clone(), ReadMode::Follow),
     };
     if args.glob_interval.is_zero() {
         return Err("--glob-interval must be longer than 0".into());
     }
     Ok(Input::Files(InputConfig {
         paths,
-        follow,
+        mode,
         read_from: match args.read_from {
             ReadFromArg::Beginning => ReadFrom::Beginning,
             ReadFromArg::End => ReadFrom::End,

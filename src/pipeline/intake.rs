@@ -65,4 +65,10 @@ impl Intake {
         );
         Intake::new(&Arc::new(queue), &ledger)
     }
+
+    /// Lines offered so far: for a source's unit tests.
+    #[cfg(test)]
+    pub(crate) fn submitted(&self) -> u64 {
+        self.queue.snapshot().0.submitted
+    }
 }

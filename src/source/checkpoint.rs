@@ -142,7 +142,11 @@ impl Position {
     }
 }
 
+/// The checkpoint file of a run that reads files: what it held at the
+/// start, the positions handed to it since, and the lock that keeps it
+/// this run's alone.
 pub(crate) struct Checkpoint {
+    /// Where it is saved.
     path: PathBuf,
     /// What the file held when shipper started.
     loaded: Vec<Entry>,
@@ -278,6 +282,29 @@ impl Checkpoint {
         settled: &HashMap<Arc<Stream>, u64>,
         finished: bool,
     ) -> anyhow::Result<()> {
+        let entries = self.entries(settled, finished);
+        let mut saved = self.saved.lock().expect("checkpoint lock poisoned");
+        if saved.as_ref() == Some(&entries) {
+            return Ok(());
+        }
+        let looked = *self.looked.lock().expect("checkpoint lock poisoned");
+        if let Err(err) = write(&self.path, &entries, looked.and_then(nanos)) {
+            self.failed_saves.fetch_add(1, Ordering::Relaxed);
+            return Err(err).with_context(|| {
+                format!(
+                    "could not save checkpoint '{}'",
+                    diagnostics::shown(&self.path)
+                )
+            });
+        }
+        *saved = Some(entries);
+        Ok(())
+    }
+
+    /// What a save writes: an entry per file read (a released one only
+    /// until its events are settled), and the entries carried of files not
+    /// read this run.
+    fn entries(&self, settled: &HashMap<Arc<Stream>, u64>, finished: bool) -> Vec<Entry> {
         let (mut entries, read): (Vec<Entry>, Vec<(u64, u64)>) = {
             let positions = self.positions.lock().expect("checkpoint lock poisoned");
             let entries = positions
@@ -296,26 +323,12 @@ impl Checkpoint {
                 entries.push(old.clone());
             }
         }
-        drop(carried);
-        let mut saved = self.saved.lock().expect("checkpoint lock poisoned");
-        if saved.as_ref() == Some(&entries) {
-            return Ok(());
-        }
-        let looked = *self.looked.lock().expect("checkpoint lock poisoned");
-        if let Err(err) = write(&self.path, &entries, looked.and_then(nanos)) {
-            self.failed_saves.fetch_add(1, Ordering::Relaxed);
-            return Err(err).with_context(|| {
-                format!(
-                    "could not save checkpoint '{}'",
-                    diagnostics::shown(&self.path)
-                )
-            });
-        }
-        *saved = Some(entries);
-        Ok(())
+        entries
     }
 }
 
+/// The entry a position is saved as: at its settled offset, or, once a
+/// drain has `finished`, just past what the queue took.
 fn entry(position: &Position, settled: &HashMap<Arc<Stream>, u64>, finished: bool) -> Entry {
     let settled = settled.get(&position.stream).copied().unwrap_or(0);
     let offset = if finished {

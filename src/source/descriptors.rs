@@ -18,6 +18,7 @@ static WAITING: Mutex<Waiting> = Mutex::new(Waiting {
     error: None,
 });
 
+/// The files waiting for a descriptor, and what was last said of them.
 struct Waiting {
     /// The files waiting now.
     paths: BTreeSet<PathBuf>,

@@ -16,6 +16,8 @@ use crate::chunk::{Chunk, Span, Stream};
 /// Bytes asked for in one read.
 const READ_SIZE: usize = 256 * 1024;
 
+/// Splits what is read from one stream into chunks of lines, keeping the
+/// start of a line whose end has not come yet.
 pub(crate) struct LineSplitter {
     /// `buf[..filled]` holds the start of a line whose newline has not come yet.
     buf: Vec<u8>,

@@ -1,5 +1,6 @@
 //! Standard input, and files named to be read like it (pipes and FIFOs),
-//! read on a thread of their own so the pipeline never waits on a read.
+//! read on a thread of their own so the pipeline never waits on a read:
+//! each input in turn, from its start to its end or until intake stops.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -8,12 +9,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use super::{Piped, ReaderHandle, spawn_reader};
+use super::{ReaderThread, is_pipe, lines};
 use crate::chunk::Stream;
+use crate::config::InputConfig;
 use crate::pipeline::Intake;
 
 /// Starts reading standard input into `queue`.
-pub(crate) fn spawn(queue: Intake, max_line: usize) -> io::Result<(ReaderHandle, Arc<AtomicBool>)> {
+pub(crate) fn spawn(
+    intake: Intake,
+    max_line: usize,
+) -> io::Result<(ReaderThread, Arc<AtomicBool>)> {
     // A duplicate of fd 0: reads go straight to the kernel in large
     // blocks, without std's small line buffer in between.
     let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?);
@@ -21,16 +26,42 @@ pub(crate) fn spawn(queue: Intake, max_line: usize) -> io::Result<(ReaderHandle,
         stream: Stream::stdin(),
         open: Box::new(move || Ok(Box::new(stdin) as Box<dyn Read + Send>)),
     };
-    spawn_reader(vec![input], queue, max_line)
+    spawn_reader(vec![input], intake, max_line)
+}
+
+/// Files named to be read once, among them a FIFO or another pipe
+/// (`shipper <(app)` names `/dev/fd/63`): each is read in turn like
+/// standard input, opened on the reader's thread so that a FIFO
+/// waiting for its writer does not keep a signal from stopping the
+/// run. A pipe has no position to save, so `--checkpoint` is refused.
+pub(crate) fn spawn_pipes(
+    files: &InputConfig,
+    max_line: usize,
+    intake: Intake,
+) -> anyhow::Result<(ReaderThread, Arc<AtomicBool>)> {
+    use anyhow::Context;
+    for name in &files.paths {
+        let path = Path::new(name);
+        std::fs::metadata(path)
+            .with_context(|| format!("could not open '{}'", crate::diagnostics::shown(path)))?;
+        if files.checkpoint.is_some() && is_pipe(path) {
+            anyhow::bail!(
+                "'{}' is a pipe or FIFO: it has no position for --checkpoint to save \
+                 (read it without --checkpoint)",
+                crate::diagnostics::shown(path)
+            );
+        }
+    }
+    spawn_named(&files.paths, intake, max_line).context("could not start reading files")
 }
 
 /// Starts reading the files `names`, in order, each to its end, into
 /// `queue`; each is opened only when its turn comes.
-pub(crate) fn spawn_named(
+fn spawn_named(
     names: &[String],
-    queue: Intake,
+    intake: Intake,
     max_line: usize,
-) -> io::Result<(ReaderHandle, Arc<AtomicBool>)> {
+) -> io::Result<(ReaderThread, Arc<AtomicBool>)> {
     let inputs = names
         .iter()
         .map(|name| {
@@ -41,7 +72,7 @@ pub(crate) fn spawn_named(
             }
         })
         .collect();
-    spawn_reader(inputs, queue, max_line)
+    spawn_reader(inputs, intake, max_line)
 }
 
 /// Opens a file named on the command line; a FIFO waits here for a writer.
@@ -55,5 +86,228 @@ fn open_named(path: &Path) -> io::Result<Box<dyn Read + Send>> {
                 crate::diagnostics::shown(path)
             ),
         )),
+    }
+}
+
+/// One input read like standard input, from its start to its end: how
+/// events name it, and how to open it. Opening happens on the reader's
+/// thread: opening a FIFO waits for a writer, and a signal must still be
+/// heard meanwhile.
+pub(crate) struct Piped {
+    /// What its events name.
+    pub stream: Arc<Stream>,
+    /// Opens it, on the reader's thread.
+    pub open: Box<dyn FnOnce() -> io::Result<Box<dyn std::io::Read + Send>> + Send>,
+}
+
+/// What a reader thread shares with the run while it works.
+#[derive(Clone, Default)]
+struct Shared {
+    /// Bytes of a line read whose end has not come (yet).
+    unfinished: Arc<std::sync::atomic::AtomicU64>,
+    /// Set while the thread waits in an open or a read that may never
+    /// return (a silent pipe); clear while it splits and hands over what
+    /// it read, which it always finishes.
+    blocked: Arc<AtomicBool>,
+}
+
+/// Reads `inputs` one after the other to their ends on a thread of its
+/// own, splitting them into lines and pushing them into `queue` until the
+/// inputs end or intake stops. Returns the handle and the thread's
+/// `blocked` flag.
+pub(crate) fn spawn_reader(
+    inputs: Vec<Piped>,
+    intake: Intake,
+    max_line: usize,
+) -> io::Result<(ReaderThread, Arc<AtomicBool>)> {
+    let (tx, done) = tokio::sync::oneshot::channel();
+    let shared = Shared::default();
+    let theirs = shared.clone();
+    let name = inputs
+        .first()
+        .map_or("nothing".into(), |input| input.stream.name.clone());
+    let thread = std::thread::Builder::new()
+        .name(format!("read {name}"))
+        .spawn(move || {
+            let result = read_inputs(inputs, &intake, max_line, &theirs);
+            intake.close();
+            let _ = tx.send(result);
+        })?;
+    let handle = ReaderThread {
+        done,
+        thread,
+        unfinished: shared.unfinished,
+    };
+    Ok((handle, shared.blocked))
+}
+
+/// Opens and reads each input in turn until intake stops.
+fn read_inputs(
+    inputs: Vec<Piped>,
+    intake: &Intake,
+    max_line: usize,
+    shared: &Shared,
+) -> io::Result<()> {
+    use std::sync::atomic::Ordering::Relaxed;
+    for input in inputs {
+        if !intake.may_read() {
+            break;
+        }
+        shared.blocked.store(true, Relaxed);
+        let opened = (input.open)();
+        shared.blocked.store(false, Relaxed);
+        read_to_end(input.stream, opened?, intake, max_line, shared)?;
+    }
+    Ok(())
+}
+
+/// Reads one input to its end, or until intake stops.
+fn read_to_end(
+    stream: Arc<Stream>,
+    reader: impl std::io::Read,
+    intake: &Intake,
+    max_line: usize,
+    shared: &Shared,
+) -> io::Result<()> {
+    let mut splitter = lines::LineSplitter::new(stream, max_line);
+    let mut reader = UntilStopped {
+        inner: reader,
+        intake,
+        blocked: &shared.blocked,
+    };
+    // The queue counts every line it is offered, even once closed.
+    let mut push = |chunk| {
+        let _ = intake.push(chunk);
+    };
+    loop {
+        let read = splitter.read_from(&mut reader, &mut push);
+        shared
+            .unfinished
+            .store(splitter.unfinished(), std::sync::atomic::Ordering::Relaxed);
+        match read {
+            Ok(true) => continue,
+            Ok(false) => return Ok(()),
+            // Stopped: the start of an unfinished line stays unshipped.
+            Err(err) if is_stop(&err) => return Ok(()),
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// What an `UntilStopped` read returns once intake is stopping: the end of
+/// reading, but not the end of the input, so an unfinished line is no line.
+#[derive(Debug)]
+struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("intake stopped")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// Whether a read ended because intake is stopping.
+fn is_stop(err: &std::io::Error) -> bool {
+    err.get_ref().is_some_and(|inner| inner.is::<Stopped>())
+}
+
+/// A reader that stops reading once intake is stopping, so lines already
+/// read are still shipped and nothing new is read.
+struct UntilStopped<'q, R> {
+    /// The input read.
+    inner: R,
+    /// Says whether intake still takes lines.
+    intake: &'q Intake,
+    /// Set for the time of each read.
+    blocked: &'q AtomicBool,
+}
+
+impl<R: std::io::Read> std::io::Read for UntilStopped<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if !self.intake.may_read() {
+            return Err(std::io::Error::other(Stopped));
+        }
+        self.blocked.store(true, Relaxed);
+        let read = self.inner.read(buf);
+        self.blocked.store(false, Relaxed);
+        read
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ReadFrom, ReadMode};
+    use std::time::Duration;
+
+    /// `names` to read once, with `checkpoint` if given.
+    fn named(names: &[&Path], checkpoint: Option<&Path>) -> InputConfig {
+        InputConfig {
+            paths: names
+                .iter()
+                .map(|name| name.display().to_string())
+                .collect(),
+            mode: ReadMode::Once,
+            read_from: ReadFrom::Beginning,
+            glob_interval: Duration::from_secs(1),
+            poll: false,
+            rotate_wait: Duration::from_secs(30),
+            checkpoint: checkpoint.map(Path::to_owned),
+        }
+    }
+
+    fn intake() -> Intake {
+        Intake::waiting(100)
+    }
+
+    /// A FIFO has no position to save: named with `--checkpoint`, the run
+    /// is refused before anything is opened, as is a name with nothing
+    /// there.
+    #[test]
+    fn a_pipe_with_a_checkpoint_or_a_missing_name_is_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let (fifo, log) = (dir.path().join("app.fifo"), dir.path().join("app.log"));
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        std::fs::write(&log, "one\n").unwrap();
+        let state = dir.path().join("state.json");
+        let refused = spawn_pipes(&named(&[&log, &fifo], Some(&state)), 100, intake())
+            .err()
+            .expect("a FIFO with a checkpoint is refused");
+        let said = format!("{refused:#}");
+        assert!(said.contains("app.fifo' is a pipe or FIFO"), "{said}");
+        assert!(said.contains("no position for --checkpoint"), "{said}");
+
+        let missing = dir.path().join("missing.log");
+        let refused = spawn_pipes(&named(&[&fifo, &missing], None), 100, intake())
+            .err()
+            .expect("a missing name is refused");
+        let said = format!("{refused:#}");
+        assert!(said.contains("could not open '"), "{said}");
+        assert!(said.contains("missing.log"), "{said}");
+    }
+
+    /// Each input is opened only when its turn comes: one gone by then
+    /// ends reading with an error that names it, after the inputs before
+    /// it were read whole.
+    #[test]
+    fn an_input_gone_when_its_turn_comes_ends_reading_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let (fifo, log) = (dir.path().join("app.fifo"), dir.path().join("app.log"));
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        std::fs::write(&log, "never read\n").unwrap();
+        let intake = intake();
+        let (reader, _) = spawn_pipes(&named(&[&fifo, &log], None), 100, intake.clone()).unwrap();
+        // The reader waits at the FIFO for a writer: the file goes meanwhile.
+        std::fs::remove_file(&log).unwrap();
+        std::fs::write(&fifo, "from the pipe\n").unwrap();
+        let result = reader.done.blocking_recv().unwrap();
+        reader.thread.join().unwrap();
+        let err = result.expect_err("the file was gone");
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(err.to_string().contains("could not open '"), "{err}");
+        assert!(err.to_string().contains("app.log"), "{err}");
+        assert_eq!(intake.submitted(), 1, "the pipe's line was read");
     }
 }

@@ -27,3 +27,4 @@ mod sinks_syslog;
 mod stderr;
 mod terminal;
 mod torture;
+mod unreadable;

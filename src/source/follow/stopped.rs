@@ -12,12 +12,15 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 
-use super::{Follower, dir_of};
+use super::FileReader;
+use super::file::{Fate, Identity, OpenFile, Start, born};
+use super::rotation::is_generation;
+use super::scan::dir_of;
+use crate::config::ReadMode;
 use crate::diagnostics;
 use crate::source::checkpoint::{Checkpoint, Entry};
-use crate::source::followed::{Fate, Followed, Identity, Start, born};
 
-impl Follower {
+impl FileReader {
     /// At the start: each checkpointed file is found where it was, beside
     /// its old path (rotated), or not at all (gone: reported). One still at
     /// its path but cut short or rewritten has its copy looked for beside
@@ -31,39 +34,40 @@ impl Follower {
             return;
         };
         for entry in checkpoint.loaded() {
-            if !self.reads(&entry.path) {
-                checkpoint.carry([entry.clone()]);
-                continue;
-            }
-            let identity = Identity {
-                device: entry.device,
-                inode: entry.inode,
-            };
-            let saved_path = Path::new(&entry.path);
-            if seen.contains(&identity) {
-                self.check_cut_short(entry, identity, seen);
-                continue;
-            }
-            if same_file(saved_path, entry) {
-                checkpoint.carry([entry.clone()]);
-                continue;
-            }
-            if let Some(path) = self.moved_to(saved_path, entry, true) {
-                tell_rotated(entry, &path);
-                self.resume_moved(entry, &path);
-            } else if let Some(path) = self.moved_to(saved_path, entry, false) {
-                // Its inode is there, with other first bytes: rewritten
-                // (or a new file on the inode), and rotated.
-                let size = std::fs::metadata(&path).map_or(0, |meta| meta.len());
-                tell_cut_short(entry, size);
-                self.read_moved(entry, &path, Start::Beginning);
-            } else {
-                tell_gone(entry);
-            }
+            self.find_again(&checkpoint, entry, seen);
         }
         for (path, since) in self.newest_known(&checkpoint) {
             self.new_at_known_path(&path);
             self.catch_up(&path, seen, since);
+        }
+    }
+
+    /// Finds one checkpointed file again: its entry is kept as it is when
+    /// this run does not read it, or when the file is still where it was,
+    /// untouched, though the look did not see it; a file the look saw is
+    /// checked for a cut; one rotated away is read from beside its old
+    /// path; one gone is reported.
+    fn find_again(&mut self, checkpoint: &Checkpoint, entry: &Entry, seen: &HashSet<Identity>) {
+        let identity = Identity {
+            device: entry.device,
+            inode: entry.inode,
+        };
+        let saved_path = Path::new(&entry.path);
+        if !self.reads(&entry.path) || (!seen.contains(&identity) && same_file(saved_path, entry)) {
+            checkpoint.carry([entry.clone()]);
+        } else if seen.contains(&identity) {
+            self.check_cut_short(entry, identity, seen);
+        } else if let Some(path) = self.moved_to(saved_path, entry, true) {
+            tell_rotated(entry, &path);
+            self.resume_moved(entry, &path);
+        } else if let Some(path) = self.moved_to(saved_path, entry, false) {
+            // Its inode is there, with other first bytes: rewritten (or a
+            // new file on the inode), and rotated.
+            let size = std::fs::metadata(&path).map_or(0, |meta| meta.len());
+            tell_cut_short(entry, size);
+            self.read_moved(entry, &path, Start::Beginning);
+        } else {
+            tell_gone(entry);
         }
     }
 
@@ -116,7 +120,7 @@ impl Follower {
     fn read_moved(&mut self, entry: &Entry, path: &Path, start: Start) {
         let opened = open_regular(path)
             .ok_or_else(|| std::io::Error::other("not a regular file"))
-            .and_then(|(file, _)| Followed::new(path, file, start, self.max_line));
+            .and_then(|(file, _)| OpenFile::new(path, file, start, self.max_line));
         let Ok(mut file) = opened else {
             tell_gone(entry);
             return;
@@ -199,7 +203,7 @@ impl Follower {
             ];
             spellings.iter().any(|(pattern, path)| {
                 pattern == path
-                    || (self.config.follow
+                    || (self.config.mode == ReadMode::Follow
                         && glob::Pattern::new(pattern).is_ok_and(|pattern| pattern.matches(path)))
             })
         })
@@ -257,43 +261,6 @@ impl Follower {
     }
 }
 
-/// Whether `candidate` names a generation of the file named `name`: a
-/// numbered or dated rotation (`app.log.1`, `app.log-20261130`,
-/// `app.log.2026-11-30`), or a dated one that keeps the extension last
-/// (`app-20261130.log`, logrotate's `dateext` with `extension`); not a
-/// compressed one (`app.log.2.gz`), whose bytes cannot be read as lines.
-pub(super) fn is_generation(name: &std::ffi::OsStr, candidate: &std::ffi::OsStr) -> bool {
-    const COMPRESSED: [&str; 8] = [".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".Z", ".zip"];
-    let (name, candidate) = (name.as_encoded_bytes(), candidate.as_encoded_bytes());
-    let numbered = candidate
-        .strip_prefix(name)
-        .is_some_and(|suffix| matches!(suffix.first(), Some(b'.' | b'-' | b'_')));
-    numbered
-        && !COMPRESSED
-            .iter()
-            .any(|ext| candidate.ends_with(ext.as_bytes()))
-        || dated_keeping_extension(name, candidate)
-}
-
-/// `app-20261130.log` for `app.log`: the stem, a separator, only digits
-/// and separators (a date, a number), then the same extension.
-fn dated_keeping_extension(name: &[u8], candidate: &[u8]) -> bool {
-    let Some(dot) = memchr::memrchr(b'.', name).filter(|&dot| dot > 0) else {
-        return false;
-    };
-    let (stem, extension) = name.split_at(dot);
-    let middle = candidate
-        .strip_prefix(stem)
-        .and_then(|rest| rest.strip_suffix(extension));
-    middle.is_some_and(|middle| {
-        matches!(middle.first(), Some(b'.' | b'-' | b'_'))
-            && middle.iter().any(u8::is_ascii_digit)
-            && middle
-                .iter()
-                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_'))
-    })
-}
-
 /// `path` made absolute through its directory's real path, so that two
 /// spellings of one file compare equal; as it is when that directory
 /// cannot be resolved (or holds glob characters).
@@ -315,7 +282,7 @@ fn open_regular(path: &Path) -> Option<(File, std::fs::Metadata)> {
 }
 
 /// Whether the file at `path` is the one a checkpoint entry names.
-pub(super) fn same_file(path: &Path, entry: &Entry) -> bool {
+fn same_file(path: &Path, entry: &Entry) -> bool {
     open_regular(path).is_some_and(|(file, meta)| {
         meta.dev() == entry.device
             && meta.ino() == entry.inode
@@ -396,39 +363,4 @@ fn tell_copied(entry: &Entry, copy: &Path) {
             json!({"path": entry.path, "copy": copy, "offset": entry.offset}),
         )
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::ffi::OsStr;
-
-    #[test]
-    fn generations_are_numbered_or_dated_and_not_compressed() {
-        let name = OsStr::new("app.log");
-        for yes in [
-            "app.log.1",
-            "app.log.12",
-            "app.log-20261130",
-            "app.log.2026-11-30",
-            "app.log_old",
-            "app-20261130.log",
-            "app-2026-11-30.log",
-        ] {
-            assert!(is_generation(name, OsStr::new(yes)), "{yes}");
-        }
-        for no in [
-            "app.log",
-            "app.log.2.gz",
-            "app.log-20261130.zst",
-            "app.logger",
-            "other.log.1",
-            "app.lo",
-            "app-worker.log",
-            "app-20261130.log.gz",
-            "app.txt",
-        ] {
-            assert!(!is_generation(name, OsStr::new(no)), "{no}");
-        }
-    }
 }

@@ -1,6 +1,6 @@
 //! One file being read: its identity, its descriptor, where it was read to,
-//! and what became of it (still at its path, rotated away, deleted,
-//! truncated).
+//! and what became of it (still at its path, rotated away, deleted).
+//! Telling a truncation or a rewrite is in `truncation`.
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
@@ -12,11 +12,13 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::checkpoint::{FINGERPRINT_BYTES, Fingerprint, Position};
-use super::lines::LineSplitter;
 use crate::chunk::{Chunk, Stream};
 use crate::diagnostics;
 use crate::pipeline::Intake;
+use crate::source::checkpoint::{FINGERPRINT_BYTES, Fingerprint, Position};
+use crate::source::lines::LineSplitter;
+
+mod truncation;
 
 /// A file is known by its device and inode while it is open; its
 /// fingerprint tells it from a later file on the same inode.
@@ -59,17 +61,27 @@ pub(crate) enum Fate {
     Failed,
 }
 
-pub(crate) struct Followed {
+/// One file open for reading, once or followed: what it is, where it was
+/// read to, how far the queue took it, and what became of it since it was
+/// found.
+pub(crate) struct OpenFile {
+    /// What its events name: the path its lines were written under, and
+    /// the identity of its bytes.
     pub stream: Arc<Stream>,
     /// The path it was found at.
     pub path: PathBuf,
+    /// Its device and inode.
     pub identity: Identity,
     /// When the file was created: of two files that held one name, the
     /// older one's lines come first.
     pub born: std::time::SystemTime,
+    /// What became of it at the path it was found at.
     pub fate: Fate,
+    /// The open descriptor, read from where the splitter left off.
     file: File,
+    /// Splits what is read into lines.
     splitter: LineSplitter,
+    /// Longest line kept whole.
     max_line: usize,
     /// The file's first bytes (up to a fingerprint's worth) as last seen.
     head: Vec<u8>,
@@ -111,8 +123,9 @@ struct Handed {
 }
 
 impl Handed {
-    fn push(&mut self, queue: &Intake, chunk: Chunk) {
-        match queue.push(chunk) {
+    /// Offers `chunk` to the queue, noting whether it was taken.
+    fn push(&mut self, intake: &Intake, chunk: Chunk) {
+        match intake.push(chunk) {
             Ok(taken_to) => self.events_to = taken_to.or(self.events_to),
             Err(_) => self.refused = true,
         }
@@ -129,7 +142,7 @@ const LARGE_BUFFER: usize = 64 * 1024;
 /// Bytes before the read position kept to tell a rewrite.
 const TAIL_BYTES: usize = 64;
 
-impl Followed {
+impl OpenFile {
     /// Follows `file`, opened at `path`, from where `start` says. Its first
     /// bytes are read at once, so that even a checkpoint saved a moment
     /// later knows it by them.
@@ -138,27 +151,19 @@ impl Followed {
         mut file: File,
         start: Start,
         max_line: usize,
-    ) -> io::Result<Followed> {
+    ) -> io::Result<OpenFile> {
         let meta = file.metadata()?;
         if !meta.is_file() {
             return Err(io::Error::other("not a regular file"));
         }
         let identity = Identity::of(&meta);
-        let (offset, id) = match start {
-            Start::Beginning => (0, None),
-            Start::End => (crate::files::after_last_line(&file, meta.len())?, None),
-            Start::Resume { offset, stream } if offset <= meta.len() => (offset, Some(stream)),
-            Start::Resume { offset, .. } => {
-                warn_shorter(path, offset, meta.len());
-                (0, None)
-            }
-        };
+        let (offset, id) = start_at(path, &file, meta.len(), start)?;
         file.seek(SeekFrom::Start(offset))?;
         let mut head = vec![0; (meta.len() as usize).min(FINGERPRINT_BYTES)];
         file.read_exact_at(&mut head, 0)?;
         let id = id.unwrap_or_else(|| fresh_id(identity));
         let stream = Stream::new(path.to_string_lossy(), id);
-        Ok(Followed {
+        Ok(OpenFile {
             splitter: LineSplitter::resuming(Arc::clone(&stream), max_line, offset),
             stream,
             path: path.to_owned(),
@@ -186,7 +191,7 @@ impl Followed {
     /// the bytes read.
     pub(crate) fn turn(
         &mut self,
-        queue: &Intake,
+        intake: &Intake,
         budget: u64,
         read: &AtomicU64,
     ) -> io::Result<u64> {
@@ -196,26 +201,10 @@ impl Followed {
         }
         self.size_seen = self.size_seen.max(meta.len());
         self.modified_seen = meta.modified().ok();
-        let mut bytes = 0;
         self.at_end = false;
         self.splitter
             .expect(meta.len().saturating_sub(self.splitter.read_to()));
-        // Bounded in time too: a turn that waits on a full queue must not
-        // keep the other files (and the look for rotations) waiting.
-        let deadline = Instant::now() + TURN_TIME;
-        while bytes < budget && queue.may_read() && Instant::now() < deadline {
-            let mut handed = Handed::default();
-            let n = self
-                .splitter
-                .read_some(&mut self.file, &mut |chunk| handed.push(queue, chunk))?;
-            if n == 0 {
-                self.at_end = true;
-                break;
-            }
-            bytes += n as u64;
-            read.fetch_add(n as u64, Ordering::Relaxed);
-            self.took(handed);
-        }
+        let bytes = self.read_lines(intake, budget, read)?;
         if bytes > 0 {
             self.last_data = Instant::now();
             self.tail = self.tail_now()?;
@@ -226,6 +215,30 @@ impl Followed {
             && (self.splitter.buffered() > LARGE_BUFFER || self.last_data.elapsed() >= IDLE)
         {
             self.splitter.rest();
+        }
+        Ok(bytes)
+    }
+
+    /// Reads up to about `budget` bytes, or for `TURN_TIME`, pushing
+    /// complete lines into the queue, until the file's end or intake
+    /// stops. Returns the bytes read.
+    fn read_lines(&mut self, intake: &Intake, budget: u64, read: &AtomicU64) -> io::Result<u64> {
+        let mut bytes = 0;
+        // Bounded in time too: a turn that waits on a full queue must not
+        // keep the other files (and the look for rotations) waiting.
+        let deadline = Instant::now() + TURN_TIME;
+        while bytes < budget && intake.may_read() && Instant::now() < deadline {
+            let mut handed = Handed::default();
+            let n = self
+                .splitter
+                .read_some(&mut self.file, &mut |chunk| handed.push(intake, chunk))?;
+            if n == 0 {
+                self.at_end = true;
+                break;
+            }
+            bytes += n as u64;
+            read.fetch_add(n as u64, Ordering::Relaxed);
+            self.took(handed);
         }
         Ok(bytes)
     }
@@ -241,9 +254,10 @@ impl Followed {
 
     /// The file is done (deleted, rotated away, or read once): a last line
     /// without a newline is a line too.
-    pub(crate) fn finish(&mut self, queue: &Intake) {
+    pub(crate) fn finish(&mut self, intake: &Intake) {
         let mut handed = Handed::default();
-        self.splitter.finish(&mut |chunk| handed.push(queue, chunk));
+        self.splitter
+            .finish(&mut |chunk| handed.push(intake, chunk));
         self.took(handed);
     }
 
@@ -317,94 +331,25 @@ impl Followed {
             born: self.born,
         }
     }
+}
 
-    /// Whether the file was cut short or rewritten: it is shorter than
-    /// before, or its first bytes changed (cut, then written past the old
-    /// length), or, rewritten to the same size, the bytes before the read
-    /// position changed. Learns its first bytes as they are written.
-    fn truncated(
-        &mut self,
-        size: u64,
-        modified: Option<std::time::SystemTime>,
-    ) -> io::Result<bool> {
-        if size < self.size_seen || size < self.splitter.read_to() {
-            return Ok(true);
+/// Where reading a file of `size` bytes starts, and the identity its
+/// events keep when resumed; a resume point past its end starts over.
+fn start_at(
+    path: &Path,
+    file: &File,
+    size: u64,
+    start: Start,
+) -> io::Result<(u64, Option<String>)> {
+    Ok(match start {
+        Start::Beginning => (0, None),
+        Start::End => (crate::files::after_last_line(file, size)?, None),
+        Start::Resume { offset, stream } if offset <= size => (offset, Some(stream)),
+        Start::Resume { offset, .. } => {
+            warn_shorter(path, offset, size);
+            (0, None)
         }
-        let want = (size as usize).min(FINGERPRINT_BYTES);
-        let touched = modified != self.modified_seen;
-        if size == self.size_seen && want == self.head.len() && !touched {
-            return Ok(false);
-        }
-        let mut head = vec![0; want];
-        self.file.read_exact_at(&mut head, 0)?;
-        if !head.starts_with(&self.head) {
-            return Ok(true);
-        }
-        self.head = head;
-        Ok(touched && size == self.size_seen && self.tail_now()? != self.tail)
-    }
-
-    /// The bytes just before the read position, as the file holds them now.
-    fn tail_now(&self) -> io::Result<Vec<u8>> {
-        let end = self.splitter.read_to();
-        let start = end.saturating_sub(TAIL_BYTES as u64);
-        let mut tail = vec![0; (end - start) as usize];
-        let mut filled = 0;
-        while filled < tail.len() {
-            match self
-                .file
-                .read_at(&mut tail[filled..], start + filled as u64)?
-            {
-                0 => {
-                    tail.truncate(filled);
-                    break;
-                }
-                n => filled += n,
-            }
-        }
-        Ok(tail)
-    }
-
-    /// Reads a truncated file again from its start, as a new stream, and
-    /// says what may have been lost.
-    fn restart(&mut self, size: u64) {
-        let read_to = self.splitter.read_to();
-        let known_unread = self.size_seen.saturating_sub(read_to);
-        let unfinished = self.splitter.unfinished();
-        let path = self.path.display().to_string();
-        diagnostics::warn("source", &format!("truncated:{path}"), || {
-            (
-                format!(
-                    "{path} was truncated (read to byte {read_to}, now {size} bytes): reading it again from the start; \
-                     whatever was written after byte {read_to} before the truncation was not read \
-                     ({known_unread} bytes known){}",
-                    if unfinished > 0 {
-                        format!(", and {unfinished} bytes of an unfinished line are dropped")
-                    } else {
-                        String::new()
-                    }
-                ),
-                json!({"path": path, "read_to": read_to, "size": size, "known_unread": known_unread, "unfinished": unfinished}),
-            )
-        });
-        let stream = Stream::new(&*self.stream.name, fresh_id(self.identity));
-        self.splitter = LineSplitter::new(Arc::clone(&stream), self.max_line);
-        self.stream = stream;
-        self.head.clear();
-        self.tail.clear();
-        self.size_seen = size;
-        self.start = 0;
-        self.accepted_to = 0;
-        self.events_to = 0;
-        if let Err(err) = self.file.seek(SeekFrom::Start(0)) {
-            diagnostics::error("source", &format!("seek:{path}"), || {
-                (
-                    format!("could not read {path} again: {err}"),
-                    json!({"path": path, "error": err.to_string()}),
-                )
-            });
-        }
-    }
+    })
 }
 
 /// When a file was created; where the filesystem does not keep that, its
@@ -423,7 +368,7 @@ pub(crate) fn born(meta: &std::fs::Metadata) -> std::time::SystemTime {
 /// inode, and 64 random bits, so that a later file on the same inode, the
 /// same file read again after a truncation, or a file on another machine
 /// cloned from the same image never shares it.
-fn fresh_id(identity: Identity) -> String {
+pub(super) fn fresh_id(identity: Identity) -> String {
     format!(
         "{}.{:x}.{:x}.{:016x}",
         crate::host::name(),
@@ -433,6 +378,7 @@ fn fresh_id(identity: Identity) -> String {
     )
 }
 
+/// A checkpoint's position past a file's end: the file was truncated.
 fn warn_shorter(path: &Path, offset: u64, size: u64) {
     let path = path.display().to_string();
     diagnostics::warn("source", &format!("shorter:{path}"), || {
@@ -449,15 +395,17 @@ fn warn_shorter(path: &Path, offset: u64, size: u64) {
 mod tests {
     use super::*;
 
-    fn file_with(bytes: &[u8]) -> (tempfile::NamedTempFile, File) {
+    /// A temporary file holding `bytes`, and the file opened.
+    pub(super) fn file_with(bytes: &[u8]) -> (tempfile::NamedTempFile, File) {
         let mut temp = tempfile::NamedTempFile::new().unwrap();
         std::io::Write::write_all(&mut temp, bytes).unwrap();
         let file = File::open(temp.path()).unwrap();
         (temp, file)
     }
 
-    fn open(path: &Path, start: Start) -> Followed {
-        Followed::new(path, File::open(path).unwrap(), start, 100).unwrap()
+    /// `path` opened for reading from `start`, with lines up to 100 bytes.
+    pub(super) fn open(path: &Path, start: Start) -> OpenFile {
+        OpenFile::new(path, File::open(path).unwrap(), start, 100).unwrap()
     }
 
     #[test]
@@ -480,60 +428,5 @@ mod tests {
         );
         assert_eq!(shorter.start, 0);
         assert_ne!(&*shorter.stream.id, "kept");
-    }
-
-    #[test]
-    fn a_truncation_is_seen_by_length_or_by_first_bytes() {
-        let (temp, _) = file_with(b"line one\nline two\n");
-        let mut followed = open(temp.path(), Start::Beginning);
-        let unchanged = followed.modified_seen;
-        assert!(
-            !followed.truncated(18, unchanged).unwrap(),
-            "learns its first bytes"
-        );
-        assert_eq!(followed.head, b"line one\nline two\n");
-        std::fs::write(temp.path(), b"other\n").unwrap();
-        assert!(
-            followed.truncated(6, unchanged).unwrap(),
-            "shorter than seen"
-        );
-        followed.size_seen = 0;
-        followed.head = b"line".to_vec();
-        std::fs::write(temp.path(), b"a new file, longer than the old one\n").unwrap();
-        assert!(
-            followed.truncated(36, unchanged).unwrap(),
-            "other first bytes"
-        );
-    }
-
-    /// Rewritten to the same size: seen by its first bytes, or, when those
-    /// are the same, by the bytes before the read position; a touch that
-    /// changes nothing is no rewrite.
-    #[test]
-    fn a_rewrite_to_the_same_size_is_a_truncation() {
-        let header = "h".repeat(FINGERPRINT_BYTES);
-        let (temp, _) = file_with(format!("{header}\naaaa\n").as_bytes());
-        let mut followed = open(temp.path(), Start::Beginning);
-        let queue = Intake::waiting(100);
-        followed.turn(&queue, 1 << 20, &AtomicU64::new(0)).unwrap();
-        let size = followed.size_seen;
-        let later = followed
-            .modified_seen
-            .map(|at| at + std::time::Duration::from_secs(1));
-        assert!(!followed.truncated(size, later).unwrap(), "only touched");
-        std::fs::write(temp.path(), format!("{header}\nbbbb\n")).unwrap();
-        assert!(
-            followed.truncated(size, later).unwrap(),
-            "same head, other tail"
-        );
-
-        let (temp, _) = file_with(b"aaaa\n");
-        let mut followed = open(temp.path(), Start::Beginning);
-        followed.turn(&queue, 1 << 20, &AtomicU64::new(0)).unwrap();
-        std::fs::write(temp.path(), b"bbbb\n").unwrap();
-        let later = followed
-            .modified_seen
-            .map(|at| at + std::time::Duration::from_secs(1));
-        assert!(followed.truncated(5, later).unwrap(), "other first bytes");
     }
 }
