@@ -66,9 +66,20 @@ impl Intake {
         Intake::new(&Arc::new(queue), &ledger)
     }
 
-    /// Lines offered so far: for a source's unit tests.
+    /// What intake counted so far: for a source's unit tests.
     #[cfg(test)]
-    pub(crate) fn submitted(&self) -> u64 {
-        self.queue.snapshot().0.submitted
+    pub(crate) fn counts(&self) -> super::IntakeCounts {
+        self.queue.snapshot().0
+    }
+
+    /// Every chunk taken in, once the reader has closed intake: for a
+    /// source's unit tests.
+    #[cfg(test)]
+    pub(crate) async fn taken(&self) -> Vec<Chunk> {
+        let mut chunks = Vec::new();
+        while let Some(chunk) = self.queue.pop().await {
+            chunks.push(chunk);
+        }
+        chunks
     }
 }

@@ -10,9 +10,6 @@ pub(crate) mod lines;
 pub(crate) mod stdin;
 
 /// Reading inputs like standard input, as the pipeline's tests do.
-#[cfg(test)]
-pub(crate) use stdin::{Piped, spawn_reader};
-
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};

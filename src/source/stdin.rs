@@ -239,6 +239,7 @@ impl<R: std::io::Read> std::io::Read for UntilStopped<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chunk::Chunk;
     use crate::config::{ReadFrom, ReadMode};
     use std::time::Duration;
 
@@ -308,6 +309,81 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
         assert!(err.to_string().contains("could not open '"), "{err}");
         assert!(err.to_string().contains("app.log"), "{err}");
-        assert_eq!(intake.submitted(), 1, "the pipe's line was read");
+        assert_eq!(intake.counts().submitted, 1, "the pipe's line was read");
+    }
+
+    #[test]
+    fn the_reader_thread_is_joined_at_the_end_of_input() {
+        let intake = Intake::waiting(100);
+        let input = std::io::Cursor::new(b"a\nb\n\nc".to_vec());
+        let input = Piped {
+            stream: crate::chunk::Stream::named("test"),
+            open: Box::new(move || Ok(Box::new(input) as Box<dyn std::io::Read + Send>)),
+        };
+        let (reader, _) = spawn_reader(vec![input], intake.clone(), 100).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(crate::pipeline::tests::within(
+            "the input read to its end",
+            async {
+                reader.done.await.unwrap().unwrap();
+                reader.thread.join().unwrap();
+                let counts = intake.counts();
+                assert_eq!((counts.submitted, counts.blank), (3, 1));
+                let events: usize = intake.taken().await.iter().map(Chunk::len).sum();
+                assert_eq!(events, 3, "the reader closed intake when it was done");
+            },
+        ));
+    }
+
+    /// An input read like standard input, holding `text`, or failing to open.
+    fn piped(name: &str, text: Option<&'static str>) -> Piped {
+        Piped {
+            stream: crate::chunk::Stream::named(name),
+            open: Box::new(move || match text {
+                Some(text) => Ok(Box::new(text.as_bytes()) as Box<dyn std::io::Read + Send>),
+                None => Err(std::io::Error::other("no such pipe")),
+            }),
+        }
+    }
+
+    #[test]
+    fn inputs_read_like_stdin_are_read_in_turn_each_under_its_name() {
+        let intake = Intake::waiting(100);
+        let inputs = vec![
+            piped("first", Some("a\nb")),
+            piped("second", Some("c\n")),
+            piped("third", None),
+            piped("fourth", Some("never read\n")),
+        ];
+        let (reader, blocked) = spawn_reader(inputs, intake.clone(), 100).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(crate::pipeline::tests::within(
+            "the inputs read in turn",
+            async {
+                let result = reader.done.await.unwrap();
+                assert_eq!(result.unwrap_err().to_string(), "no such pipe");
+                reader.thread.join().unwrap();
+                let mut lines = Vec::new();
+                for chunk in intake.taken().await {
+                    for span in &chunk.spans {
+                        let line = String::from_utf8_lossy(chunk.line(span)).into_owned();
+                        lines.push((chunk.stream.name.to_string(), line));
+                    }
+                }
+                let expected = [("first", "a"), ("first", "b"), ("second", "c")];
+                let expected: Vec<_> = expected
+                    .iter()
+                    .map(|(name, line)| (name.to_string(), line.to_string()))
+                    .collect();
+                assert_eq!(lines, expected);
+            },
+        ));
+        assert!(!blocked.load(std::sync::atomic::Ordering::Relaxed));
     }
 }
