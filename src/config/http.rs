@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::SinkSpec;
 use super::retry::RetryPolicy;
 use crate::cli::{Args, HttpFormatArg};
 use crate::public_url::{has_secrets, public_url};
@@ -37,13 +36,13 @@ pub(crate) struct HttpOptions {
 /// The `--http-*` flags, checked as the HTTP client would check them.
 pub(crate) fn options(
     args: &Args,
-    sinks: &[SinkSpec],
+    urls: &[&str],
     retry: RetryPolicy,
 ) -> Result<HttpOptions, String> {
-    super::longer_than_zero("--http-timeout", args.http_timeout)?;
-    check_authorization(sinks, args)?;
+    super::checks::longer_than_zero("--http-timeout", args.http_timeout)?;
+    check_authorization(urls, args)?;
     check_headers(args)?;
-    super::small_file("--http-ca-file", &args.http_ca_file)?;
+    super::checks::small_file("--http-ca-file", &args.http_ca_file)?;
     Ok(HttpOptions {
         format: format(args)?,
         gzip: args.http_gzip,
@@ -70,7 +69,7 @@ fn format(args: &Args) -> Result<HttpFormat, String> {
 /// `--http-token` and an `Authorization` header would each set it, and one
 /// would silently win. More than one for a sink is refused, naming them
 /// (never their values).
-fn check_authorization(sinks: &[SinkSpec], args: &Args) -> Result<(), String> {
+fn check_authorization(urls: &[&str], args: &Args) -> Result<(), String> {
     let mut given = Vec::new();
     for (name, _) in &args.http_headers {
         if name.eq_ignore_ascii_case("authorization") {
@@ -81,10 +80,8 @@ fn check_authorization(sinks: &[SinkSpec], args: &Args) -> Result<(), String> {
         given.push("--http-token (or SHIPPER_HTTP_TOKEN)".to_owned());
     }
     let mut per_sink = vec![given.clone()];
-    for sink in sinks {
-        if let SinkSpec::Http(url) = sink
-            && has_credentials(url)
-        {
+    for url in urls {
+        if has_credentials(url) {
             let mut sources = given.clone();
             sources.push(format!("the user and password in '{}'", public_url(url)));
             per_sink.push(sources);

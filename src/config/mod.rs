@@ -1,12 +1,14 @@
 //! The validated settings of one run. Nothing past this point sees clap.
 
+mod checks;
+mod envelope;
 pub(crate) mod file;
 pub(crate) mod http;
 pub(crate) mod nats;
 pub(crate) mod retry;
+mod sinks;
 pub(crate) mod syslog;
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,8 +19,11 @@ use http::HttpOptions;
 use nats::NatsOptions;
 use syslog::SyslogOptions;
 
-/// Longest line the reader accepts as a setting; lines are indexed with u32.
-const MAX_LINE_LIMIT: u64 = 1 << 30;
+pub(crate) use checks::MAX_KEY_FILE;
+use checks::positive;
+pub(crate) use envelope::{EnvelopeConfig, EnvelopeMode};
+pub(crate) use sinks::{SinkSpec, sink_label};
+
 /// Largest batch, in events.
 const MAX_BATCH_SIZE: usize = 1_000_000;
 
@@ -107,58 +112,6 @@ pub(crate) enum ReadFrom {
     End,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EnvelopeMode {
-    /// Every line becomes an event; what cannot be read is repaired and flagged.
-    BestEffort,
-    /// Lines that are not well-formed events are dropped as `invalid`.
-    Strict,
-    /// Lines are shipped byte for byte, without an envelope.
-    Raw,
-}
-
-impl EnvelopeMode {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            EnvelopeMode::BestEffort => "best-effort",
-            EnvelopeMode::Strict => "strict",
-            EnvelopeMode::Raw => "raw",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct EnvelopeConfig {
-    pub mode: EnvelopeMode,
-    /// Longest line kept whole, in bytes.
-    pub max_line_bytes: usize,
-    /// `--field KEY=VALUE` pairs added to every event's `data`.
-    pub fields: Vec<(String, String)>,
-}
-
-/// What an envelope adds around a line, at most, escaping aside: the
-/// timestamp, level, logger, host, source and repair flags.
-const ENVELOPE_OVERHEAD: usize = 1024;
-
-impl EnvelopeConfig {
-    /// The most bytes one event can take, escaping aside: the line itself
-    /// in raw mode; else the line with the envelope and the `--field`s
-    /// around it.
-    pub(crate) fn max_event_bytes(&self) -> usize {
-        let fields: usize = self
-            .fields
-            .iter()
-            .map(|(key, value)| key.len() + value.len() + 6)
-            .sum();
-        match self.mode {
-            EnvelopeMode::Raw => self.max_line_bytes,
-            EnvelopeMode::BestEffort | EnvelopeMode::Strict => {
-                self.max_line_bytes + ENVELOPE_OVERHEAD + fields
-            }
-        }
-    }
-}
-
 /// What intake does when the queue has no room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WhenFull {
@@ -203,18 +156,6 @@ impl PipelineConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum SinkSpec {
-    Stdout,
-    File(PathBuf),
-    /// An `http://` or `https://` URL, checked.
-    Http(String),
-    /// JetStream servers and a subject.
-    Nats(nats::Target),
-    /// A syslog server over TCP or UDP.
-    Syslog(syslog::Target),
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ProgressMode {
     /// When stderr is a terminal.
@@ -240,12 +181,12 @@ impl Config {
     /// Checks what clap cannot check alone, section by section; the
     /// message becomes a usage error.
     pub(crate) fn from_args(args: Args) -> Result<Config, String> {
-        let sinks = parse_sinks(&args.sinks, &args.file_path)?;
+        let sinks = sinks::parse(&args.sinks, &args.file_path)?;
         let pipeline = pipeline(&args)?;
-        let envelope = envelope(&args)?;
+        let envelope = envelope::config(&args)?;
         let file = file::options(&args)?;
         let retry = retry::policy(&args)?;
-        let http = http::options(&args, &sinks, retry)?;
+        let http = http::options(&args, &sinks::http_urls(&sinks), retry)?;
         let nats = nats::options(&args, retry, &envelope)?;
         let syslog = syslog::options(&args, retry)?;
         let stats_interval = stats_interval(&args)?;
@@ -300,26 +241,6 @@ fn pipeline(args: &Args) -> Result<PipelineConfig, String> {
     })
 }
 
-/// How lines become events: the mode, the longest line and the fields
-/// added.
-fn envelope(args: &Args) -> Result<EnvelopeConfig, String> {
-    positive("--max-line-bytes", args.max_line_bytes)?;
-    if args.max_line_bytes > MAX_LINE_LIMIT {
-        return Err(format!(
-            "--max-line-bytes may be at most {MAX_LINE_LIMIT} (1GiB)"
-        ));
-    }
-    Ok(EnvelopeConfig {
-        mode: match (args.strict_envelope, args.raw) {
-            (true, _) => EnvelopeMode::Strict,
-            (_, true) => EnvelopeMode::Raw,
-            _ => EnvelopeMode::BestEffort,
-        },
-        max_line_bytes: args.max_line_bytes as usize,
-        fields: args.fields.clone(),
-    })
-}
-
 /// Shipping, or showing or resetting the checkpoint.
 fn task(args: &Args) -> Task {
     match (
@@ -363,44 +284,6 @@ fn stats_interval(args: &Args) -> Result<Option<Duration>, String> {
     }
 }
 
-/// A timeout of 0 would fail every request, after `--check-config` had
-/// passed it.
-fn longer_than_zero(flag: &str, value: Duration) -> Result<(), String> {
-    if value.is_zero() {
-        Err(format!("{flag} must be longer than 0"))
-    } else {
-        Ok(())
-    }
-}
-
-/// Largest CA or creds file: PEM certificates and NATS creds take a few
-/// kilobytes.
-pub(crate) const MAX_KEY_FILE: u64 = 1 << 20;
-
-/// A CA or creds file, checked as `--config` is: a regular file (or a
-/// link to one) of at most `MAX_KEY_FILE`, refused at start rather than
-/// hanging on a FIFO or reading a device without end.
-fn small_file(flag: &str, path: &Option<PathBuf>) -> Result<(), String> {
-    let Some(path) = path else {
-        return Ok(());
-    };
-    crate::files::read_bounded(path, MAX_KEY_FILE, true).map_err(|why| {
-        format!(
-            "could not read {flag} '{}': {why}",
-            crate::diagnostics::shown(path)
-        )
-    })?;
-    Ok(())
-}
-
-fn positive(flag: &str, value: u64) -> Result<(), String> {
-    if value == 0 {
-        Err(format!("{flag} must be greater than 0"))
-    } else {
-        Ok(())
-    }
-}
-
 /// Standard input, or the files named (read once) or followed.
 fn input(args: &Args) -> Result<Input, String> {
     let (paths, mode) = match (&args.files, &args.follow) {
@@ -435,65 +318,6 @@ fn lossy(paths: &[PathBuf]) -> Vec<String> {
         .iter()
         .map(|path| path.to_string_lossy().into_owned())
         .collect()
-}
-
-/// `stdout`, `file`, `file=PATH`; no sink at all means `stdout`.
-fn parse_sinks(specs: &[String], default_file: &std::path::Path) -> Result<Vec<SinkSpec>, String> {
-    if specs.is_empty() {
-        return Ok(vec![SinkSpec::Stdout]);
-    }
-    let mut sinks = Vec::with_capacity(specs.len());
-    for spec in specs {
-        let sink = match spec.split_once('=') {
-            None if spec == "stdout" => SinkSpec::Stdout,
-            None if spec == "file" => SinkSpec::File(default_file.to_path_buf()),
-            Some(("file", path)) if !path.is_empty() => SinkSpec::File(PathBuf::from(path)),
-            Some(("http", url)) => SinkSpec::Http(http::check_url(url)?),
-            Some(("nats", url)) => SinkSpec::Nats(nats::Target::parse(url)?),
-            Some(("syslog", url)) => SinkSpec::Syslog(syslog::Target::parse(url)?),
-            _ => return Err(unknown_sink(spec)),
-        };
-        sinks.push(sink);
-    }
-    let mut seen = HashSet::new();
-    for sink in &sinks {
-        if !seen.insert(sink) {
-            return Err(format!(
-                "sink '{}' is given twice; each sink may appear once",
-                sink_label(sink)
-            ));
-        }
-    }
-    Ok(sinks)
-}
-
-/// Why `spec` is no sink, quoting only a kind that is a plain word: any
-/// other text may be a piece of a URL's password or query.
-fn unknown_sink(spec: &str) -> String {
-    let expected = "`stdout`, `file`, `file=PATH`, `http=URL`, \
-                    `nats=nats://HOST:PORT/SUBJECT` or `syslog=tcp://HOST:PORT`";
-    let kind = spec.split_once('=').map_or(spec, |(kind, _)| kind);
-    let is_word = !kind.is_empty()
-        && kind.len() <= 32
-        && kind
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
-    if is_word {
-        format!("unknown sink '{kind}' (expected {expected})")
-    } else {
-        format!("a sink is not one of {expected}")
-    }
-}
-
-/// The name a sink goes by in diagnostics and the summary.
-pub(crate) fn sink_label(sink: &SinkSpec) -> String {
-    match sink {
-        SinkSpec::Stdout => "stdout".to_owned(),
-        SinkSpec::File(path) => format!("file:{}", path.display()),
-        SinkSpec::Http(url) => http::label(url),
-        SinkSpec::Nats(target) => target.label(),
-        SinkSpec::Syslog(target) => target.label(),
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::EnvelopeConfig;
+use super::envelope::EnvelopeConfig;
 use super::retry::RetryPolicy;
 use crate::cli::Args;
 use crate::public_url::public_url;
@@ -159,9 +159,9 @@ pub(crate) fn options(
     retry: RetryPolicy,
     envelope: &EnvelopeConfig,
 ) -> Result<NatsOptions, String> {
-    super::longer_than_zero("--nats-timeout", args.nats_timeout)?;
-    super::small_file("--nats-ca-file", &args.nats_ca_file)?;
-    super::small_file("--nats-creds", &args.nats_creds)?;
+    super::checks::longer_than_zero("--nats-timeout", args.nats_timeout)?;
+    super::checks::small_file("--nats-ca-file", &args.nats_ca_file)?;
+    super::checks::small_file("--nats-creds", &args.nats_creds)?;
     let auth = match (&args.nats_user, &args.nats_password, &args.nats_token) {
         (Some(user), Some(password), _) => NatsAuth::UserPassword {
             user: user.clone(),

@@ -17,7 +17,7 @@ pub(crate) struct RetryPolicy {
 
 /// `--retry-initial`, `--retry-max-delay` and `--retry-max`.
 pub(crate) fn policy(args: &Args) -> Result<RetryPolicy, String> {
-    super::positive("--retry-max", u64::from(args.retry_max))?;
+    super::checks::positive("--retry-max", u64::from(args.retry_max))?;
     Ok(RetryPolicy {
         initial: args.retry_initial,
         max_delay: args.retry_max_delay,

@@ -115,7 +115,7 @@ pub(crate) struct SyslogOptions {
 
 /// The `--syslog-*` flags.
 pub(crate) fn options(args: &Args, retry: RetryPolicy) -> Result<SyslogOptions, String> {
-    super::small_file("--syslog-ca-file", &args.syslog_ca_file)?;
+    super::checks::small_file("--syslog-ca-file", &args.syslog_ca_file)?;
     let name = &args.syslog_app_name;
     let fits = (1..=MAX_APP_NAME).contains(&name.len())
         && name.bytes().all(|byte| byte.is_ascii_graphic());
@@ -129,7 +129,7 @@ pub(crate) fn options(args: &Args, retry: RetryPolicy) -> Result<SyslogOptions, 
         return Err("--syslog-timeout must be longer than 0".into());
     }
     let max_message = args.syslog_max_message;
-    if !(MIN_MESSAGE as u64..=super::MAX_LINE_LIMIT).contains(&max_message) {
+    if !(MIN_MESSAGE as u64..=super::checks::MAX_LINE_LIMIT).contains(&max_message) {
         return Err(format!(
             "--syslog-max-message must be from {} bytes to 1GiB",
             MIN_MESSAGE

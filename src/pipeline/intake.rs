@@ -68,7 +68,7 @@ impl Intake {
 
     /// What intake counted so far: for a source's unit tests.
     #[cfg(test)]
-    pub(crate) fn counts(&self) -> super::IntakeCounts {
+    pub(crate) fn counts(&self) -> super::queue::IntakeCounts {
         self.queue.snapshot().0
     }
 

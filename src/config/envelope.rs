@@ -1,0 +1,77 @@
+//! How lines become events: the mode, the longest line and the fields
+//! added.
+
+use super::checks::{MAX_LINE_LIMIT, positive};
+use crate::cli::Args;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EnvelopeMode {
+    /// Every line becomes an event; what cannot be read is repaired and flagged.
+    BestEffort,
+    /// Lines that are not well-formed events are dropped as `invalid`.
+    Strict,
+    /// Lines are shipped byte for byte, without an envelope.
+    Raw,
+}
+
+impl EnvelopeMode {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            EnvelopeMode::BestEffort => "best-effort",
+            EnvelopeMode::Strict => "strict",
+            EnvelopeMode::Raw => "raw",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct EnvelopeConfig {
+    pub mode: EnvelopeMode,
+    /// Longest line kept whole, in bytes.
+    pub max_line_bytes: usize,
+    /// `--field KEY=VALUE` pairs added to every event's `data`.
+    pub fields: Vec<(String, String)>,
+}
+
+/// What an envelope adds around a line, at most, escaping aside: the
+/// timestamp, level, logger, host, source and repair flags.
+const ENVELOPE_OVERHEAD: usize = 1024;
+
+impl EnvelopeConfig {
+    /// The most bytes one event can take, escaping aside: the line itself
+    /// in raw mode; else the line with the envelope and the `--field`s
+    /// around it.
+    pub(crate) fn max_event_bytes(&self) -> usize {
+        let fields: usize = self
+            .fields
+            .iter()
+            .map(|(key, value)| key.len() + value.len() + 6)
+            .sum();
+        match self.mode {
+            EnvelopeMode::Raw => self.max_line_bytes,
+            EnvelopeMode::BestEffort | EnvelopeMode::Strict => {
+                self.max_line_bytes + ENVELOPE_OVERHEAD + fields
+            }
+        }
+    }
+}
+
+/// How lines become events: the mode, the longest line and the fields
+/// added.
+pub(super) fn config(args: &Args) -> Result<EnvelopeConfig, String> {
+    positive("--max-line-bytes", args.max_line_bytes)?;
+    if args.max_line_bytes > MAX_LINE_LIMIT {
+        return Err(format!(
+            "--max-line-bytes may be at most {MAX_LINE_LIMIT} (1GiB)"
+        ));
+    }
+    Ok(EnvelopeConfig {
+        mode: match (args.strict_envelope, args.raw) {
+            (true, _) => EnvelopeMode::Strict,
+            (_, true) => EnvelopeMode::Raw,
+            _ => EnvelopeMode::BestEffort,
+        },
+        max_line_bytes: args.max_line_bytes as usize,
+        fields: args.fields.clone(),
+    })
+}

@@ -1,0 +1,93 @@
+//! The sinks named on the command line, each checked, and the names they
+//! go by.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use super::{http, nats, syslog};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum SinkSpec {
+    Stdout,
+    File(PathBuf),
+    /// An `http://` or `https://` URL, checked.
+    Http(String),
+    /// JetStream servers and a subject.
+    Nats(nats::Target),
+    /// A syslog server over TCP or UDP.
+    Syslog(syslog::Target),
+}
+
+/// `stdout`, `file`, `file=PATH`; no sink at all means `stdout`.
+pub(super) fn parse(
+    specs: &[String],
+    default_file: &std::path::Path,
+) -> Result<Vec<SinkSpec>, String> {
+    if specs.is_empty() {
+        return Ok(vec![SinkSpec::Stdout]);
+    }
+    let mut sinks = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let sink = match spec.split_once('=') {
+            None if spec == "stdout" => SinkSpec::Stdout,
+            None if spec == "file" => SinkSpec::File(default_file.to_path_buf()),
+            Some(("file", path)) if !path.is_empty() => SinkSpec::File(PathBuf::from(path)),
+            Some(("http", url)) => SinkSpec::Http(http::check_url(url)?),
+            Some(("nats", url)) => SinkSpec::Nats(nats::Target::parse(url)?),
+            Some(("syslog", url)) => SinkSpec::Syslog(syslog::Target::parse(url)?),
+            _ => return Err(unknown_sink(spec)),
+        };
+        sinks.push(sink);
+    }
+    let mut seen = HashSet::new();
+    for sink in &sinks {
+        if !seen.insert(sink) {
+            return Err(format!(
+                "sink '{}' is given twice; each sink may appear once",
+                sink_label(sink)
+            ));
+        }
+    }
+    Ok(sinks)
+}
+
+/// Why `spec` is no sink, quoting only a kind that is a plain word: any
+/// other text may be a piece of a URL's password or query.
+fn unknown_sink(spec: &str) -> String {
+    let expected = "`stdout`, `file`, `file=PATH`, `http=URL`, \
+                    `nats=nats://HOST:PORT/SUBJECT` or `syslog=tcp://HOST:PORT`";
+    let kind = spec.split_once('=').map_or(spec, |(kind, _)| kind);
+    let is_word = !kind.is_empty()
+        && kind.len() <= 32
+        && kind
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
+    if is_word {
+        format!("unknown sink '{kind}' (expected {expected})")
+    } else {
+        format!("a sink is not one of {expected}")
+    }
+}
+
+/// The name a sink goes by in diagnostics and the summary.
+pub(crate) fn sink_label(sink: &SinkSpec) -> String {
+    match sink {
+        SinkSpec::Stdout => "stdout".to_owned(),
+        SinkSpec::File(path) => format!("file:{}", path.display()),
+        SinkSpec::Http(url) => http::label(url),
+        SinkSpec::Nats(target) => target.label(),
+        SinkSpec::Syslog(target) => target.label(),
+    }
+}
+
+/// The URLs of the HTTP sinks, whose credentials `--http-*` flags must not
+/// contradict.
+pub(super) fn http_urls(sinks: &[SinkSpec]) -> Vec<&str> {
+    sinks
+        .iter()
+        .filter_map(|sink| match sink {
+            SinkSpec::Http(url) => Some(url.as_str()),
+            _ => None,
+        })
+        .collect()
+}
