@@ -93,14 +93,7 @@ pub fn wait_following(running: &Running, writer: &mut Writer) {
 /// The messages delivered so far: only whole lines, as shipper may be
 /// writing the next batch.
 pub fn delivered(out: &Path) -> Vec<String> {
-    let Ok(bytes) = std::fs::read(out) else {
-        return Vec::new();
-    };
-    let whole = bytes
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(&[][..], |end| &bytes[..=end]);
-    parse_events(whole)
+    events_so_far(out)
         .iter()
         .map(|event| event["message"].as_str().unwrap().to_owned())
         .collect()

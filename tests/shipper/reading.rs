@@ -10,8 +10,8 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::common::{
-    PATIENCE, Started, bin, fifo, numbered_lines, parse_events, read_events, read_summary, shipper,
-    wait_until,
+    PATIENCE, Started, bin, events_so_far, fifo, numbered_lines, parse_events, read_events,
+    read_summary, shipper, wait_until,
 };
 
 #[test]
@@ -238,9 +238,7 @@ fn files_waiting_for_a_descriptor_are_read_as_others_are_released() {
     // Deleting a file read to its end releases its descriptor, which a
     // waiting file then takes.
     wait_until(Duration::from_secs(60), "every line", || {
-        let events = std::fs::read(&out)
-            .map(|bytes| parse_events(&bytes))
-            .unwrap_or_default();
+        let events = events_so_far(&out);
         for event in events.iter().filter(|event| {
             event["message"]
                 .as_str()
