@@ -64,6 +64,13 @@ pub(crate) fn warn(component: &str, kind: &str, describe: impl FnOnce() -> (Stri
     limited(Level::Warn, component, kind, describe);
 }
 
+/// The end of a trouble a warning told (a sink delivering again): said at
+/// INFO, and without `-v` too, so that the warning is not left standing;
+/// rate limited like a warning.
+pub(crate) fn notice(component: &str, kind: &str, describe: impl FnOnce() -> (String, Value)) {
+    limited(Level::Info, component, kind, describe);
+}
+
 /// Something failed (a sink, the input, the drain).
 pub(crate) fn error(component: &str, kind: &str, describe: impl FnOnce() -> (String, Value)) {
     limited(Level::Error, component, kind, describe);

@@ -19,7 +19,7 @@ use reqwest::{Client, Response, StatusCode};
 
 use super::interface::{NetworkSink, SinkError, WriteOutcome};
 use super::known_secrets::KnownSecrets;
-use super::retry::{self, Attempt, Delivery};
+use super::retry::{self, Attempt, Delivery, Health};
 use crate::batch::Batch;
 use crate::config::http::{HttpFormat, HttpOptions};
 use crate::config::retry::RetryPolicy;
@@ -44,6 +44,8 @@ pub(crate) struct HttpSink {
     format: HttpFormat,
     gzip: bool,
     retry: RetryPolicy,
+    /// What its failures have been told so far.
+    health: Health,
 }
 
 impl HttpSink {
@@ -73,6 +75,7 @@ impl HttpSink {
         }
         Ok(HttpSink {
             url: url.to_owned(),
+            health: Health::new(name.clone()),
             name,
             client: client.build().context("could not set up the HTTP client")?,
             secrets: KnownSecrets::of(url, options),
@@ -91,7 +94,7 @@ impl HttpSink {
             Err(error) => return WriteOutcome::new(0, Some(error)),
         };
         let mut post = Post { sink: self, body };
-        let error = retry::deliver(self.retry, retrying, &mut post).await;
+        let error = retry::deliver(self.retry, &self.health, retrying, &mut post).await;
         let written = if error.is_none() { batch.len() } else { 0 };
         WriteOutcome { written, error }
     }

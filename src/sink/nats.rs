@@ -26,7 +26,7 @@ use futures_util::stream::FuturesOrdered;
 use serde_json::json;
 
 use super::interface::{NetworkSink, SinkError, WriteOutcome};
-use super::retry::{self, Attempt, Delivery};
+use super::retry::{self, Attempt, Delivery, Health};
 use crate::batch::Batch;
 use crate::config::nats::{NatsAuth, NatsOptions, Target};
 use crate::config::retry::RetryPolicy;
@@ -51,6 +51,8 @@ pub(crate) struct NatsSink {
     subject: Subject,
     jetstream: jetstream::Context,
     retry: RetryPolicy,
+    /// What its failures have been told so far.
+    health: Health,
     ids: MsgIds,
 }
 
@@ -91,6 +93,7 @@ impl NatsSink {
             json!({"sink": name, "stream": stream}),
         );
         Ok(NatsSink {
+            health: Health::new(name.clone()),
             name,
             subject: Subject::from(target.subject.as_str()),
             jetstream,
@@ -112,7 +115,7 @@ impl NatsSink {
             ids: &ids,
             pending: &mut pending,
         };
-        let error = retry::deliver(self.retry, retrying, &mut rounds).await;
+        let error = retry::deliver(self.retry, &self.health, retrying, &mut rounds).await;
         let written = pending.events.front().copied().unwrap_or(lines.len());
         WriteOutcome { written, error }
     }

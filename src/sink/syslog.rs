@@ -20,7 +20,7 @@ use serde_json::json;
 use tokio::net::UdpSocket;
 
 use super::interface::{NetworkSink, SinkError, WriteOutcome};
-use super::retry::{self, Attempt, Delivery};
+use super::retry::{self, Attempt, Delivery, Health};
 use crate::batch::Batch;
 use crate::config::retry::RetryPolicy;
 use crate::config::syslog::{SyslogOptions, Target, Transport};
@@ -48,6 +48,8 @@ pub(crate) struct SyslogSink {
     /// Longest message over TCP (`--syslog-max-message`).
     max_message: usize,
     retry: RetryPolicy,
+    /// What its failures have been told so far.
+    health: Health,
 }
 
 impl SyslogSink {
@@ -86,6 +88,7 @@ impl SyslogSink {
         };
         let host = crate::host::name();
         Ok(SyslogSink {
+            health: Health::new(name.clone()),
             name,
             connection,
             formatter: Formatter::new(&options.app_name, &host, options.facility),
@@ -104,7 +107,7 @@ impl SyslogSink {
             messages: &messages,
             sent: 0,
         };
-        let error = retry::deliver(self.retry, retrying, &mut sending).await;
+        let error = retry::deliver(self.retry, &self.health, retrying, &mut sending).await;
         let written = if error.is_none() {
             batch.len()
         } else {

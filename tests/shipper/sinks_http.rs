@@ -575,3 +575,136 @@ fn an_endless_answer_is_read_only_in_part() {
         run.peak_rss_kib
     );
 }
+
+/// What the retry driver told on stderr: warnings, `-v` notes and the
+/// note of a recovery, in order.
+fn retry_diagnostics(stderr: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|d| d["component"] == "retry")
+        .collect()
+}
+
+fn at_level<'a>(diagnostics: &'a [Value], level: &str) -> Vec<&'a Value> {
+    diagnostics.iter().filter(|d| d["level"] == level).collect()
+}
+
+#[test]
+fn an_unreachable_collector_is_told_at_once_while_the_retries_go_on() {
+    let url = closed_port_url();
+    let sink = format!("http={url}");
+    let args = [
+        "--sink",
+        &sink,
+        "--retry-max",
+        "50",
+        "--shutdown-timeout",
+        "300ms",
+    ];
+    let started = Instant::now();
+    let (running, mut stdin) = Running::start(&args);
+    stdin.write_all(&numbered_lines(10)).unwrap();
+    wait_until(Duration::from_secs(10), "a warning", || {
+        !retry_diagnostics(&running.stderr_so_far()).is_empty()
+    });
+    let told_after = started.elapsed();
+    running.signal(Signal::SIGTERM);
+    drop(stdin);
+    let (code, stderr, summary, _dir) = running.finish();
+    // The first attempt goes out after --batch-timeout (250ms) and is
+    // refused at once: told within the first second on an idle machine,
+    // minutes before 50 attempts are spent.
+    assert!(
+        told_after < Duration::from_secs(3),
+        "{told_after:?}: {stderr}"
+    );
+    assert_eq!(code, Some(143), "{stderr}");
+    crate::common::assert_invariant(&summary);
+    assert_eq!(summary["dropped_by_reason"]["shutdown_timeout"], 10);
+    let told = retry_diagnostics(&stderr);
+    let warnings = at_level(&told, "WARN");
+    assert_eq!(warnings.len(), 1, "the same error is told once: {stderr}");
+    let warning = warnings[0];
+    assert_eq!(warning["sink"], url.as_str(), "{warning}");
+    assert_eq!(warning["error_kind"], "Connect", "{warning}");
+    assert_eq!(warning["attempt"], 1, "{warning}");
+    assert_eq!(warning["max_attempts"], 50, "{warning}");
+    let message = warning["message"].as_str().unwrap();
+    assert!(
+        message.contains(url.as_str()) && message.contains("Connection refused"),
+        "{message}"
+    );
+    assert!(
+        at_level(&told, "INFO").is_empty(),
+        "retries are told with -v only: {stderr}"
+    );
+    assert!(!stderr.contains("gave up"), "{stderr}");
+}
+
+#[test]
+fn verbose_tells_every_retry_with_its_number_wait_and_reason() {
+    let sink = format!("http={}", closed_port_url());
+    let mut args = vec!["--sink", &sink, "--retry-max", "4", "-v"];
+    args.extend(QUICK_RETRIES);
+    let run = run(&args, numbered_lines(5));
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    crate::common::assert_invariant(&run.summary);
+    assert_eq!(run.summary["retried"], 3);
+    let told = retry_diagnostics(&run.stderr);
+    let levels: Vec<&str> = told.iter().map(|d| d["level"].as_str().unwrap()).collect();
+    assert_eq!(levels, ["WARN", "INFO", "INFO"], "{}", run.stderr);
+    for (number, retry) in told.iter().enumerate() {
+        assert_eq!(retry["attempt"], number + 1, "{retry}");
+        assert!(retry["wait_ms"].as_u64().unwrap() <= 20, "{retry}");
+        let message = retry["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("attempt {} of 4", number + 1))
+                && message.contains("Connection refused")
+                && message.contains("next in"),
+            "{message}"
+        );
+    }
+    let failure = &sink_failures(&run.stderr)[0];
+    assert!(
+        failure["error"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 4 attempts"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn each_change_of_error_is_a_warning_and_the_recovery_is_told() {
+    let collector = Collector::start(
+        vec![Reply::status(503), Reply::status(503), Reply::status(500)],
+        Reply::ok(),
+    );
+    let sink = collector.sink();
+    let mut args = vec!["--sink", &sink];
+    args.extend(QUICK_RETRIES);
+    let run = run(&args, numbered_lines(5));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    crate::common::assert_invariant(&run.summary);
+    assert_eq!(run.summary["processed"], 5);
+    assert_eq!(run.summary["retried"], 3);
+    let told = retry_diagnostics(&run.stderr);
+    let said: Vec<(&str, Value)> = told
+        .iter()
+        .map(|d| (d["level"].as_str().unwrap(), d["status"].clone()))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            ("WARN", Value::from(503)),
+            ("WARN", Value::from(500)),
+            ("INFO", Value::Null),
+        ],
+        "a warning for 503, none for 503 again, one for 500, then the recovery: {}",
+        run.stderr
+    );
+    let recovered = told[2]["message"].as_str().unwrap();
+    assert!(recovered.ends_with("is delivering again"), "{recovered}");
+    assert_eq!(told[2]["sink"], told[0]["sink"]);
+}
