@@ -1,6 +1,6 @@
 //! The HTTP sink against a real server on 127.0.0.1: delivery, formats,
-//! retries, Retry-After, final failures, a server that never answers, and
-//! one whose answer never ends.
+//! retries, Retry-After, final failures, a server that never answers, one
+//! whose answer never ends, and what is told while a collector fails.
 
 use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

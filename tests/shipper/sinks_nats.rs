@@ -1,7 +1,7 @@
 //! The NATS JetStream sink against a real nats-server: every event stored
 //! once, in order, with its envelope; a server killed and restarted in the
-//! middle of a run; streams missing or created; credentials; a retry
-//! budget spent.
+//! middle of a run, told while it is down and once it is back; streams
+//! missing or created; credentials; a retry budget spent.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -506,4 +506,69 @@ fn a_server_that_stays_down_is_given_up_when_the_shutdown_timeout_runs_out() {
     assert_eq!(summary["processed"], 10);
     assert_eq!(summary["dropped_by_reason"]["shutdown_timeout"], 20);
     assert!(summary["retried"].as_u64().unwrap() > 0, "{summary}");
+}
+
+/// The retry driver's diagnostics so far: warnings, `-v` notes, recoveries.
+fn retry_diagnostics(stderr: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|d| d["component"] == "retry")
+        .collect()
+}
+
+#[test]
+fn a_server_that_goes_down_is_warned_of_while_retrying_and_its_return_is_told() {
+    let mut server = NatsServer::start();
+    let sink = logs_app(&server);
+    let args = [
+        "--sink",
+        &sink,
+        "--batch-timeout",
+        "10ms",
+        "--nats-timeout",
+        "300ms",
+        "--retry-initial",
+        "20ms",
+        "--retry-max-delay",
+        "100ms",
+        "--retry-max",
+        "1000",
+        "--shutdown-timeout",
+        "60s",
+    ];
+    let (running, mut stdin) = Running::start(&args);
+    stdin.write_all(&numbered_lines(10)).unwrap();
+    wait_until(Duration::from_secs(30), "the first events stored", || {
+        server.stream_state("LOGS").is_some_and(|(_, n)| n == 10)
+    });
+    server.kill();
+    stdin.write_all(&numbered_lines(10)).unwrap();
+    wait_until(Duration::from_secs(30), "a warning", || {
+        retry_diagnostics(&running.stderr_so_far())
+            .iter()
+            .any(|d| d["level"] == "WARN")
+    });
+    server.restart();
+    wait_until(Duration::from_secs(30), "the recovery told", || {
+        running.stderr_so_far().contains("is delivering again")
+    });
+    drop(stdin);
+    let (code, stderr, summary, _dir) = running.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    crate::common::assert_invariant(&summary);
+    assert_eq!(summary["processed"], 20);
+    let told = retry_diagnostics(&stderr);
+    let warning = told.iter().find(|d| d["level"] == "WARN").unwrap();
+    assert!(
+        warning["sink"].as_str().unwrap().contains("logs.app"),
+        "{warning}"
+    );
+    assert_eq!(warning["attempt"], 1, "{warning}");
+    let last = told.last().unwrap();
+    assert_eq!(
+        (last["level"].as_str(), last["sink"].clone()),
+        (Some("INFO"), warning["sink"].clone()),
+        "{stderr}"
+    );
 }

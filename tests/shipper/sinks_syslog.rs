@@ -1,7 +1,8 @@
 //! The syslog sink against a real syslog-ng: RFC 5424 over TCP (octet
 //! counting), TLS and UDP, severity, host, app name, message and structured
 //! data as syslog-ng reads them; a server restarted in the middle of a TCP
-//! run; a server that is not there at the start.
+//! run; a server that turns the sink away, told while it does and once it
+//! no longer does; a server that is not there at the start.
 
 use std::io::Write;
 use std::time::Duration;
@@ -256,6 +257,51 @@ fn a_tcp_server_at_its_connection_limit_fails_the_batch_until_it_has_room() {
     assert_eq!(summary["sinks"][0]["written"], 3);
     let messages: Vec<String> = server.wait_for(4).into_iter().map(|r| r.message).collect();
     assert_eq!(messages, ["holds it", "d", "e", "f"]);
+}
+
+#[test]
+fn a_server_that_turns_the_sink_away_is_warned_of_and_its_return_is_told() {
+    let server = SyslogNg::start_with("max-connections(1)");
+    let sink = format!("syslog=tcp://127.0.0.1:{}", server.tcp_port);
+    let held = hold_the_only_slot(&server);
+    let mut args = vec!["--sink", &sink, "--retry-max", "1000", "-v"];
+    args.extend(["--retry-initial", "10ms", "--retry-max-delay", "20ms"]);
+    let (running, mut stdin) = Running::start(&args);
+    stdin.write_all(b"d\ne\n").unwrap();
+    drop(stdin);
+    let retries = |stderr: &str| -> Vec<serde_json::Value> {
+        stderr
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|d| d["component"] == "retry")
+            .collect()
+    };
+    wait_until(Duration::from_secs(30), "two retries told", || {
+        retries(&running.stderr_so_far()).len() >= 2
+    });
+    drop(held);
+    let (code, stderr, summary, _dir) = running.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    crate::common::assert_invariant(&summary);
+    assert_eq!(summary["sinks"][0]["written"], 2);
+    let told = retries(&stderr);
+    let levels: Vec<&str> = told.iter().map(|d| d["level"].as_str().unwrap()).collect();
+    assert_eq!(levels[0], "WARN", "{stderr}");
+    assert!(
+        levels[1..levels.len() - 1]
+            .iter()
+            .all(|level| *level == "INFO"),
+        "the same error is told again only with -v: {stderr}"
+    );
+    assert!(
+        told[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("closed the connection before anything was written"),
+        "{stderr}"
+    );
+    let last = told.last().unwrap()["message"].as_str().unwrap();
+    assert!(last.ends_with("is delivering again"), "{stderr}");
 }
 
 #[test]
