@@ -206,21 +206,17 @@ impl Health {
             "max_attempts": max,
             "wait_ms": wait_ms,
         });
+        let attempt = format!(
+            "attempt {made} of {max} failed: {}; next in {wait_ms}ms",
+            error.message
+        );
         if self.failed(error) {
             diagnostics::warn("retry", &format!("retry:{sink}"), || {
-                let message = format!(
-                    "sink {sink} cannot deliver, retrying: attempt {made} of {max} failed: {}; \
-                     next in {wait_ms}ms",
-                    error.message
-                );
+                let message = format!("sink {sink} cannot deliver, retrying: {attempt}");
                 (message, fields)
             });
         } else {
-            let message = format!(
-                "sink {sink}: attempt {made} of {max} failed: {}; next in {wait_ms}ms",
-                error.message
-            );
-            diagnostics::info("retry", message, fields);
+            diagnostics::info("retry", format!("sink {sink}: {attempt}"), fields);
         }
     }
 

@@ -576,9 +576,9 @@ fn an_endless_answer_is_read_only_in_part() {
     );
 }
 
-/// What the retry driver told on stderr: warnings, `-v` notes and the
-/// note of a recovery, in order.
-fn retry_diagnostics(stderr: &str) -> Vec<Value> {
+/// What the retry driver every network sink shares told on stderr:
+/// warnings, `-v` notes and the note of a recovery, in order.
+pub fn retry_diagnostics(stderr: &str) -> Vec<Value> {
     stderr
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::common::{Running, numbered_lines, run, run_with_env, shipper, wait_until};
 use crate::servers::{NatsServer, free_port, retried_so_far};
+use crate::sinks_http::retry_diagnostics;
 
 /// The message of each stored event, in stream order.
 fn messages(stored: &[(String, Vec<u8>)]) -> Vec<String> {
@@ -506,15 +507,6 @@ fn a_server_that_stays_down_is_given_up_when_the_shutdown_timeout_runs_out() {
     assert_eq!(summary["processed"], 10);
     assert_eq!(summary["dropped_by_reason"]["shutdown_timeout"], 20);
     assert!(summary["retried"].as_u64().unwrap() > 0, "{summary}");
-}
-
-/// The retry driver's diagnostics so far: warnings, `-v` notes, recoveries.
-fn retry_diagnostics(stderr: &str) -> Vec<Value> {
-    stderr
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|d| d["component"] == "retry")
-        .collect()
 }
 
 #[test]

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::common::{Running, numbered_lines, run, wait_until};
 use crate::servers::{Received, SyslogNg, free_port, free_udp_port, retried_so_far};
+use crate::sinks_http::retry_diagnostics;
 
 /// What syslog-ng should write for one event.
 struct Expected {
@@ -269,22 +270,15 @@ fn a_server_that_turns_the_sink_away_is_warned_of_and_its_return_is_told() {
     let (running, mut stdin) = Running::start(&args);
     stdin.write_all(b"d\ne\n").unwrap();
     drop(stdin);
-    let retries = |stderr: &str| -> Vec<serde_json::Value> {
-        stderr
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|d| d["component"] == "retry")
-            .collect()
-    };
     wait_until(Duration::from_secs(30), "two retries told", || {
-        retries(&running.stderr_so_far()).len() >= 2
+        retry_diagnostics(&running.stderr_so_far()).len() >= 2
     });
     drop(held);
     let (code, stderr, summary, _dir) = running.finish();
     assert_eq!(code, Some(0), "{stderr}");
     crate::common::assert_invariant(&summary);
     assert_eq!(summary["sinks"][0]["written"], 2);
-    let told = retries(&stderr);
+    let told = retry_diagnostics(&stderr);
     let levels: Vec<&str> = told.iter().map(|d| d["level"].as_str().unwrap()).collect();
     assert_eq!(levels[0], "WARN", "{stderr}");
     assert!(
