@@ -609,9 +609,10 @@ fn an_unreachable_collector_is_told_at_once_while_the_retries_go_on() {
         !retry_diagnostics(&running.stderr_so_far()).is_empty()
     });
     let told_after = started.elapsed();
+    // Input still open: the signal, not its end, stops the run.
     running.signal(Signal::SIGTERM);
-    drop(stdin);
     let (code, stderr, summary, _dir) = running.finish();
+    drop(stdin);
     // The first attempt goes out after --batch-timeout (250ms) and is
     // refused at once: told within the first second on an idle machine,
     // minutes before 50 attempts are spent.
