@@ -281,6 +281,11 @@ impl OpenFile {
         size.saturating_sub(self.splitter.read_to())
     }
 
+    /// The compressor whose format its first bytes are in, if any.
+    pub(crate) fn compression(&self) -> Option<&'static str> {
+        crate::source::compressed::by_magic(&self.head)
+    }
+
     /// Bytes of a line whose end has not come.
     pub(crate) fn unfinished(&self) -> u64 {
         self.splitter.unfinished()
