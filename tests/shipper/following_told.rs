@@ -57,16 +57,31 @@ fn compressed_files_under_a_glob_are_passed_over_with_a_note() {
     std::fs::write(dir.path().join("logs/app.log.2"), ZSTD).unwrap();
     let mut writer = Writer::new(dir.path().join("logs/app.log"), "app");
     writer.write(5);
-    let running = follow_in(dir, &["logs/*"], &["--glob-interval", "100ms"]);
+    let running = follow_in(dir, &["logs/*"], &["-v", "--glob-interval", "100ms"]);
     crate::following::wait_delivered(&running, 5);
+    // Created empty and followed, then written by a compressor.
+    let empty = running.path("logs/app.log.5");
+    std::fs::write(&empty, b"").unwrap();
+    wait_until(PATIENCE, "the empty file followed", || {
+        running.stderr_so_far().contains("following logs/app.log.5")
+    });
+    append(&empty).write_all(ZSTD).unwrap();
+    // Compressed while followed, as logrotate's `compress` does.
+    std::fs::write(running.path("logs/app.log.3.gz"), gzipped("old 1\n")).unwrap();
+    std::fs::write(running.path("logs/app.log.4"), b"\xfd7zXZ\x00\x00\x04xz").unwrap();
     // Several looks: each compressed file is told of once, never read.
     std::thread::sleep(Duration::from_millis(600));
     writer.write(5);
     let (stderr, summary) = stop_once_all_arrived(running, &writer);
-    let by_name = "logs/app.log.1.gz is gzip-compressed (by its name): not read";
-    let by_bytes = "logs/app.log.2 is zstd-compressed (by its first bytes): not read";
-    assert_eq!(count(&stderr, by_name), 1, "{stderr}");
-    assert_eq!(count(&stderr, by_bytes), 1, "{stderr}");
+    for note in [
+        "logs/app.log.1.gz is gzip-compressed (by its name): not read",
+        "logs/app.log.2 is zstd-compressed (by its first bytes): not read",
+        "logs/app.log.3.gz is gzip-compressed (by its name): not read",
+        "logs/app.log.4 is xz-compressed (by its first bytes): not read",
+        "logs/app.log.5 is zstd-compressed (by its first bytes): not read",
+    ] {
+        assert_eq!(count(&stderr, note), 1, "{note}: {stderr}");
+    }
     assert_eq!(summary["processed"], 10);
     assert_eq!(summary["dropped"], 0);
 }

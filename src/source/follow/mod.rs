@@ -308,6 +308,10 @@ impl FileReader {
         let mut busy = false;
         let mut index = 0;
         while index < self.files.len() && self.intake.may_read() {
+            if self.compressed_since_opened(index) {
+                self.files.remove(index);
+                continue;
+            }
             if !self.waits_for_predecessor(index) {
                 busy |= self.take_turn(index);
             }

@@ -170,6 +170,19 @@ impl FileReader {
         None
     }
 
+    /// A file opened empty whose first bytes, come since, are a
+    /// compressor's is passed over like one found so: said, and let go
+    /// unread (a compressor creates its file, then writes it).
+    pub(super) fn compressed_since_opened(&mut self, index: usize) -> bool {
+        let file = &mut self.files[index];
+        let Some(format) = file.compression_come() else {
+            return false;
+        };
+        self.compressed_files.insert(file.identity);
+        tell_compressed(&file.path, format, "its first bytes");
+        true
+    }
+
     /// The paths the patterns match now, each once, in pattern order,
     /// leaving out shipper's own output, the files excluded, and the files
     /// named as compressed (said once each). Tells a pattern that matches
