@@ -178,6 +178,8 @@ fn a_bad_exclude_glob_is_refused() {
         stderr.contains("--exclude-file 'a[' is not a glob"),
         "{stderr}"
     );
+    // Settings refused: no run, so nothing to account for.
+    assert!(!dir.path().join("summary.json").exists());
 }
 
 #[test]
