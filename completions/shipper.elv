@@ -24,6 +24,7 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand --checkpoint 'Save how far each file was delivered to this file, and resume from it when shipper starts again (at-least-once across restarts)'
             cand --glob-interval 'How often --follow patterns are expanded again for new files'
             cand --rotate-wait 'How long a file renamed away (rotated) is still read, so the lines written just before the rotation are not lost'
+            cand --exclude-file 'Leave files out of every --follow pattern''s expansion: a glob matched against each file''s name and its whole path (`''*.bak''`, `''/var/log/app/debug-*''`). Compressed files are always left out. Repeatable'
             cand --sink 'Where events go: `stdout`, `file` (see --file-path), `file=PATH`, `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream) or `syslog=tcp://HOST:PORT` (or `tls://`, `udp://`). Repeat for several sinks; each event goes to every sink. SHIPPER_SINK lists sinks split at each comma that starts a sink kind. [default: stdout]'
             cand --file-path 'Path written by a bare `--sink file`'
             cand --file-max-bytes 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset'

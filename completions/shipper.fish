@@ -4,6 +4,7 @@ end\t'From the end: only lines written from now on'"
 complete -c shipper -l checkpoint -d 'Save how far each file was delivered to this file, and resume from it when shipper starts again (at-least-once across restarts)' -r -F
 complete -c shipper -l glob-interval -d 'How often --follow patterns are expanded again for new files' -r
 complete -c shipper -l rotate-wait -d 'How long a file renamed away (rotated) is still read, so the lines written just before the rotation are not lost' -r
+complete -c shipper -l exclude-file -d 'Leave files out of every --follow pattern\'s expansion: a glob matched against each file\'s name and its whole path (`\'*.bak\'`, `\'/var/log/app/debug-*\'`). Compressed files are always left out. Repeatable' -r
 complete -c shipper -l sink -d 'Where events go: `stdout`, `file` (see --file-path), `file=PATH`, `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream) or `syslog=tcp://HOST:PORT` (or `tls://`, `udp://`). Repeat for several sinks; each event goes to every sink. SHIPPER_SINK lists sinks split at each comma that starts a sink kind. [default: stdout]' -r
 complete -c shipper -l file-path -d 'Path written by a bare `--sink file`' -r -F
 complete -c shipper -l file-max-bytes -d 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset' -r

@@ -5,7 +5,7 @@
 //! parameters, so the whole lifecycle also runs in-process, in tests.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -135,8 +135,8 @@ struct Stopped {
     /// Set while the reader waits in a read or an open that may never
     /// return.
     blocked: Arc<AtomicBool>,
-    /// Bytes of a line read whose end never came.
-    unfinished: Arc<AtomicU64>,
+    /// Lines read whose end never came.
+    unfinished: source::Unfinished,
     /// Where file positions are saved.
     checkpoint: Option<Arc<Checkpoint>>,
 }
@@ -525,7 +525,7 @@ async fn let_reader_finish(stopped: &Stopped) {
     wait_for_reader(stopped.thread.as_ref(), &stopped.blocked).await;
     source::descriptors::report_waiting();
     if let Stop::Signal(_) = stopped.stop {
-        source::report_unfinished(stopped.unfinished.load(Ordering::Relaxed));
+        source::report_unfinished(&stopped.unfinished);
     }
 }
 

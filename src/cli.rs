@@ -130,6 +130,18 @@ pub(crate) struct Args {
     #[arg(long, env = "SHIPPER_POLL", help_heading = "Input")]
     pub poll: bool,
 
+    /// Leave files out of every --follow pattern's expansion: a glob
+    /// matched against each file's name and its whole path (`'*.bak'`,
+    /// `'/var/log/app/debug-*'`). Compressed files are always left out.
+    /// Repeatable.
+    #[arg(
+        long = "exclude-file",
+        value_name = "GLOB",
+        env = "SHIPPER_EXCLUDE_FILE",
+        help_heading = "Input"
+    )]
+    pub exclude_file: Vec<String>,
+
     /// Where events go: `stdout`, `file` (see --file-path), `file=PATH`,
     /// `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream)
     /// or `syslog=tcp://HOST:PORT` (or `tls://`, `udp://`). Repeat for several sinks;

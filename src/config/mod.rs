@@ -93,6 +93,8 @@ pub(crate) struct InputConfig {
     pub rotate_wait: Duration,
     /// Where delivered positions are saved.
     pub checkpoint: Option<PathBuf>,
+    /// Files left out of the patterns' expansion, by name or path.
+    pub exclude: Vec<glob::Pattern>,
 }
 
 /// How the files named are read.
@@ -294,7 +296,10 @@ fn input(args: &Args) -> Result<Input, String> {
             return Ok(Input::Stdin);
         }
         (files, follow) if follow.is_empty() => (lossy(files), ReadMode::Once),
-        (_, follow) => (follow.clone(), ReadMode::Follow),
+        (_, follow) => {
+            globs("--follow", follow)?;
+            (follow.clone(), ReadMode::Follow)
+        }
     };
     if args.glob_interval.is_zero() {
         return Err("--glob-interval must be longer than 0".into());
@@ -310,7 +315,19 @@ fn input(args: &Args) -> Result<Input, String> {
         poll: args.poll,
         rotate_wait: args.rotate_wait,
         checkpoint: args.checkpoint.clone(),
+        exclude: globs("--exclude-file", &args.exclude_file)?,
     }))
+}
+
+/// Each of `flag`'s values as a glob, or why one is not.
+fn globs(flag: &str, values: &[String]) -> Result<Vec<glob::Pattern>, String> {
+    values
+        .iter()
+        .map(|value| {
+            glob::Pattern::new(value)
+                .map_err(|err| format!("{flag} '{value}' is not a glob: {}", err.msg))
+        })
+        .collect()
 }
 
 fn lossy(paths: &[PathBuf]) -> Vec<String> {

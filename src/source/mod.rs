@@ -1,9 +1,11 @@
 //! Where lines come from: standard input and named pipes (`stdin`), files
 //! read once or followed (`follow/`), the line splitter (`lines`), saved
-//! positions (`checkpoint`) and file descriptors (`descriptors`). This file
+//! positions (`checkpoint`), file descriptors (`descriptors`) and the
+//! compressed files never read (`compressed`). This file
 //! holds what they share: the source a run starts, and its reader thread.
 
 pub(crate) mod checkpoint;
+pub(crate) mod compressed;
 pub(crate) mod descriptors;
 pub(crate) mod follow;
 pub(crate) mod lines;
@@ -11,9 +13,10 @@ pub(crate) mod stdin;
 
 /// Reading inputs like standard input, as the pipeline's tests do.
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex};
 
+use crate::chunk::Stream;
 use crate::config::{Input, InputConfig, ReadMode};
 use crate::pipeline::Intake;
 
@@ -56,6 +59,7 @@ impl Source {
             }
             Input::Files(files) => files,
         };
+        refuse_compressed(files)?;
         match files.mode {
             ReadMode::Once if files.paths.iter().any(|name| is_pipe(Path::new(name))) => {
                 let reader = stdin::spawn_pipes(files, max_line, intake)?;
@@ -115,9 +119,49 @@ pub(crate) struct ReaderThread {
     pub done: tokio::sync::oneshot::Receiver<std::io::Result<()>>,
     /// Joined once `done` has fired, so the thread never outlives its work.
     pub thread: std::thread::JoinHandle<()>,
-    /// Bytes of a line read whose end has not come (yet): what a stop
-    /// leaves unshipped.
-    pub unfinished: Arc<AtomicU64>,
+    /// Lines read whose end has not come (yet): what a stop leaves
+    /// unshipped.
+    pub unfinished: Unfinished,
+}
+
+/// The starts of lines whose end has not come (yet), each with the stream
+/// it was read from: written by a reader thread, told by the run when it
+/// stops.
+#[derive(Clone, Default)]
+pub(crate) struct Unfinished(Arc<Mutex<Vec<Held>>>);
+
+/// A stream, and the bytes of a line read from it whose end has not come.
+type Held = (Arc<Stream>, u64);
+
+impl Unfinished {
+    /// What the reader holds now: bytes of an unfinished line per stream
+    /// (none for a stream at a line's end).
+    pub(crate) fn set(&self, held: impl IntoIterator<Item = Held>) {
+        let mut now = self.0.lock().expect("unfinished lines lock poisoned");
+        now.clear();
+        now.extend(held.into_iter().filter(|(_, bytes)| *bytes > 0));
+    }
+}
+
+/// A compressed file named on its own, to read or to follow, is refused
+/// before anything is read: its bytes are not lines, and shipping them
+/// as events would only look like a success. (Under a glob, compressed
+/// files are passed over instead.)
+fn refuse_compressed(files: &InputConfig) -> anyhow::Result<()> {
+    let named = files.paths.iter().filter(|path| match files.mode {
+        ReadMode::Once => true,
+        ReadMode::Follow => glob::Pattern::escape(path) == **path,
+    });
+    for path in named {
+        if let Some(format) = compressed::of_file(Path::new(path)) {
+            anyhow::bail!(
+                "'{}' is {format}-compressed: shipper reads lines of text; decompress it into \
+                 shipper's standard input instead (zcat, bzcat, xzcat or zstdcat FILE | shipper)",
+                crate::diagnostics::escape(path)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A FIFO, a socket or a device: read as it comes, once, from where it
@@ -141,13 +185,20 @@ pub(crate) fn open_without_waiting(path: impl AsRef<Path>) -> std::io::Result<st
 }
 
 /// The start of a line whose end never came is not shipped as a line:
-/// says so, with its size.
-pub(crate) fn report_unfinished(bytes: u64) {
-    if bytes > 0 {
+/// says so, with its size and where it was read from.
+pub(crate) fn report_unfinished(unfinished: &Unfinished) {
+    let held = unfinished.0.lock().expect("unfinished lines lock poisoned");
+    for (stream, bytes) in held.iter() {
+        let name = match &*stream.name {
+            "stdin" => "standard input",
+            path => path,
+        };
         crate::diagnostics::warn("source", "unfinished_line", || {
             (
-                format!("stopped with {bytes} bytes of an unfinished line read; not shipped"),
-                serde_json::json!({"bytes": bytes}),
+                format!(
+                    "stopped with {bytes} bytes of an unfinished line read from {name}; not shipped"
+                ),
+                serde_json::json!({"bytes": bytes, "stream": name}),
             )
         });
     }

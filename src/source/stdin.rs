@@ -104,7 +104,7 @@ pub(crate) struct Piped {
 #[derive(Clone, Default)]
 struct Shared {
     /// Bytes of a line read whose end has not come (yet).
-    unfinished: Arc<std::sync::atomic::AtomicU64>,
+    unfinished: super::Unfinished,
     /// Set while the thread waits in an open or a read that may never
     /// return (a silent pipe); clear while it splits and hands over what
     /// it read, which it always finishes.
@@ -169,7 +169,7 @@ fn read_to_end(
     max_line: usize,
     shared: &Shared,
 ) -> io::Result<()> {
-    let mut splitter = lines::LineSplitter::new(stream, max_line);
+    let mut splitter = lines::LineSplitter::new(Arc::clone(&stream), max_line);
     let mut reader = UntilStopped {
         inner: reader,
         intake,
@@ -183,7 +183,7 @@ fn read_to_end(
         let read = splitter.read_from(&mut reader, &mut push);
         shared
             .unfinished
-            .store(splitter.unfinished(), std::sync::atomic::Ordering::Relaxed);
+            .set([(Arc::clone(&stream), splitter.unfinished())]);
         match read {
             Ok(true) => continue,
             Ok(false) => return Ok(()),
@@ -256,6 +256,7 @@ mod tests {
             poll: false,
             rotate_wait: Duration::from_secs(30),
             checkpoint: checkpoint.map(Path::to_owned),
+            exclude: Vec::new(),
         }
     }
 

@@ -18,15 +18,16 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
 
 use anyhow::Context;
 use serde_json::json;
 
-use super::ReaderThread;
 use super::checkpoint::{Checkpoint, Position};
+use super::{ReaderThread, Unfinished};
+use crate::chunk::Stream;
 use crate::config::{InputConfig, ReadFrom, ReadMode};
 use crate::diagnostics;
 use crate::pipeline::Intake;
@@ -103,6 +104,15 @@ struct FileReader {
     /// shipper's own output files and checkpoint (directory and name):
     /// never read, or shipper would ship what it writes, forever.
     outputs: Vec<(PathBuf, OsString)>,
+    /// The patterns (by index) that matched no file at the start, until
+    /// one does.
+    unmatched: HashSet<usize>,
+    /// Files the patterns match that are named as compressed, as of the
+    /// last look: said once each.
+    compressed_names: HashSet<PathBuf>,
+    /// Files found compressed by their first bytes, while a look still
+    /// finds them: passed over without being opened again.
+    compressed_files: HashSet<Identity>,
 }
 
 /// Opens the input files and starts reading them. Reading once, a file
@@ -167,6 +177,9 @@ impl FileReader {
                 .iter()
                 .filter_map(|path| scan::place(path))
                 .collect(),
+            unmatched: HashSet::new(),
+            compressed_names: HashSet::new(),
+            compressed_files: HashSet::new(),
         }
     }
 
@@ -186,8 +199,8 @@ impl FileReader {
     /// intake stops, then ships what is left and closes the queue.
     fn run_on_thread(mut self) -> anyhow::Result<ReaderThread> {
         let (tx, done) = tokio::sync::oneshot::channel();
-        let unfinished = Arc::new(AtomicU64::new(0));
-        let held = Arc::clone(&unfinished);
+        let unfinished = Unfinished::default();
+        let held = unfinished.clone();
         let thread = std::thread::Builder::new()
             .name("follow".into())
             .spawn(move || {
@@ -195,7 +208,7 @@ impl FileReader {
                     ReadMode::Follow => self.follow(),
                     ReadMode::Once => self.read_once(),
                 };
-                held.store(self.unfinished(), Ordering::Relaxed);
+                held.set(self.unfinished());
                 self.hand_over();
                 self.intake.close();
                 let _ = tx.send(result);
@@ -295,6 +308,10 @@ impl FileReader {
         let mut busy = false;
         let mut index = 0;
         while index < self.files.len() && self.intake.may_read() {
+            if self.compressed_since_opened(index) {
+                self.files.remove(index);
+                continue;
+            }
             if !self.waits_for_predecessor(index) {
                 busy |= self.take_turn(index);
             }
@@ -331,9 +348,11 @@ impl FileReader {
         }
     }
 
-    /// Bytes of unfinished lines held when reading stopped.
-    fn unfinished(&self) -> u64 {
-        self.files.iter().map(OpenFile::unfinished).sum()
+    /// Bytes of unfinished lines held when reading stopped, by file.
+    fn unfinished(&self) -> impl Iterator<Item = (Arc<Stream>, u64)> + '_ {
+        self.files
+            .iter()
+            .map(|file| (Arc::clone(&file.stream), file.unfinished()))
     }
 }
 
@@ -372,6 +391,7 @@ mod tests {
             poll: true,
             rotate_wait: std::time::Duration::from_secs(30),
             checkpoint: checkpoint.clone(),
+            exclude: Vec::new(),
         };
         let intake = Intake::waiting(1000);
         let (_, wakes) = std::sync::mpsc::channel();

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use super::FileReader;
 use super::file::{Fate, Identity, OpenFile, born};
 use super::scan::dir_of;
+use crate::source::compressed;
 
 impl FileReader {
     /// Marks the files open and live that the look did not find: rotated
@@ -155,16 +156,12 @@ impl FileReader {
 /// (`app-20261130.log`, logrotate's `dateext` with `extension`); not a
 /// compressed one (`app.log.2.gz`), whose bytes cannot be read as lines.
 pub(super) fn is_generation(name: &std::ffi::OsStr, candidate: &std::ffi::OsStr) -> bool {
-    const COMPRESSED: [&str; 8] = [".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".Z", ".zip"];
+    let compressed = compressed::by_name(Path::new(candidate)).is_some();
     let (name, candidate) = (name.as_encoded_bytes(), candidate.as_encoded_bytes());
     let numbered = candidate
         .strip_prefix(name)
         .is_some_and(|suffix| matches!(suffix.first(), Some(b'.' | b'-' | b'_')));
-    numbered
-        && !COMPRESSED
-            .iter()
-            .any(|ext| candidate.ends_with(ext.as_bytes()))
-        || dated_keeping_extension(name, candidate)
+    numbered && !compressed || dated_keeping_extension(name, candidate)
 }
 
 /// `app-20261130.log` for `app.log`: the stem, a separator, only digits

@@ -16,6 +16,7 @@ use crate::chunk::{Chunk, Stream};
 use crate::diagnostics;
 use crate::pipeline::Intake;
 use crate::source::checkpoint::{FINGERPRINT_BYTES, Fingerprint, Position};
+use crate::source::compressed;
 use crate::source::lines::LineSplitter;
 
 mod truncation;
@@ -110,6 +111,9 @@ pub(crate) struct OpenFile {
     pub late: bool,
     /// When a read last found something.
     last_data: Instant,
+    /// Opened empty: its first bytes, once they come, tell whether it is
+    /// compressed.
+    unjudged: bool,
 }
 
 /// What one read handed the queue.
@@ -172,7 +176,6 @@ impl OpenFile {
             fate: Fate::Live,
             file,
             max_line,
-            head,
             size_seen: meta.len(),
             modified_seen: meta.modified().ok(),
             tail: Vec::new(),
@@ -183,6 +186,8 @@ impl OpenFile {
             moved: false,
             late: false,
             last_data: Instant::now(),
+            unjudged: head.is_empty(),
+            head,
         })
     }
 
@@ -279,6 +284,26 @@ impl OpenFile {
             .metadata()
             .map_or(self.size_seen, |meta| meta.len());
         size.saturating_sub(self.splitter.read_to())
+    }
+
+    /// The compressor whose format its first bytes are in, if any.
+    pub(crate) fn compression(&self) -> Option<&'static str> {
+        compressed::by_magic(&self.head)
+    }
+
+    /// For a file opened empty, once its first bytes came: the compressor
+    /// whose format they are in, if any. Each file is judged once.
+    pub(crate) fn compression_come(&mut self) -> Option<&'static str> {
+        if !self.unjudged {
+            return None;
+        }
+        let mut head = [0; compressed::MAGIC_BYTES];
+        let read = self.file.read_at(&mut head, 0).unwrap_or(0);
+        if read == 0 {
+            return None;
+        }
+        self.unjudged = false;
+        compressed::by_magic(&head[..read])
     }
 
     /// Bytes of a line whose end has not come.
