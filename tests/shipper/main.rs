@@ -11,6 +11,7 @@ mod delivery;
 mod envelope;
 mod exit_status;
 mod following;
+mod hangup;
 mod live;
 mod own_files;
 mod reading;
