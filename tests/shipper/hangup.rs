@@ -2,7 +2,8 @@
 //! logrotate can move shipper's own output away (`mv out.log out.log.1;
 //! kill -HUP`): what follows goes to a new `out.log`, and no event is lost
 //! or written twice. A path that cannot reopen fails the sink's writes,
-//! counted, until it opens again. Each test checks the summary's invariant.
+//! counted, until it opens again. A terminal that hangs up stops nothing
+//! either. Each test checks the summary's invariant.
 
 use std::io::Write;
 use std::process::ChildStdin;
@@ -14,10 +15,13 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
-use crate::common::{PATIENCE, Running, events_so_far, read_events, wait_until};
+use crate::common::{
+    PATIENCE, Running, assert_invariant, bin, events_so_far, fifo, read_events, shipper_variables,
+    wait_for, wait_until,
+};
 
 /// Writes lines `from..to` (`line N`) to shipper's standard input.
-fn write_lines(stdin: &mut ChildStdin, from: usize, to: usize) {
+fn write_lines(stdin: &mut impl Write, from: usize, to: usize) {
     let text: String = (from..to).map(|i| format!("line {i}\n")).collect();
     stdin.write_all(text.as_bytes()).unwrap();
     stdin.flush().unwrap();
@@ -160,4 +164,64 @@ fn a_path_that_cannot_reopen_fails_the_writes_counted_until_it_opens() {
     assert_eq!(messages(&old), numbered(0, 10));
     let fresh = read_events(&dir.path().join("logs/out.log"));
     assert_eq!(messages(&fresh), numbered(15, 20));
+}
+
+#[test]
+fn a_terminal_that_hangs_up_stops_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fifo(dir.path(), "in.fifo");
+    // Open for reading too, so that opening never blocks; dropped, it is
+    // the end of shipper's input.
+    let mut input = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    // shipper on a terminal of its own, as in an ssh session: it leads the
+    // session, and its messages and status line go to the terminal.
+    let run = format!(
+        "exec '{}' -v --progress always --batch-timeout 10ms --sink file=out.log \
+         --summary-file summary.json < in.fifo",
+        bin().display()
+    );
+    let mut terminal = std::process::Command::new("script");
+    for key in shipper_variables() {
+        terminal.env_remove(key);
+    }
+    let mut terminal = terminal
+        .args(["-qfec", &run, "/dev/null"])
+        .env("SHELL", "/bin/sh")
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = dir.path().join("out.log");
+    write_lines(&mut input, 0, 100);
+    wait_until(PATIENCE, "lines shipped", || {
+        events_so_far(&out).len() == 100
+    });
+
+    // The terminal goes away: shipper gets SIGHUP, and every write to its
+    // terminal fails from then on.
+    terminal.kill().unwrap();
+    wait_for(&mut terminal, PATIENCE);
+    write_lines(&mut input, 100, 200);
+    wait_until(PATIENCE, "lines shipped after the hangup", || {
+        events_so_far(&out).len() == 200
+    });
+    drop(input);
+    let summary_path = dir.path().join("summary.json");
+    let mut summary = Value::Null;
+    wait_until(PATIENCE, "the summary", || {
+        let text = std::fs::read(&summary_path).unwrap_or_default();
+        summary = serde_json::from_slice(&text).unwrap_or(Value::Null);
+        !summary.is_null()
+    });
+
+    assert_invariant(&summary);
+    assert_eq!(summary["processed"], 200, "{summary}");
+    assert_eq!(summary["exit_code"], 0, "{summary}");
+    assert_eq!(summary["stopped_by"], Value::Null);
+    assert_eq!(messages(&read_events(&out)), numbered(0, 200));
 }
