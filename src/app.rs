@@ -663,8 +663,8 @@ fn conclude(
         _ => Status::Delivered,
     };
     finish(&mut summary, status, signal, started, stopped.at);
-    let closed_stdout =
-        matches!(stopped.stop, Stop::SinksFailed) && config.sinks == [SinkSpec::Stdout];
+    // Also when the input ended before the write that found it closed.
+    let closed_stdout = config.sinks == [SinkSpec::Stdout] && pipeline.every_sink_failed();
     match closed_stdout {
         true => report_closed_stdout(&summary, config)?,
         false => report(&summary, config)?,
@@ -703,8 +703,7 @@ fn report(summary: &Summary, config: &Config) -> anyhow::Result<()> {
 fn report_closed_stdout(summary: &Summary, config: &Config) -> anyhow::Result<()> {
     report_as(summary, config, |summary| {
         format!(
-            "shipper: standard output was closed: stopped reading; {} events read were not \
-             written",
+            "shipper: standard output was closed; {} events read were not written",
             summary.dropped
         )
     })

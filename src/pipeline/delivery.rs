@@ -35,6 +35,11 @@ impl Between {
         self.reopens.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// How many sinks have failed for good so far.
+    pub(super) fn failed(&self) -> usize {
+        *self.failed_for_good.borrow()
+    }
+
     /// Ready once `sinks` sinks have failed for good; pending forever when
     /// there are none.
     pub(super) async fn all_failed(&self, sinks: usize) {

@@ -137,6 +137,11 @@ impl Pipeline {
         self.between.all_failed(self.names.len()).await;
     }
 
+    /// Every sink has failed for good, so far.
+    pub(crate) fn every_sink_failed(&self) -> bool {
+        self.between.failed() == self.names.len()
+    }
+
     /// The handle sources push lines through.
     pub(crate) fn intake(&self) -> Intake {
         Intake::new(&self.queue, &self.ledger)
