@@ -1,8 +1,11 @@
 //! One run, start to finish, as named steps: open the sinks, read until
 //! the input ends or a stop is requested, drain within the shutdown
 //! timeout, save the checkpoint, and conclude with the summary and the
-//! exit status. The run takes its sinks and its stop requests as
-//! parameters, so the whole lifecycle also runs in-process, in tests.
+//! exit status. A request to reopen (SIGHUP) is passed to the sinks and
+//! the run goes on; once every sink has failed for good (its reader went
+//! away), reading stops as at a signal. The run takes its sinks and its
+//! requests as parameters, so the whole lifecycle also runs in-process,
+//! in tests.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,9 +19,9 @@ use crate::config::{Config, SinkSpec, SummaryFormat, Task, sink_label};
 use crate::diagnostics;
 use crate::envelope::Encoder;
 use crate::exit_code::Status;
-use crate::pipeline::{CloseFailure, Counts, DropReason, Pipeline};
+use crate::pipeline::{CloseFailure, Counts, DropReason, Pipeline, Reopener};
 use crate::progress::Progress;
-use crate::shutdown::{self, Signal, Signals, Stops};
+use crate::shutdown::{self, Request, Signal, Signals, Stops};
 use crate::sink::{self, Sink};
 use crate::source::checkpoint::{self, Checkpoint};
 use crate::source::{self, Source};
@@ -43,7 +46,8 @@ pub(crate) fn run(config: Config) -> anyhow::Result<Status> {
     }
 }
 
-/// Ships on a runtime of its own, stopped by SIGINT and SIGTERM.
+/// Ships on a runtime of its own, stopped by SIGINT and SIGTERM; SIGHUP
+/// reopens the file sinks.
 fn ship_until_done(config: &Config) -> anyhow::Result<Status> {
     diagnostics::set_verbose(config.verbose);
     shutdown::ignore_file_size_signal();
@@ -65,7 +69,7 @@ fn ship_until_done(config: &Config) -> anyhow::Result<Status> {
 /// One run: open `sinks`, read what the settings name until the input
 /// ends or `stops` asks to stop, drain, save the checkpoint, and conclude
 /// with the summary. The first stop request stops intake; another one
-/// cuts the drain short.
+/// cuts the drain short. A request to reopen never stops anything.
 pub(crate) async fn ship(
     config: &Config,
     sinks: impl Future<Output = anyhow::Result<Vec<Sink>>>,
@@ -121,6 +125,9 @@ enum Stop {
     EndOfInput(std::io::Result<()>),
     /// A stop was requested first.
     Signal(Signal),
+    /// Every sink failed for good (the reader of standard output went
+    /// away): nothing more read could be written.
+    SinksFailed,
 }
 
 /// How intake stopped, and what the rest of the run needs of the reading.
@@ -195,9 +202,16 @@ async fn open_sinks(
     sinks: impl Future<Output = anyhow::Result<Vec<Sink>>>,
     stops: &mut impl Stops,
 ) -> Result<Vec<Sink>, Early> {
-    tokio::select! {
-        opened = sinks => opened.map_err(Early::NoSink),
-        signal = stops.next() => Err(Early::Stopped(signal)),
+    tokio::pin!(sinks);
+    loop {
+        tokio::select! {
+            opened = &mut sinks => return opened.map_err(Early::NoSink),
+            request = stops.next() => match request {
+                Request::Stop(signal) => return Err(Early::Stopped(signal)),
+                // The sinks are opening their paths as they are now.
+                Request::Reopen => {}
+            },
+        }
     }
 }
 
@@ -365,11 +379,18 @@ async fn read_until_stop(
     mut reading: Source,
     stops: &mut impl Stops,
 ) -> Stopped {
-    let stop = tokio::select! {
-        read = &mut reading.handle.done => Stop::EndOfInput(read.unwrap_or(Ok(()))),
-        signal = stops.next() => Stop::Signal(signal),
+    let reopener = pipeline.reopener();
+    let stop = loop {
+        tokio::select! {
+            read = &mut reading.handle.done => break Stop::EndOfInput(read.unwrap_or(Ok(()))),
+            request = stops.next() => match request {
+                Request::Stop(signal) => break Stop::Signal(signal),
+                Request::Reopen => reopen(&reopener),
+            },
+            () = pipeline.sinks_failed_for_good() => break Stop::SinksFailed,
+        }
     };
-    if let Stop::Signal(_) = stop {
+    if !matches!(stop, Stop::EndOfInput(_)) {
         pipeline.stop_intake();
         reading.wake();
         stop_reading(pipeline, reading.handle.done);
@@ -393,6 +414,16 @@ async fn read_until_stop(
     }
 }
 
+/// Asks the file sinks to reopen their paths before their next batch.
+fn reopen(reopener: &Reopener) {
+    diagnostics::info(
+        "shutdown",
+        "SIGHUP received: reopening the file sinks",
+        json!({"signal": "SIGHUP"}),
+    );
+    reopener.reopen();
+}
+
 /// Says why intake stopped: routine with -v, an error if a read failed.
 fn tell_stop(stop: &Stop, what: &str) {
     match stop {
@@ -409,6 +440,11 @@ fn tell_stop(stop: &Stop, what: &str) {
             "shutdown",
             format!("{} received: draining", signal.name()),
             json!({"signal": signal.name()}),
+        ),
+        Stop::SinksFailed => diagnostics::info(
+            "shutdown",
+            "no sink can write any more: stopped reading, draining",
+            json!({}),
         ),
     }
 }
@@ -456,6 +492,7 @@ async fn drain_in_time(
     stop: &Stop,
     config: &Config,
 ) -> Drain {
+    let reopener = pipeline.reopener();
     let drained = tokio::time::timeout(config.pipeline.shutdown_timeout, pipeline.drain());
     tokio::pin!(drained);
     let mut patient = matches!(stop, Stop::EndOfInput(_));
@@ -467,7 +504,14 @@ async fn drain_in_time(
                     Err(_) => Drain::TimedOut,
                 };
             }
-            signal = stops.next() => {
+            request = stops.next() => {
+                let signal = match request {
+                    Request::Stop(signal) => signal,
+                    Request::Reopen => {
+                        reopen(&reopener);
+                        continue;
+                    }
+                };
                 if !patient {
                     return Drain::Cut(signal);
                 }
@@ -619,7 +663,12 @@ fn conclude(
         _ => Status::Delivered,
     };
     finish(&mut summary, status, signal, started, stopped.at);
-    report(&summary, config)?;
+    // Also when the input ended before the write that found it closed.
+    let closed_stdout = config.sinks == [SinkSpec::Stdout] && pipeline.every_sink_failed();
+    match closed_stdout {
+        true => report_closed_stdout(&summary, config)?,
+        false => report(&summary, config)?,
+    }
     Ok(status)
 }
 
@@ -644,6 +693,29 @@ fn colour() -> bool {
 }
 
 fn report(summary: &Summary, config: &Config) -> anyhow::Result<()> {
+    report_as(summary, config, |summary| summary.to_text(colour()))
+}
+
+/// Standard output was the only sink, and its reader went away
+/// (`shipper app.log | head -1`): as ripgrep or jq would, shipper ends
+/// quietly, with one line in place of the text summary; the summary file
+/// and a JSON summary are as always.
+fn report_closed_stdout(summary: &Summary, config: &Config) -> anyhow::Result<()> {
+    report_as(summary, config, |summary| {
+        format!(
+            "shipper: standard output was closed; {} events read were not written",
+            summary.dropped
+        )
+    })
+}
+
+/// The summary file, then the summary on stderr as `--summary` asks, with
+/// `text` for its text form.
+fn report_as(
+    summary: &Summary,
+    config: &Config,
+    text: impl FnOnce(&Summary) -> String,
+) -> anyhow::Result<()> {
     // Held-back diagnostics first: the summary is the last word on stderr.
     diagnostics::flush();
     // The file first: what a script reads does not depend on stderr.
@@ -652,7 +724,7 @@ fn report(summary: &Summary, config: &Config) -> anyhow::Result<()> {
         None => Ok(()),
     };
     match config.summary.format {
-        SummaryFormat::Text => diagnostics::say!("{}", summary.to_text(colour())),
+        SummaryFormat::Text => diagnostics::say!("{}", text(summary)),
         SummaryFormat::Json => {
             diagnostics::say!("{}", diagnostics::terminal_json(summary.to_json()))
         }

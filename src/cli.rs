@@ -47,7 +47,9 @@ Examples:
     shipper --checkpoint state.json --reset-checkpoint /var/log/app/old.log
 
 Exit status: 0 every line delivered, 1 could not run, 2 bad usage,
-3 ran but dropped some events, 130/143 stopped by SIGINT/SIGTERM.";
+3 ran but dropped some events (a closed stdout stops the reading, and
+what was read is dropped), 130/143 stopped by SIGINT/SIGTERM.
+SIGHUP stops nothing: it reopens the file sinks (for logrotate).";
 
 /// The help heading of the retry flags, which every network sink shares.
 const RETRIES: &str = "Retries (HTTP, NATS and syslog sinks)";

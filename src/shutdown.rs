@@ -1,6 +1,8 @@
 //! Signals: the first SIGINT or SIGTERM stops intake and starts the drain;
-//! another one cuts the drain short. A run hears them through `Stops`, so
-//! a test can ask it to stop the same way.
+//! another one cuts the drain short. SIGHUP stops nothing: it asks the
+//! file sinks to reopen their paths (after logrotate moved them), and a
+//! terminal that hangs up leaves the run going. A run hears them through
+//! `Stops`, so a test can ask it the same way.
 
 use tokio::signal::unix::{Signal as Stream, SignalKind, signal};
 
@@ -28,17 +30,34 @@ impl Signal {
     }
 }
 
-/// Where a run's requests to stop come from: the process's signals, or
-/// whatever a test sends.
-pub(crate) trait Stops {
-    /// The next request to stop; pending for as long as none comes.
-    async fn next(&mut self) -> Signal;
+/// What a run is asked while it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// Stop reading and drain (or, the second time, stop draining).
+    Stop(Signal),
+    /// Reopen the file sinks at their paths, and go on (SIGHUP).
+    Reopen,
 }
 
-/// Listens for SIGINT and SIGTERM from the moment it is made.
+impl From<Signal> for Request {
+    fn from(signal: Signal) -> Request {
+        Request::Stop(signal)
+    }
+}
+
+/// Where a run's requests come from: the process's signals, or whatever a
+/// test sends.
+pub(crate) trait Stops {
+    /// The next request; pending for as long as none comes.
+    async fn next(&mut self) -> Request;
+}
+
+/// Listens for SIGINT, SIGTERM and SIGHUP from the moment it is made.
+/// Listening to SIGHUP is what keeps a hangup from ending the process.
 pub(crate) struct Signals {
     interrupt: Stream,
     terminate: Stream,
+    hangup: Stream,
 }
 
 impl Signals {
@@ -46,16 +65,18 @@ impl Signals {
         Ok(Signals {
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
         })
     }
 }
 
 impl Stops for Signals {
     /// The next signal to arrive.
-    async fn next(&mut self) -> Signal {
+    async fn next(&mut self) -> Request {
         tokio::select! {
-            _ = self.interrupt.recv() => Signal::Interrupt,
-            _ = self.terminate.recv() => Signal::Terminate,
+            _ = self.interrupt.recv() => Request::Stop(Signal::Interrupt),
+            _ = self.terminate.recv() => Request::Stop(Signal::Terminate),
+            _ = self.hangup.recv() => Request::Reopen,
         }
     }
 }

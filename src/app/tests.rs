@@ -16,19 +16,19 @@ use tokio::sync::mpsc;
 use super::*;
 use crate::sink::memory::{Gate, MemorySink, Record};
 
-/// Stop requests the test sends, as signals would come.
+/// Requests the test sends, as signals would come.
 struct Requests {
-    requests: mpsc::UnboundedReceiver<Signal>,
+    requests: mpsc::UnboundedReceiver<Request>,
     /// How many the run has taken.
     taken: Arc<AtomicUsize>,
 }
 
 impl Stops for Requests {
-    async fn next(&mut self) -> Signal {
+    async fn next(&mut self) -> Request {
         match self.requests.recv().await {
-            Some(signal) => {
+            Some(request) => {
                 self.taken.fetch_add(1, Ordering::SeqCst);
-                signal
+                request
             }
             None => std::future::pending().await,
         }
@@ -37,7 +37,7 @@ impl Stops for Requests {
 
 /// A run's stop requests: what sends them, what the run listens to, and
 /// how many it has taken.
-fn requests() -> (mpsc::UnboundedSender<Signal>, Requests, Arc<AtomicUsize>) {
+fn requests() -> (mpsc::UnboundedSender<Request>, Requests, Arc<AtomicUsize>) {
     let (send, requests) = mpsc::unbounded_channel();
     let taken = Arc::new(AtomicUsize::new(0));
     let requests = Requests {
@@ -185,7 +185,7 @@ async fn a_stop_request_stops_intake_and_the_drain_still_delivers_what_was_read(
     let run = ship(&config, opened(vec![memory("memory", &record)]), stops);
     let stop = async {
         until("two batches written", || events(&record) == 4).await;
-        send.send(Signal::Terminate).unwrap();
+        send.send(Signal::Terminate.into()).unwrap();
         until("the stop taken", || taken.load(Ordering::SeqCst) == 1).await;
         // The reader, waiting on a silent pipe, is given `READ_GRACE`.
         for _ in 0..10 {
@@ -225,8 +225,8 @@ async fn a_second_stop_request_cuts_the_drain_short_and_counts_the_rest_shutdown
         until("two batches written", || events(&record) == 4).await;
         // The clock stands still: the first stop's drain waits on the
         // reader for as long as the second takes to come.
-        send.send(Signal::Interrupt).unwrap();
-        send.send(Signal::Interrupt).unwrap();
+        send.send(Signal::Interrupt.into()).unwrap();
+        send.send(Signal::Interrupt.into()).unwrap();
     };
 
     let (status, ()) = tokio::join!(ended(run), stop);
@@ -327,7 +327,7 @@ async fn a_stop_request_while_the_sinks_open_ends_the_run_before_it_reads() {
     let (send, stops, _) = requests();
     // A sink that never finishes opening, as a server that does not answer.
     let never_open = std::future::pending::<anyhow::Result<Vec<Sink>>>();
-    send.send(Signal::Interrupt).unwrap();
+    send.send(Signal::Interrupt.into()).unwrap();
 
     let status = ended(ship(&config, never_open, stops)).await.unwrap();
 
@@ -337,4 +337,63 @@ async fn a_stop_request_while_the_sinks_open_ends_the_run_before_it_reads() {
     assert_eq!(summary["submitted"], 0);
     assert_eq!(summary["stopped_by"], "SIGINT");
     drop(pipe);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reopen_request_reopens_the_sinks_before_their_next_batch_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // Four lines, then silence until the test writes two more.
+    let mut pipe = Pipe::with(4);
+    let config = settings(&dir, &[&pipe.name(), "--batch-size", "2"]);
+    let record = Arc::default();
+    let (send, stops, taken) = requests();
+    let run = ship(&config, opened(vec![memory("memory", &record)]), stops);
+    let hang_up = async {
+        until("two batches written", || events(&record) == 4).await;
+        send.send(Request::Reopen).unwrap();
+        until("the request taken", || taken.load(Ordering::SeqCst) == 1).await;
+        let write = pipe.write.as_mut().unwrap();
+        writeln!(write, "line 4\nline 5").unwrap();
+        pipe.end();
+    };
+
+    let (status, ()) = tokio::join!(ended(run), hang_up);
+
+    assert_eq!(status.unwrap(), Status::Delivered, "a reopen stops nothing");
+    let record = record.lock().unwrap();
+    assert_eq!(record.events.len(), 6);
+    assert_eq!(
+        record.reopened,
+        [("memory".to_owned(), 4)],
+        "reopened once, before the batch that followed the request"
+    );
+    let summary = summary(&dir);
+    assert_eq!(summary["processed"], 6);
+    assert_eq!(summary["dropped"], 0);
+    assert_eq!(summary["stopped_by"], Value::Null);
+    assert_eq!(summary["exit_code"], 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reopen_request_while_the_sinks_open_is_no_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pipe = Pipe::with(3);
+    pipe.end();
+    let config = settings(&dir, &[&pipe.name()]);
+    let record = Arc::default();
+    let (send, stops, _) = requests();
+    send.send(Request::Reopen).unwrap();
+    let sinks = async {
+        // Opening takes a while; the request comes meanwhile.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Ok(vec![memory("memory", &record)])
+    };
+
+    let status = ended(ship(&config, sinks, stops)).await.unwrap();
+
+    assert_eq!(status, Status::Delivered);
+    assert_eq!(events(&record), 3);
+    let summary = summary(&dir);
+    assert_eq!(summary["processed"], 3);
+    assert_eq!(summary["stopped_by"], Value::Null);
 }

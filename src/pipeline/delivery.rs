@@ -3,6 +3,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -11,6 +12,43 @@ use super::ledger::Ledger;
 use crate::batch::Batch;
 use crate::diagnostics;
 use crate::sink::{BlockingSink, NetworkSink, Sink, SinkError, WriteOutcome};
+
+/// What the run asks of the sinks' tasks, and what they tell it back.
+pub(super) struct Between {
+    /// Bumped by each request to reopen: a blocking sink that has not yet
+    /// reopened for the latest one does so before its next batch.
+    reopens: AtomicU64,
+    /// How many sinks can never write again.
+    failed_for_good: tokio::sync::watch::Sender<usize>,
+}
+
+impl Between {
+    pub(super) fn new() -> Between {
+        Between {
+            reopens: AtomicU64::new(0),
+            failed_for_good: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    /// Asks every blocking sink to reopen before its next batch.
+    pub(super) fn reopen(&self) {
+        self.reopens.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// How many sinks have failed for good so far.
+    pub(super) fn failed(&self) -> usize {
+        *self.failed_for_good.borrow()
+    }
+
+    /// Ready once `sinks` sinks have failed for good; pending forever when
+    /// there are none.
+    pub(super) async fn all_failed(&self, sinks: usize) {
+        let mut failed = self.failed_for_good.subscribe();
+        if sinks == 0 || failed.wait_for(|&failed| failed >= sinks).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
 
 /// Feeds one sink the batches it is sent, settling each with the ledger,
 /// and hands the sink back once the channel closes. A blocking sink gets
@@ -21,12 +59,15 @@ pub(super) async fn drive(
     index: usize,
     batches: mpsc::Receiver<Arc<Batch>>,
     ledger: Arc<Ledger>,
+    between: Arc<Between>,
 ) -> Sink {
     match sink {
         Sink::Blocking(sink) => Sink::Blocking(
-            tokio::task::spawn_blocking(move || drive_blocking(sink, index, batches, ledger))
-                .await
-                .expect("a sink's thread panicked"),
+            tokio::task::spawn_blocking(move || {
+                drive_blocking(sink, index, batches, ledger, &between)
+            })
+            .await
+            .expect("a sink's thread panicked"),
         ),
         Sink::Network(sink) => Sink::Network(drive_network(sink, index, batches, ledger).await),
     }
@@ -37,12 +78,39 @@ fn drive_blocking(
     index: usize,
     mut batches: mpsc::Receiver<Arc<Batch>>,
     ledger: Arc<Ledger>,
+    between: &Between,
 ) -> Box<dyn BlockingSink> {
+    let mut reopened = between.reopens.load(Ordering::SeqCst);
+    let mut failed = false;
     while let Some(batch) = batches.blocking_recv() {
+        reopen_if_asked(sink.as_mut(), between, &mut reopened);
         let outcome = sink.write_batch(&batch);
         settle(sink.name(), index, &batch, outcome, &ledger);
+        if !failed && sink.failed_for_good() {
+            failed = true;
+            between.failed_for_good.send_modify(|failed| *failed += 1);
+        }
     }
     sink
+}
+
+/// Reopens the sink if a reopen was asked since it last did; a failure is
+/// said, and the sink's writes then fail (counted) until its path opens.
+fn reopen_if_asked(sink: &mut dyn BlockingSink, between: &Between, reopened: &mut u64) {
+    let asked = between.reopens.load(Ordering::SeqCst);
+    if asked == *reopened {
+        return;
+    }
+    *reopened = asked;
+    if let Err(error) = sink.reopen() {
+        let name = sink.name();
+        diagnostics::error("sink", &format!("reopen:{name}"), || {
+            (
+                format!("could not reopen sink {name}: {error}"),
+                json!({"sink": name, "error": error.to_string()}),
+            )
+        });
+    }
 }
 
 async fn drive_network(

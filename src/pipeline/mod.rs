@@ -53,11 +53,23 @@ pub(crate) struct Pipeline {
     names: Vec<String>,
     /// The running tasks; taken by the drain.
     tasks: Option<Tasks>,
+    /// Reopen requests to the sinks' tasks, and their failures for good.
+    between: Arc<delivery::Between>,
 }
 
 struct Tasks {
     worker: JoinHandle<()>,
     sinks: Vec<JoinHandle<Sink>>,
+}
+
+/// Asks each file sink to reopen its path before its next batch (SIGHUP);
+/// the other sinks have nothing to reopen.
+pub(crate) struct Reopener(Arc<delivery::Between>);
+
+impl Reopener {
+    pub(crate) fn reopen(&self) {
+        self.0.reopen();
+    }
 }
 
 /// A sink whose close failed, and why.
@@ -80,6 +92,7 @@ impl Pipeline {
         let names = sinks.iter().map(|sink| sink.name().to_owned()).collect();
         let mut senders = Vec::with_capacity(sinks.len());
         let mut tasks = Vec::with_capacity(sinks.len());
+        let between = Arc::new(delivery::Between::new());
         for (index, sink) in sinks.into_iter().enumerate() {
             let (sender, batches) = mpsc::channel(config.sink_backlog());
             senders.push(sender);
@@ -88,6 +101,7 @@ impl Pipeline {
                 index,
                 batches,
                 Arc::clone(&ledger),
+                Arc::clone(&between),
             )));
         }
         let worker = Worker {
@@ -108,7 +122,24 @@ impl Pipeline {
                 worker: tokio::spawn(worker.run()),
                 sinks: tasks,
             }),
+            between,
         }
+    }
+
+    /// What asks the sinks to reopen, also while the pipeline drains.
+    pub(crate) fn reopener(&self) -> Reopener {
+        Reopener(Arc::clone(&self.between))
+    }
+
+    /// Ready once every sink has failed for good (its reader went away):
+    /// nothing read from then on could be written anywhere.
+    pub(crate) async fn sinks_failed_for_good(&self) {
+        self.between.all_failed(self.names.len()).await;
+    }
+
+    /// Every sink has failed for good, so far.
+    pub(crate) fn every_sink_failed(&self) -> bool {
+        self.between.failed() == self.names.len()
     }
 
     /// The handle sources push lines through.

@@ -23,6 +23,10 @@ pub(crate) struct FileSink {
     path: PathBuf,
     /// The live file, open for appending.
     out: Output,
+    /// Set when reopening the path failed: `out` is the file that was
+    /// moved away, and is no longer written; each batch tries the path
+    /// again, and fails (counted) until it opens.
+    lost: bool,
     /// When to rotate and how many generations to keep.
     options: FileOptions,
 }
@@ -35,6 +39,7 @@ impl FileSink {
             name,
             path: path.to_path_buf(),
             out: open_output(path)?,
+            lost: false,
             options,
         })
     }
@@ -207,6 +212,18 @@ fn warn_unchecked_tail(path: &Path, err: &io::Error) {
     });
 }
 
+fn warn_unsynced(path: &Path, err: &io::Error) {
+    crate::diagnostics::warn("sink", "unsynced_before_reopen", || {
+        (
+            format!(
+                "could not sync '{}' before reopening it: {err}",
+                crate::diagnostics::shown(path)
+            ),
+            serde_json::json!({"path": path.to_string_lossy(), "error": err.to_string()}),
+        )
+    });
+}
+
 /// Opens for appending without blocking: a FIFO with no reader is an error
 /// now (ENXIO), not a hang. Writes then block as usual.
 fn open_append(path: &Path) -> io::Result<File> {
@@ -232,12 +249,41 @@ impl BlockingSink for FileSink {
     }
 
     fn write_batch(&mut self, batch: &Batch) -> WriteOutcome {
+        if self.lost
+            && let Err(error) = self.reopen()
+        {
+            return WriteOutcome::new(0, Some(error));
+        }
         let (written, error) = self.write_from(batch, 0);
         WriteOutcome::new(written, error)
     }
 
     fn close(&mut self) -> io::Result<()> {
         self.out.sync()
+    }
+
+    fn failed_for_good(&self) -> bool {
+        self.out.is_broken() && !self.lost
+    }
+
+    /// Opens the path afresh; what was written to the file that was there
+    /// is made durable first (a failure to is said, and does not keep the
+    /// path from opening).
+    fn reopen(&mut self) -> io::Result<()> {
+        if let Err(error) = self.out.sync() {
+            warn_unsynced(&self.path, &error);
+        }
+        match open_output(&self.path) {
+            Ok(out) => {
+                self.out = out;
+                self.lost = false;
+                Ok(())
+            }
+            Err(error) => {
+                self.lost = true;
+                Err(error)
+            }
+        }
     }
 }
 
@@ -370,5 +416,40 @@ mod tests {
             "2\n"
         );
         assert_eq!(fs::read_to_string(&path).unwrap(), "3\n");
+    }
+
+    #[test]
+    fn reopen_opens_the_path_again_after_the_file_was_moved_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        let mut sink = open(&path, options(None, 5)).unwrap();
+        assert_eq!(sink.write_batch(&batch(&["1", "2"])).written, 2);
+        let moved = dir.path().join("out.log.1");
+        fs::rename(&path, &moved).unwrap();
+        sink.reopen().unwrap();
+        assert_eq!(sink.write_batch(&batch(&["3"])).written, 1);
+        sink.close().unwrap();
+        assert_eq!(fs::read_to_string(&moved).unwrap(), "1\n2\n");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "3\n");
+    }
+
+    #[test]
+    fn a_path_that_cannot_reopen_fails_each_batch_until_it_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        fs::create_dir(&logs).unwrap();
+        let path = logs.join("out.log");
+        let mut sink = open(&path, options(None, 5)).unwrap();
+        assert_eq!(sink.write_batch(&batch(&["1"])).written, 1);
+        fs::rename(&logs, dir.path().join("logs.old")).unwrap();
+        assert!(sink.reopen().is_err());
+        let outcome = sink.write_batch(&batch(&["2"]));
+        assert_eq!(outcome.written, 0, "not written to the file moved away");
+        assert_eq!(outcome.error.expect("ENOENT").kind, "NotFound");
+        fs::create_dir(&logs).unwrap();
+        assert_eq!(sink.write_batch(&batch(&["3"])).written, 1);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "3\n");
+        let old = dir.path().join("logs.old/out.log");
+        assert_eq!(fs::read_to_string(old).unwrap(), "1\n");
     }
 }

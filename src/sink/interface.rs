@@ -54,6 +54,17 @@ pub(crate) trait BlockingSink: Send + 'static {
     fn write_batch(&mut self, batch: &Batch) -> WriteOutcome;
     /// Makes what was written durable and releases the sink.
     fn close(&mut self) -> io::Result<()>;
+    /// Lets go of what it writes to and opens its path again (SIGHUP,
+    /// after logrotate moved the file away); nothing for a sink without a
+    /// path.
+    fn reopen(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    /// Nothing it is given can ever be written again (the reader of its
+    /// pipe went away).
+    fn failed_for_good(&self) -> bool {
+        false
+    }
 }
 
 /// A sink that waits on the network, not on system calls: it runs on the

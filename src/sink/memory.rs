@@ -14,6 +14,9 @@ pub(crate) struct Record {
     pub events: Vec<Vec<u8>>,
     /// Sinks closed, in the order they closed (shared among sinks).
     pub closed: Vec<String>,
+    /// Sinks reopened, in the order they reopened, and after how many of
+    /// the events written.
+    pub reopened: Vec<(String, usize)>,
 }
 
 /// Holds a sink's writes until the test opens it: a sink that hangs.
@@ -94,6 +97,13 @@ impl BlockingSink for MemorySink {
         }
         self.offered += batch.len();
         WriteOutcome::new(batch.len(), None)
+    }
+
+    fn reopen(&mut self) -> io::Result<()> {
+        let mut record = self.record.lock().unwrap();
+        let written = record.events.len();
+        record.reopened.push((self.name.clone(), written));
+        Ok(())
     }
 
     fn close(&mut self) -> io::Result<()> {

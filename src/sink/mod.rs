@@ -36,7 +36,9 @@ pub(crate) async fn open_all(config: &Config) -> anyhow::Result<Vec<Sink>> {
         // As an error may show it on a terminal.
         let shown = diagnostics::escape(&label).into_owned();
         let sink = match spec {
-            SinkSpec::Stdout => Sink::Blocking(Box::new(stdout::StdoutSink::open())),
+            SinkSpec::Stdout => {
+                Sink::Blocking(Box::new(stdout::StdoutSink::open(config.sinks.len() == 1)))
+            }
             SinkSpec::File(path) => Sink::Blocking(Box::new(
                 file::FileSink::open(path, label.clone(), config.file)
                     .with_context(|| format!("could not open sink '{shown}'"))?,

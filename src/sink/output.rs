@@ -8,7 +8,6 @@ use std::os::fd::AsFd;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
-use super::interface::WriteOutcome;
 use crate::batch::Batch;
 
 pub(crate) struct Output {
@@ -43,11 +42,14 @@ impl Output {
         self.regular
     }
 
-    /// Writes a batch with as few calls as it takes (one, usually), and
-    /// reports how many whole events went out.
-    pub(crate) fn write_batch(&mut self, batch: &Batch) -> WriteOutcome {
-        let (written, error) = self.write_lines(batch, 0, batch.len());
-        WriteOutcome::new(written, error)
+    /// Nothing can be written here again: see `broken`.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// The write failed because the reader of a pipe went away.
+    pub(crate) fn reader_gone(error: &io::Error) -> bool {
+        error.kind() == io::ErrorKind::BrokenPipe
     }
 
     /// Writes lines `from..to` of a batch in one go (one call, usually),
@@ -72,10 +74,7 @@ impl Output {
             self.size += whole;
         } else {
             self.size += bytes as u64;
-            self.broken = torn
-                || error
-                    .as_ref()
-                    .is_some_and(|err| err.kind() == io::ErrorKind::BrokenPipe);
+            self.broken = torn || error.as_ref().is_some_and(Output::reader_gone);
         }
         (written, error)
     }

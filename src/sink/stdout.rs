@@ -14,10 +14,15 @@ pub(crate) struct StdoutSink {
     out: Option<Output>,
     /// Standard output was closed from the start; said once.
     told_closed: bool,
+    /// The only sink: its reader going away (`shipper | head -1`) ends the
+    /// run as a matter of course, and the run says so in one line of its
+    /// own, so the broken pipe is no error of the sink's to report.
+    alone: bool,
 }
 
 impl StdoutSink {
-    pub(crate) fn open() -> StdoutSink {
+    /// `alone` when standard output is the run's only sink.
+    pub(crate) fn open(alone: bool) -> StdoutSink {
         let out = io::stdout()
             .as_fd()
             .try_clone_to_owned()
@@ -26,6 +31,7 @@ impl StdoutSink {
         StdoutSink {
             out,
             told_closed: false,
+            alone,
         }
     }
 }
@@ -37,7 +43,12 @@ impl BlockingSink for StdoutSink {
 
     fn write_batch(&mut self, batch: &Batch) -> WriteOutcome {
         match &mut self.out {
-            Some(out) => out.write_batch(batch),
+            Some(out) => {
+                let (written, error) = out.write_lines(batch, 0, batch.len());
+                // Counted all the same: only the message is left out.
+                let error = error.filter(|error| !(self.alone && Output::reader_gone(error)));
+                WriteOutcome::new(written, error)
+            }
             None => WriteOutcome::new(
                 0,
                 (!std::mem::replace(&mut self.told_closed, true))
@@ -51,5 +62,9 @@ impl BlockingSink for StdoutSink {
             Some(out) => out.sync(),
             None => Ok(()),
         }
+    }
+
+    fn failed_for_good(&self) -> bool {
+        self.out.as_ref().is_none_or(Output::is_broken)
     }
 }

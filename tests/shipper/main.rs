@@ -12,6 +12,7 @@ mod envelope;
 mod exit_status;
 mod following;
 mod following_told;
+mod hangup;
 mod live;
 mod own_files;
 mod reading;
