@@ -8,7 +8,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 
 use crate::common::{
     PATIENCE, Running, bin, command_in, numbered_lines, read_events, read_summary, run_with_env,
@@ -93,7 +92,8 @@ fn stderr_while_running(args: &[&str], seen: &str) -> String {
 enum Ending {
     /// The input ends, and shipper with it.
     OnItsOwn,
-    /// Ctrl-C (SIGINT) once the terminal shows this.
+    /// Ctrl-C typed on the terminal (which echoes `^C` and sends shipper
+    /// SIGINT) once it shows this.
     CtrlCOnceShown(&'static str),
 }
 
@@ -104,7 +104,7 @@ enum Ending {
 fn on_a_terminal(dir: &Path, columns: u16, args: &[&str], ending: Ending) -> (Option<i32>, String) {
     let quoted: Vec<String> = args.iter().map(|arg| format!("'{arg}'")).collect();
     let shell = format!(
-        "stty rows 24 cols {columns}; echo $$ > pid; exec '{}' {} --summary-file summary.json",
+        "stty rows 24 cols {columns}; exec '{}' {} --summary-file summary.json",
         bin().display(),
         quoted.join(" ")
     );
@@ -116,18 +116,19 @@ fn on_a_terminal(dir: &Path, columns: u16, args: &[&str], ending: Ending) -> (Op
     let mut child = script
         .args(["-qfec", &shell, "/dev/null"])
         .current_dir(dir)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(std::fs::File::create(&shown_path).unwrap())
         .spawn()
         .expect("util-linux's script, to give shipper a terminal");
     let shown = || String::from_utf8_lossy(&std::fs::read(&shown_path).unwrap()).into_owned();
+    // What is typed: nothing, or Ctrl-C.
+    let mut keys = child.stdin.take().unwrap();
     if let Ending::CtrlCOnceShown(seen) = ending {
         wait_until(PATIENCE, seen, || shown().contains(seen));
-        let pid = std::fs::read_to_string(dir.join("pid")).unwrap();
-        let pid = Pid::from_raw(pid.trim().parse().unwrap());
-        nix::sys::signal::kill(pid, Signal::SIGINT).unwrap();
+        keys.write_all(b"\x03").unwrap();
     }
     let code = wait_for(&mut child, Duration::from_secs(60));
+    drop(keys);
     (code, shown())
 }
 
@@ -195,6 +196,8 @@ fn every_frame_fits_a_narrow_terminal_and_ctrl_c_clears_the_line() {
     ];
     let (code, shown) = on_a_terminal(dir.path(), 40, &args, Ending::CtrlCOnceShown("lines/s"));
     assert_eq!(code, Some(130), "{shown}");
+    // The echoed `^C` lands on the status line's row, within the window.
+    assert!(shown.contains("^C"), "{shown:?}");
     for piece in pieces(&shown) {
         let width = console::measure_text_width(&piece);
         assert!(width <= 40, "{width} columns: {piece:?} in {shown:?}");
