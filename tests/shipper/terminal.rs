@@ -88,6 +88,9 @@ fn stderr_while_running(args: &[&str], seen: &str) -> String {
     stderr()
 }
 
+/// What clears the status line before each frame.
+const CLEAR_LINE: &str = "\r\u{1b}[2K";
+
 /// How a run on a terminal ends.
 enum Ending {
     /// The input ends, and shipper with it.
@@ -95,6 +98,9 @@ enum Ending {
     /// Ctrl-C typed on the terminal (which echoes `^C` and sends shipper
     /// SIGINT) once it shows this.
     CtrlCOnceShown(&'static str),
+    /// The window made this narrow once the terminal shows `.0`, and
+    /// Ctrl-C a few frames later.
+    NarrowedThenCtrlC(&'static str, u16),
 }
 
 /// Runs shipper in `dir` on a pseudo-terminal of `columns` (stdin, stdout
@@ -104,7 +110,7 @@ enum Ending {
 fn on_a_terminal(dir: &Path, columns: u16, args: &[&str], ending: Ending) -> (Option<i32>, String) {
     let quoted: Vec<String> = args.iter().map(|arg| format!("'{arg}'")).collect();
     let shell = format!(
-        "stty rows 24 cols {columns}; exec '{}' {} --summary-file summary.json",
+        "stty rows 24 cols {columns}; tty > tty; exec '{}' {} --summary-file summary.json",
         bin().display(),
         quoted.join(" ")
     );
@@ -123,9 +129,25 @@ fn on_a_terminal(dir: &Path, columns: u16, args: &[&str], ending: Ending) -> (Op
     let shown = || String::from_utf8_lossy(&std::fs::read(&shown_path).unwrap()).into_owned();
     // What is typed: nothing, or Ctrl-C.
     let mut keys = child.stdin.take().unwrap();
-    if let Ending::CtrlCOnceShown(seen) = ending {
-        wait_until(PATIENCE, seen, || shown().contains(seen));
-        keys.write_all(b"\x03").unwrap();
+    match ending {
+        Ending::OnItsOwn => {}
+        Ending::CtrlCOnceShown(seen) => {
+            wait_until(PATIENCE, seen, || shown().contains(seen));
+            keys.write_all(b"\x03").unwrap();
+        }
+        Ending::NarrowedThenCtrlC(seen, columns) => {
+            wait_until(PATIENCE, seen, || shown().contains(seen));
+            let tty = std::fs::read_to_string(dir.join("tty")).unwrap();
+            let narrowed = Command::new("stty")
+                .args(["-F", tty.trim(), "cols", &columns.to_string()])
+                .status()
+                .unwrap();
+            assert!(narrowed.success());
+            let clearings = || shown().matches(CLEAR_LINE).count();
+            let then = clearings();
+            wait_until(PATIENCE, "three frames more", || clearings() >= then + 3);
+            keys.write_all(b"\x03").unwrap();
+        }
     }
     let code = wait_for(&mut child, Duration::from_secs(60));
     drop(keys);
@@ -146,7 +168,7 @@ fn pieces(shown: &str) -> Vec<String> {
 /// line, each later one after the line is cleared.
 fn frames(shown: &str) -> Vec<String> {
     shown
-        .split("\r\u{1b}[2K")
+        .split(CLEAR_LINE)
         .map(|frame| console::strip_ansi_codes(frame).trim().to_owned())
         .filter(|frame| !frame.is_empty())
         .collect()
@@ -244,4 +266,37 @@ fn the_first_frame_shows_no_rate_and_the_first_rate_is_a_real_one() {
         .replace(',', "");
     assert!(rate.parse::<u64>().unwrap() <= 400_000, "{rated}");
     read_summary(&dir.path().join("summary.json"));
+}
+
+#[test]
+fn a_window_made_narrower_is_kept_to_from_the_next_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.log"), numbered_lines(1_000)).unwrap();
+    let args = [
+        "-F",
+        "in.log",
+        "--sink",
+        "file=out.jsonl",
+        "--summary",
+        "none",
+    ];
+    let ending = Ending::NarrowedThenCtrlC("lines/s", 30);
+    let (code, shown) = on_a_terminal(dir.path(), 80, &args, ending);
+    assert_eq!(code, Some(130), "{shown}");
+    let before = pieces(&shown);
+    assert!(
+        before.iter().any(|piece| piece.contains("| queue")),
+        "{shown:?}"
+    );
+    for piece in &before {
+        assert!(console::measure_text_width(piece) <= 80, "{piece:?}");
+    }
+    // The last frames, `^C` included, keep to the narrower window.
+    let frames: Vec<&str> = shown.split(CLEAR_LINE).collect();
+    for frame in &frames[frames.len() - 3..frames.len() - 1] {
+        let width = console::measure_text_width(&console::strip_ansi_codes(frame));
+        assert!(width <= 30, "{width} columns: {frame:?} in {shown:?}");
+    }
+    let summary = read_summary(&dir.path().join("summary.json"));
+    assert_eq!(summary["processed"], 1_000);
 }
