@@ -59,8 +59,11 @@ enum Stderr {
     TerminalOfTheEvents,
 }
 
+/// The status line while it is shown.
 pub(crate) struct Progress {
+    /// indicatif's line, drawn on stderr.
     bar: ProgressBar,
+    /// The task that builds each frame.
     redraw: tokio::task::JoinHandle<()>,
 }
 
@@ -133,6 +136,7 @@ fn drawn(mode: ProgressMode, stderr: Stderr) -> bool {
     }
 }
 
+/// What stderr is now, given where the events go.
 fn stderr_is(events: Events) -> Stderr {
     let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
     if !stderr.is_terminal() {
