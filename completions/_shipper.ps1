@@ -63,7 +63,7 @@ Register-ArgumentCompleter -Native -CommandName 'shipper' -ScriptBlock {
             [CompletionResult]::new('--shutdown-timeout', '--shutdown-timeout', [CompletionResultType]::ParameterName, 'Longest the drain may take once input ends or a signal arrives; what is still in flight then is counted `shutdown_timeout`')
             [CompletionResult]::new('--summary', '--summary', [CompletionResultType]::ParameterName, 'How the drain summary is printed on stderr at exit')
             [CompletionResult]::new('--summary-file', '--summary-file', [CompletionResultType]::ParameterName, 'Also write the summary as JSON to this file')
-            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'A status line on stderr while running: `auto` shows it when stderr is a terminal')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'A status line on stderr while running: `auto` shows it when stderr is a terminal that stdout does not write the events to')
             [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'While running, write the summary''s figures so far to stderr as one JSON line (`"type":"stats"`) at this interval')
             [CompletionResult]::new('--metrics-addr', '--metrics-addr', [CompletionResultType]::ParameterName, 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read settings from this TOML file (one key per long flag, e.g. `batch-size = 512`); the environment and the command line win over it')

@@ -60,7 +60,7 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand --shutdown-timeout 'Longest the drain may take once input ends or a signal arrives; what is still in flight then is counted `shutdown_timeout`'
             cand --summary 'How the drain summary is printed on stderr at exit'
             cand --summary-file 'Also write the summary as JSON to this file'
-            cand --progress 'A status line on stderr while running: `auto` shows it when stderr is a terminal'
+            cand --progress 'A status line on stderr while running: `auto` shows it when stderr is a terminal that stdout does not write the events to'
             cand --stats-interval 'While running, write the summary''s figures so far to stderr as one JSON line (`"type":"stats"`) at this interval'
             cand --metrics-addr 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics'
             cand --config 'Read settings from this TOML file (one key per long flag, e.g. `batch-size = 512`); the environment and the command line win over it'

@@ -43,8 +43,8 @@ complete -c shipper -l summary -d 'How the drain summary is printed on stderr at
 json\t'One JSON object'
 none\t'Nothing'"
 complete -c shipper -l summary-file -d 'Also write the summary as JSON to this file' -r -F
-complete -c shipper -l progress -d 'A status line on stderr while running: `auto` shows it when stderr is a terminal' -r -f -a "auto\t'When stderr is a terminal'
-always\t''
+complete -c shipper -l progress -d 'A status line on stderr while running: `auto` shows it when stderr is a terminal that stdout does not write the events to' -r -f -a "auto\t'When stderr is a terminal the events do not go to'
+always\t'Wherever stderr goes, the terminal of the events included'
 never\t''"
 complete -c shipper -l stats-interval -d 'While running, write the summary\'s figures so far to stderr as one JSON line (`"type":"stats"`) at this interval' -r
 complete -c shipper -l metrics-addr -d 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics' -r

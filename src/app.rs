@@ -20,7 +20,7 @@ use crate::diagnostics;
 use crate::envelope::Encoder;
 use crate::exit_code::Status;
 use crate::pipeline::{CloseFailure, Counts, DropReason, Pipeline, Reopener};
-use crate::progress::Progress;
+use crate::progress::{Events, Progress};
 use crate::shutdown::{self, Request, Signal, Signals, Stops};
 use crate::sink::{self, Sink};
 use crate::source::checkpoint::{self, Checkpoint};
@@ -293,8 +293,13 @@ fn watch(
     if let Some(interval) = config.stats_interval {
         stats::report_every(interval, pipeline.counts_view(), names.clone(), started);
     }
+    let events = match config.sinks.contains(&SinkSpec::Stdout) {
+        true => Events::OnStdout,
+        false => Events::Elsewhere,
+    };
     Progress::start(
         config.progress,
+        events,
         pipeline.counts_view(),
         names,
         reading.amount.clone(),

@@ -454,7 +454,7 @@ pub(crate) struct Args {
     pub summary_file: Option<PathBuf>,
 
     /// A status line on stderr while running: `auto` shows it when stderr
-    /// is a terminal.
+    /// is a terminal that stdout does not write the events to.
     #[arg(
         long,
         value_enum,
@@ -599,8 +599,9 @@ pub(crate) enum HttpFormatArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ProgressArg {
-    /// When stderr is a terminal.
+    /// When stderr is a terminal the events do not go to.
     Auto,
+    /// Wherever stderr goes, the terminal of the events included.
     Always,
     Never,
 }

@@ -160,7 +160,7 @@ impl PipelineConfig {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ProgressMode {
-    /// When stderr is a terminal.
+    /// When stderr is a terminal the events do not go to.
     Auto,
     Always,
     Never,

@@ -1,14 +1,17 @@
 //! Names from outside (paths, sinks) reach a terminal with their control
-//! characters escaped.
+//! characters escaped; the status line stays off the events, within the
+//! terminal's width, and leaves nothing behind.
 
 use std::io::Write;
-use std::process::Stdio;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
 use crate::common::{
-    Running, command_in, read_events, read_summary, run_with_env, wait_for, wait_until,
+    PATIENCE, Running, bin, command_in, numbered_lines, read_events, read_summary, run_with_env,
+    shipper_variables, wait_for, wait_until,
 };
 
 /// Control characters a terminal acts on: ESC, BEL and CSI (U+009B).
@@ -83,4 +86,217 @@ fn stderr_while_running(args: &[&str], seen: &str) -> String {
     assert_eq!(code, Some(0), "{}", stderr());
     read_summary(&summary_path);
     stderr()
+}
+
+/// What clears the status line before each frame.
+const CLEAR_LINE: &str = "\r\u{1b}[2K";
+
+/// How a run on a terminal ends.
+enum Ending {
+    /// The input ends, and shipper with it.
+    OnItsOwn,
+    /// Ctrl-C typed on the terminal (which echoes `^C` and sends shipper
+    /// SIGINT) once it shows this.
+    CtrlCOnceShown(&'static str),
+    /// The window made this narrow once the terminal shows `.0`, and
+    /// Ctrl-C a few frames later.
+    NarrowedThenCtrlC(&'static str, u16),
+}
+
+/// Runs shipper in `dir` on a pseudo-terminal of `columns` (stdin, stdout
+/// and stderr, as in an interactive shell; util-linux's `script` makes
+/// it), its summary in `dir/summary.json`. Returns its exit status and
+/// everything the terminal was sent.
+fn on_a_terminal(dir: &Path, columns: u16, args: &[&str], ending: Ending) -> (Option<i32>, String) {
+    let quoted: Vec<String> = args.iter().map(|arg| format!("'{arg}'")).collect();
+    let shell = format!(
+        "stty rows 24 cols {columns}; tty > tty; exec '{}' {} --summary-file summary.json",
+        bin().display(),
+        quoted.join(" ")
+    );
+    let shown_path = dir.join("terminal");
+    let mut script = Command::new("script");
+    for key in shipper_variables() {
+        script.env_remove(key);
+    }
+    let mut child = script
+        .args(["-qfec", &shell, "/dev/null"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(&shown_path).unwrap())
+        .spawn()
+        .expect("util-linux's script, to give shipper a terminal");
+    let shown = || String::from_utf8_lossy(&std::fs::read(&shown_path).unwrap()).into_owned();
+    // What is typed: nothing, or Ctrl-C.
+    let mut keys = child.stdin.take().unwrap();
+    match ending {
+        Ending::OnItsOwn => {}
+        Ending::CtrlCOnceShown(seen) => {
+            wait_until(PATIENCE, seen, || shown().contains(seen));
+            keys.write_all(b"\x03").unwrap();
+        }
+        Ending::NarrowedThenCtrlC(seen, columns) => {
+            wait_until(PATIENCE, seen, || shown().contains(seen));
+            let tty = std::fs::read_to_string(dir.join("tty")).unwrap();
+            let narrowed = Command::new("stty")
+                .args(["-F", tty.trim(), "cols", &columns.to_string()])
+                .status()
+                .unwrap();
+            assert!(narrowed.success());
+            let clearings = || shown().matches(CLEAR_LINE).count();
+            let then = clearings();
+            wait_until(PATIENCE, "three frames more", || clearings() >= then + 3);
+            keys.write_all(b"\x03").unwrap();
+        }
+    }
+    let code = wait_for(&mut child, Duration::from_secs(60));
+    drop(keys);
+    (code, shown())
+}
+
+/// What the terminal showed, piece by piece: split at each carriage
+/// return, newline and line clearing, control sequences left out.
+fn pieces(shown: &str) -> Vec<String> {
+    shown
+        .split(['\r', '\n'])
+        .flat_map(|piece| piece.split("\u{1b}[2K"))
+        .map(|piece| console::strip_ansi_codes(piece).into_owned())
+        .collect()
+}
+
+/// The status line's frames, in order: the first is drawn on a clean
+/// line, each later one after the line is cleared.
+fn frames(shown: &str) -> Vec<String> {
+    shown
+        .split(CLEAR_LINE)
+        .map(|frame| console::strip_ansi_codes(frame).trim().to_owned())
+        .filter(|frame| !frame.is_empty())
+        .collect()
+}
+
+#[test]
+fn the_status_line_is_not_drawn_on_the_terminal_the_events_go_to() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.log"), numbered_lines(50_000)).unwrap();
+    let (code, shown) = on_a_terminal(dir.path(), 80, &["in.log"], Ending::OnItsOwn);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(!shown.contains('\u{1b}'), "a control sequence: {shown}");
+    let frame = shown.replace("\r\n", "\n");
+    assert!(!frame.contains('\r'), "a carriage return: {frame}");
+    let events = shown.lines().filter(|line| line.starts_with('{')).count();
+    assert_eq!(events, 50_000);
+    let summary = read_summary(&dir.path().join("summary.json"));
+    assert_eq!(summary["processed"], 50_000);
+
+    // Asked for, it is drawn there all the same, and cleared at the end.
+    let (code, shown) = on_a_terminal(
+        dir.path(),
+        80,
+        &["in.log", "--progress", "always"],
+        Ending::OnItsOwn,
+    );
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.contains("\r\u{1b}[2K"), "{shown}");
+    assert!(
+        frames(&shown).iter().any(|frame| frame.contains("queue")),
+        "{shown}"
+    );
+    read_summary(&dir.path().join("summary.json"));
+}
+
+#[test]
+fn every_frame_fits_a_narrow_terminal_and_ctrl_c_clears_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.log"), numbered_lines(200_000)).unwrap();
+    let args = [
+        "-F",
+        "in.log",
+        "--sink",
+        "file=out.jsonl",
+        "--summary",
+        "none",
+    ];
+    let (code, shown) = on_a_terminal(dir.path(), 40, &args, Ending::CtrlCOnceShown("lines/s"));
+    assert_eq!(code, Some(130), "{shown}");
+    // The echoed `^C` lands on the status line's row, within the window.
+    assert!(shown.contains("^C"), "{shown:?}");
+    for piece in pieces(&shown) {
+        let width = console::measure_text_width(&piece);
+        assert!(width <= 40, "{width} columns: {piece:?} in {shown:?}");
+    }
+    assert!(frames(&shown).len() >= 2, "{shown:?}");
+    // Nothing is left on the line after the last clearing.
+    let last = shown.rsplit("\u{1b}[2K").next().unwrap();
+    assert!(last.trim().is_empty(), "left on the terminal: {last:?}");
+    let summary = read_summary(&dir.path().join("summary.json"));
+    let written = read_events(&dir.path().join("out.jsonl")).len();
+    assert_eq!(summary["processed"], written as u64);
+}
+
+#[test]
+fn the_first_frame_shows_no_rate_and_the_first_rate_is_a_real_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.log"), numbered_lines(200_000)).unwrap();
+    let args = [
+        "-F",
+        "in.log",
+        "--sink",
+        "file=out.jsonl",
+        "--summary",
+        "none",
+    ];
+    let (code, shown) = on_a_terminal(dir.path(), 200, &args, Ending::CtrlCOnceShown("lines/s"));
+    assert_eq!(code, Some(130), "{shown}");
+    let frames = frames(&shown);
+    assert!(frames[0].contains("queue"), "{frames:?}");
+    assert!(!frames[0].contains("lines/s"), "{frames:?}");
+    // Measured over half a second at least: no more than twice the lines
+    // there are.
+    let rated = frames
+        .iter()
+        .find(|frame| frame.contains("lines/s"))
+        .unwrap();
+    let rate: String = rated
+        .split(" lines/s")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .replace(',', "");
+    assert!(rate.parse::<u64>().unwrap() <= 400_000, "{rated}");
+    read_summary(&dir.path().join("summary.json"));
+}
+
+#[test]
+fn a_window_made_narrower_is_kept_to_from_the_next_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.log"), numbered_lines(1_000)).unwrap();
+    let args = [
+        "-F",
+        "in.log",
+        "--sink",
+        "file=out.jsonl",
+        "--summary",
+        "none",
+    ];
+    let ending = Ending::NarrowedThenCtrlC("lines/s", 30);
+    let (code, shown) = on_a_terminal(dir.path(), 80, &args, ending);
+    assert_eq!(code, Some(130), "{shown}");
+    let before = pieces(&shown);
+    assert!(
+        before.iter().any(|piece| piece.contains("| queue")),
+        "{shown:?}"
+    );
+    for piece in &before {
+        assert!(console::measure_text_width(piece) <= 80, "{piece:?}");
+    }
+    // The last frames, `^C` included, keep to the narrower window.
+    let frames: Vec<&str> = shown.split(CLEAR_LINE).collect();
+    for frame in &frames[frames.len() - 3..frames.len() - 1] {
+        let width = console::measure_text_width(&console::strip_ansi_codes(frame));
+        assert!(width <= 30, "{width} columns: {frame:?} in {shown:?}");
+    }
+    let summary = read_summary(&dir.path().join("summary.json"));
+    assert_eq!(summary["processed"], 1_000);
 }
