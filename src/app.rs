@@ -111,7 +111,7 @@ enum Early {
     Stopped(Signal),
     /// A sink could not open.
     NoSink(anyhow::Error),
-    /// Source could not start; the sinks are open and are closed.
+    /// Reading could not start; the sinks are open and are closed.
     NoInput {
         error: anyhow::Error,
         pipeline: Box<Pipeline>,
@@ -353,7 +353,7 @@ fn nothing_shipped(
     Ok(status)
 }
 
-/// Source could not start (a file named could not be opened, the
+/// Reading could not start (a file named could not be opened, the
 /// checkpoint could not be written): nothing was read; the sinks are
 /// closed and a summary of nothing printed.
 async fn could_not_read(
