@@ -26,14 +26,33 @@ impl StdoutSink {
         let out = io::stdout()
             .as_fd()
             .try_clone_to_owned()
-            .and_then(|fd| Output::new(File::from(fd)))
-            .ok();
+            .map(File::from)
+            .ok()
+            .filter(|file| !closed_at_start(file))
+            .and_then(|file| Output::new(file).ok());
         StdoutSink {
             out,
             told_closed: false,
             alone,
         }
     }
+}
+
+/// Whether standard output was closed when shipper started (`>&-`). The
+/// Rust runtime opens /dev/null read-write on a descriptor 0, 1 or 2 it
+/// finds closed, so that no file opened later takes its place; a shell
+/// redirects standard output to /dev/null write-only. Writing to that
+/// /dev/null would count every event as delivered.
+fn closed_at_start(out: &File) -> bool {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let is_null = match (out.metadata(), std::fs::metadata("/dev/null")) {
+        (Ok(out), Ok(null)) => out.file_type().is_char_device() && out.rdev() == null.rdev(),
+        _ => false,
+    };
+    is_null
+        && fcntl(out, FcntlArg::F_GETFL)
+            .is_ok_and(|flags| OFlag::from_bits_truncate(flags) & OFlag::O_ACCMODE == OFlag::O_RDWR)
 }
 
 impl BlockingSink for StdoutSink {

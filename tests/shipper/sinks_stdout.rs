@@ -181,3 +181,33 @@ fn a_non_blocking_stdout_is_waited_for_not_failed() {
     assert_eq!(crate::common::parse_events(&written).len(), count);
     assert_eq!(read_summary(&summary)["processed"], count);
 }
+
+/// Standard output closed before shipper starts (`>&-`) is a closed
+/// stdout, not the /dev/null the runtime puts in its place: nothing is
+/// counted delivered. A shell's own `>/dev/null` still delivers.
+#[test]
+fn a_stdout_closed_before_the_start_delivers_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (redirect, delivered) in [(">&-", false), (">/dev/null", true)] {
+        let summary_file = dir.path().join("run.json");
+        let script = format!(
+            "printf 'one\\ntwo\\n' | exec \"$0\" --summary none --summary-file \"$1\" {redirect}"
+        );
+        let status = Command::new("sh")
+            .args(["-c", &script])
+            .arg(bin())
+            .arg(&summary_file)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        let summary = read_summary(&summary_file);
+        let (code, processed, failed) = if delivered { (0, 2, 0) } else { (3, 0, 2) };
+        assert_eq!(status.code(), Some(code), "{redirect}: {summary}");
+        assert_eq!(summary["processed"], processed, "{redirect}: {summary}");
+        assert_eq!(
+            summary["dropped_by_reason"]["sink_error"], failed,
+            "{redirect}"
+        );
+        assert_eq!(summary["submitted"], 2, "{redirect}: {summary}");
+    }
+}
