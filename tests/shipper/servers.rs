@@ -153,12 +153,21 @@ fn start_listening(what: &str, port: u16, mut start: impl FnMut() -> Child) -> C
 /// A server's program: Debian installs them in /usr/sbin, which a plain
 /// user's PATH may lack.
 fn program(name: &str) -> PathBuf {
-    let sbin = Path::new("/usr/sbin").join(name);
-    if sbin.exists() {
-        sbin
-    } else {
-        PathBuf::from(name)
-    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            let package = match name {
+                "syslog-ng" => "syslog-ng-core",
+                other => other,
+            };
+            panic!(
+                "{name} is not installed: this test runs a real one; install the Debian \
+                 package {package} (`.ci/run` installs it when it is missing)"
+            )
+        })
 }
 
 /// Signals a child by its process id and waits for it to end.
