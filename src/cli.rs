@@ -157,6 +157,10 @@ pub(crate) struct Args {
     )]
     pub sinks: Vec<String>,
 
+    /// The sinks came from SHIPPER_SINK: errors about them name it.
+    #[arg(skip)]
+    pub sinks_from_env: bool,
+
     /// Path written by a bare `--sink file`.
     #[arg(
         long,
@@ -539,6 +543,7 @@ impl Args {
                 .iter()
                 .flat_map(|list| split_sinks(list))
                 .collect();
+            args.sinks_from_env = true;
         }
         Ok(args)
     }

@@ -183,7 +183,13 @@ impl Config {
     /// Checks what clap cannot check alone, section by section; the
     /// message becomes a usage error.
     pub(crate) fn from_args(args: Args) -> Result<Config, String> {
-        let sinks = sinks::parse(&args.sinks, &args.file_path)?;
+        let sinks = sinks::parse(&args.sinks, &args.file_path).map_err(|why| {
+            if args.sinks_from_env {
+                format!("SHIPPER_SINK: {why}")
+            } else {
+                why
+            }
+        })?;
         let pipeline = pipeline(&args)?;
         let envelope = envelope::config(&args)?;
         let file = file::options(&args)?;

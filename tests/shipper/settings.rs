@@ -59,6 +59,24 @@ fn a_comma_in_a_url_keeps_the_sink_whole() {
     assert_eq!(read_events(&run.path("a,b.log")).len(), 3, "{}", run.stderr);
 }
 
+/// A sink refused from SHIPPER_SINK says it came from there; the same
+/// sink given as a flag does not blame the variable.
+#[test]
+fn a_bad_sink_from_the_environment_names_the_variable() {
+    for bad in [
+        "nats=nats://127.0.0.1:4222",
+        "bogus",
+        "stdout,syslog=tcp://h",
+    ] {
+        let (code, stderr) = checked(&[], &[("SHIPPER_SINK".into(), bad.into())]);
+        assert_eq!(code, Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("SHIPPER_SINK: "), "{bad}: {stderr}");
+        let (code, stderr) = checked(&["--sink".into(), bad.into()], &[]);
+        assert_eq!(code, Some(2), "{bad}: {stderr}");
+        assert!(!stderr.contains("SHIPPER_SINK"), "{bad}: {stderr}");
+    }
+}
+
 /// Flags naming a CA or credentials file.
 const KEY_FILE_FLAGS: [&str; 4] = [
     "--http-ca-file",
