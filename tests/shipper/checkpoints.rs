@@ -148,13 +148,7 @@ fn a_checkpoint_in_use_is_refused_to_a_second_run_and_to_a_reset() {
     assert_eq!(reset.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&reset.stderr).contains(&in_use));
 
-    let size = std::fs::metadata(&writer.path).unwrap().len();
-    wait_until(PATIENCE, "the line acknowledged in the checkpoint", || {
-        std::fs::read(running.path("state.json"))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-            .is_some_and(|state| state["files"][0]["offset"] == size)
-    });
+    wait_saved_to_the_end(&running, &writer);
     running.signal(Signal::SIGKILL);
     let mut running = running;
     wait_for(&mut running.child, PATIENCE);
@@ -343,6 +337,24 @@ fn checkpointed_follower(extra: &[&str]) -> (Running, Writer) {
     (running, writer)
 }
 
+/// Waits until the checkpoint `running` saves holds what `done` looks for.
+fn wait_saved(running: &Running, what: &str, done: impl Fn(&Value) -> bool) {
+    wait_until(PATIENCE, what, || {
+        std::fs::read(running.path("state.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .is_some_and(|state| done(&state))
+    });
+}
+
+/// Waits until the checkpoint holds `writer`'s file to its end.
+fn wait_saved_to_the_end(running: &Running, writer: &Writer) {
+    let size = std::fs::metadata(&writer.path).unwrap().len();
+    wait_saved(running, "the file saved to its end", |state| {
+        state["files"][0]["offset"] == size
+    });
+}
+
 /// shipper following `app.log` in `dir` again, on the same checkpoint.
 fn follow_again(dir: tempfile::TempDir, extra: &[&str]) -> Running {
     let mut args = vec!["--checkpoint", "state.json"];
@@ -384,8 +396,8 @@ fn rotations_while_stopped(rotations: usize, signal: Signal, extra: &[&str]) {
     let (running, mut writer) = checkpointed_follower(extra);
     writer.write(9);
     wait_delivered(&running, 10);
-    // Past the checkpoint's next save, so a SIGKILL loses no position.
-    std::thread::sleep(Duration::from_millis(1200));
+    // Saved, so a SIGKILL loses no position.
+    wait_saved_to_the_end(&running, &writer);
     let dir = stop_with(running, signal);
     writer.write(5);
     for _ in 0..rotations {
@@ -537,7 +549,11 @@ fn rotated_files_read_to_their_end_leave_the_checkpoint() {
     writer.write(1);
     wait_delivered(&running, writer.next);
     // Released (--rotate-wait), settled, and saved (every second).
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_saved(&running, "the rotated files left the checkpoint", |state| {
+        state["files"]
+            .as_array()
+            .is_some_and(|files| files.len() == 1)
+    });
     let dir = stop_with(running, Signal::SIGTERM);
     assert_exactly(&delivered(&dir.path().join("out.jsonl")), &writer.written());
     let entries = saved_entries(dir.path());
