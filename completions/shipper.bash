@@ -23,7 +23,7 @@ _shipper() {
 
     case "${cmd}" in
         shipper)
-            opts="-F -q -v -h -V --follow --read-from --checkpoint --show-checkpoint --reset-checkpoint --glob-interval --rotate-wait --poll --exclude-file --sink --file-path --file-max-bytes --file-max-files --http-format --http-gzip --http-header --http-token --http-timeout --http-ca-file --retry-initial --retry-max-delay --retry-max --nats-stream --nats-user --nats-password --nats-token --nats-creds --nats-ca-file --nats-timeout --syslog-app-name --syslog-facility --syslog-max-message --syslog-timeout --syslog-ca-file --strict-envelope --raw --field --max-line-bytes --queue-capacity --queue-max-bytes --drop-on-full --backpressure-wait --protect-level --gap-markers --batch-size --batch-timeout --shutdown-timeout --summary --summary-file --progress --quiet --stats-interval --metrics-addr --verbose --config --check-config --generate --help --version"
+            opts="-F -q -v -h -V --follow --read-from --checkpoint --show-checkpoint --reset-checkpoint --glob-interval --rotate-wait --poll --exclude-file --sink --file-path --file-max-bytes --file-max-files --http-format --http-gzip --http-header --http-token --http-timeout --http-ca-file --retry-initial --retry-max-delay --retry-max --nats-stream --nats-user --nats-password --nats-token --nats-creds --nats-ca-file --nats-timeout --syslog-app-name --syslog-facility --syslog-max-message --syslog-timeout --syslog-ca-file --strict-envelope --raw --field --max-line-bytes --queue-capacity --queue-max-bytes --drop-on-full --backpressure-wait --protect-level --gap-markers --batch-size --batch-timeout --shutdown-timeout --summary --summary-file --progress --quiet --log-format --stats-interval --metrics-addr --verbose --config --check-config --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -58,7 +58,7 @@ _shipper() {
                     return 0
                     ;;
                 --sink)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "stdout file file= http= nats= syslog=" -- "${cur}"))
                     return 0
                     ;;
                 --file-path)
@@ -138,7 +138,7 @@ _shipper() {
                     return 0
                     ;;
                 --syslog-facility)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "kern user mail daemon auth syslog lpr news uucp cron authpriv ftp ntp audit alert clock local0 local1 local2 local3 local4 local5 local6 local7" -- "${cur}"))
                     return 0
                     ;;
                 --syslog-max-message)
@@ -174,7 +174,7 @@ _shipper() {
                     return 0
                     ;;
                 --protect-level)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "debug info warning error critical" -- "${cur}"))
                     return 0
                     ;;
                 --batch-size)
@@ -199,6 +199,10 @@ _shipper() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "auto text json" -- "${cur}"))
                     return 0
                     ;;
                 --stats-interval)

@@ -1,11 +1,16 @@
-complete -c shipper -s F -l follow -d 'Follow files like `tail -F`: by name, across rotation and truncation, waiting for files that do not exist yet. A pattern may hold globs (quote it), expanded again every --glob-interval. Repeatable' -r
+complete -c shipper -s F -l follow -d 'Follow files like `tail -F`, across rotation and truncation; a PATTERN may hold globs (quote it); repeatable' -r
 complete -c shipper -l read-from -d 'Where to start in a file seen for the first time, when the run starts: `beginning` or `end`. Files that appear later, and files in the checkpoint, are read from their beginning or saved position' -r -f -a "beginning\t'From the first byte'
 end\t'From the end: only lines written from now on'"
 complete -c shipper -l checkpoint -d 'Save how far each file was delivered to this file, and resume from it when shipper starts again (at-least-once across restarts)' -r -F
 complete -c shipper -l glob-interval -d 'How often --follow patterns are expanded again for new files' -r
 complete -c shipper -l rotate-wait -d 'How long a file renamed away (rotated) is still read, so the lines written just before the rotation are not lost' -r
 complete -c shipper -l exclude-file -d 'Leave files out of every --follow pattern\'s expansion: a glob matched against each file\'s name and its whole path (`\'*.bak\'`, `\'/var/log/app/debug-*\'`). Compressed files are always left out. Repeatable' -r
-complete -c shipper -l sink -d 'Where events go: `stdout`, `file` (see --file-path), `file=PATH`, `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream) or `syslog=tcp://HOST:PORT` (or `tls://`, `udp://`). Repeat for several sinks; each event goes to every sink. SHIPPER_SINK lists sinks split at each comma that starts a sink kind. [default: stdout]' -r
+complete -c shipper -l sink -d 'Where events go: `stdout`, `file[=PATH]`, `http=URL`, `nats=URL/SUBJECT` or `syslog=URL`; repeat for several [default: stdout]' -r -f -a "stdout\t''
+file\t''
+file=\t''
+http=\t''
+nats=\t''
+syslog=\t''"
 complete -c shipper -l file-path -d 'Path written by a bare `--sink file`' -r -F
 complete -c shipper -l file-max-bytes -d 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset' -r
 complete -c shipper -l file-max-files -d 'How many rotated files (`PATH.1` … `PATH.N`) a file sink keeps' -r
@@ -26,16 +31,43 @@ complete -c shipper -l nats-creds -d 'A NATS credentials file (user JWT and NKey
 complete -c shipper -l nats-ca-file -d 'For NATS over TLS (`nats=tls://`, or a server that requires it): trust this PEM certificate (a private CA) as well as the system\'s' -r -F
 complete -c shipper -l nats-timeout -d 'Longest wait for NATS to connect, answer, or acknowledge a publish; an event not acknowledged by then is published again' -r
 complete -c shipper -l syslog-app-name -d 'APP-NAME of the syslog messages' -r
-complete -c shipper -l syslog-facility -d 'Facility of the syslog messages: user, daemon, local0 to local7... (RFC 5424\'s, by the names servers give them)' -r
+complete -c shipper -l syslog-facility -d 'Facility of the syslog messages: user, daemon, local0 to local7... (RFC 5424\'s, by the names servers give them)' -r -f -a "kern\t''
+user\t''
+mail\t''
+daemon\t''
+auth\t''
+syslog\t''
+lpr\t''
+news\t''
+uucp\t''
+cron\t''
+authpriv\t''
+ftp\t''
+ntp\t''
+audit\t''
+alert\t''
+clock\t''
+local0\t''
+local1\t''
+local2\t''
+local3\t''
+local4\t''
+local5\t''
+local6\t''
+local7\t''"
 complete -c shipper -l syslog-max-message -d 'Longest syslog message sent over TCP, its octet count aside: longer ones are cut and flagged. The default is syslog-ng\'s `log_msg_size`, past which it closes the connection. (Over UDP, 2048 bytes.)' -r
 complete -c shipper -l syslog-timeout -d 'Longest a syslog server may take to accept a TCP connection, or to take any of a batch\'s data; then the connection is dropped and the batch sent again on a new one (as the --retry-* flags allow)' -r
 complete -c shipper -l syslog-ca-file -d 'For `syslog=tls://` servers: trust this PEM certificate (a private CA) as well as the system\'s' -r -F
-complete -c shipper -l field -d 'Add KEY=VALUE to every event\'s `data` (repeatable; the input\'s own keys win)' -r
+complete -c shipper -l field -d 'Add KEY=VALUE to every event\'s `data` (repeatable; the input\'s own keys win). Not with --raw, which has no `data`' -r
 complete -c shipper -l max-line-bytes -d 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound' -r
 complete -c shipper -l queue-capacity -d 'How many events the queue holds before intake waits (or drops)' -r
 complete -c shipper -l queue-max-bytes -d 'How many bytes of lines the queue holds, whatever their number' -r
 complete -c shipper -l backpressure-wait -d 'With --drop-on-full: how long a line waits for room before it is dropped' -r
-complete -c shipper -l protect-level -d 'With --drop-on-full: lines at or above this level (debug, info, warning, error, critical) wait for room instead of being dropped' -r
+complete -c shipper -l protect-level -d 'With --drop-on-full: lines at or above this level wait for room instead of being dropped' -r -f -a "debug\t''
+info\t''
+warning\t''
+error\t''
+critical\t''"
 complete -c shipper -l batch-size -d 'Most events in one batch' -r
 complete -c shipper -l batch-timeout -d 'Longest a partly filled batch waits before it is written' -r
 complete -c shipper -l shutdown-timeout -d 'Longest the drain may take once input ends or a signal arrives; what is still in flight then is counted `shutdown_timeout`' -r
@@ -46,9 +78,12 @@ complete -c shipper -l summary-file -d 'Also write the summary as JSON to this f
 complete -c shipper -l progress -d 'A status line on stderr while running: `auto` shows it when stderr is a terminal that stdout does not write the events to' -r -f -a "auto\t'When stderr is a terminal the events do not go to'
 always\t'Wherever stderr goes, the terminal of the events included'
 never\t''"
+complete -c shipper -l log-format -d 'How shipper\'s own warnings and errors are written on stderr: `auto` writes text to a terminal and JSON lines elsewhere' -r -f -a "auto\t'Text when stderr is a terminal, JSON lines otherwise'
+text\t'`shipper: warning: ...`, for a person'
+json\t'One JSON object a line, for a program'"
 complete -c shipper -l stats-interval -d 'While running, write the summary\'s figures so far to stderr as one JSON line (`"type":"stats"`) at this interval' -r
 complete -c shipper -l metrics-addr -d 'While running, serve the counters in the Prometheus text format on http://HOST:PORT/metrics' -r
-complete -c shipper -l config -d 'Read settings from this TOML file (one key per long flag, e.g. `batch-size = 512`); the environment and the command line win over it' -r -F
+complete -c shipper -l config -d 'Read settings from this TOML file, keyed by the long flags' -r -F
 complete -c shipper -l generate -d 'Print the man page or a shell\'s completions, and exit' -r -f -a "man\t''
 bash\t''
 zsh\t''
@@ -63,7 +98,7 @@ complete -c shipper -l strict-envelope -d 'Reject (and count as `invalid`) any l
 complete -c shipper -l raw -d 'Ship each line byte for byte, without an envelope'
 complete -c shipper -l drop-on-full -d 'When the queue is full, drop new lines (counted `queue_full`) instead of making the writer wait'
 complete -c shipper -l gap-markers -d 'After events were dropped, write one event into the stream saying how many and why, where they would have been'
-complete -c shipper -s q -l quiet -d 'No status line, whatever --progress says'
+complete -c shipper -s q -l quiet -d 'Quiet: no status line and no text summary (a JSON summary, the summary file, warnings and errors are still written)'
 complete -c shipper -s v -l verbose -d 'Also report routine events (sinks opened and closed) on stderr'
 complete -c shipper -l check-config -d 'Check the settings (flags, environment, config file) and exit'
 complete -c shipper -s h -l help -d 'Print help (see more with \'--help\')'

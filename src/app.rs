@@ -49,7 +49,7 @@ pub(crate) fn run(config: Config) -> anyhow::Result<Status> {
 /// Ships on a runtime of its own, stopped by SIGINT and SIGTERM; SIGHUP
 /// reopens the file sinks.
 fn ship_until_done(config: &Config) -> anyhow::Result<Status> {
-    diagnostics::set_verbose(config.verbose);
+    diagnostics::configure(config.verbose, config.log_format);
     shutdown::ignore_file_size_signal();
     source::descriptors::raise_limit();
     let runtime = tokio::runtime::Builder::new_current_thread()

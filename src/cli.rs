@@ -11,45 +11,156 @@ use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 use crate::level::Level;
 
-const EXAMPLES: &str = "\
-Examples:
-  Ship a program's output to ./shipper.log:
-    app | shipper --sink file
+/// One worked example: what it does, and the commands that do it.
+pub(crate) struct Example {
+    pub what: &'static str,
+    pub commands: &'static [&'static str],
+}
 
-  Ship to a named file and to standard output at once:
-    app | shipper --sink file=/var/log/app.jsonl --sink stdout
+/// The examples of `--help` and the man page; `-h` shows the first
+/// `SHORT_EXAMPLES`.
+pub(crate) const EXAMPLES: &[Example] = &[
+    Example {
+        what: "Ship a program's output to ./shipper.log",
+        commands: &["app | shipper --sink file"],
+    },
+    Example {
+        what: "Follow files across rotation; a restart resumes where delivery stopped",
+        commands: &[
+            "shipper --follow '/var/log/app/*.log' --checkpoint state.json \\",
+            "  --sink http=http://collector:8080/ingest",
+        ],
+    },
+    Example {
+        what: "Let a script read what happened",
+        commands: &["app | shipper --sink file --summary-file run.json; jq .dropped run.json"],
+    },
+    Example {
+        what: "Ship to a named file and to standard output at once",
+        commands: &["app | shipper --sink file=/var/log/app.jsonl --sink stdout"],
+    },
+    Example {
+        what: "Reject anything that is not a well-formed JSON event",
+        commands: &["app | shipper --strict-envelope --sink file=events.jsonl"],
+    },
+    Example {
+        what: "Never slow the program down; drop (and count) what does not fit",
+        commands: &["app | shipper --drop-on-full --backpressure-wait 10ms --sink file"],
+    },
+    Example {
+        what: "Ship to a collector over HTTP (the token from the environment)",
+        commands: &[
+            "SHIPPER_HTTP_TOKEN=secret app | shipper --sink http=https://collector:8080/ingest",
+        ],
+    },
+    Example {
+        what: "Publish to a NATS JetStream stream, and to a syslog server over TCP",
+        commands: &[
+            "app | shipper --sink nats=nats://nats-1:4222,nats-2:4222/logs.app",
+            "app | shipper --sink syslog=tcp://loghost:514 --syslog-app-name billing",
+        ],
+    },
+    Example {
+        what: "Read files once, to their end, and exit",
+        commands: &["shipper access.log error.log --sink file=events.jsonl"],
+    },
+    Example {
+        what: "See or forget the saved positions",
+        commands: &[
+            "shipper --checkpoint state.json --show-checkpoint",
+            "shipper --checkpoint state.json --reset-checkpoint /var/log/app/old.log",
+        ],
+    },
+];
 
-  Reject anything that is not a well-formed JSON event:
-    app | shipper --strict-envelope --sink file=events.jsonl
+/// How many of `EXAMPLES` `-h` shows.
+const SHORT_EXAMPLES: usize = 3;
 
-  Never slow the program down; drop (and count) what does not fit:
-    app | shipper --drop-on-full --backpressure-wait 10ms --sink file
+/// shipper's exit statuses and what each means.
+pub(crate) const EXIT_STATUSES: &[(u8, &str)] = &[
+    (0, "every line read was delivered (or set aside as asked)"),
+    (
+        1,
+        "could not run: an input, a sink or a file of its own failed",
+    ),
+    (2, "bad usage: a flag, a setting or the config file"),
+    (
+        3,
+        "ran, but dropped some events; the summary says how many and why \
+         (a closed stdout stops the reading, and what was read is dropped)",
+    ),
+    (130, "stopped by SIGINT, after draining"),
+    (143, "stopped by SIGTERM, after draining"),
+];
 
-  Ship to a collector over HTTP (the token from the environment):
-    SHIPPER_HTTP_TOKEN=secret app | shipper --sink http=https://collector:8080/ingest
+/// What the signals shipper handles do.
+pub(crate) const SIGNALS: &[(&str, &str)] = &[
+    (
+        "SIGINT, SIGTERM",
+        "stop reading, drain what was read, save the checkpoint, exit",
+    ),
+    (
+        "SIGHUP",
+        "reopen the file sinks at their paths (for logrotate); stops nothing",
+    ),
+];
 
-  Publish to a NATS JetStream stream, and to a syslog server over TCP:
-    app | shipper --sink nats=nats://nats-1:4222,nats-2:4222/logs.app
-    app | shipper --sink syslog=tcp://loghost:514 --syslog-app-name billing
+/// The flags `-h` shows; `--help` shows them all.
+const IN_SHORT_HELP: &[&str] = &[
+    "files",
+    "follow",
+    "checkpoint",
+    "sinks",
+    "strict_envelope",
+    "raw",
+    "fields",
+    "drop_on_full",
+    "summary_file",
+    "quiet",
+    "verbose",
+    "config",
+    "check_config",
+    "help",
+    "version",
+];
 
-  Let a script read what happened:
-    app | shipper --sink file --summary-file run.json; jq .dropped run.json
+/// The text after the flags in `-h` (`long` false) or `--help`.
+fn after_help(long: bool) -> String {
+    let shown = if long { EXAMPLES.len() } else { SHORT_EXAMPLES };
+    let mut text = String::from("Examples:\n");
+    for example in &EXAMPLES[..shown] {
+        text.push_str(&format!("  {}:\n", example.what));
+        for command in example.commands {
+            text.push_str(&format!("    {command}\n"));
+        }
+        text.push('\n');
+    }
+    if !long {
+        text.push_str("More examples, every flag and the exit statuses: --help, or `man shipper`.");
+        return text;
+    }
+    text.push_str("Exit status:\n");
+    for (code, meaning) in EXIT_STATUSES {
+        text.push_str(&format!("  {code:<4}{meaning}\n"));
+    }
+    text.push_str("\nSignals:\n");
+    for (signal, effect) in SIGNALS {
+        text.push_str(&format!("  {signal}: {effect}\n"));
+    }
+    text.trim_end().to_owned()
+}
 
-  Read files once, to their end, and exit:
-    shipper access.log error.log --sink file=events.jsonl
-
-  Follow files across rotation; a restart resumes where delivery stopped:
-    shipper --follow '/var/log/app/*.log' --checkpoint state.json \\
-      --sink http=http://collector:8080/ingest
-
-  See or forget the saved positions:
-    shipper --checkpoint state.json --show-checkpoint
-    shipper --checkpoint state.json --reset-checkpoint /var/log/app/old.log
-
-Exit status: 0 every line delivered, 1 could not run, 2 bad usage,
-3 ran but dropped some events (a closed stdout stops the reading, and
-what was read is dropped), 130/143 stopped by SIGINT/SIGTERM.
-SIGHUP stops nothing: it reopens the file sinks (for logrotate).";
+/// shipper's command line: the derived definition, with `-h` kept to the
+/// main flags and examples.
+pub(crate) fn command() -> clap::Command {
+    Args::command()
+        .after_help(after_help(false))
+        .after_long_help(after_help(true))
+        .mut_args(|arg| {
+            let shown = IN_SHORT_HELP.contains(&arg.get_id().as_str());
+            arg.hide_short_help(!shown)
+        })
+}
 
 /// The help heading of the retry flags, which every network sink shares.
 const RETRIES: &str = "Retries (HTTP, NATS and syslog sinks)";
@@ -59,7 +170,7 @@ const NATS_SYSLOG: &str = "NATS / syslog sinks";
 /// Ship log lines from standard input or files through a bounded pipeline
 /// to sinks, and account for every one of them.
 #[derive(Debug, Parser)]
-#[command(name = "shipper", version, about, after_help = EXAMPLES)]
+#[command(name = "shipper", version, about)]
 pub(crate) struct Args {
     /// Files to read once, to their end, instead of standard input. With
     /// --show-checkpoint or --reset-checkpoint: the saved paths to show or
@@ -67,10 +178,11 @@ pub(crate) struct Args {
     #[arg(value_name = "FILE", conflicts_with = "follow")]
     pub files: Vec<PathBuf>,
 
-    /// Follow files like `tail -F`: by name, across rotation and
-    /// truncation, waiting for files that do not exist yet. A pattern may
-    /// hold globs (quote it), expanded again every --glob-interval.
-    /// Repeatable.
+    /// Follow files like `tail -F`, across rotation and truncation; a
+    /// PATTERN may hold globs (quote it); repeatable
+    ///
+    /// Files are followed by name, and waited for when they do not exist
+    /// yet; patterns are expanded again every --glob-interval.
     #[arg(
         short = 'F',
         long,
@@ -144,14 +256,20 @@ pub(crate) struct Args {
     )]
     pub exclude_file: Vec<String>,
 
-    /// Where events go: `stdout`, `file` (see --file-path), `file=PATH`,
-    /// `http=URL`, `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT` (JetStream)
-    /// or `syslog=tcp://HOST:PORT` (or `tls://`, `udp://`). Repeat for several sinks;
-    /// each event goes to every sink. SHIPPER_SINK lists sinks split at
-    /// each comma that starts a sink kind. [default: stdout]
+    /// Where events go: `stdout`, `file[=PATH]`, `http=URL`,
+    /// `nats=URL/SUBJECT` or `syslog=URL`; repeat for several [default:
+    /// stdout]
+    ///
+    /// `file` alone writes --file-path. NATS publishes to JetStream and
+    /// takes several servers: `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT`.
+    /// syslog takes `tcp://HOST:PORT`, `tls://` or `udp://`. Each event goes
+    /// to every sink. SHIPPER_SINK lists sinks split at each comma that
+    /// starts a sink kind.
     #[arg(
         long = "sink",
         value_name = "SINK",
+        value_parser = offered(&SINK_VALUES, any_text),
+        hide_possible_values = true,
         env = "SHIPPER_SINK",
         help_heading = "Sinks"
     )]
@@ -333,6 +451,8 @@ pub(crate) struct Args {
         long,
         value_name = "NAME",
         default_value = "user",
+        value_parser = offered(&SYSLOG_FACILITIES, any_text),
+        hide_possible_values = true,
         env = "SHIPPER_SYSLOG_FACILITY",
         help_heading = NATS_SYSLOG
     )]
@@ -375,8 +495,8 @@ pub(crate) struct Args {
     pub raw: bool,
 
     /// Add KEY=VALUE to every event's `data` (repeatable; the input's own
-    /// keys win).
-    #[arg(long = "field", value_name = "KEY=VALUE", value_parser = parse_field, env = "SHIPPER_FIELD", value_delimiter = ',', help_heading = "Envelope")]
+    /// keys win). Not with --raw, which has no `data`.
+    #[arg(long = "field", value_name = "KEY=VALUE", value_parser = parse_field, conflicts_with = "raw", env = "SHIPPER_FIELD", value_delimiter = ',', help_heading = "Envelope")]
     pub fields: Vec<(String, String)>,
 
     /// Longest line kept whole; longer lines are cut (best-effort) or
@@ -408,9 +528,9 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = parse_duration, env = "SHIPPER_BACKPRESSURE_WAIT", help_heading = "Pipeline")]
     pub backpressure_wait: Duration,
 
-    /// With --drop-on-full: lines at or above this level (debug, info,
-    /// warning, error, critical) wait for room instead of being dropped.
-    #[arg(long, value_name = "LEVEL", value_parser = parse_level, requires = "drop_on_full", env = "SHIPPER_PROTECT_LEVEL", help_heading = "Pipeline")]
+    /// With --drop-on-full: lines at or above this level wait for room
+    /// instead of being dropped.
+    #[arg(long, value_name = "LEVEL", value_parser = offered(&LEVELS, parse_level), requires = "drop_on_full", env = "SHIPPER_PROTECT_LEVEL", help_heading = "Pipeline")]
     pub protect_level: Option<Level>,
 
     /// After events were dropped, write one event into the stream saying
@@ -469,9 +589,22 @@ pub(crate) struct Args {
     )]
     pub progress: ProgressArg,
 
-    /// No status line, whatever --progress says.
+    /// Quiet: no status line and no text summary (a JSON summary, the
+    /// summary file, warnings and errors are still written).
     #[arg(short, long, env = "SHIPPER_QUIET", help_heading = "Output")]
     pub quiet: bool,
+
+    /// How shipper's own warnings and errors are written on stderr: `auto`
+    /// writes text to a terminal and JSON lines elsewhere.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "auto",
+        env = "SHIPPER_LOG_FORMAT",
+        help_heading = "Output"
+    )]
+    pub log_format: LogFormatArg,
 
     /// While running, write the summary's figures so far to stderr as one
     /// JSON line (`"type":"stats"`) at this interval.
@@ -492,8 +625,10 @@ pub(crate) struct Args {
     #[arg(short, long, env = "SHIPPER_VERBOSE", help_heading = "Output")]
     pub verbose: bool,
 
-    /// Read settings from this TOML file (one key per long flag, e.g.
-    /// `batch-size = 512`); the environment and the command line win over it.
+    /// Read settings from this TOML file, keyed by the long flags
+    ///
+    /// One key per long flag, e.g. `batch-size = 512`; the environment and
+    /// the command line win over it.
     #[arg(
         long,
         value_name = "FILE",
@@ -535,7 +670,7 @@ impl Args {
     /// list split into its sinks. A `--sink` value or a config file's item
     /// is one sink whole: a URL's password or query may hold a comma.
     pub(crate) fn try_parse_argv(argv: Vec<std::ffi::OsString>) -> Result<Args, clap::Error> {
-        let matches = Args::command().try_get_matches_from(argv)?;
+        let matches = command().try_get_matches_from(argv)?;
         let mut args = Args::from_arg_matches(&matches)?;
         if matches.value_source("sinks") == Some(clap::parser::ValueSource::EnvVariable) {
             args.sinks = args
@@ -547,6 +682,61 @@ impl Args {
         }
         Ok(args)
     }
+}
+
+/// The facilities of RFC 5424 §6.2.1, by the names syslog servers give
+/// them, in code order (`kern` is 0, `local7` 23).
+pub(crate) const SYSLOG_FACILITIES: [&str; 24] = [
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+];
+
+/// The levels offered to completions (`Level::parse` takes more names).
+const LEVELS: [&str; 5] = ["debug", "info", "warning", "error", "critical"];
+
+/// What completions offer after `--sink`.
+const SINK_VALUES: [&str; 6] = ["stdout", "file", "file=", "http=", "nats=", "syslog="];
+
+/// A value parser that offers `values` to completions and help, and leaves
+/// the checking to `parse`: for flags whose values have aliases, or are
+/// open (a sink's URL).
+#[derive(Clone, Copy)]
+struct Offered<T> {
+    values: &'static [&'static str],
+    parse: fn(&str) -> Result<T, String>,
+}
+
+fn offered<T>(values: &'static [&'static str], parse: fn(&str) -> Result<T, String>) -> Offered<T> {
+    Offered { values, parse }
+}
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Offered<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        self.parse.parse_ref(command, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.values
+                .iter()
+                .copied()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
+fn any_text(text: &str) -> Result<String, String> {
+    Ok(text.to_owned())
 }
 
 /// How a sink with a value starts.
@@ -578,22 +768,6 @@ fn starts_a_sink(rest: &str) -> bool {
         })
 }
 
-/// Writes the man page or the completions for a shell.
-pub(crate) fn generate(what: Generate, out: &mut impl std::io::Write) -> std::io::Result<()> {
-    use clap_complete::Shell;
-    let mut command = Args::command();
-    let shell = match what {
-        Generate::Man => return clap_mangen::Man::new(command).render(out),
-        Generate::Bash => Shell::Bash,
-        Generate::Zsh => Shell::Zsh,
-        Generate::Fish => Shell::Fish,
-        Generate::Elvish => Shell::Elvish,
-        Generate::Powershell => Shell::PowerShell,
-    };
-    clap_complete::generate(shell, &mut command, "shipper", out);
-    Ok(())
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum HttpFormatArg {
     /// One event a line (`application/x-ndjson`).
@@ -609,6 +783,16 @@ pub(crate) enum ProgressArg {
     /// Wherever stderr goes, the terminal of the events included.
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormatArg {
+    /// Text when stderr is a terminal, JSON lines otherwise.
+    Auto,
+    /// `shipper: warning: ...`, for a person.
+    Text,
+    /// One JSON object a line, for a program.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -713,7 +897,7 @@ mod tests {
 
     #[test]
     fn verify_args() {
-        Args::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! shipper's own messages on stderr: one JSON object a line, rate limited
-//! per kind so a flood of bad input yields a handful of lines and a count
-//! of what was held back. Standard output is never touched here.
+//! shipper's own messages on stderr: one JSON object a line (or plain text
+//! for a person at a terminal), rate limited per kind so a flood of bad
+//! input yields a handful of lines and a count of what was held back.
+//! Standard output is never touched here.
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -16,10 +18,33 @@ const BURST: u32 = 5;
 const WINDOW: Duration = Duration::from_secs(10);
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
+static FORMAT: AtomicU8 = AtomicU8::new(Format::Auto as u8);
 
-/// Lets `info` messages through (`-v`).
-pub(crate) fn set_verbose(verbose: bool) {
+/// How messages are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Format {
+    /// Text when stderr is a terminal, JSON lines otherwise.
+    Auto = 0,
+    /// `shipper: warning: message (key=value, ...)`.
+    Text = 1,
+    /// One JSON object a line.
+    Json = 2,
+}
+
+/// Lets `info` messages through (`-v`), and writes them as `format` says.
+pub(crate) fn configure(verbose: bool, format: Format) {
     VERBOSE.store(verbose, Ordering::Relaxed);
+    FORMAT.store(format as u8, Ordering::Relaxed);
+}
+
+/// Whether messages are written as text now.
+fn as_text() -> bool {
+    match FORMAT.load(Ordering::Relaxed) {
+        x if x == Format::Text as u8 => true,
+        x if x == Format::Json as u8 => false,
+        _ => !cfg!(test) && std::io::stderr().is_terminal(),
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +60,15 @@ impl Level {
             Level::Info => "INFO",
             Level::Warn => "WARN",
             Level::Error => "ERROR",
+        }
+    }
+
+    /// The word the text form gives it.
+    fn word(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warning",
+            Level::Error => "error",
         }
     }
 }
@@ -133,6 +167,40 @@ fn report_suppressed(kind: &str, count: u64) {
 }
 
 fn print(level: Level, component: &str, message: &str, fields: Value) {
+    let mut line = if as_text() {
+        text_line(level, message, &fields)
+    } else {
+        json_line(level, component, message, fields)
+    }
+    .into_bytes();
+    line.push(b'\n');
+    write_stderr(&line);
+}
+
+/// `shipper: warning: message (key=value, ...)`, leaving out the fields
+/// whose value the message already says.
+fn text_line(level: Level, message: &str, fields: &Value) -> String {
+    let mut line = format!("shipper: {}: {}", level.word(), escape(message));
+    let extra: Vec<String> = fields
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, value)| {
+            let shown = match value {
+                Value::String(text) => text.clone(),
+                Value::Null => return None,
+                other => other.to_string(),
+            };
+            (!message.contains(&shown)).then(|| format!("{key}={}", escape(&shown)))
+        })
+        .collect();
+    if !extra.is_empty() {
+        line.push_str(&format!(" ({})", extra.join(", ")));
+    }
+    line
+}
+
+fn json_line(level: Level, component: &str, message: &str, fields: Value) -> String {
     let mut object = Map::new();
     object.insert("level".into(), level.name().into());
     object.insert("component".into(), component.into());
@@ -141,9 +209,7 @@ fn print(level: Level, component: &str, message: &str, fields: Value) {
         object.extend(fields);
     }
     let line = serde_json::to_string(&Value::Object(object)).expect("a JSON map serializes");
-    let mut line = terminal_json(line).into_bytes();
-    line.push(b'\n');
-    write_stderr(&line);
+    terminal_json(line)
 }
 
 /// `eprintln!` that never panics: stderr may be closed or full
@@ -237,6 +303,20 @@ pub(crate) fn shown(path: &std::path::Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_lines_leave_out_what_the_message_says() {
+        let fields =
+            json!({"sink": "http=http://h/", "attempt": 2, "error": "refused\x1b", "none": null});
+        assert_eq!(
+            text_line(Level::Warn, "sink http=http://h/ failed", &fields),
+            "shipper: warning: sink http=http://h/ failed (attempt=2, error=refused\\x1b)"
+        );
+        assert_eq!(
+            text_line(Level::Error, "stdin\x07 failed", &json!({})),
+            "shipper: error: stdin\\x07 failed"
+        );
+    }
 
     #[test]
     fn escape_leaves_ordinary_text_alone() {

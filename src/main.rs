@@ -17,6 +17,7 @@ mod exit_code;
 mod files;
 mod host;
 mod level;
+mod manual;
 mod outputs;
 mod pipeline;
 mod progress;
@@ -29,8 +30,6 @@ mod summary;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
-
-use clap::CommandFactory;
 
 use crate::config::Config;
 use crate::exit_code::Status;
@@ -74,7 +73,7 @@ fn parse(argv: Vec<OsString>) -> Parsed {
     if let Some(what) = args.generate {
         // Generated whole first: clap_complete panics on a failed write.
         let mut generated = Vec::new();
-        let written = cli::generate(what, &mut generated).and_then(|()| print(&generated));
+        let written = manual::generate(what, &mut generated).and_then(|()| print(&generated));
         return Parsed::Done(printed(written));
     }
     let check_only = args.check_config;
@@ -93,7 +92,7 @@ fn checked(args: cli::Args) -> Config {
         Config::from_args(args).and_then(|config| outputs::check(&config).map(|()| config));
     match checked {
         Ok(config) => config,
-        Err(message) => cli::Args::command()
+        Err(message) => cli::command()
             .error(
                 clap::error::ErrorKind::ValueValidation,
                 diagnostics::escape(&message),

@@ -12,7 +12,8 @@ pub(crate) mod syslog;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Args, ProgressArg, ReadFromArg, SummaryArg};
+use crate::cli::{Args, LogFormatArg, ProgressArg, ReadFromArg, SummaryArg};
+use crate::diagnostics;
 use crate::level::Level;
 use file::FileOptions;
 use http::HttpOptions;
@@ -51,6 +52,8 @@ pub(crate) struct Config {
     pub summary: SummaryConfig,
     /// Report routine events (sinks opened and closed) on stderr.
     pub verbose: bool,
+    /// How shipper's own messages are written.
+    pub log_format: diagnostics::Format,
     /// When to show the status line.
     pub progress: ProgressMode,
     /// Write a stats line to stderr this often while running.
@@ -215,6 +218,11 @@ impl Config {
             syslog,
             summary: summary(&args),
             verbose: args.verbose,
+            log_format: match args.log_format {
+                LogFormatArg::Auto => diagnostics::Format::Auto,
+                LogFormatArg::Text => diagnostics::Format::Text,
+                LogFormatArg::Json => diagnostics::Format::Json,
+            },
             progress: progress(&args),
             stats_interval,
             metrics_addr: args.metrics_addr,
@@ -266,6 +274,7 @@ fn task(args: &Args) -> Task {
 fn summary(args: &Args) -> SummaryConfig {
     SummaryConfig {
         format: match args.summary {
+            SummaryArg::Text if args.quiet => SummaryFormat::None,
             SummaryArg::Text => SummaryFormat::Text,
             SummaryArg::Json => SummaryFormat::Json,
             SummaryArg::None => SummaryFormat::None,

@@ -2,6 +2,7 @@
 //! every syslog sink shares, and the limits of RFC 5424 they are checked
 //! against.
 
+use crate::cli::SYSLOG_FACILITIES;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,24 +15,16 @@ pub(crate) const MAX_APP_NAME: usize = 48;
 /// Smallest limit a message may be cut to: room for the longest header
 /// (host 255 and app name 48 bytes) and the flag that says it was cut.
 pub(crate) const MIN_MESSAGE: usize = 512;
-/// The facilities of RFC 5424 §6.2.1, by the names syslog servers give
-/// them, in code order (`kern` is 0, `local7` 23).
-const FACILITIES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
-    "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4",
-    "local5", "local6", "local7",
-];
-
 /// The code of a facility named as syslog servers name them.
 pub(crate) fn facility(name: &str) -> Result<u8, String> {
-    FACILITIES
+    SYSLOG_FACILITIES
         .iter()
         .position(|known| known.eq_ignore_ascii_case(name))
         .map(|code| code as u8)
         .ok_or_else(|| {
             format!(
                 "'{name}' is not a syslog facility: {} (user is the default)",
-                FACILITIES.join(", ")
+                SYSLOG_FACILITIES.join(", ")
             )
         })
 }

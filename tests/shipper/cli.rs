@@ -2,7 +2,7 @@
 
 use predicates::prelude::PredicateBooleanExt;
 
-use crate::common::{parse_events, shipper};
+use crate::common::{parse_events, run, shipper};
 
 #[test]
 fn help_shows_worked_examples() {
@@ -26,6 +26,14 @@ fn bad_usage_exits_2_with_a_message() {
         (&["--max-line-bytes", "12 parsecs"][..], "unknown size unit"),
         (&["--batch-timeout", "soon"][..], "try `250ms`"),
         (&["--raw", "--strict-envelope"][..], "cannot be used with"),
+        (
+            &["--raw", "--field", "env=prod"][..],
+            "'--raw' cannot be used with '--field <KEY=VALUE>'",
+        ),
+        (
+            &["--drop-on-full", "--protect-level", "loud"][..],
+            "invalid value 'loud' for '--protect-level <LEVEL>': unknown level",
+        ),
     ] {
         shipper()
             .args(args)
@@ -205,4 +213,158 @@ fn check_config_validates_without_running() {
         .stderr(predicates::str::contains(
             "--batch-size must be greater than 0",
         ));
+}
+
+fn help_text(flag: &str) -> String {
+    let output = shipper().arg(flag).output().unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn short_help_is_the_main_flags_and_long_help_everything() {
+    let short = help_text("-h");
+    assert!(short.lines().count() < 80, "{short}");
+    for shown in [
+        "--sink",
+        "--follow",
+        "--checkpoint",
+        "--summary-file",
+        "-q, --quiet",
+        "--help",
+    ] {
+        assert!(short.contains(shown), "{shown} in {short}");
+    }
+    for left in [
+        "--syslog-timeout",
+        "--retry-max",
+        "--http-gzip",
+        "Exit status:",
+    ] {
+        assert!(!short.contains(left), "{left} in {short}");
+    }
+    let long = help_text("--help");
+    for shown in [
+        "--syslog-timeout",
+        "--retry-max",
+        "--log-format",
+        "Exit status:",
+        "143",
+        "SIGHUP",
+        "--reset-checkpoint /var/log/app/old.log",
+    ] {
+        assert!(long.contains(shown), "{shown} in --help");
+    }
+}
+
+fn generated(what: &str) -> String {
+    let output = shipper().args(["--generate", what]).output().unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_man_page_tells_the_environment_and_the_exit_statuses() {
+    let page = generated("man");
+    let section = |name: &str| {
+        let start = page
+            .find(&format!(".SH {name}\n"))
+            .unwrap_or_else(|| panic!("no {name} in {page}"));
+        let rest = &page[start + 4..];
+        rest[..rest.find(".SH ").unwrap_or(rest.len())].to_owned()
+    };
+    let synopsis = section("SYNOPSIS");
+    assert!(
+        synopsis.contains("\\fB\\-\\-follow\\fR \\fIPATTERN\\fR"),
+        "{synopsis}"
+    );
+    let environment = section("ENVIRONMENT");
+    for variable in [
+        "SHIPPER_SINK",
+        "SHIPPER_HTTP_TOKEN",
+        "SHIPPER_QUIET",
+        "SHIPPER_CONFIG",
+    ] {
+        assert!(
+            environment.contains(&format!("\\fB{variable}\\fR")),
+            "{variable}"
+        );
+    }
+    let exit = section("\"EXIT STATUS\"");
+    for code in ["0", "1", "2", "3", "130", "143"] {
+        assert!(
+            exit.contains(&format!(".TP\n\\fB{code}\\fR\n")),
+            "{code} in {exit}"
+        );
+    }
+    // An example is one unfilled line, not reflowed at a comma or a dash.
+    assert!(page.contains(
+        ".nf\nSHIPPER_HTTP_TOKEN=secret app | shipper \\-\\-sink http=https://collector:8080/ingest\n"
+    ));
+}
+
+#[test]
+fn completions_offer_the_values_of_sinks_levels_and_facilities() {
+    let bash = generated("bash");
+    for (flag, values) in [
+        ("--sink", "stdout file file= http= nats= syslog="),
+        ("--protect-level", "debug info warning error critical"),
+        ("--log-format", "auto text json"),
+    ] {
+        let offered = format!("{flag})\n                    COMPREPLY=($(compgen -W \"{values}\"");
+        assert!(bash.contains(&offered), "{flag} in bash");
+    }
+    assert!(bash.contains("local0 local1"), "facilities in bash");
+    let fish = generated("fish");
+    assert!(
+        fish.contains("-l sink") && fish.contains("nats="),
+        "sinks in fish"
+    );
+    assert!(fish.contains("-l syslog-facility") && fish.contains("local7"));
+    let zsh = generated("zsh");
+    assert!(
+        zsh.contains("--protect-level=[") && zsh.contains("(debug info warning error critical)")
+    );
+}
+
+/// Two events, one with a level shipper does not know, so that it warns.
+const WARNED: &str = "{\"level\":\"loud\",\"message\":\"a\"}\nplain\n";
+
+#[test]
+fn quiet_leaves_warnings_and_the_summary_file_only() {
+    let quiet = run(&["-q"], WARNED);
+    assert_eq!(quiet.code, Some(0), "{}", quiet.stderr);
+    assert_eq!(quiet.summary["processed"], 2);
+    let lines: Vec<&str> = quiet.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", quiet.stderr);
+    let warning: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(parse_events(&quiet.stdout).len(), 2);
+
+    // A JSON summary asked for is still printed.
+    let json = run(&["--quiet", "--summary", "json"], "a\n");
+    let printed: serde_json::Value = serde_json::from_str(json.stderr.trim()).unwrap();
+    assert_eq!(printed["processed"], 1);
+
+    // Without it, the text summary is there.
+    let loud = run(&[], "a\n");
+    assert!(loud.stderr.contains("processed"), "{}", loud.stderr);
+}
+
+#[test]
+fn warnings_are_text_or_json_as_asked() {
+    let text = run(&["--log-format", "text", "--summary", "none"], WARNED);
+    assert_eq!(text.code, Some(0));
+    assert!(
+        text.stderr.starts_with("shipper: warning: ") && text.stderr.contains("'loud'"),
+        "{}",
+        text.stderr
+    );
+    assert!(!text.stderr.contains('{'), "{}", text.stderr);
+    // Not a terminal: JSON lines by default.
+    let default = run(&["--summary", "none"], WARNED);
+    let warning: serde_json::Value = serde_json::from_str(default.stderr.trim()).unwrap();
+    assert_eq!(warning["component"], "envelope");
+    let json = run(&["--log-format", "json", "--summary", "none"], WARNED);
+    assert_eq!(json.stderr, default.stderr);
 }

@@ -181,7 +181,7 @@ fn the_summary_is_coloured_on_a_terminal_only_and_never_with_no_color() {
     let dir = tempfile::tempdir().unwrap();
     let command = |prefix: &str| {
         format!(
-            "printf 'not json\\n' | {prefix} '{}' --strict-envelope --sink file=out.log --summary-file summary.json --quiet; true",
+            "printf 'not json\\n' | {prefix} '{}' --strict-envelope --sink file=out.log --summary-file summary.json --progress never; true",
             crate::common::bin().display()
         )
     };

@@ -300,3 +300,51 @@ fn a_window_made_narrower_is_kept_to_from_the_next_frame() {
     let summary = read_summary(&dir.path().join("summary.json"));
     assert_eq!(summary["processed"], 1_000);
 }
+
+#[test]
+fn quiet_on_a_terminal_draws_nothing_and_warns_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = br#"{"level":"loud","message":"a"}"#.to_vec();
+    input.push(b'\n');
+    input.extend(numbered_lines(50_000));
+    std::fs::write(dir.path().join("in.log"), &input).unwrap();
+    let args = [
+        "in.log",
+        "--sink",
+        "file=out.jsonl",
+        "-q",
+        "--progress",
+        "always",
+    ];
+    let (code, shown) = on_a_terminal(dir.path(), 80, &args, Ending::OnItsOwn);
+    assert_eq!(code, Some(0), "{shown}");
+    // One warning, in words; no status line, no summary.
+    let shown = shown.replace("\r\n", "\n");
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 1, "{shown:?}");
+    assert!(
+        lines[0].starts_with("shipper: warning: ") && lines[0].contains("'loud'"),
+        "{shown:?}"
+    );
+    assert!(
+        !shown.contains('\r') && !shown.contains('\u{1b}'),
+        "{shown:?}"
+    );
+    let summary = read_summary(&dir.path().join("summary.json"));
+    assert_eq!(summary["processed"], 50_001);
+
+    // Asked for, the warning is a JSON line on the terminal too.
+    let args = [
+        "in.log",
+        "--sink",
+        "file=out.jsonl",
+        "-q",
+        "--log-format",
+        "json",
+    ];
+    let (code, shown) = on_a_terminal(dir.path(), 80, &args, Ending::OnItsOwn);
+    assert_eq!(code, Some(0), "{shown}");
+    let warning: serde_json::Value = serde_json::from_str(shown.trim()).unwrap();
+    assert_eq!(warning["level"], "WARN");
+    read_summary(&dir.path().join("summary.json"));
+}
