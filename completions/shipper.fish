@@ -99,7 +99,7 @@ complete -c shipper -l raw -d 'Ship each line byte for byte, without an envelope
 complete -c shipper -l drop-on-full -d 'When the queue is full, drop new lines (counted `queue_full`) instead of making the writer wait'
 complete -c shipper -l gap-markers -d 'After events were dropped, write one event into the stream saying how many and why, where they would have been'
 complete -c shipper -s q -l quiet -d 'Quiet: no status line and no text summary (a JSON summary, the summary file, warnings and errors are still written)'
-complete -c shipper -s v -l verbose -d 'Also report routine events (sinks opened and closed) on stderr'
+complete -c shipper -s v -l verbose -d 'Also report routine events on stderr: sinks opened and closed, and every retry of a network sink (its attempt, wait and reason)'
 complete -c shipper -l check-config -d 'Check the settings (flags, environment, config file) and exit'
 complete -c shipper -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shipper -s V -l version -d 'Print version'

@@ -621,7 +621,8 @@ pub(crate) struct Args {
     )]
     pub metrics_addr: Option<std::net::SocketAddr>,
 
-    /// Also report routine events (sinks opened and closed) on stderr.
+    /// Also report routine events on stderr: sinks opened and closed, and
+    /// every retry of a network sink (its attempt, wait and reason).
     #[arg(short, long, env = "SHIPPER_VERBOSE", help_heading = "Output")]
     pub verbose: bool,
 
