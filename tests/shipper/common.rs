@@ -25,6 +25,29 @@ pub fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("shipper")
 }
 
+/// A program a test needs besides shipper, found on PATH or in /usr/sbin
+/// and /sbin (where Debian installs servers, and a plain user's PATH may
+/// not look). A test without it fails with one line naming the Debian
+/// package to install.
+pub fn program(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            let package = match name {
+                "syslog-ng" => "syslog-ng-core",
+                "script" => "bsdutils",
+                other => other,
+            };
+            panic!(
+                "{name} is not installed: this test runs a real one; install the Debian \
+                 package {package} (`.ci/run` installs it when it is missing)"
+            )
+        })
+}
+
 pub fn shipper() -> assert_cmd::Command {
     let mut command = assert_cmd::Command::new(bin());
     for key in shipper_variables() {

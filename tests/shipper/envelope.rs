@@ -228,7 +228,10 @@ for line in sys.stdin:
     value = json.loads(line, parse_float=finite, parse_int=finite)
     json.dumps(value, ensure_ascii=False).encode("utf-8")
 "#;
-    assert_reads(Command::new("python3").args(["-c", python]), bytes);
+    assert_reads(
+        Command::new(crate::common::program("python3")).args(["-c", python]),
+        bytes,
+    );
     if Command::new("jq").arg("--version").output().is_ok() {
         assert_reads(Command::new("jq").args(["-c", "."]), bytes);
     }

@@ -184,7 +184,7 @@ fn a_terminal_that_hangs_up_stops_nothing() {
          --summary-file summary.json < in.fifo",
         bin().display()
     );
-    let mut terminal = std::process::Command::new("script");
+    let mut terminal = std::process::Command::new(crate::common::program("script"));
     for key in shipper_variables() {
         terminal.env_remove(key);
     }

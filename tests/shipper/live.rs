@@ -126,7 +126,7 @@ fn a_taken_metrics_port_stops_the_run_at_once() {
 /// the summary, and returns what reached the terminal or stderr.
 fn run_shell(command: &str, terminal: bool, dir: &std::path::Path) -> String {
     let output = if terminal {
-        std::process::Command::new("script")
+        std::process::Command::new(crate::common::program("script"))
             .args(["-qec", command, "/dev/null"])
             .current_dir(dir)
             .output()

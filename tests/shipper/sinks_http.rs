@@ -318,7 +318,7 @@ impl TlsCollector {
         let dir = tempfile::tempdir().unwrap();
         crate::servers::make_certificates(dir.path());
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/shipper/tls_server.py");
-        let mut child = std::process::Command::new("python3")
+        let mut child = std::process::Command::new(crate::common::program("python3"))
             .arg(script)
             .args(["cert.pem", "key.pem", "received.ndjson"])
             .current_dir(dir.path())

@@ -115,7 +115,7 @@ fn on_a_terminal(dir: &Path, columns: u16, args: &[&str], ending: Ending) -> (Op
         quoted.join(" ")
     );
     let shown_path = dir.join("terminal");
-    let mut script = Command::new("script");
+    let mut script = Command::new(crate::common::program("script"));
     for key in shipper_variables() {
         script.env_remove(key);
     }
