@@ -50,6 +50,7 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand --syslog-timeout 'Longest a syslog server may take to accept a TCP connection, or to take any of a batch''s data; then the connection is dropped and the batch sent again on a new one (as the --retry-* flags allow)'
             cand --syslog-ca-file 'For `syslog=tls://` servers: trust this PEM certificate (a private CA) as well as the system''s'
             cand --field 'Add KEY=VALUE to every event''s `data` (repeatable; the input''s own keys win). Not with --raw, which has no `data`'
+            cand --level-from 'Where a plain-text line''s level comes from: `auto` reads a level word where loggers put it (`ERROR ...`, `[warn]`, `level=info`, after the leading time), never inside a path or another word; `none` leaves such lines at INFO. A JSON line''s own level member counts either way'
             cand --max-line-bytes 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound'
             cand --queue-capacity 'How many events the queue holds before intake waits (or drops)'
             cand --queue-max-bytes 'How many bytes of lines the queue holds, whatever their number'

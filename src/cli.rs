@@ -499,6 +499,21 @@ pub(crate) struct Args {
     #[arg(long = "field", value_name = "KEY=VALUE", value_parser = parse_field, conflicts_with = "raw", env = "SHIPPER_FIELD", value_delimiter = ',', help_heading = "Envelope")]
     pub fields: Vec<(String, String)>,
 
+    /// Where a plain-text line's level comes from: `auto` reads a level
+    /// word where loggers put it (`ERROR ...`, `[warn]`, `level=info`,
+    /// after the leading time), never inside a path or another word;
+    /// `none` leaves such lines at INFO. A JSON line's own level member
+    /// counts either way.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FROM",
+        default_value = "auto",
+        env = "SHIPPER_LEVEL_FROM",
+        help_heading = "Envelope"
+    )]
+    pub level_from: LevelFromArg,
+
     /// Longest line kept whole; longer lines are cut (best-effort) or
     /// rejected (strict), and memory never grows past this bound.
     #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size, env = "SHIPPER_MAX_LINE_BYTES", help_heading = "Input")]
@@ -784,6 +799,14 @@ pub(crate) enum ProgressArg {
     /// Wherever stderr goes, the terminal of the events included.
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LevelFromArg {
+    /// The level word where loggers put it.
+    Auto,
+    /// INFO, whatever the words.
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -53,22 +53,90 @@ impl Level {
             .map(|&(_, level)| level)
     }
 
-    /// The first level word among the first bytes of a plain-text line:
-    /// `ERROR`, `[warn]`, `level=info`, `2024-05-01 12:00:00 INFO ...`.
-    pub(crate) fn find_in_text(text: &str) -> Option<Level> {
-        Level::find_word_in_text(text).map(|(level, _)| level)
-    }
-
-    /// `find_in_text`, with the word found.
+    /// The level a plain-text line states where loggers state it, among
+    /// its first bytes, and the word that states it: `ERROR`, `[warn]`,
+    /// `error:`, `level=info`, `2024-05-01 12:00:00 INFO ...`; never a word
+    /// inside a path, a URL or another word (`/img/fatal-logo.png`,
+    /// `my-error-handler`). A word counts when it is
+    /// - the value of `level=`, `lvl=`, `severity=` or `loglevel=`
+    ///   (quoted or not), anywhere in the head (logfmt);
+    /// - in brackets (`[error]`, `<warn>`, `(info)`), or followed by a
+    ///   colon (`Error: ...`, Python's `ERROR:root:...`), among the first
+    ///   `LEADING_TOKENS` words;
+    /// - a word of its own in capitals (`ERROR`) among them, or in any case
+    ///   right after the line's leading time (`12:00:00 error ...`).
     pub(crate) fn find_word_in_text(text: &str) -> Option<(Level, &str)> {
-        let head = &text.as_bytes()[..text.len().min(LEVEL_SEARCH_BYTES)];
-        head.split(|byte| !byte.is_ascii_alphabetic())
-            .filter(|word| (3..=13).contains(&word.len()))
-            .find_map(|word| {
-                let word = std::str::from_utf8(word).ok()?;
-                Some((Level::parse(word)?, word))
-            })
+        let mut end = text.len().min(LEVEL_SEARCH_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut after_time = true;
+        for (index, token) in text[..end].split_ascii_whitespace().enumerate() {
+            if let Some(found) = keyed(token) {
+                return Some(found);
+            }
+            if index < LEADING_TOKENS
+                && let Some(found) = standing_alone(token, after_time)
+            {
+                return Some(found);
+            }
+            after_time &= is_time_like(token);
+        }
+        None
     }
+}
+
+/// How many words from a line's start a level may stand at without a key.
+const LEADING_TOKENS: usize = 6;
+
+/// `level=error`, `severity="warn"`.
+fn keyed(token: &str) -> Option<(Level, &str)> {
+    let (key, value) = token.split_once('=')?;
+    let key = key
+        .trim_start_matches(['"', '\''])
+        .trim_end_matches(['"', '\'']);
+    if !["level", "lvl", "severity", "loglevel"]
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(key))
+    {
+        return None;
+    }
+    let word = value.trim_matches(['"', '\'', ',', ';']);
+    Some((Level::parse(word)?, word))
+}
+
+/// A level word standing as loggers put it, not inside another word.
+fn standing_alone(token: &str, after_time: bool) -> Option<(Level, &str)> {
+    let bracketed = [('[', ']'), ('<', '>'), ('(', ')')]
+        .iter()
+        .find_map(|&(open, close)| {
+            token
+                .strip_prefix(open)?
+                .trim_end_matches([':', ','])
+                .strip_suffix(close)
+        });
+    if let Some(word) = bracketed {
+        return Some((Level::parse(word)?, word));
+    }
+    // `Error: ...`, `ERROR:root:message`.
+    if let Some((word, _)) = token.split_once(':') {
+        return Some((Level::parse(word)?, word));
+    }
+    let word = token.trim_end_matches(',');
+    let capitals = word.bytes().all(|byte| byte.is_ascii_uppercase());
+    if capitals || after_time {
+        return Some((Level::parse(word)?, word));
+    }
+    None
+}
+
+/// A piece of a leading date or time: `2024-05-01`, `12:00:00,031`,
+/// `2026-11-30T18:21:00Z`, `+0100`.
+fn is_time_like(token: &str) -> bool {
+    token.bytes().any(|byte| byte.is_ascii_digit())
+        && token
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || b"-:.,/TZ+".contains(&byte))
 }
 
 /// Severities that syslog (RFC 5424) keeps apart and the five levels
@@ -109,6 +177,12 @@ impl Finer {
 mod tests {
     use super::*;
 
+    impl Level {
+        fn find_in_text(text: &str) -> Option<Level> {
+            Level::find_word_in_text(text).map(|(level, _)| level)
+        }
+    }
+
     #[test]
     fn words_are_normalised() {
         assert_eq!(Level::parse("trace"), Some(Level::Debug));
@@ -137,12 +211,57 @@ mod tests {
             Level::find_word_in_text("[Notice] quota at 80%"),
             Some((Level::Info, "Notice"))
         );
-        let far = format!("{} error", "x".repeat(LEVEL_SEARCH_BYTES));
+        let far = format!("{} level=error", "x".repeat(LEVEL_SEARCH_BYTES));
         assert_eq!(
             Level::find_in_text(&far),
             None,
             "only the start is searched"
         );
+    }
+
+    #[test]
+    fn levels_count_only_where_loggers_put_them() {
+        for (line, level) in [
+            (
+                "2026-11-30 18:21:00,031 ERROR [main] db down",
+                Some(Level::Error),
+            ),
+            ("ERROR:root:db down", Some(Level::Error)),
+            ("Error: ENOENT: no such file", Some(Level::Error)),
+            ("error: could not compile", Some(Level::Error)),
+            (
+                "[Sun Dec 04 04:47:44 2005] [error] [client 1.2.3.4] denied",
+                Some(Level::Error),
+            ),
+            (
+                "2026/11/30 18:21:00 [warn] 1234#0: upstream slow",
+                Some(Level::Warning),
+            ),
+            (
+                "2026-11-30T18:21:00.031Z\terror\tmain.go:12\tdb down",
+                Some(Level::Error),
+            ),
+            (
+                "time=\"2026-11-30\" level=warning msg=\"x\"",
+                Some(Level::Warning),
+            ),
+            ("a b c d e f g h \"level\"=\"fatal\"", Some(Level::Critical)),
+            ("<crit> kernel", Some(Level::Critical)),
+            // Inside a path, a URL, another word, or prose.
+            ("GET /static/img/fatal-logo.png HTTP/1.1 200", None),
+            (
+                "10.0.0.1 - - [10/Oct/2023:13:55:36 -0700] \"GET /error HTTP/1.1\" 404",
+                None,
+            ),
+            ("my-error-handler ok", None),
+            ("retrying after an error from the upstream", None),
+            ("connection error", None),
+            ("see https://example.com/warn?x=1", None),
+            ("java.lang.Error: boom", None),
+            ("a b c d e f ERROR", None),
+        ] {
+            assert_eq!(Level::find_in_text(line), level, "{line}");
+        }
     }
 
     #[test]

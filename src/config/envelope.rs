@@ -2,7 +2,7 @@
 //! added.
 
 use super::checks::{MAX_LINE_LIMIT, positive};
-use crate::cli::Args;
+use crate::cli::{Args, LevelFromArg};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EnvelopeMode {
@@ -31,6 +31,9 @@ pub(crate) struct EnvelopeConfig {
     pub max_line_bytes: usize,
     /// `--field KEY=VALUE` pairs added to every event's `data`.
     pub fields: Vec<(String, String)>,
+    /// Whether a plain-text line's level may be read from its words
+    /// (`--level-from auto`); otherwise it is INFO.
+    pub guess_levels: bool,
 }
 
 /// What an envelope adds around a line, at most, escaping aside: the
@@ -73,5 +76,6 @@ pub(super) fn config(args: &Args) -> Result<EnvelopeConfig, String> {
         },
         max_line_bytes: args.max_line_bytes as usize,
         fields: args.fields.clone(),
+        guess_levels: args.level_from == LevelFromArg::Auto,
     })
 }

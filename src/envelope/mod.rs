@@ -100,6 +100,45 @@ pub(crate) struct Encoder {
     /// The last source's name and its JSON string, since a chunk's lines
     /// share one (a file's path is escaped once, not once per event).
     source: (String, Vec<u8>),
+    levels: Levels,
+}
+
+/// How a line's level is read, for the encoder and for intake (where
+/// `--protect-level` needs it before the line is an event).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Levels {
+    /// Read a plain-text line's level from its words.
+    guess: bool,
+}
+
+impl Levels {
+    /// Levels read as `--level-from auto` reads them.
+    #[cfg(test)]
+    pub(crate) fn guessing() -> Levels {
+        Levels { guess: true }
+    }
+
+    /// The level of a line as its event would carry it, read without
+    /// writing the event.
+    pub(crate) fn of(&self, bytes: &[u8]) -> Level {
+        let text = String::from_utf8_lossy(bytes);
+        let mut fixed = None;
+        let from_json = json_members(&text, &mut fixed)
+            .and_then(|(members, _)| Event::from_members(members, false, Repairs::default()).ok());
+        match from_json {
+            Some(event) => event.level,
+            None => self.in_text(&text).map_or(Level::Info, |(level, _)| level),
+        }
+    }
+
+    /// A plain-text line's level, and the word that said it.
+    fn in_text<'t>(&self, text: &'t str) -> Option<(Level, &'t str)> {
+        if self.guess {
+            Level::find_word_in_text(text)
+        } else {
+            None
+        }
+    }
 }
 
 impl Encoder {
@@ -116,7 +155,15 @@ impl Encoder {
             fields,
             clock: (i64::MIN, [0; timestamp::TEXT_LEN]),
             source: (String::new(), b"\"\"".to_vec()),
+            levels: Levels {
+                guess: config.guess_levels,
+            },
         }
+    }
+
+    /// How this encoder reads levels.
+    pub(crate) fn levels(&self) -> Levels {
+        self.levels
     }
 
     /// Writes `line`'s event into `out` (without a newline). A rejected
@@ -194,7 +241,8 @@ impl Encoder {
             }
             Event::from_members(members, false, repairs).ok()
         });
-        let event = from_json.unwrap_or_else(|| Event::from_text(&text, repairs));
+        let event = from_json
+            .unwrap_or_else(|| Event::from_text(&text, self.levels.in_text(&text), repairs));
         if let Some(fault) = &event.fallback {
             report_repair(line, self.mode, format!("{fault}; kept under data"));
         }
@@ -350,19 +398,6 @@ impl Encoder {
     }
 }
 
-/// The level of a line as its event would carry it, read at intake (where
-/// `--protect-level` needs it) without writing the event.
-pub(crate) fn level_of(bytes: &[u8]) -> Level {
-    let text = String::from_utf8_lossy(bytes);
-    let mut fixed = None;
-    let from_json = json_members(&text, &mut fixed)
-        .and_then(|(members, _)| Event::from_members(members, false, Repairs::default()).ok());
-    match from_json {
-        Some(event) => event.level,
-        None => Level::find_in_text(&text).unwrap_or(Level::Info),
-    }
-}
-
 /// A line's members as best-effort mode reads them, if it is a JSON object:
 /// where it holds edges JSON readers refuse, from a copy with them repaired
 /// (kept in `fixed`), and with the edges it had.
@@ -458,8 +493,7 @@ fn role(key: &str) -> Option<(Role, u8)> {
 type Member<'a> = (Cow<'a, str>, Raw<'a>);
 
 impl<'a> Event<'a> {
-    fn from_text(text: &'a str, repairs: Repairs) -> Event<'a> {
-        let found = Level::find_word_in_text(text);
+    fn from_text(text: &'a str, found: Option<(Level, &str)>, repairs: Repairs) -> Event<'a> {
         Event {
             timestamp: None,
             level: found.map_or(Level::Info, |(level, _)| level),

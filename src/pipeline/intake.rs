@@ -61,6 +61,7 @@ impl Intake {
             capacity,
             usize::MAX,
             crate::config::WhenFull::Block,
+            crate::envelope::Levels::guessing(),
             Arc::clone(&ledger),
         );
         Intake::new(&Arc::new(queue), &ledger)

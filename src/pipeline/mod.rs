@@ -87,6 +87,7 @@ impl Pipeline {
             config.queue_capacity,
             config.queue_max_bytes,
             config.when_full,
+            encoder.levels(),
             Arc::clone(&ledger),
         ));
         let names = sinks.iter().map(|sink| sink.name().to_owned()).collect();

@@ -19,6 +19,7 @@ use super::ledger::Settled;
 use crate::chunk::Chunk;
 use crate::config::WhenFull;
 use crate::diagnostics;
+use crate::envelope::Levels;
 
 /// The queue refuses lines once the pipeline has begun to stop.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub(crate) struct Queue {
     capacity: usize,
     max_bytes: usize,
     when_full: WhenFull,
+    /// How `--protect-level` reads a line's level.
+    levels: Levels,
     ledger: Arc<Ledger>,
 }
 
@@ -94,6 +97,7 @@ impl Queue {
         capacity: usize,
         max_bytes: usize,
         when_full: WhenFull,
+        levels: Levels,
         ledger: Arc<Ledger>,
     ) -> Queue {
         Queue {
@@ -111,6 +115,7 @@ impl Queue {
             capacity,
             max_bytes,
             when_full,
+            levels,
             ledger,
         }
     }
@@ -179,9 +184,8 @@ impl Queue {
                     } else {
                         // Levels are read without the lock: it may parse JSON.
                         drop(state);
-                        let protected = protect.map(|level| {
-                            chunk.extract(|line| crate::envelope::level_of(line) >= level)
-                        });
+                        let protected = protect
+                            .map(|level| chunk.extract(|line| self.levels.of(line) >= level));
                         let mut state = self.lock();
                         if state.admission == Admission::Closed {
                             // Closed (and maybe sealed) while the lock was free.
@@ -416,7 +420,13 @@ mod tests {
 
     fn queue(capacity: usize, max_bytes: usize, when_full: WhenFull) -> (Arc<Queue>, Arc<Ledger>) {
         let ledger = Arc::new(Ledger::new(1));
-        let queue = Queue::new(capacity, max_bytes, when_full, Arc::clone(&ledger));
+        let queue = Queue::new(
+            capacity,
+            max_bytes,
+            when_full,
+            Levels::guessing(),
+            Arc::clone(&ledger),
+        );
         (Arc::new(queue), ledger)
     }
 

@@ -25,6 +25,7 @@ fn raw_encoder() -> Encoder {
         mode: EnvelopeMode::Raw,
         max_line_bytes: 1 << 20,
         fields: Vec::new(),
+        guess_levels: true,
     };
     Encoder::new(&config, "test")
 }
@@ -256,6 +257,7 @@ async fn a_gap_marker_stands_where_invalid_lines_were_dropped() {
         mode: EnvelopeMode::Strict,
         max_line_bytes: 1 << 20,
         fields: Vec::new(),
+        guess_levels: true,
     };
     let sinks = vec![blocking(memory("m", &record))];
     let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks);
@@ -309,6 +311,7 @@ fn drop_mode_waits_out_the_backpressure_wait_before_dropping() {
             wait,
             protect: None,
         },
+        crate::envelope::Levels::guessing(),
         Arc::clone(&ledger),
     );
     queue.push(chunk_of(&["first"])).unwrap();
@@ -361,6 +364,7 @@ mod properties {
                     mode: if strict { EnvelopeMode::Strict } else { EnvelopeMode::BestEffort },
                     max_line_bytes: 1 << 20,
                     fields: Vec::new(),
+                    guess_levels: true,
                 };
                 let sinks = failures.iter().enumerate().map(|(i, fail_at)| {
                     let sink = memory(&format!("sink{i}"), &Arc::default());

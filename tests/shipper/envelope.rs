@@ -348,3 +348,49 @@ fn best_effort_repairs_exactly_past_the_limits() {
     assert_eq!(flags(&events[2]), 2);
     assert_eq!(envelope_diagnostics(&run).len(), 1, "{}", run.stderr);
 }
+
+/// Plain-text lines, and the level each should carry.
+const WORDED: [(&str, &str); 9] = [
+    ("2026-11-30 18:21:00,031 ERROR [main] db down", "ERROR"),
+    ("WARNING:root:disk at 91%", "WARNING"),
+    (
+        "2026/11/30 18:21:00 [crit] 1234#0: out of workers",
+        "CRITICAL",
+    ),
+    ("ts=1 level=debug msg=\"cache miss\"", "DEBUG"),
+    (
+        "10.0.0.1 - - [30/Nov/2026:18:21:00 +0000] \"GET /static/img/fatal-logo.png HTTP/1.1\" 200 512",
+        "INFO",
+    ),
+    ("my-error-handler ok", "INFO"),
+    ("GET /api/errors?kind=warning 200", "INFO"),
+    ("retrying after an error from the upstream", "INFO"),
+    ("java.lang.Error: boom", "INFO"),
+];
+
+#[test]
+fn a_level_is_read_where_loggers_write_it_and_nowhere_else() {
+    let input: String = WORDED.iter().map(|(line, _)| format!("{line}\n")).collect();
+    let guessed = run(&[], input.clone());
+    assert_eq!(guessed.code, Some(0), "{}", guessed.stderr);
+    let events = parse_events(&guessed.stdout);
+    assert_eq!(events.len(), WORDED.len());
+    for ((line, level), event) in WORDED.iter().zip(&events) {
+        assert_eq!(event["level"], *level, "{line}");
+        assert_eq!(event["message"], *line);
+    }
+
+    // `--level-from none`: every plain-text line is INFO; a JSON line's
+    // own level still counts.
+    let json = "{\"level\":\"error\",\"message\":\"x\"}\n";
+    let none = run(&["--level-from", "none"], format!("{input}{json}"));
+    assert_eq!(none.code, Some(0), "{}", none.stderr);
+    let levels: Vec<Value> = parse_events(&none.stdout)
+        .iter()
+        .map(|event| event["level"].clone())
+        .collect();
+    let mut expected = vec![json!("INFO"); WORDED.len()];
+    expected.push(json!("ERROR"));
+    assert_eq!(levels, expected);
+    assert_eq!(none.summary["processed"], WORDED.len() as u64 + 1);
+}
