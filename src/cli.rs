@@ -499,6 +499,36 @@ pub(crate) struct Args {
     #[arg(long = "field", value_name = "KEY=VALUE", value_parser = parse_field, conflicts_with = "raw", env = "SHIPPER_FIELD", value_delimiter = ',', help_heading = "Envelope")]
     pub fields: Vec<(String, String)>,
 
+    /// The member of a JSON line that holds its message, read before the
+    /// names loggers use (`message`, `msg`, `@m`, `MESSAGE`...).
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "SHIPPER_MESSAGE_KEY",
+        help_heading = "Envelope"
+    )]
+    pub message_key: Option<String>,
+
+    /// The member of a JSON line that holds its level, read before the
+    /// names loggers use (`level`, `severity`, `levelname`, `@l`...).
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "SHIPPER_LEVEL_KEY",
+        help_heading = "Envelope"
+    )]
+    pub level_key: Option<String>,
+
+    /// The member of a JSON line that holds its time, read before the
+    /// names loggers use (`timestamp`, `time`, `ts`, `@timestamp`...).
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "SHIPPER_TIMESTAMP_KEY",
+        help_heading = "Envelope"
+    )]
+    pub timestamp_key: Option<String>,
+
     /// Where a plain-text line's level comes from: `auto` reads a level
     /// word where loggers put it (`ERROR ...`, `[warn]`, `level=info`,
     /// after the leading time), never inside a path or another word;

@@ -34,6 +34,11 @@ pub(crate) struct EnvelopeConfig {
     /// Whether a plain-text line's level may be read from its words
     /// (`--level-from auto`); otherwise it is INFO.
     pub guess_levels: bool,
+    /// The members that hold the message, the level and the timestamp,
+    /// besides (and before) the names loggers use.
+    pub message_key: Option<String>,
+    pub level_key: Option<String>,
+    pub timestamp_key: Option<String>,
 }
 
 /// What an envelope adds around a line, at most, escaping aside: the
@@ -77,5 +82,8 @@ pub(super) fn config(args: &Args) -> Result<EnvelopeConfig, String> {
         max_line_bytes: args.max_line_bytes as usize,
         fields: args.fields.clone(),
         guess_levels: args.level_from == LevelFromArg::Auto,
+        message_key: args.message_key.clone(),
+        level_key: args.level_key.clone(),
+        timestamp_key: args.timestamp_key.clone(),
     })
 }

@@ -6,6 +6,7 @@
 //! the rest are copied as raw JSON text under `data`, and the event is
 //! written once, straight into the batch.
 
+mod conventions;
 mod edge;
 pub(crate) mod fields;
 mod scan;
@@ -13,6 +14,7 @@ pub(crate) mod timestamp;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::json;
@@ -20,8 +22,9 @@ use serde_json::json;
 use crate::config::{EnvelopeConfig, EnvelopeMode};
 use crate::diagnostics;
 use crate::level::{Finer, Level};
+use conventions::Names;
 use edge::{Edge, Repaired};
-use fields::{Members, NotObject, Raw, as_str, is_object, is_string, object_body};
+use fields::{Members, NotObject, Raw, is_object, is_string, object_body};
 
 /// One line and what is known of it.
 #[derive(Debug, Clone, Copy)]
@@ -101,21 +104,27 @@ pub(crate) struct Encoder {
     /// share one (a file's path is escaped once, not once per event).
     source: (String, Vec<u8>),
     levels: Levels,
+    /// A JSON line without a message was told of (once a run).
+    told_no_message: bool,
 }
 
 /// How a line's level is read, for the encoder and for intake (where
 /// `--protect-level` needs it before the line is an event).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Levels {
     /// Read a plain-text line's level from its words.
     guess: bool,
+    names: Arc<Names>,
 }
 
 impl Levels {
     /// Levels read as `--level-from auto` reads them.
     #[cfg(test)]
     pub(crate) fn guessing() -> Levels {
-        Levels { guess: true }
+        Levels {
+            guess: true,
+            names: Arc::default(),
+        }
     }
 
     /// The level of a line as its event would carry it, read without
@@ -123,8 +132,9 @@ impl Levels {
     pub(crate) fn of(&self, bytes: &[u8]) -> Level {
         let text = String::from_utf8_lossy(bytes);
         let mut fixed = None;
-        let from_json = json_members(&text, &mut fixed)
-            .and_then(|(members, _)| Event::from_members(members, false, Repairs::default()).ok());
+        let from_json = json_members(&text, &mut fixed).and_then(|(members, _)| {
+            Event::from_members(members, &self.names, false, Repairs::default()).ok()
+        });
         match from_json {
             Some(event) => event.level,
             None => self.in_text(&text).map_or(Level::Info, |(level, _)| level),
@@ -157,13 +167,19 @@ impl Encoder {
             source: (String::new(), b"\"\"".to_vec()),
             levels: Levels {
                 guess: config.guess_levels,
+                names: Arc::new(Names::new(
+                    config.message_key.as_deref(),
+                    config.level_key.as_deref(),
+                    config.timestamp_key.as_deref(),
+                )),
             },
+            told_no_message: false,
         }
     }
 
     /// How this encoder reads levels.
     pub(crate) fn levels(&self) -> Levels {
-        self.levels
+        self.levels.clone()
     }
 
     /// Writes `line`'s event into `out` (without a newline). A rejected
@@ -208,7 +224,7 @@ impl Encoder {
                 .first()
                 .map_or(Invalid::NotObject, |&edge| Invalid::Unreadable(edge)),
         })?;
-        let event = Event::from_members(members, true, Repairs::default())?;
+        let event = Event::from_members(members, &self.levels.names, true, Repairs::default())?;
         self.write(&event, line, out);
         Ok(())
     }
@@ -239,12 +255,22 @@ impl Encoder {
                 repairs.edges = Repaired::of(&edges);
                 report_repair(line, self.mode, edge::describe(&edges));
             }
-            Event::from_members(members, false, repairs).ok()
+            Event::from_members(members, &self.levels.names, false, repairs).ok()
         });
         let event = from_json
             .unwrap_or_else(|| Event::from_text(&text, self.levels.in_text(&text), repairs));
         if let Some(fault) = &event.fallback {
             report_repair(line, self.mode, format!("{fault}; kept under data"));
+        }
+        if event.no_message && !std::mem::replace(&mut self.told_no_message, true) {
+            diagnostics::warn("envelope", "no_message", || {
+                (
+                    "JSON lines without a message member are shipped with an empty message \
+                     (--message-key names another member); said once"
+                        .to_owned(),
+                    json!({"mode": self.mode.name(), "reason": "no message member", "source": line.source}),
+                )
+            });
         }
         self.write(&event, line, out);
     }
@@ -447,6 +473,9 @@ struct Event<'a> {
     repairs: Repairs,
     /// In best-effort mode, the first member that did not fit.
     fallback: Option<Invalid>,
+    /// A JSON object with no message member (best-effort ships it with an
+    /// empty one).
+    no_message: bool,
 }
 
 enum Message<'a> {
@@ -458,7 +487,7 @@ enum Message<'a> {
 
 /// The envelope member a key names, and the rank of that name (lower wins
 /// when a line has several: `timestamp` over `time` over `ts`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     Timestamp,
     Level,
@@ -467,27 +496,6 @@ enum Role {
     Context,
     Diagnostics,
     Data,
-}
-
-fn role(key: &str) -> Option<(Role, u8)> {
-    Some(match key {
-        "timestamp" => (Role::Timestamp, 0),
-        "time" => (Role::Timestamp, 1),
-        "ts" => (Role::Timestamp, 2),
-        "@timestamp" => (Role::Timestamp, 3),
-        "level" => (Role::Level, 0),
-        "severity" => (Role::Level, 1),
-        "lvl" => (Role::Level, 2),
-        "loglevel" => (Role::Level, 3),
-        "message" => (Role::Message, 0),
-        "msg" => (Role::Message, 1),
-        "logger" => (Role::Logger, 0),
-        "name" => (Role::Logger, 1),
-        "context" => (Role::Context, 0),
-        "diagnostics" => (Role::Diagnostics, 0),
-        "data" => (Role::Data, 0),
-        _ => return None,
-    })
 }
 
 type Member<'a> = (Cow<'a, str>, Raw<'a>);
@@ -506,6 +514,7 @@ impl<'a> Event<'a> {
             extra: Vec::new(),
             repairs,
             fallback: None,
+            no_message: false,
         }
     }
 
@@ -514,10 +523,11 @@ impl<'a> Event<'a> {
     /// kept under `data` and the envelope falls back to a default.
     fn from_members(
         members: Members<'a>,
+        names: &Names,
         strict: bool,
         repairs: Repairs,
     ) -> Result<Event<'a>, Invalid> {
-        let (claims, extra) = claim(unwrap_fapilog(members));
+        let (claims, extra) = claim(unwrap_fapilog(members), names);
         let [
             timestamp,
             level,
@@ -532,19 +542,17 @@ impl<'a> Event<'a> {
             extra,
             fallback: None,
         };
-        let timestamp = fit.check(timestamp, |raw| {
+        let timestamp = fit.check(timestamp, |_, raw| {
             timestamp::normalise(raw).ok_or_else(|| Invalid::BadTimestamp(raw.get().to_owned()))
         })?;
-        let level = fit.check(level, |raw| {
-            let word = as_str(raw).ok_or(Invalid::LevelNotString)?;
-            let finer = Finer::parse(&word);
-            Level::parse(&word)
-                .map(|level| (level, finer))
-                .ok_or_else(|| Invalid::UnknownLevel(word.into_owned()))
-        })?;
-        let context = fit.check(context, |raw| object(raw, "context"))?;
-        let diagnostics = fit.check(diagnostics, |raw| object(raw, "diagnostics"))?;
-        let data = fit.check(data, |raw| object(raw, "data"))?;
+        let level = match level {
+            Some(member) => fit.check(Some(member), |key, raw| conventions::level(key, raw))?,
+            None => nested_level(&fit.extra),
+        };
+        let context = fit.check(context, |_, raw| object(raw, "context"))?;
+        let diagnostics = fit.check(diagnostics, |_, raw| object(raw, "diagnostics"))?;
+        let data = fit.check(data, |_, raw| object(raw, "data"))?;
+        let no_message = message.is_none();
         let message = fit.message(message)?;
         let logger = fit.logger(logger);
         Ok(Event {
@@ -559,18 +567,30 @@ impl<'a> Event<'a> {
             extra: fit.extra,
             repairs,
             fallback: fit.fallback,
+            no_message,
         })
     }
+}
+
+/// ECS's level written nested (`"log": {"level": "error"}`), read where no
+/// member names the level; the `log` object stays under `data`.
+fn nested_level(extra: &Members<'_>) -> Option<(Level, Option<Finer>)> {
+    let (_, log) = extra
+        .iter()
+        .find(|(key, value)| key == "log" && is_object(*value))?;
+    let members = fields::members(*log)?;
+    let (_, level) = members.iter().find(|(key, _)| key == "level")?;
+    conventions::level("log.level", *level).ok()
 }
 
 /// Sorts members into the envelope's roles, the preferred name winning
 /// where a line has several (`timestamp` over `time`); the rest, and the
 /// names that lost, are returned to go under `data`.
-fn claim(members: Members<'_>) -> ([Option<Member<'_>>; 7], Members<'_>) {
+fn claim<'a>(members: Members<'a>, names: &Names) -> ([Option<Member<'a>>; 7], Members<'a>) {
     let mut claims: [Option<(u8, Member)>; 7] = Default::default();
     let mut extra = Vec::new();
     for (key, value) in members {
-        let Some((role, rank)) = role(&key) else {
+        let Some((role, rank)) = names.role(&key) else {
             extra.push((key, value));
             continue;
         };
@@ -613,12 +633,12 @@ impl<'a> Fitter<'a> {
     fn check<T>(
         &mut self,
         member: Option<Member<'a>>,
-        read: impl FnOnce(Raw<'a>) -> Result<T, Invalid>,
+        read: impl FnOnce(&str, Raw<'a>) -> Result<T, Invalid>,
     ) -> Result<Option<T>, Invalid> {
         let Some(member) = member else {
             return Ok(None);
         };
-        match read(member.1) {
+        match read(&member.0, member.1) {
             Ok(value) => Ok(Some(value)),
             Err(fault) => {
                 self.fault(fault)?;
@@ -636,6 +656,8 @@ impl<'a> Fitter<'a> {
             Some((_, raw)) => self
                 .fault(Invalid::MessageNotString)
                 .map(|()| Message::Text(raw.get())),
+            // Told once a run by the encoder, not as a fault of each line.
+            None if !self.strict => Ok(Message::Text("")),
             None => self
                 .fault(Invalid::MissingMessage)
                 .map(|()| Message::Text("")),

@@ -26,6 +26,9 @@ fn raw_encoder() -> Encoder {
         max_line_bytes: 1 << 20,
         fields: Vec::new(),
         guess_levels: true,
+        message_key: None,
+        level_key: None,
+        timestamp_key: None,
     };
     Encoder::new(&config, "test")
 }
@@ -258,6 +261,9 @@ async fn a_gap_marker_stands_where_invalid_lines_were_dropped() {
         max_line_bytes: 1 << 20,
         fields: Vec::new(),
         guess_levels: true,
+        message_key: None,
+        level_key: None,
+        timestamp_key: None,
     };
     let sinks = vec![blocking(memory("m", &record))];
     let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks);
@@ -365,6 +371,9 @@ mod properties {
                     max_line_bytes: 1 << 20,
                     fields: Vec::new(),
                     guess_levels: true,
+                    message_key: None,
+                    level_key: None,
+                    timestamp_key: None,
                 };
                 let sinks = failures.iter().enumerate().map(|(i, fail_at)| {
                     let sink = memory(&format!("sink{i}"), &Arc::default());

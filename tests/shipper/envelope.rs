@@ -394,3 +394,207 @@ fn a_level_is_read_where_loggers_write_it_and_nowhere_else() {
     assert_eq!(levels, expected);
     assert_eq!(none.summary["processed"], WORDED.len() as u64 + 1);
 }
+
+/// A line as each common JSON logger writes it, and what its event holds:
+/// level, message, timestamp, logger (`None`: the source's name), and
+/// members that go under `data`.
+type Convention = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static [&'static str],
+);
+
+const CONVENTIONS: [Convention; 12] = [
+    (
+        r#"{"level":50,"time":1796062860031,"pid":4242,"hostname":"web-1","name":"api","msg":"db timeout","err":{"type":"Error"}}"#,
+        "ERROR",
+        "db timeout",
+        "2026-11-30T18:21:00.031Z",
+        Some("api"),
+        &["pid", "hostname", "err"],
+    ),
+    (
+        r#"{"name":"myapp","hostname":"h","pid":1,"level":30,"msg":"hi","time":"2026-11-30T18:21:00.031Z","v":0}"#,
+        "INFO",
+        "hi",
+        "2026-11-30T18:21:00.031Z",
+        Some("myapp"),
+        &["hostname", "pid", "v"],
+    ),
+    (
+        r#"{"asctime":"2026-11-30 18:21:00,031","levelname":"WARNING","name":"app.db","message":"slow query"}"#,
+        "WARNING",
+        "slow query",
+        "",
+        Some("app.db"),
+        &["asctime"],
+    ),
+    (
+        r#"{"@t":"2026-11-30T18:21:00.0310000Z","@mt":"Order {OrderId} failed","@l":"Error","@x":"System.Exception: boom","OrderId":42}"#,
+        "ERROR",
+        "Order {OrderId} failed",
+        "2026-11-30T18:21:00.031Z",
+        None,
+        &["@x", "OrderId"],
+    ),
+    (
+        r#"{"@timestamp":"2026-11-30T18:21:00.031Z","log.level":"warn","message":"disk low","ecs.version":"1.6.0"}"#,
+        "WARNING",
+        "disk low",
+        "2026-11-30T18:21:00.031Z",
+        None,
+        &["ecs.version"],
+    ),
+    (
+        r#"{"@timestamp":"2026-11-30T18:21:00.031Z","log":{"level":"error","logger":"app"},"message":"nested"}"#,
+        "ERROR",
+        "nested",
+        "2026-11-30T18:21:00.031Z",
+        None,
+        &["log"],
+    ),
+    (
+        r#"{"time":"2026-11-30T19:21:00.031+01:00","level":"WARN","msg":"disk","disk":"/var"}"#,
+        "WARNING",
+        "disk",
+        "2026-11-30T18:21:00.031Z",
+        None,
+        &["disk"],
+    ),
+    (
+        r#"{"level":"error","ts":1796062860.031,"caller":"main.go:12","msg":"db down","error":"timeout"}"#,
+        "ERROR",
+        "db down",
+        "2026-11-30T18:21:00.031Z",
+        None,
+        &["caller", "error"],
+    ),
+    (
+        r#"{"severity":"NOTICE","message":"started","timestamp":"2026-11-30T18:21:00.031Z"}"#,
+        "INFO",
+        "started",
+        "2026-11-30T18:21:00.031Z",
+        None,
+        &[],
+    ),
+    (
+        r#"{"message":"Payment failed","context":{},"level":400,"level_name":"ERROR","channel":"app","datetime":"2026-11-30T18:21:00.031+00:00","extra":{}}"#,
+        "ERROR",
+        "Payment failed",
+        "2026-11-30T18:21:00.031Z",
+        None,
+        &["level_name", "channel", "extra"],
+    ),
+    (
+        r#"{"__CURSOR":"s=1","__REALTIME_TIMESTAMP":"1796062860031234","PRIORITY":"3","_HOSTNAME":"web-1","SYSLOG_IDENTIFIER":"sshd","_PID":"811","_SYSTEMD_UNIT":"ssh.service","MESSAGE":"kex failed"}"#,
+        "ERROR",
+        "kex failed",
+        "2026-11-30T18:21:00.031Z",
+        None,
+        &[
+            "__CURSOR",
+            "_HOSTNAME",
+            "SYSLOG_IDENTIFIER",
+            "_PID",
+            "_SYSTEMD_UNIT",
+        ],
+    ),
+    (
+        r#"{"short_message":"gelf says","level":4,"host":"h","_user":"u"}"#,
+        "WARNING",
+        "gelf says",
+        "",
+        None,
+        &["host", "_user"],
+    ),
+];
+
+#[test]
+fn json_loggers_conventions_map_onto_the_envelope() {
+    let input: String = CONVENTIONS.iter().map(|c| format!("{}\n", c.0)).collect();
+    let shipped = run(&[], input.clone());
+    assert_eq!(shipped.code, Some(0), "{}", shipped.stderr);
+    assert_eq!(
+        shipped.stderr.lines().count(),
+        1,
+        "the summary only: {}",
+        shipped.stderr
+    );
+    let events = parse_events(&shipped.stdout);
+    assert_eq!(events.len(), CONVENTIONS.len());
+    for ((line, level, message, timestamp, logger, data), event) in CONVENTIONS.iter().zip(&events)
+    {
+        assert_eq!(event["level"], *level, "{line}");
+        assert_eq!(event["message"], *message, "{line}");
+        if !timestamp.is_empty() {
+            assert_eq!(event["timestamp"], *timestamp, "{line}");
+        }
+        assert_eq!(event["logger"], logger.unwrap_or("stdin"), "{line}");
+        let kept: Vec<&str> = event["data"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = data.to_vec();
+        expected.sort_unstable();
+        let mut kept = kept;
+        kept.sort_unstable();
+        assert_eq!(kept, expected, "{line}");
+    }
+    assert_eq!(events[8]["diagnostics"]["syslog_severity"], "notice");
+
+    // Strict mode takes them all as well-formed events.
+    let strict = run(&["--strict-envelope"], input);
+    assert_eq!(strict.code, Some(0), "{}", strict.stderr);
+    assert_eq!(strict.summary["processed"], CONVENTIONS.len() as u64);
+}
+
+#[test]
+fn members_named_by_the_user_come_before_the_usual_names() {
+    let line = r#"{"text":"hello","sev":"warn","when":"2026-11-30T18:21:00Z","message":"not this","level":"debug"}"#;
+    let named = run(
+        &[
+            "--message-key",
+            "text",
+            "--level-key",
+            "sev",
+            "--timestamp-key",
+            "when",
+        ],
+        format!("{line}\n"),
+    );
+    assert_eq!(named.code, Some(0), "{}", named.stderr);
+    let event = &parse_events(&named.stdout)[0];
+    assert_eq!(event["message"], "hello");
+    assert_eq!(event["level"], "WARNING");
+    assert_eq!(event["timestamp"], "2026-11-30T18:21:00.000Z");
+    assert_eq!(
+        event["data"],
+        json!({"message": "not this", "level": "debug"})
+    );
+}
+
+#[test]
+fn json_lines_without_a_message_are_told_of_once() {
+    let input = "{\"event\":\"login\",\"user\":\"a\"}\n".repeat(50);
+    let shipped = run(&[], input);
+    assert_eq!(shipped.code, Some(0), "{}", shipped.stderr);
+    let events = parse_events(&shipped.stdout);
+    assert_eq!(events.len(), 50);
+    assert!(
+        events
+            .iter()
+            .all(|event| event["message"] == "" && event["data"]["user"] == "a")
+    );
+    let told: Vec<&str> = shipped
+        .stderr
+        .lines()
+        .filter(|line| line.contains("without a message"))
+        .collect();
+    assert_eq!(told.len(), 1, "{}", shipped.stderr);
+    assert_eq!(shipped.summary["processed"], 50);
+}
