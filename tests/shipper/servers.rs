@@ -441,7 +441,7 @@ impl NatsCluster {
     }
 
     /// Every message in the stream, in stream order, with its
-    /// `Nats-Msg-Id`, from a node still running. Read message by message
+    /// `Nats-Msg-Id` (empty if it has none), from a node still running. Read message by message
     /// from the stream's leader, so that it needs no meta leader (a
     /// consumer would, and the nodes left may still be electing one).
     pub fn read_stream(&self, name: &str) -> Vec<(String, Vec<u8>)> {
@@ -454,7 +454,8 @@ impl NatsCluster {
                 futures_util::stream::iter(state.first_sequence..=state.last_sequence)
                     .map(|sequence| async move {
                         let message = stream.get_raw_message(sequence).await.ok()?;
-                        let id = message.headers.get("Nats-Msg-Id")?.to_string();
+                        let id = message.headers.get("Nats-Msg-Id");
+                        let id = id.map(ToString::to_string).unwrap_or_default();
                         Some((id, message.payload.to_vec()))
                     })
                     .buffered(64)
