@@ -356,6 +356,193 @@ impl Drop for NatsServer {
     }
 }
 
+/// Three nats-servers with JetStream routed to each other as one cluster,
+/// each with its own store and a monitoring port, so that a test can see
+/// which of them a client is connected to.
+pub struct NatsCluster {
+    pub nodes: Vec<NatsServer>,
+    /// Each node's monitoring (HTTP) port, `-m`.
+    monitors: Vec<u16>,
+}
+
+impl NatsCluster {
+    /// Starts three nodes; a stream can be created once `create_stream`
+    /// finds the cluster formed.
+    pub fn start() -> NatsCluster {
+        const SIZE: usize = 3;
+        let clients: Vec<u16> = (0..SIZE).map(|_| free_port()).collect();
+        let routes: Vec<u16> = (0..SIZE).map(|_| free_port()).collect();
+        let monitors: Vec<u16> = (0..SIZE).map(|_| free_port()).collect();
+        let nodes = (0..SIZE)
+            .map(|node| {
+                let others: Vec<String> = (0..SIZE)
+                    .filter(|&other| other != node)
+                    .map(|other| format!("nats://127.0.0.1:{}", routes[other]))
+                    .collect();
+                let args = [
+                    "--server_name".to_owned(),
+                    format!("node-{node}"),
+                    "--cluster_name".to_owned(),
+                    "shipper-test".to_owned(),
+                    "--cluster".to_owned(),
+                    format!("nats://127.0.0.1:{}", routes[node]),
+                    "--routes".to_owned(),
+                    others.join(","),
+                    "-m".to_owned(),
+                    monitors[node].to_string(),
+                ];
+                let mut server = NatsServer {
+                    child: None,
+                    port: clients[node],
+                    dir: tempfile::tempdir().unwrap(),
+                    args: args.to_vec(),
+                    jetstream: true,
+                };
+                server.run();
+                server
+            })
+            .collect();
+        NatsCluster { nodes, monitors }
+    }
+
+    /// `nats=nats://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3/SUBJECT`.
+    pub fn sink(&self, subject: &str) -> String {
+        let servers: Vec<String> = self.nodes.iter().map(NatsServer::address).collect();
+        format!("nats=nats://{}/{subject}", servers.join(","))
+    }
+
+    /// Creates a stream capturing `subjects`, stored on every node, once
+    /// the cluster has formed (until then JetStream refuses it), and waits
+    /// until the stream has a leader and every replica is current.
+    pub fn create_stream(&self, name: &str, subjects: &[&str]) {
+        self.wait_for_meta_leader();
+        let config = jetstream::stream::Config {
+            name: name.to_owned(),
+            subjects: subjects.iter().map(|s| s.to_string()).collect(),
+            num_replicas: self.nodes.len(),
+            ..Default::default()
+        };
+        let created = || {
+            block_on(async {
+                let client = self.nodes[0].client().await?;
+                let context = jetstream::ContextBuilder::new()
+                    .timeout(Duration::from_secs(2))
+                    .build(client);
+                context.get_or_create_stream(config.clone()).await.ok()?;
+                let mut stream = context.get_stream(name).await.ok()?;
+                let info = stream.info().await.ok()?;
+                let cluster = info.cluster.as_ref()?;
+                let replicas_current = cluster.replicas.len() == self.nodes.len() - 1
+                    && cluster.replicas.iter().all(|peer| peer.current);
+                (cluster.leader.is_some() && replicas_current).then_some(())
+            })
+        };
+        poll(&format!("stream {name} stored on every node"), created);
+    }
+
+    /// Every message in the stream, in stream order, with its
+    /// `Nats-Msg-Id` (empty if it has none), from a node still running. Read message by message
+    /// from the stream's leader, so that it needs no meta leader (a
+    /// consumer would, and the nodes left may still be electing one).
+    pub fn read_stream(&self, name: &str) -> Vec<(String, Vec<u8>)> {
+        let read = || {
+            block_on(async {
+                let client = self.running_node().client().await?;
+                let mut stream = jetstream::new(client).get_stream(name).await.ok()?;
+                let state = stream.info().await.ok()?.state.clone();
+                let stream = &stream;
+                futures_util::stream::iter(state.first_sequence..=state.last_sequence)
+                    .map(|sequence| async move {
+                        let message = stream.get_raw_message(sequence).await.ok()?;
+                        let id = message.headers.get("Nats-Msg-Id");
+                        let id = id.map(ToString::to_string).unwrap_or_default();
+                        Some((id, message.payload.to_vec()))
+                    })
+                    .buffered(64)
+                    .collect::<Vec<_>>()
+                    .await
+                    .into_iter()
+                    .collect::<Option<Vec<_>>>()
+            })
+        };
+        poll(&format!("stream {name} read"), read)
+    }
+
+    /// Waits until every running node knows the whole cluster and names
+    /// the same meta leader, itself running (`/jsz`): until then JetStream
+    /// can neither create a stream nor a consumer.
+    fn wait_for_meta_leader(&self) {
+        let running: Vec<usize> = (0..self.nodes.len())
+            .filter(|&node| self.nodes[node].child.is_some())
+            .collect();
+        let names: Vec<String> = running.iter().map(|node| format!("node-{node}")).collect();
+        let leader = |node: usize| {
+            let jsz = monitoring(self.monitors[node], "/jsz")?;
+            let meta = &jsz["meta_cluster"];
+            let leader = meta["leader"].as_str()?.to_owned();
+            (meta["cluster_size"] == self.nodes.len()).then_some(leader)
+        };
+        poll("a meta leader", || {
+            let leaders: Vec<Option<String>> = running.iter().map(|&node| leader(node)).collect();
+            let first = leaders[0].clone()?;
+            let agreed = leaders.iter().all(|leader| leader.as_ref() == Some(&first));
+            (agreed && names.contains(&first)).then_some(())
+        });
+    }
+
+    /// The node a client whose name starts with `name` is connected to,
+    /// by each running node's monitoring endpoint (`/connz`).
+    pub fn node_serving(&self, name: &str) -> Option<usize> {
+        (0..self.nodes.len()).find(|&node| {
+            self.nodes[node].child.is_some()
+                && monitoring(self.monitors[node], "/connz")
+                    .and_then(|connz| connz["connections"].as_array().cloned())
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|connection| {
+                        connection["name"]
+                            .as_str()
+                            .is_some_and(|named| named.starts_with(name))
+                    })
+        })
+    }
+
+    /// A node still running, to ask about streams.
+    pub fn running_node(&self) -> &NatsServer {
+        self.nodes
+            .iter()
+            .find(|node| node.child.is_some())
+            .expect("a node still runs")
+    }
+}
+
+/// Polls `attempt` until it gives a value, failing after half a minute.
+fn poll<T>(what: &str, mut attempt: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = attempt() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What a node's monitoring endpoint answers at `path`, as JSON; `None`
+/// while it does not answer.
+fn monitoring(port: u16, path: &str) -> Option<serde_json::Value> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).ok()?;
+    let body = answer.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    serde_json::from_slice(&answer[body..]).ok()
+}
+
 fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

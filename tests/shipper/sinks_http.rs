@@ -709,3 +709,30 @@ fn each_change_of_error_is_a_warning_and_the_recovery_is_told() {
     assert!(recovered.ends_with("is delivering again"), "{recovered}");
     assert_eq!(told[2]["sink"], told[0]["sink"]);
 }
+
+/// A comma in a collector URL's query belongs to the URL, whether the
+/// sink comes from `--sink` or from a `SHIPPER_SINK` list: the collector is
+/// asked for the whole query and gets every event.
+#[test]
+fn a_comma_in_the_query_reaches_the_collector_whole() {
+    let collector = Collector::start(Vec::new(), Reply::ok());
+    let sink = format!("{}?tags=a,b", collector.sink());
+    let flag = run(&["--sink", &sink], numbered_lines(3));
+    assert_eq!(flag.code, Some(0), "{}", flag.stderr);
+    assert_eq!(flag.summary["sinks"].as_array().unwrap().len(), 1);
+    let list = format!("{sink},file=copy.jsonl");
+    let listed = run_with_env(&[], &[("SHIPPER_SINK", &list)], numbered_lines(3));
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    assert_eq!(listed.summary["sinks"].as_array().unwrap().len(), 2);
+    assert_eq!(listed.events("copy.jsonl").len(), 3);
+
+    let requests = collector.requests();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        assert_eq!(request.path, "/ingest?tags=a,b");
+    }
+    assert_eq!(
+        messages(&collector.delivered()),
+        [expected(3), expected(3)].concat()
+    );
+}

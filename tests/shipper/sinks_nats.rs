@@ -1,7 +1,8 @@
 //! The NATS JetStream sink against a real nats-server: every event stored
 //! once, in order, with its envelope; a server killed and restarted in the
-//! middle of a run, told while it is down and once it is back; streams
-//! missing or created; credentials; a retry budget spent.
+//! middle of a run, told while it is down and once it is back; a cluster
+//! whose node shipper is connected to dies; streams missing or created;
+//! credentials; a retry budget spent.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common::{Running, numbered_lines, run, run_with_env, shipper, wait_until};
-use crate::servers::{NatsServer, free_port, retried_so_far};
+use crate::servers::{NatsCluster, NatsServer, free_port, retried_so_far};
 use crate::sinks_http::retry_diagnostics;
 
 /// The message of each stored event, in stream order.
@@ -563,4 +564,100 @@ fn a_server_that_goes_down_is_warned_of_while_retrying_and_its_return_is_told() 
         (Some("INFO"), warning["sink"].clone()),
         "{stderr}"
     );
+}
+
+/// The README's cluster form, `nats=nats://A,B,C/SUBJECT`, against three
+/// routed nodes and a stream replicated on all three: shipper's node is
+/// killed while publishes are in flight, shipper carries on through another
+/// node of its list, and what it published again after the lost acks is not
+/// stored twice.
+#[test]
+fn the_node_shipper_is_connected_to_dies_and_the_cluster_stores_every_event_once() {
+    let mut cluster = NatsCluster::start();
+    cluster.create_stream("LOGS", &["logs.app"]);
+    let sink = cluster.sink("logs.app");
+    assert_eq!(sink.matches(',').count(), 2, "{sink}");
+    let args = [
+        "--sink",
+        &sink,
+        "--batch-size",
+        "100",
+        "--batch-timeout",
+        "10ms",
+        "--nats-timeout",
+        "1s",
+        "--retry-initial",
+        "20ms",
+        "--retry-max-delay",
+        "200ms",
+        "--retry-max",
+        "1000",
+        "--shutdown-timeout",
+        "60s",
+    ];
+    let (running, stdin) = Running::start(&args);
+    let (total, before) = (6_000, 3_000);
+    let (killed, kill_told) = std::sync::mpsc::channel();
+    let feeder = std::thread::spawn(move || feed_around_a_kill(stdin, total, before, kill_told));
+    wait_until(Duration::from_secs(30), "the first events stored", || {
+        stored_in(cluster.running_node()) >= 1_000
+    });
+    let mut serving = None;
+    wait_until(Duration::from_secs(30), "shipper's connection seen", || {
+        serving = cluster.node_serving("shipper/");
+        serving.is_some()
+    });
+    let serving = serving.unwrap();
+    cluster.nodes[serving].kill();
+    killed.send(()).unwrap();
+    let stdin = feeder.join().unwrap();
+    wait_until(Duration::from_secs(30), "shipper on another node", || {
+        cluster
+            .node_serving("shipper/")
+            .is_some_and(|node| node != serving)
+    });
+    drop(stdin);
+    let (code, stderr, summary, _dir) = running.finish();
+
+    assert_eq!(code, Some(0), "{stderr}");
+    crate::common::assert_invariant(&summary);
+    assert_eq!(summary["dropped"], 0, "{summary}");
+    assert_eq!(summary["processed"], total, "{summary}");
+    assert!(stderr.contains("disconnected"), "{stderr}");
+    assert!(
+        !stderr.contains("already held"),
+        "only retries met duplicates: {stderr}"
+    );
+    let stored = cluster.read_stream("LOGS");
+    assert_distinct_ids(&stored);
+    let mut got = messages(&stored);
+    assert_eq!(got.len(), total, "every event exactly once");
+    got.sort_by_key(|message| message[5..].parse::<usize>().unwrap());
+    assert_eq!(got, expected(total));
+}
+
+/// How many messages stream LOGS holds, as `node` sees it.
+fn stored_in(node: &NatsServer) -> u64 {
+    node.stream_state("LOGS").map_or(0, |(_, n)| n)
+}
+
+/// Writes `total` numbered lines a hundred at a time, a few milliseconds
+/// apart so that publishes are in flight all along; waits to be told of
+/// the kill before writing line `before`. Returns stdin, still open.
+fn feed_around_a_kill(
+    mut stdin: std::process::ChildStdin,
+    total: usize,
+    before: usize,
+    killed: std::sync::mpsc::Receiver<()>,
+) -> std::process::ChildStdin {
+    let input = numbered_lines(total);
+    let lines: Vec<&[u8]> = input.split_inclusive(|&b| b == b'\n').collect();
+    for (at, hundred) in lines.chunks(100).enumerate() {
+        if at * 100 == before {
+            killed.recv().unwrap();
+        }
+        stdin.write_all(&hundred.concat()).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stdin
 }
