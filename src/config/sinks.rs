@@ -69,14 +69,19 @@ fn unknown_sink(spec: &str) -> String {
     }
 }
 
-/// The name a sink goes by in diagnostics and the summary.
+/// The name a sink goes by in diagnostics, the summary, the stats lines
+/// and `/metrics`: written as `--sink` takes it (`file=out.log`,
+/// `http=URL`, `nats=nats://HOST:PORT/SUBJECT`, `syslog=tcp://HOST:PORT`),
+/// so that a script can give it back to `--sink` for the same sink. An
+/// HTTP sink whose URL holds credentials is the exception: they are
+/// hidden, and its name says so.
 pub(crate) fn sink_label(sink: &SinkSpec) -> String {
     match sink {
         SinkSpec::Stdout => "stdout".to_owned(),
-        SinkSpec::File(path) => format!("file:{}", path.display()),
-        SinkSpec::Http(url) => http::label(url),
-        SinkSpec::Nats(target) => target.label(),
-        SinkSpec::Syslog(target) => target.label(),
+        SinkSpec::File(path) => format!("file={}", path.display()),
+        SinkSpec::Http(url) => format!("http={}", http::label(url)),
+        SinkSpec::Nats(target) => format!("nats={}", target.label()),
+        SinkSpec::Syslog(target) => format!("syslog={}", target.label()),
     }
 }
 
