@@ -674,3 +674,49 @@ fn show_checkpoint_does_not_open_a_fifo_at_a_saved_path() {
     assert_eq!(code, Some(0), "{shown}");
     assert!(shown.contains("app.log"), "{shown}");
 }
+
+/// One run reading `file` once from `cwd`, with `checkpoint` and its
+/// events appended to `out`: its summary, checked.
+fn once_from(cwd: &Path, file: &str, checkpoint: &str, out: &Path) -> Value {
+    let summary = cwd.join("summary.json");
+    let output = shipper()
+        .current_dir(cwd)
+        .args([file, "--checkpoint", checkpoint, "--sink"])
+        .arg(format!("file={}", out.display()))
+        .arg("--summary-file")
+        .arg(&summary)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    read_summary(&summary)
+}
+
+/// A checkpoint written by a run in one directory, reading a relative
+/// path, serves a run from another directory that names the file by its
+/// absolute path: the lines written before a rotation while shipper was
+/// stopped are read from the rotated file, once, and none is lost.
+#[test]
+fn a_checkpoint_serves_a_run_from_another_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    for sub in ["logs", "a", "b/c"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    let out = root.join("out.jsonl");
+    let mut writer = Writer::new(root.join("logs/app.log"), "app");
+    writer.write(3);
+    let first = once_from(&root.join("a"), "../logs/app.log", "../state.json", &out);
+    assert_eq!(first["processed"], 3);
+    let saved = root.join("logs/app.log").display().to_string();
+    assert_eq!(first["checkpoint"]["files"][0]["path"], saved.as_str());
+    writer.write(2);
+    writer.rotate_to(&root.join("logs/app.log.1"));
+    writer.write(2);
+    let second = once_from(&root.join("b/c"), &saved, "../../state.json", &out);
+    assert_eq!(
+        second["processed"], 4,
+        "the rotated file's end, then the new file"
+    );
+    assert_exactly(&delivered(&out), &writer.written());
+}
