@@ -720,3 +720,49 @@ fn a_checkpoint_serves_a_run_from_another_directory() {
     );
     assert_exactly(&delivered(&out), &writer.written());
 }
+
+/// Following: a run in one directory follows a relative pattern and is
+/// stopped; the file is rotated while shipper is stopped; a run from
+/// another directory follows the absolute pattern with the same
+/// checkpoint. Every line arrives once.
+#[test]
+fn a_followed_pattern_resumes_from_another_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    for sub in ["logs", "b/c"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    let out = root.join("out.jsonl");
+    let sink = format!("file={}", out.display());
+    let mut writer = Writer::new(root.join("logs/app.log"), "app");
+    writer.write(3);
+    let args = ["--follow", "logs/*.log", "--checkpoint", "state.json"];
+    let first = Started::new(
+        &root,
+        &[&args[..], &["--sink", &sink]].concat(),
+        Stdio::null(),
+        None,
+    );
+    wait_until(PATIENCE, "3 lines delivered", || delivered(&out).len() >= 3);
+    first.signal(Signal::SIGTERM);
+    let (code, stderr, summary) = first.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(summary["processed"], 3);
+    writer.write(2);
+    writer.rotate_to(&root.join("logs/app.log.1"));
+    writer.write(2);
+    let pattern = root.join("logs/*.log").display().to_string();
+    let args = ["--follow", &pattern, "--checkpoint", "../../state.json"];
+    let second = Started::new(
+        &root.join("b/c"),
+        &[&args[..], &["--sink", &sink]].concat(),
+        Stdio::null(),
+        None,
+    );
+    wait_until(PATIENCE, "7 lines delivered", || delivered(&out).len() >= 7);
+    second.signal(Signal::SIGTERM);
+    let (code, stderr, summary) = second.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(summary["processed"], 4, "{stderr}");
+    assert_exactly(&delivered(&out), &writer.written());
+}
