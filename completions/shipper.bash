@@ -45,6 +45,10 @@ _shipper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --show-checkpoint)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --glob-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

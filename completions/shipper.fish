@@ -2,6 +2,8 @@ complete -c shipper -s F -l follow -d 'Follow files like `tail -F`, across rotat
 complete -c shipper -l read-from -d 'Where to start in a file seen for the first time, when the run starts: `beginning` or `end`. Files that appear later, and files in the checkpoint, are read from their beginning or saved position' -r -f -a "beginning\t'From the first byte'
 end\t'From the end: only lines written from now on'"
 complete -c shipper -l checkpoint -d 'Save how far each file was delivered to this file, and resume from it when shipper starts again (at-least-once across restarts)' -r -F
+complete -c shipper -l show-checkpoint -d 'Print the positions saved in --checkpoint (of the FILEs given, or all), and exit: a table, or one JSON object with `--show-checkpoint=json` (see docs/summary.md)' -r -f -a "text\t'A table for a person'
+json\t'One JSON object'"
 complete -c shipper -l glob-interval -d 'How often --follow patterns are expanded again for new files' -r
 complete -c shipper -l rotate-wait -d 'How long a file renamed away (rotated) is still read, so the lines written just before the rotation are not lost' -r
 complete -c shipper -l exclude-file -d 'Leave files out of every --follow pattern\'s expansion: a glob matched against each file\'s name and its whole path (`\'*.bak\'`, `\'/var/log/app/debug-*\'`). Compressed files are always left out. Repeatable' -r
@@ -95,7 +97,6 @@ zsh\t''
 fish\t''
 elvish\t''
 powershell\t''"
-complete -c shipper -l show-checkpoint -d 'Print the positions saved in --checkpoint (of the FILEs given, or all), and exit'
 complete -c shipper -l reset-checkpoint -d 'Forget the positions saved in --checkpoint for the FILEs given (as --show-checkpoint names them), or for every file; then exit'
 complete -c shipper -l poll -d 'Look at followed files every 250ms instead of being told of changes by inotify (for network filesystems)'
 complete -c shipper -l http-gzip -d 'Compress HTTP request bodies with gzip'

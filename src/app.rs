@@ -26,14 +26,14 @@ use crate::sink::{self, Sink};
 use crate::source::checkpoint::{self, Checkpoint};
 use crate::source::{self, Source};
 use crate::stats;
-use crate::summary::{CheckpointSummary, Summary};
+use crate::summary::{CheckpointSummary, Inputs, Started, Summary};
 
 /// Does what the settings ask: ship lines, or show or reset a checkpoint.
 pub(crate) fn run(config: Config) -> anyhow::Result<Status> {
     match &config.task {
         Task::Ship => ship_until_done(&config),
-        Task::ShowCheckpoint(path, paths) => {
-            checkpoint::show(path, paths).map(|()| Status::Delivered)
+        Task::ShowCheckpoint(path, paths, format) => {
+            checkpoint::show(path, paths, *format).map(|()| Status::Delivered)
         }
         Task::ResetCheckpoint(path, paths) => {
             let forgotten = checkpoint::reset(path, paths)?;
@@ -75,7 +75,7 @@ pub(crate) async fn ship(
     sinks: impl Future<Output = anyhow::Result<Vec<Sink>>>,
     mut stops: impl Stops,
 ) -> anyhow::Result<Status> {
-    let started = Instant::now();
+    let started = Started::now();
     let Running {
         mut pipeline,
         reading,
@@ -173,7 +173,7 @@ async fn start(
     config: &Config,
     sinks: impl Future<Output = anyhow::Result<Vec<Sink>>>,
     stops: &mut impl Stops,
-    started: Instant,
+    started: Started,
 ) -> Result<Running, Early> {
     if let Some(path) = &config.summary.file {
         // Fails before anything is read, and clears a stale summary.
@@ -221,7 +221,7 @@ fn start_reading(
     pipeline: Pipeline,
     checkpoint: Option<Arc<Checkpoint>>,
     metrics: Option<tokio::net::TcpListener>,
-    started: Instant,
+    started: Started,
 ) -> Result<Running, Early> {
     // Kept to report on when reading cannot start.
     let taken = checkpoint.clone();
@@ -283,7 +283,7 @@ fn watch(
     pipeline: &Pipeline,
     metrics: Option<tokio::net::TcpListener>,
     config: &Config,
-    started: Instant,
+    started: Started,
     reading: &Source,
 ) -> Option<Progress> {
     let names = pipeline.sink_names().to_vec();
@@ -291,7 +291,13 @@ fn watch(
         stats::serve_metrics(listener, pipeline.counts_view(), names.clone());
     }
     if let Some(interval) = config.stats_interval {
-        stats::report_every(interval, pipeline.counts_view(), names.clone(), started);
+        stats::report_every(
+            interval,
+            pipeline.counts_view(),
+            names.clone(),
+            Inputs::of(&config.input),
+            started,
+        );
     }
     let events = match config.sinks.contains(&SinkSpec::Stdout) {
         true => Events::OnStdout,
@@ -309,7 +315,7 @@ fn watch(
 impl Early {
     /// Says why, and concludes with a summary of nothing (so a script
     /// never reads a stale one), unless the run could not start at all.
-    async fn conclude(self, config: &Config, started: Instant) -> anyhow::Result<Status> {
+    async fn conclude(self, config: &Config, started: Started) -> anyhow::Result<Status> {
         match self {
             Early::Failed(error) => Err(error),
             Early::NoCheckpoint(error) => {
@@ -343,12 +349,19 @@ fn nothing_shipped(
     status: Status,
     signal: Option<Signal>,
     checkpoint: Option<CheckpointSummary>,
-    started: Instant,
+    started: Started,
 ) -> anyhow::Result<Status> {
     let names: Vec<String> = config.sinks.iter().map(sink_label).collect();
     let mut summary = Summary::new(&Counts::none(names.len(), config), &names, &[]);
     summary.checkpoint = checkpoint;
-    finish(&mut summary, status, signal, started, started);
+    finish(
+        &mut summary,
+        config,
+        status,
+        signal,
+        started,
+        started.instant,
+    );
     report(&summary, config)?;
     Ok(status)
 }
@@ -361,7 +374,7 @@ async fn could_not_read(
     mut pipeline: Pipeline,
     config: &Config,
     checkpoint: Option<CheckpointSummary>,
-    started: Instant,
+    started: Started,
 ) -> anyhow::Result<Status> {
     diagnostics::say!("shipper: {}", diagnostics::escape(&format!("{err:#}")));
     pipeline.intake().close();
@@ -372,7 +385,14 @@ async fn could_not_read(
         .collect();
     let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), &close_errors);
     summary.checkpoint = checkpoint;
-    finish(&mut summary, Status::CouldNotRun, None, started, started);
+    finish(
+        &mut summary,
+        config,
+        Status::CouldNotRun,
+        None,
+        started,
+        started.instant,
+    );
     report(&summary, config)?;
     Ok(Status::CouldNotRun)
 }
@@ -646,7 +666,7 @@ fn conclude(
     stopped: &Stopped,
     drained: &Drained,
     saved: anyhow::Result<()>,
-    started: Instant,
+    started: Started,
 ) -> anyhow::Result<Status> {
     let close_errors = &drained.close_errors;
     let mut summary = Summary::new(&pipeline.counts(), pipeline.sink_names(), close_errors);
@@ -667,7 +687,7 @@ fn conclude(
         _ if summary.dropped > 0 || !close_errors.is_empty() => Status::Dropped,
         _ => Status::Delivered,
     };
-    finish(&mut summary, status, signal, started, stopped.at);
+    finish(&mut summary, config, status, signal, started, stopped.at);
     // Also when the input ended before the write that found it closed.
     let closed_stdout = config.sinks == [SinkSpec::Stdout] && pipeline.every_sink_failed();
     match closed_stdout {
@@ -677,13 +697,18 @@ fn conclude(
     Ok(status)
 }
 
+/// What only the end of the run can tell, and what it read from.
 fn finish(
     summary: &mut Summary,
+    config: &Config,
     status: Status,
     signal: Option<Signal>,
-    started: Instant,
+    started: Started,
     drain_started: Instant,
 ) {
+    summary.started_at = started.wall;
+    summary.ended_at = std::time::SystemTime::now();
+    summary.inputs = Inputs::of(&config.input);
     summary.stopped_by = signal.map(Signal::name);
     summary.exit_code = status.code();
     summary.elapsed_seconds = started.elapsed().as_secs_f64();

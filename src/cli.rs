@@ -216,9 +216,19 @@ pub(crate) struct Args {
     pub checkpoint: Option<PathBuf>,
 
     /// Print the positions saved in --checkpoint (of the FILEs given, or
-    /// all), and exit.
-    #[arg(long, requires = "checkpoint", help_heading = "Input")]
-    pub show_checkpoint: bool,
+    /// all), and exit: a table, or one JSON object with
+    /// `--show-checkpoint=json` (see docs/summary.md).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "text",
+        requires = "checkpoint",
+        help_heading = "Input"
+    )]
+    pub show_checkpoint: Option<ShowArg>,
 
     /// Forget the positions saved in --checkpoint for the FILEs given (as
     /// --show-checkpoint names them), or for every file; then exit.
@@ -846,6 +856,14 @@ pub(crate) enum LogFormatArg {
     /// `shipper: warning: ...`, for a person.
     Text,
     /// One JSON object a line, for a program.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ShowArg {
+    /// A table for a person.
+    Text,
+    /// One JSON object.
     Json,
 }
 

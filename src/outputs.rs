@@ -29,7 +29,7 @@ pub(crate) fn check(config: &Config) -> Result<(), String> {
 /// The checkpoint a run or a task uses.
 fn checkpoint(config: &Config) -> Option<&Path> {
     match (&config.task, &config.input) {
-        (Task::ShowCheckpoint(path, _) | Task::ResetCheckpoint(path, _), _) => Some(path),
+        (Task::ShowCheckpoint(path, _, _) | Task::ResetCheckpoint(path, _), _) => Some(path),
         (Task::Ship, Input::Files(files)) => files.checkpoint.as_deref(),
         (Task::Ship, Input::Stdin) => None,
     }

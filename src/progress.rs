@@ -277,7 +277,7 @@ impl Meter {
 
 /// The line's fields, most telling first:
 /// `12,345 lines/s  2.4 MB/s`, `queue 120/10000`, `processed 1,234`,
-/// `dropped 0`, `file:out.log 1,234 written 0 failed`, each sink's; led by
+/// `dropped 0`, `file=out.log 1,234 written 0 failed`, each sink's; led by
 /// `3.20 MiB/9.54 MiB [=====>     ] eta 2s` for files read once (`read`).
 fn fields(
     counts: &Counts,
@@ -395,10 +395,10 @@ mod tests {
         let mut meter = Meter::new(start, Sample::default());
         let counts = counts();
         let rate = meter.update(start + Duration::from_secs(1), sample(&counts, &None));
-        let fields = fields(&counts, rate, None, &["file:out.log".to_owned()]);
+        let fields = fields(&counts, rate, None, &["file=out.log".to_owned()]);
         assert_eq!(
             fit(&fields, None),
-            "12,345 lines/s  2.4 MB/s | queue 120/10000 | processed 1,234 | dropped 1,000 | file:out.log 1,234 written 0 failed"
+            "12,345 lines/s  2.4 MB/s | queue 120/10000 | processed 1,234 | dropped 1,000 | file=out.log 1,234 written 0 failed"
         );
     }
 
@@ -445,7 +445,7 @@ mod tests {
         let start = Instant::now();
         let rate = Meter::new(start, Sample::default())
             .update(start + Duration::from_secs(1), sample(&counts(), &None));
-        let names = ["file:a-rather-long-name-for-an-output.log".to_owned()];
+        let names = ["file=a-rather-long-name-for-an-output.log".to_owned()];
         let fields = fields(&counts(), rate, None, &names);
         for columns in [1, 5, 23, 24, 40, 60, 80, 200] {
             let line = fit(&fields, Some(columns));

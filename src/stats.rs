@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,37 +13,29 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::diagnostics::terminal_json;
 use crate::pipeline::{Counts, CountsView};
-use crate::summary::{SinkSummary, Summary};
+use crate::summary::{Inputs, SinkSummary, Started, Summary};
 
 /// Writes a stats line every `interval` until the run ends (the task is
-/// dropped with the runtime).
+/// dropped with the runtime): the summary so far, in the summary's field
+/// order, without what only the end can tell.
 pub(crate) fn report_every(
     interval: Duration,
     counts: CountsView,
     names: Vec<String>,
-    started: Instant,
+    inputs: Inputs,
+    started: Started,
 ) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         loop {
             ticks.tick().await;
             let mut summary = Summary::new(&counts.read(), &names, &[]);
+            summary.started_at = started.wall;
+            summary.inputs = inputs.clone();
             summary.elapsed_seconds = started.elapsed().as_secs_f64();
-            crate::diagnostics::say!("{}", terminal_json(stats_line(&summary)));
+            crate::diagnostics::say!("{}", terminal_json(summary.to_stats_json()));
         }
     });
-}
-
-/// The summary so far, marked as stats; what only the end can tell (the
-/// exit status, the drain) is left out.
-fn stats_line(summary: &Summary) -> String {
-    let mut value = serde_json::to_value(summary).expect("a summary serializes");
-    let object = value.as_object_mut().expect("a summary is an object");
-    for key in ["exit_code", "stopped_by", "drain_seconds"] {
-        object.remove(key);
-    }
-    object.insert("type".into(), "stats".into());
-    value.to_string()
 }
 
 /// Listens on `addr`; called before anything is opened or read, so that a
@@ -226,12 +218,14 @@ mod tests {
             settled,
             queue_capacity: 10,
         };
-        let names = ["file:a".to_owned(), "http:b".to_owned()];
+        let names = ["file=a".to_owned(), "http=b".to_owned()];
         let mut summary = Summary::new(&counts, &names, &[]);
         summary.elapsed_seconds = 1.5;
+        summary.started_at = std::time::UNIX_EPOCH + Duration::from_millis(1_764_550_923_456);
+        summary.inputs.stdin = true;
         assert_eq!(
-            stats_line(&summary),
-            r#"{"batches":2,"blank":1,"checkpoint":null,"dropped":15,"dropped_by_reason":{"invalid":2,"queue_full":1,"shutdown":5,"shutdown_timeout":4,"sink_error":3},"elapsed_seconds":1.5,"gap_markers":3,"lines_read":20,"processed":4,"queue_capacity":10,"queue_high_watermark":3,"retried":7,"sinks":[{"close_error":null,"failed":0,"name":"file:a","retried":1,"written":19},{"close_error":null,"failed":14,"name":"http:b","retried":6,"written":5}],"submitted":19,"type":"stats"}"#
+            summary.to_stats_json(),
+            r#"{"type":"stats","schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","inputs":{"stdin":true,"files":[],"patterns":[]},"lines_read":20,"blank":1,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":7,"queue_capacity":10,"queue_high_watermark":3,"batches":2,"gap_markers":3,"elapsed_seconds":1.5,"sinks":[{"name":"file=a","written":19,"failed":0,"retried":1,"close_error":null},{"name":"http=b","written":5,"failed":14,"retried":6,"close_error":null}],"checkpoint":null}"#
         );
         assert_eq!(
             prometheus_text(&counts, &names),
@@ -268,12 +262,12 @@ shipper_queue_capacity 10
 shipper_queue_high_watermark 3
 # HELP shipper_sink_written_total Events a sink wrote.
 # TYPE shipper_sink_written_total counter
-shipper_sink_written_total{sink="file:a"} 19
-shipper_sink_written_total{sink="http:b"} 5
+shipper_sink_written_total{sink="file=a"} 19
+shipper_sink_written_total{sink="http=b"} 5
 # HELP shipper_sink_failed_total Events a sink failed to write.
 # TYPE shipper_sink_failed_total counter
-shipper_sink_failed_total{sink="file:a"} 0
-shipper_sink_failed_total{sink="http:b"} 14
+shipper_sink_failed_total{sink="file=a"} 0
+shipper_sink_failed_total{sink="http=b"} 14
 "#
         );
     }
@@ -290,7 +284,7 @@ shipper_sink_failed_total{sink="http:b"} 14
             settled: Settled::new(1),
             queue_capacity: 10,
         };
-        let text = prometheus_text(&counts, &["file:a\"b".to_owned()]);
+        let text = prometheus_text(&counts, &["file=a\"b".to_owned()]);
         assert!(
             text.contains("# TYPE shipper_submitted_total counter\nshipper_submitted_total 5\n"),
             "{text}"
@@ -300,7 +294,7 @@ shipper_sink_failed_total{sink="http:b"} 14
             "{text}"
         );
         assert!(
-            text.contains("shipper_sink_written_total{sink=\"file:a\\\"b\"} 0\n"),
+            text.contains("shipper_sink_written_total{sink=\"file=a\\\"b\"} 0\n"),
             "{text}"
         );
         assert!(text.contains("shipper_queue_high_watermark 3\n"), "{text}");

@@ -3,18 +3,87 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
+use crate::config::{Input, ReadMode};
 use crate::diagnostics::{escape, shown};
+use crate::envelope::timestamp;
 use crate::files::{self, Kind};
 use crate::pipeline::{Counts, Dropped, SinkCounts};
 use crate::source::checkpoint::Checkpoint;
 
-/// The drain result: every field is a key of the JSON form, in order.
-#[derive(Debug, Clone, Serialize)]
+/// The shape of the JSON form (docs/summary.md). Raised only when a field
+/// goes away or changes its meaning; a field added leaves it as it is.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// When a run started: the monotonic clock for its durations, the wall
+/// clock for `started_at`, read once so every line of the run agrees.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Started {
+    pub instant: Instant,
+    pub wall: SystemTime,
+}
+
+impl Started {
+    pub(crate) fn now() -> Started {
+        Started {
+            instant: Instant::now(),
+            wall: SystemTime::now(),
+        }
+    }
+
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.instant.elapsed()
+    }
+}
+
+/// What a run read from: standard input, the files named (read once), or
+/// the patterns followed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct Inputs {
+    /// Standard input was read (no FILE and no --follow).
+    pub stdin: bool,
+    /// The FILEs named, as given, read once to their end.
+    pub files: Vec<String>,
+    /// The --follow patterns, as given.
+    pub patterns: Vec<String>,
+}
+
+impl Inputs {
+    pub(crate) fn of(input: &Input) -> Inputs {
+        match input {
+            Input::Stdin => Inputs {
+                stdin: true,
+                ..Inputs::default()
+            },
+            Input::Files(files) => match files.mode {
+                ReadMode::Once => Inputs {
+                    files: files.paths.clone(),
+                    ..Inputs::default()
+                },
+                ReadMode::Follow => Inputs {
+                    patterns: files.paths.clone(),
+                    ..Inputs::default()
+                },
+            },
+        }
+    }
+}
+
+/// The drain result. Its JSON form (`Form::Final`) and the stats lines
+/// (`Form::Stats`) are written by one list, `InForm`'s, in one order.
+#[derive(Debug, Clone)]
 pub(crate) struct Summary {
+    /// When the run started (`started_at`).
+    pub started_at: SystemTime,
+    /// When the summary was made, just before exit (`ended_at`).
+    pub ended_at: SystemTime,
+    /// What the run read from.
+    pub inputs: Inputs,
     /// Lines read, blank ones included.
     pub lines_read: u64,
     /// Blank lines: read and counted, never events.
@@ -58,7 +127,7 @@ pub(crate) struct Summary {
 /// One sink's entry in the summary: its figures under its name.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct SinkSummary {
-    /// The sink's label (`file:out.log`).
+    /// The sink's label (`file=out.log`).
     pub name: String,
     /// What it wrote, failed and retried, as keys of this entry.
     #[serde(flatten)]
@@ -166,7 +235,11 @@ impl Summary {
                     .map(|(_, error)| error.clone()),
             })
             .collect();
+        let now = SystemTime::now();
         Summary {
+            started_at: now,
+            ended_at: now,
+            inputs: Inputs::default(),
             lines_read: counts.intake.submitted + counts.intake.blank,
             blank: counts.intake.blank,
             submitted: counts.intake.submitted,
@@ -187,8 +260,15 @@ impl Summary {
         }
     }
 
+    /// The summary at exit, as one JSON object.
     pub(crate) fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a summary serializes")
+        serde_json::to_string(&InForm(self, Form::Final)).expect("a summary serializes")
+    }
+
+    /// The summary so far, as a stats line: marked `"type":"stats"`, and
+    /// without what only the end can tell.
+    pub(crate) fn to_stats_json(&self) -> String {
+        serde_json::to_string(&InForm(self, Form::Stats)).expect("a summary serializes")
     }
 
     /// One line for a person, and one more per sink that failed; drops
@@ -279,6 +359,66 @@ impl Summary {
     }
 }
 
+/// Which JSON form of the summary is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// The summary at exit: every field.
+    Final,
+    /// A stats line while running: `"type":"stats"` first, and no
+    /// `ended_at`, `drain_seconds`, `stopped_by` or `exit_code`.
+    Stats,
+}
+
+/// A summary in one of its forms. The one list of the JSON fields, in
+/// their order: docs/summary.md documents them in the same order, and a
+/// test holds the two together.
+struct InForm<'a>(&'a Summary, Form);
+
+impl Serialize for InForm<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let InForm(summary, form) = *self;
+        let end = form == Form::Final;
+        let mut map = serializer.serialize_map(None)?;
+        if form == Form::Stats {
+            map.serialize_entry("type", "stats")?;
+        }
+        map.serialize_entry("schema_version", &SCHEMA_VERSION)?;
+        map.serialize_entry("started_at", &rfc3339(summary.started_at))?;
+        if end {
+            map.serialize_entry("ended_at", &rfc3339(summary.ended_at))?;
+        }
+        map.serialize_entry("inputs", &summary.inputs)?;
+        map.serialize_entry("lines_read", &summary.lines_read)?;
+        map.serialize_entry("blank", &summary.blank)?;
+        map.serialize_entry("submitted", &summary.submitted)?;
+        map.serialize_entry("processed", &summary.processed)?;
+        map.serialize_entry("dropped", &summary.dropped)?;
+        map.serialize_entry("dropped_by_reason", &summary.dropped_by_reason)?;
+        map.serialize_entry("retried", &summary.retried)?;
+        map.serialize_entry("queue_capacity", &summary.queue_capacity)?;
+        map.serialize_entry("queue_high_watermark", &summary.queue_high_watermark)?;
+        map.serialize_entry("batches", &summary.batches)?;
+        map.serialize_entry("gap_markers", &summary.gap_markers)?;
+        map.serialize_entry("elapsed_seconds", &summary.elapsed_seconds)?;
+        if end {
+            map.serialize_entry("drain_seconds", &summary.drain_seconds)?;
+        }
+        map.serialize_entry("sinks", &summary.sinks)?;
+        map.serialize_entry("checkpoint", &summary.checkpoint)?;
+        if end {
+            map.serialize_entry("stopped_by", &summary.stopped_by)?;
+            map.serialize_entry("exit_code", &summary.exit_code)?;
+        }
+        map.end()
+    }
+}
+
+/// `time` as RFC 3339 in UTC with milliseconds, as the envelope writes
+/// timestamps: `2026-12-01T01:02:03.456Z`.
+fn rfc3339(time: SystemTime) -> String {
+    String::from_utf8_lossy(&timestamp::format(timestamp::millis(time))).into_owned()
+}
+
 /// `1234567.8` as `1,234,568`.
 pub(crate) fn grouped(value: f64) -> String {
     let digits = format!("{:.0}", value.max(0.0));
@@ -344,19 +484,26 @@ mod tests {
 
     #[test]
     fn json_and_text_keep_their_form_byte_for_byte() {
-        let names = ["file:x".to_owned(), "http:h".to_owned()];
+        let names = ["file=x".to_owned(), "http=h".to_owned()];
         let mut summary = Summary::new(&every_count(), &names, &[(1, "EIO".into())]);
         summary.elapsed_seconds = 2.0;
         summary.drain_seconds = 0.5;
         summary.stopped_by = Some("SIGTERM");
         summary.exit_code = 143;
+        summary.started_at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_764_550_923_456);
+        summary.ended_at = summary.started_at + Duration::from_millis(2_001);
+        summary.inputs = Inputs {
+            stdin: false,
+            files: Vec::new(),
+            patterns: vec!["logs/*.log".into()],
+        };
         assert_eq!(
             summary.to_json(),
-            r#"{"lines_read":23,"blank":4,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":6,"queue_capacity":100,"queue_high_watermark":7,"batches":2,"gap_markers":3,"elapsed_seconds":2.0,"drain_seconds":0.5,"sinks":[{"name":"file:x","written":7,"failed":1,"retried":0,"close_error":null},{"name":"http:h","written":5,"failed":14,"retried":6,"close_error":"EIO"}],"checkpoint":null,"stopped_by":"SIGTERM","exit_code":143}"#
+            r#"{"schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","ended_at":"2025-12-01T01:02:05.457Z","inputs":{"stdin":false,"files":[],"patterns":["logs/*.log"]},"lines_read":23,"blank":4,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":6,"queue_capacity":100,"queue_high_watermark":7,"batches":2,"gap_markers":3,"elapsed_seconds":2.0,"drain_seconds":0.5,"sinks":[{"name":"file=x","written":7,"failed":1,"retried":0,"close_error":null},{"name":"http=h","written":5,"failed":14,"retried":6,"close_error":"EIO"}],"checkpoint":null,"stopped_by":"SIGTERM","exit_code":143}"#
         );
         assert_eq!(
             summary.to_text(false),
-            "shipper: 4 processed, 15 dropped (queue_full 1, invalid 2, sink_error 3, shutdown_timeout 4, shutdown 5), 6 retried of 23 lines read; queue high-water 7/100; 2 batches in 2.00s (12 lines/s); stopped by SIGTERM\nshipper: sink file:x wrote 7, failed 1\nshipper: sink http:h wrote 5, failed 14, close failed: EIO"
+            "shipper: 4 processed, 15 dropped (queue_full 1, invalid 2, sink_error 3, shutdown_timeout 4, shutdown 5), 6 retried of 23 lines read; queue high-water 7/100; 2 batches in 2.00s (12 lines/s); stopped by SIGTERM\nshipper: sink file=x wrote 7, failed 1\nshipper: sink http=h wrote 5, failed 14, close failed: EIO"
         );
     }
 
@@ -370,7 +517,7 @@ mod tests {
 
     #[test]
     fn json_holds_every_field_and_the_invariant() {
-        let summary = Summary::new(&counts(), &["file:x".into()], &[]);
+        let summary = Summary::new(&counts(), &["file=x".into()], &[]);
         let json: serde_json::Value = serde_json::from_str(&summary.to_json()).unwrap();
         assert_eq!(json["lines_read"], 14);
         assert_eq!(json["submitted"], 10);
@@ -378,7 +525,7 @@ mod tests {
         assert_eq!(json["dropped"], 3);
         assert_eq!(json["dropped_by_reason"]["invalid"], 2);
         assert_eq!(json["dropped_by_reason"]["queue_full"], 0);
-        assert_eq!(json["sinks"][0]["name"], "file:x");
+        assert_eq!(json["sinks"][0]["name"], "file=x");
         assert_eq!(json["sinks"][0]["failed"], 1);
         for field in [
             "retried",
@@ -394,7 +541,7 @@ mod tests {
 
     #[test]
     fn text_says_whether_the_checkpoint_was_saved() {
-        let mut summary = Summary::new(&counts(), &["file:x".into()], &[]);
+        let mut summary = Summary::new(&counts(), &["file=x".into()], &[]);
         let mut checkpoint = CheckpointSummary {
             path: "state.json".into(),
             saved: true,
@@ -429,7 +576,7 @@ mod tests {
 
     #[test]
     fn text_names_the_reasons_and_the_failing_sink() {
-        let summary = Summary::new(&counts(), &["file:x".into()], &[(0, "EIO".into())]);
+        let summary = Summary::new(&counts(), &["file=x".into()], &[(0, "EIO".into())]);
         let text = summary.to_text(false);
         assert!(
             text.contains("7 processed, 3 dropped (invalid 2, sink_error 1)"),
@@ -438,7 +585,7 @@ mod tests {
         assert!(!text.contains('\x1b'));
         assert!(summary.to_text(true).contains("\x1b[31m3 dropped\x1b[0m"));
         assert!(
-            text.contains("sink file:x wrote 7, failed 1, close failed: EIO"),
+            text.contains("sink file=x wrote 7, failed 1, close failed: EIO"),
             "{text}"
         );
     }

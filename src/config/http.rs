@@ -148,10 +148,14 @@ pub(crate) fn check_url(url: &str) -> Result<String, String> {
     }
 }
 
+/// What ends the name of an HTTP sink whose URL's credentials were left
+/// out of it.
+pub(crate) const HIDDEN: &str = " (credentials hidden)";
+
 /// An HTTP sink's URL fit to print, saying when something was left out.
 pub(crate) fn label(url: &str) -> String {
     if has_secrets(url) {
-        format!("{} (credentials hidden)", public_url(url))
+        format!("{}{HIDDEN}", public_url(url))
     } else {
         public_url(url)
     }

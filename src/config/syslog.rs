@@ -79,14 +79,14 @@ impl Target {
         })
     }
 
-    /// How diagnostics and the summary name the sink.
+    /// The sink as `syslog=` takes it: what its name shows after `syslog=`.
     pub(crate) fn label(&self) -> String {
         let scheme = match self.transport {
             Transport::Tcp => "tcp",
             Transport::Tls => "tls",
             Transport::Udp => "udp",
         };
-        format!("syslog:{scheme}://{}", self.address)
+        format!("{scheme}://{}", self.address)
     }
 }
 
@@ -155,11 +155,11 @@ mod tests {
     #[test]
     fn targets_are_tcp_tls_or_udp_host_and_port() {
         let tcp = Target::parse("tcp://127.0.0.1:6514").unwrap();
-        assert_eq!(tcp.label(), "syslog:tcp://127.0.0.1:6514");
+        assert_eq!(tcp.label(), "tcp://127.0.0.1:6514");
         let udp = Target::parse("udp://logs.example:514").unwrap();
-        assert_eq!(udp.label(), "syslog:udp://logs.example:514");
+        assert_eq!(udp.label(), "udp://logs.example:514");
         let tls = Target::parse("tls://logs.example:6514").unwrap();
-        assert_eq!(tls.label(), "syslog:tls://logs.example:6514");
+        assert_eq!(tls.label(), "tls://logs.example:6514");
         for bad in [
             "127.0.0.1:514",
             "https://h:514",

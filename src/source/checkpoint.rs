@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::chunk::Stream;
+use crate::config::ShowFormat;
 use crate::diagnostics::{self, shown};
 use crate::files::{self, Unreadable};
 
@@ -64,7 +65,9 @@ impl Fingerprint {
 /// One file's saved position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Entry {
-    /// Where the file was found; shown to people, not used to match.
+    /// Where the file was found, absolute (see `absolute`), so that a run
+    /// from another directory finds it; shown to people and named by
+    /// --reset-checkpoint, not used to match.
     pub path: String,
     pub device: u64,
     pub inode: u64,
@@ -163,6 +166,8 @@ pub(crate) struct Checkpoint {
     looked_before: Option<std::time::SystemTime>,
     /// When this run last looked for files.
     looked: Mutex<Option<std::time::SystemTime>>,
+    /// Each path read this run as it is saved (absolute), resolved once.
+    absolute: Mutex<HashMap<String, String>>,
     /// Held for the whole run: no other shipper uses this checkpoint.
     _lock: File,
 }
@@ -191,6 +196,7 @@ impl Checkpoint {
             failed_saves: AtomicU64::new(0),
             looked_before,
             looked: Mutex::new(None),
+            absolute: Mutex::new(HashMap::new()),
             _lock: lock,
         })
     }
@@ -307,10 +313,19 @@ impl Checkpoint {
     fn entries(&self, settled: &HashMap<Arc<Stream>, u64>, finished: bool) -> Vec<Entry> {
         let (mut entries, read): (Vec<Entry>, Vec<(u64, u64)>) = {
             let positions = self.positions.lock().expect("checkpoint lock poisoned");
+            let mut resolved = self.absolute.lock().expect("checkpoint lock poisoned");
             let entries = positions
                 .iter()
                 .filter(|position| !(position.released && (finished || position.settled(settled))))
-                .map(|position| entry(position, settled, finished))
+                .map(|position| {
+                    let path = resolved
+                        .entry(position.path.clone())
+                        .or_insert_with(|| absolute(&position.path));
+                    Entry {
+                        path: path.clone(),
+                        ..entry(position, settled, finished)
+                    }
+                })
                 .collect();
             let read = positions.iter().map(|p| (p.device, p.inode)).collect();
             (entries, read)
@@ -346,6 +361,30 @@ fn entry(position: &Position, settled: &HashMap<Arc<Stream>, u64>, finished: boo
         size: Some(position.size),
         born: nanos(position.born),
     }
+}
+
+/// `path` as a checkpoint keeps it: absolute, with its directory resolved
+/// through links and `..` (the file's own name is kept, a link
+/// included). A relative path is taken from the directory shipper runs
+/// in; a directory that cannot be resolved (gone) is kept as written.
+pub(crate) fn absolute(path: &str) -> String {
+    let Ok(written) = std::path::absolute(path) else {
+        return path.to_owned();
+    };
+    let resolved = match (written.parent(), written.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir).map(|dir| dir.join(name)),
+        _ => Ok(written.clone()),
+    };
+    resolved.unwrap_or(written).to_string_lossy().into_owned()
+}
+
+/// Whether `entry` is one of the files `paths` names (as saved, or any
+/// spelling of it from here); every entry when `paths` is empty.
+fn named(entry: &Entry, paths: &[String]) -> bool {
+    paths.is_empty()
+        || paths
+            .iter()
+            .any(|path| *path == entry.path || absolute(path) == entry.path)
 }
 
 /// Takes the lock beside the checkpoint (`PATH.lock`, holding the pid of
@@ -420,7 +459,23 @@ fn read_saved(path: &Path) -> Result<Saved, Unusable> {
     if checksum(&saved.files) != saved.checksum {
         return Err(Unusable::Bad("its checksum does not match".into()));
     }
-    Ok(saved)
+    Ok(Saved {
+        files: saved.files.into_iter().map(made_absolute).collect(),
+        ..saved
+    })
+}
+
+/// An entry of a checkpoint written before paths were kept absolute,
+/// whose path may be relative: taken from the directory shipper runs in,
+/// as the run that wrote it took it when started from the same place.
+fn made_absolute(entry: Entry) -> Entry {
+    match Path::new(&entry.path).is_absolute() {
+        true => entry,
+        false => Entry {
+            path: absolute(&entry.path),
+            ..entry
+        },
+    }
 }
 
 /// A time as nanoseconds since the epoch, as saved.
@@ -480,9 +535,29 @@ fn write(path: &Path, entries: &[Entry], looked: Option<u64>) -> io::Result<()> 
     files::replace(path, &text)
 }
 
-/// `--show-checkpoint`: each saved file's position against its size now;
-/// only the files named in `paths`, when there are any.
-pub(crate) fn show(path: &Path, paths: &[String]) -> anyhow::Result<()> {
+/// What `--show-checkpoint=json` prints (docs/summary.md).
+#[derive(Debug, Serialize)]
+struct Shown {
+    /// The checkpoint file, as given.
+    checkpoint: String,
+    files: Vec<ShownFile>,
+}
+
+/// One saved file against the file at its path now.
+#[derive(Debug, Serialize)]
+struct ShownFile {
+    path: String,
+    offset: u64,
+    /// Null when nothing is at the path.
+    size_now: Option<u64>,
+    /// `ok`, `shorter`, `replaced` or `missing`.
+    state: &'static str,
+}
+
+/// `--show-checkpoint`: each saved file's position against its size now,
+/// as a table or as JSON; only the files named in `paths`, when there are
+/// any.
+pub(crate) fn show(path: &Path, paths: &[String], format: ShowFormat) -> anyhow::Result<()> {
     let entries = match read(path) {
         Ok(entries) => entries,
         Err(Unusable::Missing) => anyhow::bail!("no checkpoint at '{}'", shown(path)),
@@ -490,25 +565,47 @@ pub(crate) fn show(path: &Path, paths: &[String]) -> anyhow::Result<()> {
             anyhow::bail!("checkpoint '{}' is unusable: {why}", shown(path))
         }
     };
+    let files = entries
+        .iter()
+        .filter(|entry| named(entry, paths))
+        .map(|entry| {
+            let (size_now, state) = now(entry);
+            ShownFile {
+                path: entry.path.clone(),
+                offset: entry.offset,
+                size_now,
+                state,
+            }
+        })
+        .collect();
+    let shown = Shown {
+        checkpoint: path.to_string_lossy().into_owned(),
+        files,
+    };
     let mut out = io::stdout().lock();
+    match format {
+        ShowFormat::Text => write_table(&mut out, &shown)?,
+        ShowFormat::Json => writeln!(out, "{}", serde_json::to_string(&shown)?)?,
+    }
+    Ok(())
+}
+
+/// The saved files as a table for a person.
+fn write_table(out: &mut impl Write, shown: &Shown) -> io::Result<()> {
     writeln!(
         out,
         "{:>14}  {:>14}  {:<8}  PATH",
         "OFFSET", "SIZE NOW", "STATE"
     )?;
-    let shown = entries
-        .iter()
-        .filter(|entry| paths.is_empty() || paths.contains(&entry.path));
-    for entry in shown {
-        let (size, state) = now(entry);
-        let size = size.map_or("-".into(), |size| size.to_string());
+    for file in &shown.files {
+        let size = file.size_now.map_or("-".into(), |size| size.to_string());
         writeln!(
             out,
             "{:>14}  {:>14}  {:<8}  {}",
-            entry.offset,
+            file.offset,
             size,
-            state,
-            crate::diagnostics::escape(&entry.path)
+            file.state,
+            crate::diagnostics::escape(&file.path)
         )?;
     }
     Ok(())
@@ -551,7 +648,7 @@ pub(crate) fn reset(path: &Path, paths: &[String]) -> anyhow::Result<usize> {
     let before = entries.len();
     let kept: Vec<Entry> = entries
         .into_iter()
-        .filter(|entry| !paths.is_empty() && !paths.contains(&entry.path))
+        .filter(|entry| !named(entry, paths))
         .collect();
     let forgotten = before - kept.len();
     write(path, &kept, None)
@@ -580,11 +677,12 @@ mod tests {
     fn a_saved_checkpoint_reads_back_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        write(&path, &[entry("a.log", 10), entry("b.log", 20)], None).unwrap();
+        let saved = [entry("/var/log/a.log", 10), entry("/var/log/b.log", 20)];
+        write(&path, &saved, None).unwrap();
         let Ok(entries) = read(&path) else {
             panic!("a checkpoint just written is usable")
         };
-        assert_eq!(entries, [entry("a.log", 10), entry("b.log", 20)]);
+        assert_eq!(entries, saved);
         let names = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(names, 1, "the temporary file was renamed");
     }
@@ -623,11 +721,47 @@ mod tests {
     fn resetting_forgets_the_named_files_or_all() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        write(&path, &[entry("a.log", 10), entry("b.log", 20)], None).unwrap();
-        assert_eq!(reset(&path, &["a.log".into()]).unwrap(), 1);
-        assert!(matches!(read(&path), Ok(entries) if entries == [entry("b.log", 20)]));
+        let (a, b) = (entry("/var/log/a.log", 10), entry("/var/log/b.log", 20));
+        write(&path, &[a, b.clone()], None).unwrap();
+        assert_eq!(reset(&path, &["/var/log/a.log".into()]).unwrap(), 1);
+        assert!(matches!(read(&path), Ok(entries) if entries == [b]));
         assert_eq!(reset(&path, &[]).unwrap(), 1);
         assert!(matches!(read(&path), Ok(entries) if entries.is_empty()));
+    }
+
+    /// A checkpoint written before paths were kept absolute is read with
+    /// its relative paths taken from the directory shipper runs in, and
+    /// --show-checkpoint and --reset-checkpoint name them either way.
+    #[test]
+    fn a_relative_path_of_an_older_checkpoint_reads_back_absolute() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write(&path, &[entry("a.log", 10)], None).unwrap();
+        let here = std::fs::canonicalize(std::env::current_dir().unwrap()).unwrap();
+        let expected = here.join("a.log").to_string_lossy().into_owned();
+        let Ok(entries) = read(&path) else {
+            panic!("an older checkpoint is usable")
+        };
+        assert_eq!(entries[0].path, expected);
+        assert!(named(&entries[0], &["a.log".into()]));
+        assert!(named(&entries[0], std::slice::from_ref(&expected)));
+        assert!(!named(&entries[0], &["b.log".into()]));
+        assert_eq!(reset(&path, &["a.log".into()]).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_path_is_kept_absolute_through_its_resolved_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(real.join("logs")).unwrap();
+        std::os::unix::fs::symlink(real.join("logs"), real.join("link")).unwrap();
+        let through_link = real.join("link/../link/app.log");
+        assert_eq!(
+            absolute(through_link.to_str().unwrap()),
+            real.join("logs/app.log").to_string_lossy()
+        );
+        let gone = real.join("gone/app.log");
+        assert_eq!(absolute(gone.to_str().unwrap()), gone.to_string_lossy());
     }
 
     /// `a.log` of `stream`, read this run from `start`, taken by the queue

@@ -674,3 +674,95 @@ fn show_checkpoint_does_not_open_a_fifo_at_a_saved_path() {
     assert_eq!(code, Some(0), "{shown}");
     assert!(shown.contains("app.log"), "{shown}");
 }
+
+/// One run reading `file` once from `cwd`, with `checkpoint` and its
+/// events appended to `out`: its summary, checked.
+fn once_from(cwd: &Path, file: &str, checkpoint: &str, out: &Path) -> Value {
+    let summary = cwd.join("summary.json");
+    let output = shipper()
+        .current_dir(cwd)
+        .args([file, "--checkpoint", checkpoint, "--sink"])
+        .arg(format!("file={}", out.display()))
+        .arg("--summary-file")
+        .arg(&summary)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    read_summary(&summary)
+}
+
+/// A checkpoint written by a run in one directory, reading a relative
+/// path, serves a run from another directory that names the file by its
+/// absolute path: the lines written before a rotation while shipper was
+/// stopped are read from the rotated file, once, and none is lost.
+#[test]
+fn a_checkpoint_serves_a_run_from_another_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    for sub in ["logs", "a", "b/c"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    let out = root.join("out.jsonl");
+    let mut writer = Writer::new(root.join("logs/app.log"), "app");
+    writer.write(3);
+    let first = once_from(&root.join("a"), "../logs/app.log", "../state.json", &out);
+    assert_eq!(first["processed"], 3);
+    let saved = root.join("logs/app.log").display().to_string();
+    assert_eq!(first["checkpoint"]["files"][0]["path"], saved.as_str());
+    writer.write(2);
+    writer.rotate_to(&root.join("logs/app.log.1"));
+    writer.write(2);
+    let second = once_from(&root.join("b/c"), &saved, "../../state.json", &out);
+    assert_eq!(
+        second["processed"], 4,
+        "the rotated file's end, then the new file"
+    );
+    assert_exactly(&delivered(&out), &writer.written());
+}
+
+/// Following: a run in one directory follows a relative pattern and is
+/// stopped; the file is rotated while shipper is stopped; a run from
+/// another directory follows the absolute pattern with the same
+/// checkpoint. Every line arrives once.
+#[test]
+fn a_followed_pattern_resumes_from_another_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    for sub in ["logs", "b/c"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    let out = root.join("out.jsonl");
+    let sink = format!("file={}", out.display());
+    let mut writer = Writer::new(root.join("logs/app.log"), "app");
+    writer.write(3);
+    let args = ["--follow", "logs/*.log", "--checkpoint", "state.json"];
+    let first = Started::new(
+        &root,
+        &[&args[..], &["--sink", &sink]].concat(),
+        Stdio::null(),
+        None,
+    );
+    wait_until(PATIENCE, "3 lines delivered", || delivered(&out).len() >= 3);
+    first.signal(Signal::SIGTERM);
+    let (code, stderr, summary) = first.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(summary["processed"], 3);
+    writer.write(2);
+    writer.rotate_to(&root.join("logs/app.log.1"));
+    writer.write(2);
+    let pattern = root.join("logs/*.log").display().to_string();
+    let args = ["--follow", &pattern, "--checkpoint", "../../state.json"];
+    let second = Started::new(
+        &root.join("b/c"),
+        &[&args[..], &["--sink", &sink]].concat(),
+        Stdio::null(),
+        None,
+    );
+    wait_until(PATIENCE, "7 lines delivered", || delivered(&out).len() >= 7);
+    second.signal(Signal::SIGTERM);
+    let (code, stderr, summary) = second.finish();
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(summary["processed"], 4, "{stderr}");
+    assert_exactly(&delivered(&out), &writer.written());
+}

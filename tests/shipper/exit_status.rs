@@ -65,4 +65,13 @@ fn a_failed_start_still_leaves_a_summary_for_scripts() {
     assert_eq!(summary["exit_code"], 1);
     assert_eq!(summary["lines_read"], 0);
     assert_eq!(summary["sinks"].as_array().unwrap().len(), 2);
+    // Whole, as a script expects it: what it is, when, and what it read.
+    assert_eq!(summary["schema_version"], 1);
+    let at = |key: &str| summary[key].as_str().unwrap().to_owned();
+    assert!(at("started_at") <= at("ended_at"), "{summary}");
+    assert_eq!(
+        summary["inputs"],
+        serde_json::json!({"stdin": true, "files": [], "patterns": []})
+    );
+    assert_eq!(summary["sinks"][1]["name"], "file=/no/such/dir/x");
 }

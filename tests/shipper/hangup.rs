@@ -155,7 +155,7 @@ fn a_path_that_cannot_reopen_fails_the_writes_counted_until_it_opens() {
 
     assert_eq!(code, Some(3), "{stderr}");
     assert!(
-        stderr.contains("could not reopen sink file:logs/out.log"),
+        stderr.contains("could not reopen sink file=logs/out.log"),
         "{stderr}"
     );
     assert_eq!(summary["processed"], 15, "{summary}");

@@ -98,7 +98,7 @@ fn metrics_are_served_while_shipper_runs_and_move() {
         "{body}"
     );
     assert!(
-        body.contains("shipper_sink_written_total{sink=\"file:out.log\"} 150"),
+        body.contains("shipper_sink_written_total{sink=\"file=out.log\"} 150"),
         "{body}"
     );
     drop(stdin);
@@ -160,7 +160,7 @@ fn a_terminal_sees_the_status_line_and_a_pipe_does_not() {
     // The status line's own marks: MB/s and the queue's depth.
     assert!(screen.contains("MB/s | queue 0/10000"), "{screen}");
     assert!(
-        screen.contains("file:out.log"),
+        screen.contains("file=out.log"),
         "each sink's figures: {screen}"
     );
     assert!(

@@ -27,6 +27,7 @@ mod sinks_nats;
 mod sinks_stdout;
 mod sinks_syslog;
 mod stderr;
+mod summary_schema;
 mod terminal;
 mod torture;
 mod unreadable;

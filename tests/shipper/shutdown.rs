@@ -286,12 +286,12 @@ fn sinks_open_in_order_and_close_in_reverse() {
     assert_eq!(
         order,
         [
-            "opened sink file:a.log",
-            "opened sink file:b.log",
+            "opened sink file=a.log",
+            "opened sink file=b.log",
             "opened sink stdout",
             "closed sink stdout",
-            "closed sink file:b.log",
-            "closed sink file:a.log",
+            "closed sink file=b.log",
+            "closed sink file=a.log",
         ]
     );
 }

@@ -302,7 +302,7 @@ fn a_file_too_large_part_way_through_a_batch_keeps_the_whole_events() {
         .filter_map(|line| serde_json::from_str(line).ok())
         .find(|d: &serde_json::Value| d["component"] == "sink")
         .expect("a sink diagnostic");
-    assert_eq!(failure["sink"], "file:out.log");
+    assert_eq!(failure["sink"], "file=out.log");
     assert_eq!(failure["error_kind"], "FileTooLarge");
     assert_eq!(failure["batch_events"], 10);
     assert!(
@@ -386,7 +386,7 @@ fn a_full_disk_fails_its_sink_and_spares_the_others() {
         "the healthy sink got everything"
     );
     let sinks = run.summary["sinks"].as_array().unwrap();
-    assert_eq!(sinks[0]["name"], "file:/dev/full");
+    assert_eq!(sinks[0]["name"], "file=/dev/full");
     assert_eq!(sinks[0]["written"], 0);
     assert_eq!(sinks[0]["failed"], 95);
     assert_eq!(sinks[1]["written"], 95);
@@ -397,7 +397,7 @@ fn a_full_disk_fails_its_sink_and_spares_the_others() {
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .find(|d| d["component"] == "sink")
         .expect("a sink diagnostic");
-    assert_eq!(failure["sink"], "file:/dev/full");
+    assert_eq!(failure["sink"], "file=/dev/full");
     assert_eq!(failure["error_kind"], "StorageFull");
     assert_eq!(failure["batch_events"], 10);
 }

@@ -72,7 +72,7 @@ fn a_healthy_server_gets_every_event_once_in_order() {
         !run.stderr.contains("s3cret-token"),
         "the token is never printed"
     );
-    assert_eq!(run.summary["sinks"][0]["name"], collector.url());
+    assert_eq!(run.summary["sinks"][0]["name"], collector.sink());
     assert_eq!(run.summary["retried"], 0);
 }
 
@@ -627,7 +627,7 @@ fn an_unreachable_collector_is_told_at_once_while_the_retries_go_on() {
     let warnings = at_level(&told, "WARN");
     assert_eq!(warnings.len(), 1, "the same error is told once: {stderr}");
     let warning = warnings[0];
-    assert_eq!(warning["sink"], url.as_str(), "{warning}");
+    assert_eq!(warning["sink"], sink.as_str(), "{warning}");
     assert_eq!(warning["error_kind"], "Connect", "{warning}");
     assert_eq!(warning["attempt"], 1, "{warning}");
     assert_eq!(warning["max_attempts"], 50, "{warning}");

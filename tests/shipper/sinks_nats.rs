@@ -57,7 +57,7 @@ fn a_hundred_thousand_events_are_stored_once_each_in_order_with_their_envelope()
         run.stderr
     );
     assert_eq!(run.summary["processed"], 100_000);
-    assert_eq!(run.summary["sinks"][0]["name"], sink.replace("nats=", ""));
+    assert_eq!(run.summary["sinks"][0]["name"], sink);
     assert_eq!(run.summary["sinks"][0]["written"], 100_000);
 
     let stored = server.read_stream("LOGS");
@@ -327,10 +327,7 @@ fn over_tls_every_event_is_stored_and_an_untrusted_server_stops_the_run() {
         numbered_lines(1000),
     );
     assert_eq!(trusted.code, Some(0), "{}", trusted.stderr);
-    assert_eq!(
-        trusted.summary["sinks"][0]["name"],
-        sink.replace("nats=", "")
-    );
+    assert_eq!(trusted.summary["sinks"][0]["name"], sink);
     let stored = server.read_stream("LOGS");
     assert_eq!(messages(&stored), expected(1000));
 

@@ -61,7 +61,7 @@ fn names_from_outside_reach_the_terminal_escaped() {
     // A sink's name on the status line, drawn while shipper runs.
     let sink = format!("file=o{}.log", names[1]);
     let stderr = stderr_while_running(&["--sink", &sink, "--progress", "always"], "written");
-    assert!(stderr.contains(r"file:oy\u{9b}2J.log"), "{stderr:?}");
+    assert!(stderr.contains(r"file=oy\u{9b}2J.log"), "{stderr:?}");
     assert!(!stderr.contains('\u{9b}'), "{stderr:?}");
 }
 
