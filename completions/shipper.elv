@@ -78,6 +78,7 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand -v 'Also report routine events (sinks opened and closed) on stderr'
             cand --verbose 'Also report routine events (sinks opened and closed) on stderr'
             cand --check-config 'Check the settings (flags, environment, config file) and exit'
+            cand --print-config 'Print the settings in effect (config file, environment and flags merged) as a config file, secrets hidden, and exit'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

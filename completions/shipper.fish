@@ -66,5 +66,6 @@ complete -c shipper -l gap-markers -d 'After events were dropped, write one even
 complete -c shipper -s q -l quiet -d 'No status line, whatever --progress says'
 complete -c shipper -s v -l verbose -d 'Also report routine events (sinks opened and closed) on stderr'
 complete -c shipper -l check-config -d 'Check the settings (flags, environment, config file) and exit'
+complete -c shipper -l print-config -d 'Print the settings in effect (config file, environment and flags merged) as a config file, secrets hidden, and exit'
 complete -c shipper -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shipper -s V -l version -d 'Print version'
