@@ -371,6 +371,30 @@ mod tests {
     }
 
     #[test]
+    fn openable_looks_without_creating_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.log");
+        std::fs::write(&old, "kept\n").unwrap();
+        let new = dir.path().join("new.log");
+        assert!(appendable(&old, true).is_ok());
+        assert!(appendable(&new, false).is_ok());
+        assert!(replaceable(&new).is_ok());
+        assert!(!new.exists(), "nothing created");
+        assert_eq!(std::fs::read_to_string(&old).unwrap(), "kept\n");
+        let missing = dir.path().join("no/such.log");
+        let why = appendable(&missing, false).unwrap_err().to_string();
+        assert!(
+            why.ends_with("no': No such file or directory (os error 2)"),
+            "{why}"
+        );
+        assert_eq!(
+            appendable(dir.path(), false).unwrap_err().to_string(),
+            "Is a directory (os error 21)"
+        );
+        assert!(replaceable(&missing).is_err());
+    }
+
+    #[test]
     fn a_hard_link_is_the_same_file() {
         let dir = tempfile::tempdir().unwrap();
         let one = dir.path().join("a");
