@@ -86,6 +86,7 @@ Register-ArgumentCompleter -Native -CommandName 'shipper' -ScriptBlock {
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Also report routine events on stderr: sinks opened and closed, and every retry of a network sink (its attempt, wait and reason)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Also report routine events on stderr: sinks opened and closed, and every retry of a network sink (its attempt, wait and reason)')
             [CompletionResult]::new('--check-config', '--check-config', [CompletionResultType]::ParameterName, 'Check the settings (flags, environment, config file) and exit')
+            [CompletionResult]::new('--print-config', '--print-config', [CompletionResultType]::ParameterName, 'Print the settings in effect (config file, environment and flags merged) as a config file, secrets hidden, and exit')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

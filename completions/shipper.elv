@@ -83,6 +83,7 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand -v 'Also report routine events on stderr: sinks opened and closed, and every retry of a network sink (its attempt, wait and reason)'
             cand --verbose 'Also report routine events on stderr: sinks opened and closed, and every retry of a network sink (its attempt, wait and reason)'
             cand --check-config 'Check the settings (flags, environment, config file) and exit'
+            cand --print-config 'Print the settings in effect (config file, environment and flags merged) as a config file, secrets hidden, and exit'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

@@ -107,5 +107,6 @@ complete -c shipper -l gap-markers -d 'After events were dropped, write one even
 complete -c shipper -s q -l quiet -d 'Quiet: no status line and no text summary (a JSON summary, the summary file, warnings and errors are still written)'
 complete -c shipper -s v -l verbose -d 'Also report routine events on stderr: sinks opened and closed, and every retry of a network sink (its attempt, wait and reason)'
 complete -c shipper -l check-config -d 'Check the settings (flags, environment, config file) and exit'
+complete -c shipper -l print-config -d 'Print the settings in effect (config file, environment and flags merged) as a config file, secrets hidden, and exit'
 complete -c shipper -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shipper -s V -l version -d 'Print version'

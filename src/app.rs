@@ -19,6 +19,7 @@ use crate::config::{Config, SinkSpec, SummaryFormat, Task, sink_label};
 use crate::diagnostics;
 use crate::envelope::Encoder;
 use crate::exit_code::Status;
+use crate::outputs::{self, Unopenable};
 use crate::pipeline::{CloseFailure, Counts, DropReason, Pipeline, Reopener};
 use crate::progress::{Events, Progress};
 use crate::shutdown::{self, Request, Signal, Signals, Stops};
@@ -175,6 +176,12 @@ async fn start(
     stops: &mut impl Stops,
     started: Started,
 ) -> Result<Running, Early> {
+    // What --check-config checks too; a run refused here opened nothing.
+    outputs::openable(config).map_err(|unopenable| match unopenable {
+        Unopenable::Summary(why) => Early::Failed(anyhow::anyhow!(why)),
+        Unopenable::Checkpoint(why) => Early::NoCheckpoint(anyhow::anyhow!(why)),
+        Unopenable::Sink(why) => Early::NoSink(anyhow::anyhow!(why)),
+    })?;
     if let Some(path) = &config.summary.file {
         // Fails before anything is read, and clears a stale summary.
         Summary::claim_file(path).map_err(Early::Failed)?;

@@ -697,6 +697,11 @@ pub(crate) struct Args {
     #[arg(long, help_heading = "Output")]
     pub check_config: bool,
 
+    /// Print the settings in effect (config file, environment and flags
+    /// merged) as a config file, secrets hidden, and exit.
+    #[arg(long, help_heading = "Output")]
+    pub print_config: bool,
+
     /// Print the man page or a shell's completions, and exit.
     #[arg(long, value_enum, value_name = "WHAT", hide = true)]
     pub generate: Option<Generate>,

@@ -1,10 +1,14 @@
 //! The paths a run writes to (file sinks, the summary file, the checkpoint
 //! and its lock), checked before anything is written: each is something
-//! shipper may write, and no two are the same file.
+//! shipper may write, no two are the same file, and each can be opened
+//! now (what `--check-config` checks as well).
 
 use std::collections::HashMap;
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use nix::unistd::AccessFlags;
 
 use crate::config::{Config, Input, SinkSpec, Task, sink_label};
 use crate::diagnostics::{escape, shown};
@@ -230,6 +234,125 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
+/// Why a run could not open one of its outputs.
+#[derive(Debug)]
+pub(crate) enum Unopenable {
+    /// The summary file.
+    Summary(String),
+    /// The checkpoint or its lock.
+    Checkpoint(String),
+    /// A file sink.
+    Sink(String),
+}
+
+/// Whether a run could open what it writes, looked at without creating or
+/// changing anything: each file sink appended to, the summary file and
+/// the checkpoint replaced through a new file beside them. A run checks
+/// this before it opens anything, and `--check-config` checks the same.
+pub(crate) fn openable(config: &Config) -> Result<(), Unopenable> {
+    if config.task != Task::Ship {
+        return Ok(());
+    }
+    if let Some(path) = &config.summary.file {
+        replaceable(path).map_err(|err| {
+            let shown = shown(path);
+            Unopenable::Summary(format!("could not write the summary to '{shown}': {err}"))
+        })?;
+    }
+    if let Some(path) = checkpoint(config) {
+        for path in [path.to_owned(), lock_path(path)] {
+            replaceable(&path).map_err(|err| {
+                let shown = shown(&path);
+                Unopenable::Checkpoint(format!("could not use the checkpoint '{shown}': {err}"))
+            })?;
+        }
+    }
+    let rotates = config.file.max_bytes.is_some();
+    for sink in &config.sinks {
+        if let SinkSpec::File(path) = sink {
+            appendable(path, rotates).map_err(|err| {
+                let label = escape(&sink_label(sink)).into_owned();
+                Unopenable::Sink(format!("could not open sink '{label}': {err}"))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+impl std::fmt::Display for Unopenable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unopenable::Summary(why) | Unopenable::Checkpoint(why) | Unopenable::Sink(why) => {
+                f.write_str(why)
+            }
+        }
+    }
+}
+
+/// A file sink's path, as opening it for appending would find it (links
+/// followed): a file or device it may write, or a directory that takes a
+/// new file; a directory that takes the renamed files when it rotates.
+fn appendable(path: &Path, rotates: bool) -> io::Result<()> {
+    match Kind::behind(path)? {
+        Kind::Missing => directory_takes_files(path),
+        Kind::Regular if rotates => {
+            may_access(path, AccessFlags::W_OK)?;
+            directory_takes_files(path)
+        }
+        Kind::Regular | Kind::Fifo | Kind::CharDevice | Kind::BlockDevice => {
+            may_access(path, AccessFlags::W_OK)
+        }
+        Kind::Directory => Err(io::Error::from(nix::errno::Errno::EISDIR)),
+        Kind::Socket | Kind::Symlink => Err(io::Error::from(nix::errno::Errno::ENXIO)),
+    }
+}
+
+/// A file shipper keeps for itself, as replacing it would find it: a FIFO
+/// or device it may write in place, or a directory that takes the new
+/// file (and a file there now that it may read and write). What may not
+/// be there at all, `check` refuses.
+fn replaceable(path: &Path) -> io::Result<()> {
+    match Kind::behind(path)? {
+        kind if kind.is_stream() => may_access(path, AccessFlags::W_OK),
+        Kind::Regular => {
+            may_access(path, AccessFlags::R_OK | AccessFlags::W_OK)?;
+            directory_takes_files(path)
+        }
+        _ => directory_takes_files(path),
+    }
+}
+
+/// The directory of `path` exists and new files may be made in it.
+fn directory_takes_files(path: &Path) -> io::Result<()> {
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let in_directory = |err: io::Error| {
+        io::Error::new(
+            err.kind(),
+            format!("its directory '{}': {err}", shown(directory)),
+        )
+    };
+    match Kind::behind(directory).map_err(in_directory)? {
+        Kind::Directory => {}
+        Kind::Missing => return Err(in_directory(io::Error::from(nix::errno::Errno::ENOENT))),
+        _ => return Err(in_directory(io::Error::from(nix::errno::Errno::ENOTDIR))),
+    }
+    may_access(directory, AccessFlags::W_OK | AccessFlags::X_OK).map_err(in_directory)
+}
+
+/// Whether this process may use `path` so, by its effective ids.
+fn may_access(path: &Path, how: AccessFlags) -> io::Result<()> {
+    nix::unistd::faccessat(
+        nix::fcntl::AT_FDCWD,
+        path,
+        how,
+        nix::fcntl::AtFlags::AT_EACCESS,
+    )
+    .map_err(io::Error::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +368,30 @@ mod tests {
         assert_eq!(one.resolved, other.resolved);
         let third = Identity::of(&dir.path().join("via/other.log")).unwrap();
         assert_ne!(one.resolved, third.resolved);
+    }
+
+    #[test]
+    fn openable_looks_without_creating_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.log");
+        std::fs::write(&old, "kept\n").unwrap();
+        let new = dir.path().join("new.log");
+        assert!(appendable(&old, true).is_ok());
+        assert!(appendable(&new, false).is_ok());
+        assert!(replaceable(&new).is_ok());
+        assert!(!new.exists(), "nothing created");
+        assert_eq!(std::fs::read_to_string(&old).unwrap(), "kept\n");
+        let missing = dir.path().join("no/such.log");
+        let why = appendable(&missing, false).unwrap_err().to_string();
+        assert!(
+            why.ends_with("no': No such file or directory (os error 2)"),
+            "{why}"
+        );
+        assert_eq!(
+            appendable(dir.path(), false).unwrap_err().to_string(),
+            "Is a directory (os error 21)"
+        );
+        assert!(replaceable(&missing).is_err());
     }
 
     #[test]

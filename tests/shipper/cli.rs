@@ -198,8 +198,9 @@ fn a_config_file_never_shows_a_secret_and_takes_values_that_start_with_a_dash() 
 
 #[test]
 fn check_config_validates_without_running() {
-    let (_dir, path) = config_file("batch-size = 64\nsink = [\"file=/no/such/dir/x\"]\n");
+    let (dir, path) = config_file("batch-size = 64\nsink = [\"file=x.jsonl\"]\n");
     shipper()
+        .current_dir(dir.path())
         .args(["--config", path.to_str().unwrap(), "--check-config"])
         .write_stdin("never read\n")
         .assert()

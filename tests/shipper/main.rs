@@ -7,6 +7,7 @@ mod checkpoints;
 mod cli;
 mod collector;
 mod common;
+mod config_file;
 mod delivery;
 mod envelope;
 mod exit_status;
