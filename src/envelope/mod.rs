@@ -7,7 +7,9 @@
 //! written once, straight into the batch.
 
 mod conventions;
+pub(crate) mod dates;
 mod edge;
+pub(crate) mod parsed;
 pub(crate) mod fields;
 mod scan;
 pub(crate) mod timestamp;

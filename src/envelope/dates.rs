@@ -1,0 +1,198 @@
+//! Dates as log lines write them, turned into milliseconds since the Unix
+//! epoch: month names, a time without a zone taken as local time (`TZ`),
+//! and a date without a year given the year that puts it closest before
+//! now.
+
+use jiff::civil::DateTime;
+use jiff::tz::{Offset, TimeZone};
+
+/// The local time zone and the time now, for the dates of one batch of
+/// lines (the zone is read once).
+#[derive(Debug, Clone)]
+pub(crate) struct Clock {
+    zone: TimeZone,
+    /// Milliseconds since the epoch: "now", for dates without a year.
+    now_ms: i64,
+}
+
+/// A date and time as a line wrote it, fields unchecked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Civil {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub millisecond: u32,
+}
+
+impl Clock {
+    /// The system's zone (`TZ`, else /etc/localtime, else UTC).
+    pub(crate) fn local(now_ms: i64) -> Clock {
+        Clock {
+            zone: TimeZone::system(),
+            now_ms,
+        }
+    }
+
+    /// A clock in a fixed zone, `offset_seconds` east of UTC: for tests.
+    #[cfg(test)]
+    pub(crate) fn fixed(offset_seconds: i32, now_ms: i64) -> Clock {
+        Clock {
+            zone: TimeZone::fixed(Offset::from_seconds(offset_seconds).expect("an offset in range")),
+            now_ms,
+        }
+    }
+
+    /// Moves "now" on (a new batch of lines).
+    pub(crate) fn set_now(&mut self, now_ms: i64) {
+        self.now_ms = now_ms;
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+
+    /// `civil` in the local zone; `None` when a field is out of range. A
+    /// time skipped by a DST change reads as the one after the gap, a
+    /// repeated one as its first occurrence.
+    pub(crate) fn local_ms(&self, civil: Civil) -> Option<i64> {
+        let datetime = civil.to_datetime()?;
+        let timestamp = self.zone.to_timestamp(datetime).ok()?;
+        Some(timestamp.as_millisecond())
+    }
+
+    /// `civil` at `offset_seconds` east of UTC (a zone the line wrote).
+    pub(crate) fn offset_ms(civil: Civil, offset_seconds: i32) -> Option<i64> {
+        let datetime = civil.to_datetime()?;
+        let zone = TimeZone::fixed(Offset::from_seconds(offset_seconds).ok()?);
+        Some(zone.to_timestamp(datetime).ok()?.as_millisecond())
+    }
+
+    /// A date without a year (`Oct 11 22:14:15`, local time): the year
+    /// that puts it closest before now, allowing it a day ahead of now for
+    /// clocks a little apart (so late December read in early January is
+    /// last year's, and early January read in late December next year's
+    /// only when it is less than a day ahead).
+    pub(crate) fn yearless_ms(&self, civil: Civil) -> Option<i64> {
+        const DAY_MS: i64 = 86_400_000;
+        let now_year = jiff::Timestamp::from_millisecond(self.now_ms)
+            .ok()?
+            .to_zoned(self.zone.clone())
+            .year() as i32;
+        [now_year + 1, now_year, now_year - 1]
+            .into_iter()
+            .filter_map(|year| self.local_ms(Civil { year, ..civil }))
+            .find(|&ms| ms <= self.now_ms + DAY_MS)
+    }
+}
+
+impl Civil {
+    fn to_datetime(self) -> Option<DateTime> {
+        let small = |value: u32| i8::try_from(value).ok();
+        DateTime::new(
+            i16::try_from(self.year).ok()?,
+            small(self.month)?,
+            small(self.day)?,
+            small(self.hour)?,
+            small(self.minute)?,
+            small(self.second)?,
+            i32::try_from(self.millisecond.checked_mul(1_000_000)?).ok()?,
+        )
+        .ok()
+    }
+}
+
+/// The number of a month named by its English abbreviation or full name,
+/// in any case (`Oct`, `october`): 1 to 12.
+pub(crate) fn month(name: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const FULL: [&str; 12] = [
+        "january", "february", "march", "april", "may", "june", "july", "august", "september",
+        "october", "november", "december",
+    ];
+    let position = |names: &[&str; 12]| {
+        names
+            .iter()
+            .position(|known| known.eq_ignore_ascii_case(name))
+    };
+    position(&MONTHS)
+        .or_else(|| position(&FULL))
+        .or_else(|| name.eq_ignore_ascii_case("sept").then_some(8))
+        .map(|index| index as u32 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR_MS: i64 = 3_600_000;
+
+    fn civil(year: i32, month: u32, day: u32, hour: u32) -> Civil {
+        Civil {
+            year,
+            month,
+            day,
+            hour,
+            minute: 0,
+            second: 0,
+            millisecond: 0,
+        }
+    }
+
+    /// 2026-11-30T18:00:00Z.
+    const NOW: i64 = 1_796_061_600_000;
+
+    #[test]
+    fn local_time_is_read_in_the_zone() {
+        let utc = Clock::fixed(0, NOW);
+        assert_eq!(utc.local_ms(civil(2026, 11, 30, 18)), Some(NOW));
+        let paris = Clock::fixed(3600, NOW);
+        assert_eq!(paris.local_ms(civil(2026, 11, 30, 19)), Some(NOW));
+        assert_eq!(Clock::offset_ms(civil(2026, 11, 30, 13), -5 * 3600), Some(NOW));
+        assert_eq!(utc.local_ms(civil(2026, 2, 30, 0)), None);
+        assert_eq!(utc.local_ms(civil(2026, 13, 1, 0)), None);
+        assert_eq!(utc.local_ms(Civil { hour: 24, ..civil(2026, 1, 1, 0) }), None);
+    }
+
+    #[test]
+    fn a_date_without_a_year_is_the_latest_before_now() {
+        let clock = Clock::fixed(0, NOW);
+        // Earlier this year.
+        assert_eq!(
+            clock.yearless_ms(civil(0, 10, 11, 22)),
+            clock.local_ms(civil(2026, 10, 11, 22))
+        );
+        // Later in the year than now: last year's.
+        assert_eq!(
+            clock.yearless_ms(civil(0, 12, 25, 0)),
+            clock.local_ms(civil(2025, 12, 25, 0))
+        );
+        // A few hours ahead: a clock a little fast, this year's.
+        assert_eq!(clock.yearless_ms(civil(0, 11, 30, 21)), Some(NOW + 3 * HOUR_MS));
+        // Late December read in early January.
+        let january = Clock::fixed(0, clock.local_ms(civil(2027, 1, 2, 0)).unwrap());
+        assert_eq!(
+            january.yearless_ms(civil(0, 12, 31, 23)),
+            clock.local_ms(civil(2026, 12, 31, 23))
+        );
+        // February 29th, in the leap year before a year without one.
+        let march = Clock::fixed(0, clock.local_ms(civil(2029, 3, 1, 0)).unwrap());
+        assert_eq!(
+            march.yearless_ms(civil(0, 2, 29, 12)),
+            clock.local_ms(civil(2028, 2, 29, 12))
+        );
+    }
+
+    #[test]
+    fn months_are_named_in_english() {
+        assert_eq!(month("Oct"), Some(10));
+        assert_eq!(month("JAN"), Some(1));
+        assert_eq!(month("september"), Some(9));
+        assert_eq!(month("Sept"), Some(9));
+        assert_eq!(month("Okt"), None);
+    }
+}
