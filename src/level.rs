@@ -27,30 +27,21 @@ impl Level {
     /// The level a word names, in any case: `warn` and `WARNING` are both
     /// `Warning`, `trace` is `Debug`, `fatal` and `panic` are `Critical`.
     pub(crate) fn parse(word: &str) -> Option<Level> {
-        const WORDS: &[(&str, Level)] = &[
-            ("trace", Level::Debug),
-            ("debug", Level::Debug),
-            ("info", Level::Info),
-            ("information", Level::Info),
-            ("informational", Level::Info),
-            ("notice", Level::Info),
-            ("warn", Level::Warning),
-            ("warning", Level::Warning),
-            ("error", Level::Error),
-            ("err", Level::Error),
-            ("severe", Level::Error),
-            ("critical", Level::Critical),
-            ("crit", Level::Critical),
-            ("fatal", Level::Critical),
-            ("panic", Level::Critical),
-            ("alert", Level::Critical),
-            ("emerg", Level::Critical),
-            ("emergency", Level::Critical),
-        ];
-        WORDS
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(word))
-            .map(|&(_, level)| level)
+        // Lowered into a buffer and matched whole: the compiler switches on
+        // the length first, so most words cost a comparison or none (this
+        // runs on every plain-text line).
+        let mut lower = [0u8; 13];
+        let word = lowered(word, &mut lower)?;
+        Some(match word {
+            b"trace" | b"debug" => Level::Debug,
+            b"info" | b"information" | b"informational" | b"notice" => Level::Info,
+            b"warn" | b"warning" => Level::Warning,
+            b"error" | b"err" | b"severe" => Level::Error,
+            b"critical" | b"crit" | b"fatal" | b"panic" | b"alert" | b"emerg" | b"emergency" => {
+                Level::Critical
+            }
+            _ => return None,
+        })
     }
 
     /// The level a plain-text line states where loggers state it, among
@@ -70,20 +61,47 @@ impl Level {
         while !text.is_char_boundary(end) {
             end -= 1;
         }
+        let bytes = &text.as_bytes()[..end];
         let mut after_time = true;
-        for (index, token) in text[..end].split_ascii_whitespace().enumerate() {
+        let mut index = 0;
+        let mut at = 0;
+        while at < end {
+            if bytes[at].is_ascii_whitespace() {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            while at < end && !bytes[at].is_ascii_whitespace() {
+                at += 1;
+            }
+            // Split at ASCII whitespace, so a UTF-8 boundary.
+            let token = &text[start..at];
             if let Some(found) = keyed(token) {
                 return Some(found);
             }
-            if index < LEADING_TOKENS
-                && let Some(found) = standing_alone(token, after_time)
-            {
-                return Some(found);
+            if index < LEADING_TOKENS {
+                if let Some(found) = standing_alone(token, after_time) {
+                    return Some(found);
+                }
+                after_time &= is_time_like(token);
+                index += 1;
             }
-            after_time &= is_time_like(token);
         }
         None
     }
+}
+
+/// `word` in lower case in `buffer`, if it is ASCII and short enough to be
+/// a level's name.
+fn lowered<'b>(word: &str, buffer: &'b mut [u8; 13]) -> Option<&'b [u8]> {
+    let bytes = word.as_bytes();
+    if !(3..=buffer.len()).contains(&bytes.len()) {
+        return None;
+    }
+    for (slot, byte) in buffer.iter_mut().zip(bytes) {
+        *slot = byte.to_ascii_lowercase();
+    }
+    Some(&buffer[..bytes.len()])
 }
 
 /// How many words from a line's start a level may stand at without a key.
@@ -91,40 +109,52 @@ const LEADING_TOKENS: usize = 6;
 
 /// `level=error`, `severity="warn"`.
 fn keyed(token: &str) -> Option<(Level, &str)> {
-    let (key, value) = token.split_once('=')?;
-    let key = key
-        .trim_start_matches(['"', '\''])
-        .trim_end_matches(['"', '\'']);
-    if !["level", "lvl", "severity", "loglevel"]
-        .iter()
-        .any(|known| known.eq_ignore_ascii_case(key))
-    {
+    let equals = token.bytes().position(|byte| byte == b'=')?;
+    if !(3..=10).contains(&equals) {
         return None;
     }
-    let word = value.trim_matches(['"', '\'', ',', ';']);
+    let key = token[..equals].trim_matches(['"', '\'']);
+    let mut lower = [0u8; 13];
+    if !matches!(
+        lowered(key, &mut lower)?,
+        b"level" | b"lvl" | b"severity" | b"loglevel"
+    ) {
+        return None;
+    }
+    let word = token[equals + 1..].trim_matches(['"', '\'', ',', ';']);
     Some((Level::parse(word)?, word))
 }
 
 /// A level word standing as loggers put it, not inside another word.
 fn standing_alone(token: &str, after_time: bool) -> Option<(Level, &str)> {
-    let bracketed = [('[', ']'), ('<', '>'), ('(', ')')]
-        .iter()
-        .find_map(|&(open, close)| {
-            token
-                .strip_prefix(open)?
-                .trim_end_matches([':', ','])
-                .strip_suffix(close)
-        });
-    if let Some(word) = bracketed {
+    let bytes = token.as_bytes();
+    // Level words are letters: a token that starts with anything else
+    // (a date, a number, a path) is passed over unless bracketed.
+    let close = match bytes[0] {
+        b'[' => b']',
+        b'<' => b'>',
+        b'(' => b')',
+        first if first.is_ascii_alphabetic() => 0,
+        _ => return None,
+    };
+    if close != 0 {
+        let mut end = bytes.len();
+        while end > 1 && matches!(bytes[end - 1], b':' | b',') {
+            end -= 1;
+        }
+        if end < 2 || bytes[end - 1] != close {
+            return None;
+        }
+        let word = &token[1..end - 1];
         return Some((Level::parse(word)?, word));
     }
     // `Error: ...`, `ERROR:root:message`.
-    if let Some((word, _)) = token.split_once(':') {
+    if let Some(colon) = bytes.iter().position(|&byte| byte == b':') {
+        let word = &token[..colon];
         return Some((Level::parse(word)?, word));
     }
-    let word = token.trim_end_matches(',');
-    let capitals = word.bytes().all(|byte| byte.is_ascii_uppercase());
-    if capitals || after_time {
+    let word = token.strip_suffix(',').unwrap_or(token);
+    if after_time || word.bytes().all(|byte| byte.is_ascii_uppercase()) {
         return Some((Level::parse(word)?, word));
     }
     None
@@ -133,10 +163,15 @@ fn standing_alone(token: &str, after_time: bool) -> Option<(Level, &str)> {
 /// A piece of a leading date or time: `2024-05-01`, `12:00:00,031`,
 /// `2026-11-30T18:21:00Z`, `+0100`.
 fn is_time_like(token: &str) -> bool {
-    token.bytes().any(|byte| byte.is_ascii_digit())
-        && token
-            .bytes()
-            .all(|byte| byte.is_ascii_digit() || b"-:.,/TZ+".contains(&byte))
+    let mut digits = false;
+    for byte in token.bytes() {
+        match byte {
+            b'0'..=b'9' => digits = true,
+            b'-' | b':' | b'.' | b',' | b'/' | b'T' | b'Z' | b'+' => {}
+            _ => return false,
+        }
+    }
+    digits
 }
 
 /// Severities that syslog (RFC 5424) keeps apart and the five levels

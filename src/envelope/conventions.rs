@@ -7,48 +7,54 @@ use super::fields::{Raw, as_str};
 use super::{Invalid, Role};
 use crate::level::{Finer, Level};
 
-/// The names that map onto the envelope, best first within each role:
-/// where a line has several, the first wins and the rest go under `data`.
-const NAMES: &[(&str, Role)] = &[
-    ("timestamp", Role::Timestamp),
-    ("time", Role::Timestamp),
-    ("ts", Role::Timestamp),
-    ("@timestamp", Role::Timestamp),
-    // Serilog's compact form.
-    ("@t", Role::Timestamp),
-    // log4j2's JSON layout, Monolog.
-    ("timeMillis", Role::Timestamp),
-    ("datetime", Role::Timestamp),
-    // journald: when the program logged, then when journald received it.
-    ("_SOURCE_REALTIME_TIMESTAMP", Role::Timestamp),
-    ("__REALTIME_TIMESTAMP", Role::Timestamp),
-    ("level", Role::Level),
-    ("severity", Role::Level),
-    ("lvl", Role::Level),
-    ("loglevel", Role::Level),
-    // python-json-logger, Monolog, ECS's dotted form, Serilog.
-    ("levelname", Role::Level),
-    ("level_name", Role::Level),
-    ("log.level", Role::Level),
-    ("@l", Role::Level),
-    ("levelno", Role::Level),
-    // journald's syslog priority, 0 to 7.
-    ("PRIORITY", Role::Level),
-    ("message", Role::Message),
-    ("msg", Role::Message),
-    // Serilog: the rendered message, then its template.
-    ("@m", Role::Message),
-    ("@mt", Role::Message),
-    ("MESSAGE", Role::Message),
-    // GELF.
-    ("short_message", Role::Message),
-    ("logger", Role::Logger),
-    ("name", Role::Logger),
-    ("logger_name", Role::Logger),
-    ("context", Role::Context),
-    ("diagnostics", Role::Diagnostics),
-    ("data", Role::Data),
-];
+/// The role a usual name gives a member, and its rank within the role
+/// (lower wins): where a line has several names of one role, the best
+/// wins and the rest go under `data`. A `match`, not a table: the compiler
+/// turns it into a switch on the length and a comparison or two, and it
+/// runs for every member of every JSON line.
+fn usual(key: &str) -> Option<(Role, u8)> {
+    Some(match key {
+        "timestamp" => (Role::Timestamp, 1),
+        "time" => (Role::Timestamp, 2),
+        "ts" => (Role::Timestamp, 3),
+        "@timestamp" => (Role::Timestamp, 4),
+        // Serilog's compact form.
+        "@t" => (Role::Timestamp, 5),
+        // log4j2's JSON layout, Monolog.
+        "timeMillis" => (Role::Timestamp, 6),
+        "datetime" => (Role::Timestamp, 7),
+        // journald: when the program logged, then when journald received it.
+        "_SOURCE_REALTIME_TIMESTAMP" => (Role::Timestamp, 8),
+        "__REALTIME_TIMESTAMP" => (Role::Timestamp, 9),
+        "level" => (Role::Level, 1),
+        "severity" => (Role::Level, 2),
+        "lvl" => (Role::Level, 3),
+        "loglevel" => (Role::Level, 4),
+        // python-json-logger, Monolog, ECS's dotted form, Serilog.
+        "levelname" => (Role::Level, 5),
+        "level_name" => (Role::Level, 6),
+        "log.level" => (Role::Level, 7),
+        "@l" => (Role::Level, 8),
+        "levelno" => (Role::Level, 9),
+        // journald's syslog priority, 0 to 7.
+        "PRIORITY" => (Role::Level, 10),
+        "message" => (Role::Message, 1),
+        "msg" => (Role::Message, 2),
+        // Serilog: the rendered message, then its template.
+        "@m" => (Role::Message, 3),
+        "@mt" => (Role::Message, 4),
+        "MESSAGE" => (Role::Message, 5),
+        // GELF.
+        "short_message" => (Role::Message, 6),
+        "logger" => (Role::Logger, 1),
+        "name" => (Role::Logger, 2),
+        "logger_name" => (Role::Logger, 3),
+        "context" => (Role::Context, 1),
+        "diagnostics" => (Role::Diagnostics, 1),
+        "data" => (Role::Data, 1),
+        _ => return None,
+    })
+}
 
 /// The names a run maps, with the user's own first (`--message-key`,
 /// `--level-key`, `--timestamp-key`).
@@ -76,13 +82,12 @@ impl Names {
 
     /// The role `key` names and its rank (lower wins).
     pub(super) fn role(&self, key: &str) -> Option<(Role, u8)> {
-        if let Some(&(_, role)) = self.own.iter().find(|(name, _)| name == key) {
+        if !self.own.is_empty()
+            && let Some(&(_, role)) = self.own.iter().find(|(name, _)| name == key)
+        {
             return Some((role, 0));
         }
-        NAMES
-            .iter()
-            .position(|(name, _)| *name == key)
-            .map(|rank| (NAMES[rank].1, rank as u8 + 1))
+        usual(key)
     }
 }
 
@@ -96,7 +101,11 @@ pub(super) fn level(key: &str, raw: Raw<'_>) -> Result<(Level, Option<Finer>), I
         None if text.starts_with('"') => return Err(Invalid::LevelNotString),
         None => std::borrow::Cow::Borrowed(text),
     };
-    if let Ok(number) = word.trim().parse::<i64>() {
+    let numeric = word
+        .bytes()
+        .next()
+        .is_some_and(|byte| byte.is_ascii_digit() || byte == b'-' || byte == b' ');
+    if numeric && let Ok(number) = word.trim().parse::<i64>() {
         return numbered(key, number).ok_or_else(|| Invalid::UnknownLevel(word.into_owned()));
     }
     if !text.starts_with('"') {
