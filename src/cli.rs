@@ -542,8 +542,8 @@ pub(crate) struct Args {
     /// Where a plain-text line's level comes from: `auto` reads a level
     /// word where loggers put it (`ERROR ...`, `[warn]`, `level=info`,
     /// after the leading time), never inside a path or another word;
-    /// `none` leaves such lines at INFO. A JSON line's own level member
-    /// counts either way.
+    /// `none` leaves such lines at INFO. The level a line's header or JSON
+    /// member states counts either way.
     #[arg(
         long,
         value_enum,

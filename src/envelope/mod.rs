@@ -9,9 +9,10 @@
 mod conventions;
 pub(crate) mod dates;
 mod edge;
-pub(crate) mod parsed;
 pub(crate) mod fields;
+pub(crate) mod parsed;
 mod scan;
+mod text;
 pub(crate) mod timestamp;
 
 use std::borrow::Cow;
@@ -25,8 +26,10 @@ use crate::config::{EnvelopeConfig, EnvelopeMode};
 use crate::diagnostics;
 use crate::level::{Finer, Level};
 use conventions::Names;
+use dates::Clock;
 use edge::{Edge, Repaired};
 use fields::{Members, NotObject, Raw, is_object, is_string, object_body};
+use parsed::{Field, Parsed};
 
 /// One line and what is known of it.
 #[derive(Debug, Clone, Copy)]
@@ -101,7 +104,9 @@ pub(crate) struct Encoder {
     /// `--field` pairs: the key, and `"key":"value"` ready to add to `data`.
     fields: Vec<(String, Vec<u8>)>,
     /// The last read time formatted, since a chunk's lines share one.
-    clock: (i64, [u8; timestamp::TEXT_LEN]),
+    read_clock: (i64, [u8; timestamp::TEXT_LEN]),
+    /// The local zone and "now", for the times lines write.
+    clock: Clock,
     /// The last source's name and its JSON string, since a chunk's lines
     /// share one (a file's path is escaped once, not once per event).
     source: (String, Vec<u8>),
@@ -165,7 +170,8 @@ impl Encoder {
             max_line: config.max_line_bytes,
             host: member_bytes("host", &json!(host)),
             fields,
-            clock: (i64::MIN, [0; timestamp::TEXT_LEN]),
+            read_clock: (i64::MIN, [0; timestamp::TEXT_LEN]),
+            clock: Clock::local(timestamp::millis(SystemTime::now())),
             source: (String::new(), b"\"\"".to_vec()),
             levels: Levels {
                 guess: config.guess_levels,
@@ -259,8 +265,13 @@ impl Encoder {
             }
             Event::from_members(members, &self.levels.names, false, repairs).ok()
         });
-        let event = from_json
-            .unwrap_or_else(|| Event::from_text(&text, self.levels.in_text(&text), repairs));
+        let event = match from_json {
+            Some(event) => event,
+            None => {
+                self.clock.set_now(timestamp::millis(line.read_at));
+                Event::from_parsed(text::parse(&text, &self.clock, self.levels.guess), repairs)
+            }
+        };
         if let Some(fault) = &event.fallback {
             report_repair(line, self.mode, format!("{fault}; kept under data"));
         }
@@ -292,13 +303,14 @@ impl Encoder {
         out.extend_from_slice(b"\",\"level\":\"");
         out.extend_from_slice(event.level.name().as_bytes());
         out.extend_from_slice(b"\",\"message\":");
-        match event.message {
+        match &event.message {
             Message::Json(raw) => out.extend_from_slice(raw.get().as_bytes()),
             Message::Text(text) => write_str(out, text),
         }
         out.extend_from_slice(b",\"logger\":");
-        match event.logger {
-            Some(raw) => out.extend_from_slice(raw.get().as_bytes()),
+        match &event.logger {
+            Some(Logger::Json(raw)) => out.extend_from_slice(raw.get().as_bytes()),
+            Some(Logger::Text(text)) => write_str(out, text),
             None => out.extend_from_slice(&self.source.1),
         }
         out.extend_from_slice(b",\"context\":");
@@ -385,6 +397,16 @@ impl Encoder {
             });
             names.extend(renamed);
         }
+        for (key, value) in &event.parsed {
+            let renamed = tracking.then(|| unused_key(key, &names));
+            let name = renamed.as_ref().unwrap_or(key);
+            object.member(|out| {
+                write_key(out, name);
+                out.push(b':');
+                value.write(out);
+            });
+            names.extend(renamed);
+        }
         for (key, member) in &self.fields {
             if !names.iter().any(|name| name == key) {
                 object.member_bytes(member);
@@ -419,10 +441,10 @@ impl Encoder {
 
     fn read_time(&mut self, at: SystemTime) -> [u8; timestamp::TEXT_LEN] {
         let ms = timestamp::millis(at);
-        if self.clock.0 != ms {
-            self.clock = (ms, timestamp::format(ms));
+        if self.read_clock.0 != ms {
+            self.read_clock = (ms, timestamp::format(ms));
         }
-        self.clock.1
+        self.read_clock.1
     }
 }
 
@@ -465,13 +487,15 @@ struct Event<'a> {
     /// emerg), told in `diagnostics.syslog_severity`.
     finer: Option<Finer>,
     message: Message<'a>,
-    /// A JSON string; `None` means the source's name.
-    logger: Option<Raw<'a>>,
+    /// `None` means the source's name.
+    logger: Option<Logger<'a>>,
     context: Option<Raw<'a>>,
     diagnostics: Option<Raw<'a>>,
     data: Option<Raw<'a>>,
     /// Members with no place of their own: they go under `data`.
     extra: Members<'a>,
+    /// Fields a text format's parser read: they go under `data` too.
+    parsed: Vec<(Cow<'a, str>, Field<'a>)>,
     repairs: Repairs,
     /// In best-effort mode, the first member that did not fit.
     fallback: Option<Invalid>,
@@ -484,7 +508,16 @@ enum Message<'a> {
     /// A JSON string value, copied as it is.
     Json(Raw<'a>),
     /// Text, escaped when written.
-    Text(&'a str),
+    Text(Cow<'a, str>),
+}
+
+/// Who wrote the line, as the input named it.
+enum Logger<'a> {
+    /// A JSON string value, copied as it is.
+    Json(Raw<'a>),
+    /// Text a parser read (a syslog tag, log4j's logger), escaped when
+    /// written.
+    Text(Cow<'a, str>),
 }
 
 /// The envelope member a key names, and the rank of that name (lower wins
@@ -503,17 +536,19 @@ enum Role {
 type Member<'a> = (Cow<'a, str>, Raw<'a>);
 
 impl<'a> Event<'a> {
-    fn from_text(text: &'a str, found: Option<(Level, &str)>, repairs: Repairs) -> Event<'a> {
+    /// What a text format's parser read from a line.
+    fn from_parsed(parsed: Parsed<'a>, repairs: Repairs) -> Event<'a> {
         Event {
-            timestamp: None,
-            level: found.map_or(Level::Info, |(level, _)| level),
-            finer: found.and_then(|(_, word)| Finer::parse(word)),
-            message: Message::Text(text),
-            logger: None,
+            timestamp: parsed.timestamp.map(timestamp::format),
+            level: parsed.level.map_or(Level::Info, |(level, _)| level),
+            finer: parsed.level.and_then(|(_, finer)| finer),
+            message: Message::Text(parsed.message),
+            logger: parsed.logger.map(Logger::Text),
             context: None,
             diagnostics: None,
             data: None,
             extra: Vec::new(),
+            parsed: parsed.data,
             repairs,
             fallback: None,
             no_message: false,
@@ -556,7 +591,7 @@ impl<'a> Event<'a> {
         let data = fit.check(data, |_, raw| object(raw, "data"))?;
         let no_message = message.is_none();
         let message = fit.message(message)?;
-        let logger = fit.logger(logger);
+        let logger = fit.logger(logger).map(Logger::Json);
         Ok(Event {
             timestamp,
             level: level.map_or(Level::Info, |(level, _)| level),
@@ -567,6 +602,7 @@ impl<'a> Event<'a> {
             diagnostics,
             data,
             extra: fit.extra,
+            parsed: Vec::new(),
             repairs,
             fallback: fit.fallback,
             no_message,
@@ -657,12 +693,12 @@ impl<'a> Fitter<'a> {
             Some((_, raw)) if is_string(raw) => Ok(Message::Json(raw)),
             Some((_, raw)) => self
                 .fault(Invalid::MessageNotString)
-                .map(|()| Message::Text(raw.get())),
+                .map(|()| Message::Text(Cow::Borrowed(raw.get()))),
             // Told once a run by the encoder, not as a fault of each line.
-            None if !self.strict => Ok(Message::Text("")),
+            None if !self.strict => Ok(Message::Text(Cow::Borrowed(""))),
             None => self
                 .fault(Invalid::MissingMessage)
-                .map(|()| Message::Text("")),
+                .map(|()| Message::Text(Cow::Borrowed(""))),
         }
     }
 

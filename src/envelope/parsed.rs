@@ -7,12 +7,16 @@ use std::borrow::Cow;
 
 use crate::level::{Finer, Level};
 
+/// A level as a line states it, with the syslog severity it merges where
+/// it merges one (`notice` is INFO).
+pub(crate) type Stated = (Level, Option<Finer>);
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Parsed<'a> {
     /// Milliseconds since the Unix epoch, when the line says when.
     pub timestamp: Option<i64>,
     /// The level, and the syslog severity it merges where it merges one.
-    pub level: Option<(Level, Option<Finer>)>,
+    pub level: Option<Stated>,
     /// The line's own message: what is left of it once the parser took
     /// its header off.
     pub message: Cow<'a, str>,
@@ -33,17 +37,23 @@ pub(crate) enum Field<'a> {
 }
 
 impl Field<'_> {
-    /// The value as JSON.
-    pub(crate) fn to_json(&self) -> serde_json::Value {
+    /// Writes the value as JSON.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         match self {
-            Field::Text(text) => serde_json::Value::String(text.clone().into_owned()),
-            Field::Integer(number) => serde_json::Value::from(*number),
-            Field::Object(members) => serde_json::Value::Object(
-                members
-                    .iter()
-                    .map(|(key, value)| (key.clone().into_owned(), value.to_json()))
-                    .collect(),
-            ),
+            Field::Text(text) => super::write_str(out, text),
+            Field::Integer(number) => out.extend_from_slice(number.to_string().as_bytes()),
+            Field::Object(members) => {
+                out.push(b'{');
+                for (index, (key, value)) in members.iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
+                    super::write_str(out, key);
+                    out.push(b':');
+                    value.write(out);
+                }
+                out.push(b'}');
+            }
         }
     }
 }
@@ -53,11 +63,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fields_become_json() {
+    fn fields_are_written_as_json() {
         let field = Field::Object(vec![
-            ("a".into(), Field::Text("x".into())),
+            ("a".into(), Field::Text("x\"".into())),
             ("n".into(), Field::Integer(-3)),
+            ("o".into(), Field::Object(Vec::new())),
         ]);
-        assert_eq!(field.to_json(), serde_json::json!({"a": "x", "n": -3}));
+        let mut out = Vec::new();
+        field.write(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":"x\"","n":-3,"o":{}}"#
+        );
     }
 }

@@ -48,13 +48,18 @@ fn strict(bytes: &[u8]) -> Result<Value, Invalid> {
 
 #[test]
 fn plain_text_becomes_the_message() {
-    let event = best_effort(b"2024-05-01 12:00:00 ERROR disk \"full\"");
-    assert_eq!(event["message"], "2024-05-01 12:00:00 ERROR disk \"full\"");
+    let event = best_effort(b"error: disk \"full\"");
+    assert_eq!(event["message"], "error: disk \"full\"");
     assert_eq!(event["level"], "ERROR");
     assert_eq!(
         event["timestamp"], "2024-05-01T12:00:00.000Z",
         "the time it was read"
     );
+    // A header's time and level are the event's, and leave the message.
+    let headed = best_effort(b"2024-04-30T09:30:00.250-02:00 WARN disk \"full\"");
+    assert_eq!(headed["message"], "disk \"full\"");
+    assert_eq!(headed["level"], "WARNING");
+    assert_eq!(headed["timestamp"], "2024-04-30T11:30:00.250Z");
     assert_eq!(event["logger"], "stdin");
     assert_eq!(event["context"], json!({}));
     assert_eq!(

@@ -83,7 +83,7 @@ fn best_effort_ships_every_line_of_a_mixed_corpus() {
     assert_eq!(events.len(), corpus.len());
     assert_eq!(run.summary["processed"], corpus.len());
     assert_eq!(run.summary["blank"], corpus.len() / 2);
-    assert_eq!(events[1]["message"], "2024-05-01 12:00:00 ERROR plain text");
+    assert_eq!(events[1]["message"], "plain text");
     assert_eq!(events[1]["level"], "ERROR");
     assert_eq!(events[3]["diagnostics"]["invalid_utf8"], true);
     assert_eq!(events[4]["diagnostics"]["truncated"], true);
@@ -377,11 +377,11 @@ fn a_level_is_read_where_loggers_write_it_and_nowhere_else() {
     assert_eq!(events.len(), WORDED.len());
     for ((line, level), event) in WORDED.iter().zip(&events) {
         assert_eq!(event["level"], *level, "{line}");
-        assert_eq!(event["message"], *line);
+        assert!(line.ends_with(event["message"].as_str().unwrap()), "{line}");
     }
 
-    // `--level-from none`: every plain-text line is INFO; a JSON line's
-    // own level still counts.
+    // `--level-from none`: a plain-text line without a header is INFO; a
+    // JSON line's own level still counts.
     let json = "{\"level\":\"error\",\"message\":\"x\"}\n";
     let none = run(&["--level-from", "none"], format!("{input}{json}"));
     assert_eq!(none.code, Some(0), "{}", none.stderr);
@@ -389,7 +389,10 @@ fn a_level_is_read_where_loggers_write_it_and_nowhere_else() {
         .iter()
         .map(|event| event["level"].clone())
         .collect();
+    // A header's level is read, not guessed: it counts either way.
     let mut expected = vec![json!("INFO"); WORDED.len()];
+    expected[0] = json!("ERROR");
+    expected[2] = json!("CRITICAL");
     expected.push(json!("ERROR"));
     assert_eq!(levels, expected);
     assert_eq!(none.summary["processed"], WORDED.len() as u64 + 1);
@@ -597,4 +600,74 @@ fn json_lines_without_a_message_are_told_of_once() {
         .collect();
     assert_eq!(told.len(), 1, "{}", shipped.stderr);
     assert_eq!(shipped.summary["processed"], 50);
+}
+
+/// Plain-text lines with the headers applications print make events with
+/// the header's time (read in a zone five hours west of UTC, with daylight
+/// saving time as in New York), level and logger, the rest the message.
+#[test]
+fn a_plain_text_header_gives_the_time_level_and_logger() {
+    let cases = [
+        (
+            "2026-11-30 13:21:00,031 ERROR [main-1] com.example.Db - db down",
+            "2026-11-30T18:21:00.031Z",
+            "ERROR",
+            "com.example.Db",
+            "db down",
+            json!({"thread": "main-1"}),
+        ),
+        (
+            "2026-07-30 13:21:00,031 - app.db - WARNING - slow query",
+            "2026-07-30T17:21:00.031Z",
+            "WARNING",
+            "app.db",
+            "slow query",
+            json!({}),
+        ),
+        (
+            "2026-11-30T18:21:00.5Z INFO started",
+            "2026-11-30T18:21:00.500Z",
+            "INFO",
+            "stdin",
+            "started",
+            json!({}),
+        ),
+        (
+            "2026/11/30 13:21:00 [crit] 1234#0: out of workers",
+            "2026-11-30T18:21:00.000Z",
+            "CRITICAL",
+            "stdin",
+            "1234#0: out of workers",
+            json!({}),
+        ),
+        (
+            "[Mon Nov 30 13:21:00 2026] [error] [client 10.0.0.1] denied",
+            "2026-11-30T18:21:00.000Z",
+            "ERROR",
+            "stdin",
+            "[client 10.0.0.1] denied",
+            json!({}),
+        ),
+        (
+            "1796062860.031 worker started",
+            "2026-11-30T18:21:00.031Z",
+            "INFO",
+            "stdin",
+            "worker started",
+            json!({}),
+        ),
+    ];
+    let input: String = cases.iter().map(|case| format!("{}\n", case.0)).collect();
+    let shipped = crate::common::run_with_env(&[], &[("TZ", "EST5EDT,M3.2.0,M11.1.0")], input);
+    assert_eq!(shipped.code, Some(0), "{}", shipped.stderr);
+    let events = parse_events(&shipped.stdout);
+    assert_eq!(events.len(), cases.len());
+    for ((line, timestamp, level, logger, message, data), event) in cases.iter().zip(&events) {
+        assert_eq!(event["timestamp"], *timestamp, "{line}");
+        assert_eq!(event["level"], *level, "{line}");
+        assert_eq!(event["logger"], *logger, "{line}");
+        assert_eq!(event["message"], *message, "{line}");
+        assert_eq!(event["data"], *data, "{line}");
+    }
+    assert_eq!(shipped.summary["processed"], cases.len() as u64);
 }

@@ -1,0 +1,513 @@
+//! Plain text: the header applications print before their message. A
+//! leading time in the forms loggers write, the level word after it, and
+//! for log4j's layout (`LEVEL [thread] logger - message`) and Python's
+//! (`time - logger - LEVEL - message`) the thread and logger, are taken off
+//! the message into the event.
+
+use std::borrow::Cow;
+
+use super::dates::{Civil, Clock, month};
+use super::parsed::{Field, Parsed, Stated};
+use crate::level::{Finer, Level};
+
+/// `text` read as a plain-text line. Always a reading: what is not a
+/// header stays in the message. `guess` lets the level be read from a word
+/// where no header states it (`--level-from auto`).
+pub(crate) fn parse<'a>(text: &'a str, clock: &Clock, guess: bool) -> Parsed<'a> {
+    let Some((timestamp, after_time)) = leading_time(text, clock) else {
+        return Parsed {
+            level: guessed(text, guess),
+            message: Cow::Borrowed(text),
+            ..Parsed::default()
+        };
+    };
+    let rest = skip_separators(&text[after_time..]);
+    let mut parsed = Parsed {
+        timestamp: Some(timestamp),
+        message: Cow::Borrowed(rest),
+        ..Parsed::default()
+    };
+    if let Some((logger, level, message)) = python_layout(rest) {
+        parsed.logger = Some(Cow::Borrowed(logger));
+        parsed.level = Some(level);
+        parsed.message = Cow::Borrowed(message);
+        return parsed;
+    }
+    let Some((level, after_level)) = level_word(rest) else {
+        parsed.level = guessed(text, guess);
+        return parsed;
+    };
+    parsed.level = Some(level);
+    let rest = skip_separators(after_level);
+    parsed.message = Cow::Borrowed(rest);
+    if let Some((thread, logger, message)) = log4j_layout(rest) {
+        parsed
+            .data
+            .push((Cow::Borrowed("thread"), Field::Text(Cow::Borrowed(thread))));
+        parsed.logger = logger.map(Cow::Borrowed);
+        parsed.message = Cow::Borrowed(message);
+    }
+    parsed
+}
+
+fn guessed(text: &str, guess: bool) -> Option<Stated> {
+    if !guess {
+        return None;
+    }
+    Level::find_word_in_text(text).map(|(level, word)| (level, Finer::parse(word)))
+}
+
+/// Spaces and the marks loggers put between header fields (`-`, `|`).
+fn skip_separators(text: &str) -> &str {
+    let mut rest = text.trim_start_matches(' ');
+    while let Some(after) = rest
+        .strip_prefix("- ")
+        .or_else(|| rest.strip_prefix("| "))
+        .or_else(|| rest.strip_prefix(": "))
+    {
+        rest = after.trim_start_matches(' ');
+    }
+    rest
+}
+
+/// A level word at the start of `text`, bare or in brackets, followed by a
+/// space, a colon or the end: the level, and what follows it.
+fn level_word(text: &str) -> Option<(Stated, &str)> {
+    let (word, rest) = match text.as_bytes().first()? {
+        b'[' | b'<' | b'(' => {
+            let close = match text.as_bytes()[0] {
+                b'[' => ']',
+                b'<' => '>',
+                _ => ')',
+            };
+            let end = text.find(close)?;
+            (text[1..end].trim(), &text[end + 1..])
+        }
+        _ => {
+            let end = text.find([' ', ':', '\t']).unwrap_or(text.len());
+            (&text[..end], &text[end..])
+        }
+    };
+    let level = Level::parse(word)?;
+    let rest = rest.strip_prefix(':').unwrap_or(rest);
+    Some(((level, Finer::parse(word)), rest))
+}
+
+/// Python's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`: the
+/// logger, the level and the message, once the time is taken off.
+fn python_layout(text: &str) -> Option<(&str, Stated, &str)> {
+    let (logger, rest) = text.split_once(" - ")?;
+    if logger.is_empty() || logger.contains(' ') || Level::parse(logger).is_some() {
+        return None;
+    }
+    let (word, message) = rest.split_once(" - ")?;
+    let level = Level::parse(word.trim())?;
+    Some((logger, (level, Finer::parse(word.trim())), message))
+}
+
+/// log4j's `[thread] logger - message` (or `logger: message`), and
+/// ZooKeeper's `[thread] - message`, after the level: the thread, the
+/// logger if named, and the message.
+fn log4j_layout(text: &str) -> Option<(&str, Option<&str>, &str)> {
+    let inner = text.strip_prefix('[')?;
+    let end = inner.find("] ")?;
+    let (thread, rest) = (&inner[..end], &inner[end + 2..]);
+    if let Some(message) = rest.strip_prefix("- ") {
+        return Some((thread, None, message));
+    }
+    let (logger, message) = rest.split_once(" - ").or_else(|| rest.split_once(": "))?;
+    if logger.is_empty() || logger.contains(' ') {
+        return None;
+    }
+    Some((thread, Some(logger), message))
+}
+
+/// A time at the start of a line, in the forms applications print, and
+/// how many bytes it took:
+/// - ISO 8601 / RFC 3339, `T` or a space between date and time, `.` or
+///   `,` before the fraction (Python's and log4j's `2026-11-30 18:21:00,031`),
+///   with or without a zone;
+/// - `2026/11/30 18:21:00` (nginx), `26/11/30 18:21:00` (Hadoop, Spark);
+/// - `Nov 30 18:21:00` (syslog's, without a year);
+/// - `30-Nov-2026 18:21:00.031` (Tomcat);
+/// - in brackets, those and Apache's `[Sun Dec 04 04:47:44 2005]`;
+/// - epoch seconds (10 digits, a fraction allowed) or milliseconds (13).
+///
+/// A time without a zone is local time.
+fn leading_time(text: &str, clock: &Clock) -> Option<(i64, usize)> {
+    if let Some(inner) = text.strip_prefix('[') {
+        let end = inner.find(']')?;
+        let bracketed = &inner[..end];
+        let (ms, used) = apache_time(bracketed, clock).or_else(|| time_at(bracketed, clock))?;
+        return (used == bracketed.len()).then_some((ms, end + 2));
+    }
+    time_at(text, clock).filter(|&(_, used)| ends_a_word(text, used))
+}
+
+/// Whether `text` ends at `at` or goes on with a separator.
+fn ends_a_word(text: &str, at: usize) -> bool {
+    matches!(
+        text.as_bytes().get(at),
+        None | Some(b' ' | b'\t' | b']' | b'|' | b':' | b',')
+    )
+}
+
+fn time_at(text: &str, clock: &Clock) -> Option<(i64, usize)> {
+    let bytes = text.as_bytes();
+    match bytes.first()? {
+        b'0'..=b'9' => iso_time(text, clock)
+            .or_else(|| slashed_time(text, clock))
+            .or_else(|| dashed_month_time(text, clock))
+            .or_else(|| epoch_time(text)),
+        b'A'..=b'Z' | b'a'..=b'z' => syslog_time(text, clock),
+        _ => None,
+    }
+}
+
+/// Digits at `at`, exactly `count` of them.
+fn digits(bytes: &[u8], at: usize, count: usize) -> Option<u32> {
+    let field = bytes.get(at..at + count)?;
+    field.iter().try_fold(0u32, |value, &byte| {
+        byte.is_ascii_digit()
+            .then(|| value * 10 + u32::from(byte - b'0'))
+    })
+}
+
+/// `HH:MM:SS` at `at`, then an optional `.fff` or `,fff` (any number of
+/// digits, milliseconds kept): the time and where it ends.
+fn clock_time(bytes: &[u8], at: usize) -> Option<((u32, u32, u32, u32), usize)> {
+    let hour = digits(bytes, at, 2)?;
+    let minute = (bytes.get(at + 2) == Some(&b':')).then(|| digits(bytes, at + 3, 2))??;
+    let second = (bytes.get(at + 5) == Some(&b':')).then(|| digits(bytes, at + 6, 2))??;
+    let mut end = at + 8;
+    let mut millisecond = 0;
+    if matches!(bytes.get(end), Some(b'.' | b','))
+        && bytes.get(end + 1).is_some_and(u8::is_ascii_digit)
+    {
+        end += 1;
+        let start = end;
+        while bytes.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+        let fraction = &bytes[start..end.min(start + 3)];
+        millisecond = fraction
+            .iter()
+            .fold(0, |value, &byte| value * 10 + u32::from(byte - b'0'))
+            * 10u32.pow(3 - fraction.len() as u32);
+    }
+    Some(((hour, minute, second, millisecond), end))
+}
+
+/// A zone after a time: `Z`, `+HH:MM`, `+HHMM`, `+HH` (or `-`), possibly
+/// after a space: seconds east of UTC, and where it ends.
+fn zone(bytes: &[u8], at: usize) -> Option<(i32, usize)> {
+    let at = if bytes.get(at) == Some(&b' ') && matches!(bytes.get(at + 1), Some(b'+' | b'-')) {
+        at + 1
+    } else {
+        at
+    };
+    match bytes.get(at)? {
+        b'Z' => Some((0, at + 1)),
+        sign @ (b'+' | b'-') => {
+            let hours = digits(bytes, at + 1, 2)? as i32;
+            let (minutes, end) = match bytes.get(at + 3) {
+                Some(b':') => (digits(bytes, at + 4, 2)? as i32, at + 6),
+                Some(b'0'..=b'9') => (digits(bytes, at + 3, 2)? as i32, at + 5),
+                _ => (0, at + 3),
+            };
+            let seconds = hours * 3600 + minutes * 60;
+            Some((if *sign == b'-' { -seconds } else { seconds }, end))
+        }
+        _ => None,
+    }
+}
+
+/// A date and time, read in the zone written after it or else locally.
+fn dated(
+    clock: &Clock,
+    bytes: &[u8],
+    (year, month, day): (i32, u32, u32),
+    time_at: usize,
+) -> Option<(i64, usize)> {
+    let ((hour, minute, second, millisecond), end) = clock_time(bytes, time_at)?;
+    let civil = Civil {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        millisecond,
+    };
+    match zone(bytes, end) {
+        Some((offset, end)) => Some((Clock::offset_ms(civil, offset)?, end)),
+        None => Some((clock.local_ms(civil)?, end)),
+    }
+}
+
+/// `2026-11-30T18:21:00.031Z`, `2026-11-30 18:21:00,031`.
+fn iso_time(text: &str, clock: &Clock) -> Option<(i64, usize)> {
+    let bytes = text.as_bytes();
+    let year = digits(bytes, 0, 4)?;
+    (bytes.get(4) == Some(&b'-') && bytes.get(7) == Some(&b'-')).then_some(())?;
+    let (month, day) = (digits(bytes, 5, 2)?, digits(bytes, 8, 2)?);
+    matches!(bytes.get(10), Some(b'T' | b' ')).then_some(())?;
+    dated(clock, bytes, (year as i32, month, day), 11)
+}
+
+/// `2026/11/30 18:21:00` (nginx's error log), `26/11/30 18:21:00`.
+fn slashed_time(text: &str, clock: &Clock) -> Option<(i64, usize)> {
+    let bytes = text.as_bytes();
+    let (year, at) = match digits(bytes, 0, 4) {
+        Some(year) if bytes.get(4) == Some(&b'/') => (year as i32, 5),
+        _ if bytes.get(2) == Some(&b'/') => (2000 + digits(bytes, 0, 2)? as i32, 3),
+        _ => return None,
+    };
+    let month = digits(bytes, at, 2)?;
+    (bytes.get(at + 2) == Some(&b'/')).then_some(())?;
+    let day = digits(bytes, at + 3, 2)?;
+    (bytes.get(at + 5) == Some(&b' ')).then_some(())?;
+    dated(clock, bytes, (year, month, day), at + 6)
+}
+
+/// `30-Nov-2026 18:21:00.031` (Tomcat).
+fn dashed_month_time(text: &str, clock: &Clock) -> Option<(i64, usize)> {
+    let bytes = text.as_bytes();
+    let day = digits(bytes, 0, 2)?;
+    (bytes.get(2) == Some(&b'-') && bytes.get(6) == Some(&b'-')).then_some(())?;
+    let month = month(text.get(3..6)?)?;
+    let year = digits(bytes, 7, 4)?;
+    (bytes.get(11) == Some(&b' ')).then_some(())?;
+    dated(clock, bytes, (year as i32, month, day), 12)
+}
+
+/// `Nov 30 18:21:00` or `Nov  3 18:21:00`, without a year.
+fn syslog_time(text: &str, clock: &Clock) -> Option<(i64, usize)> {
+    let bytes = text.as_bytes();
+    let month = month(text.get(0..3)?)?;
+    (bytes.get(3) == Some(&b' ')).then_some(())?;
+    let day = match bytes.get(4)? {
+        b' ' => digits(bytes, 5, 1)?,
+        _ => digits(bytes, 4, 2)?,
+    };
+    (bytes.get(6) == Some(&b' ')).then_some(())?;
+    let ((hour, minute, second, millisecond), end) = clock_time(bytes, 7)?;
+    let civil = Civil {
+        year: 0,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        millisecond,
+    };
+    Some((clock.yearless_ms(civil)?, end))
+}
+
+/// Apache's `Sun Dec 04 04:47:44 2005` (or `04:47:44.123456`).
+fn apache_time(text: &str, clock: &Clock) -> Option<(i64, usize)> {
+    let bytes = text.as_bytes();
+    (bytes.get(3) == Some(&b' ')).then_some(())?;
+    let month = month(text.get(4..7)?)?;
+    let day = digits(bytes, 8, 2)?;
+    let ((hour, minute, second, millisecond), end) = clock_time(bytes, 11)?;
+    (bytes.get(end) == Some(&b' ')).then_some(())?;
+    let year = digits(bytes, end + 1, 4)?;
+    let civil = Civil {
+        year: year as i32,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        millisecond,
+    };
+    Some((clock.local_ms(civil)?, end + 5))
+}
+
+/// Epoch seconds (10 digits, with a fraction or not) or milliseconds (13).
+fn epoch_time(text: &str) -> Option<(i64, usize)> {
+    let bytes = text.as_bytes();
+    let whole = bytes
+        .iter()
+        .take_while(|byte| byte.is_ascii_digit())
+        .count();
+    let number: i64 = text[..whole].parse().ok()?;
+    match whole {
+        10 => {
+            let (millisecond, end) = match bytes.get(10) {
+                Some(b'.') => {
+                    let fraction = bytes[11..]
+                        .iter()
+                        .take_while(|byte| byte.is_ascii_digit())
+                        .count();
+                    let kept = &text[11..11 + fraction.min(3)];
+                    let ms = kept.parse::<i64>().unwrap_or(0) * 10i64.pow(3 - kept.len() as u32);
+                    (ms, 11 + fraction)
+                }
+                _ => (0, 10),
+            };
+            Some((number * 1000 + millisecond, end))
+        }
+        13 => Some((number, 13)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-11-30T18:21:00Z.
+    const NOW: i64 = 1_796_062_860_000;
+
+    fn utc() -> Clock {
+        Clock::fixed(0, NOW)
+    }
+
+    #[test]
+    fn leading_times_in_the_forms_loggers_print() {
+        let clock = Clock::fixed(3600, NOW);
+        for (line, ms) in [
+            ("2026-11-30T18:21:00.031Z x", NOW + 31),
+            ("2026-11-30T19:21:00.031+01:00 x", NOW + 31),
+            ("2026-11-30 18:21:00,031+0000 x", NOW + 31),
+            ("2026-11-30 19:21:00,031 x", NOW + 31),
+            ("2026-11-30 19:21:00 x", NOW),
+            ("2026-11-30T19:21:00.031456789 x", NOW + 31),
+            ("2026/11/30 19:21:00 [error] x", NOW),
+            ("26/11/30 19:21:00 INFO x", NOW),
+            ("Nov 30 19:21:00 host x", NOW),
+            ("30-Nov-2026 19:21:00.031 INFO x", NOW + 31),
+            ("[2026-11-30 19:21:00,031] x", NOW + 31),
+            ("[Mon Nov 30 19:21:00 2026] [error] x", NOW),
+            ("[Mon Nov 30 19:21:00.031456 2026] [error] x", NOW + 31),
+            ("1796062860 x", NOW),
+            ("1796062860.031 x", NOW + 31),
+            ("1796062860031 x", NOW + 31),
+        ] {
+            assert_eq!(
+                leading_time(line, &clock).map(|(ms, _)| ms),
+                Some(ms),
+                "{line}"
+            );
+        }
+        for line in [
+            "2026-11-30x",
+            "2026-13-30 18:21:00 x",
+            "2026-11-30 25:21:00 x",
+            "20261130 x",
+            "12345 x",
+            "Nov is a month",
+            "Nov 30 is a day",
+            "[Mon] x",
+            "2026-11-30 18:21:00abc",
+            "v1.2.3 released",
+            "",
+        ] {
+            assert_eq!(leading_time(line, &utc()), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn the_header_is_taken_off_the_message() {
+        let clock = utc();
+        let log4j = parse(
+            "2026-11-30 18:21:00,031 ERROR [main-worker-1] com.example.Handler - db down",
+            &clock,
+            true,
+        );
+        assert_eq!(log4j.timestamp, Some(NOW + 31));
+        assert_eq!(log4j.level, Some((Level::Error, None)));
+        assert_eq!(log4j.logger.as_deref(), Some("com.example.Handler"));
+        assert_eq!(log4j.message, "db down");
+        assert_eq!(
+            log4j.data,
+            vec![("thread".into(), Field::Text("main-worker-1".into()))]
+        );
+
+        let zookeeper = parse(
+            "2026-11-30 18:21:00,031 - INFO  [main:QuorumPeerMain@127] - Starting quorum peer",
+            &clock,
+            true,
+        );
+        assert_eq!(zookeeper.level, Some((Level::Info, None)));
+        assert_eq!(zookeeper.logger, None);
+        assert_eq!(zookeeper.message, "Starting quorum peer");
+
+        let python = parse(
+            "2026-11-30 18:21:00,031 - app.db - WARNING - slow query",
+            &clock,
+            true,
+        );
+        assert_eq!(python.level, Some((Level::Warning, None)));
+        assert_eq!(python.logger.as_deref(), Some("app.db"));
+        assert_eq!(python.message, "slow query");
+
+        let nginx = parse(
+            "2026/11/30 18:21:00 [notice] 1234#0: signal process started",
+            &clock,
+            true,
+        );
+        assert_eq!(nginx.level, Some((Level::Info, Some(Finer::Notice))));
+        assert_eq!(nginx.message, "1234#0: signal process started");
+
+        let apache = parse(
+            "[Mon Nov 30 18:21:00 2026] [error] [client 1.2.3.4] File does not exist: /x",
+            &clock,
+            true,
+        );
+        assert_eq!(apache.timestamp, Some(NOW));
+        assert_eq!(apache.level, Some((Level::Error, None)));
+        assert_eq!(apache.message, "[client 1.2.3.4] File does not exist: /x");
+
+        let spark = parse(
+            "26/11/30 18:21:00 INFO SparkContext: Running Spark version 3.5.0",
+            &clock,
+            true,
+        );
+        assert_eq!(spark.level, Some((Level::Info, None)));
+        assert_eq!(spark.message, "SparkContext: Running Spark version 3.5.0");
+    }
+
+    #[test]
+    fn without_a_header_the_line_is_the_message() {
+        let clock = utc();
+        let plain = parse("ERROR disk full", &clock, true);
+        assert_eq!(plain.timestamp, None);
+        assert_eq!(plain.level, Some((Level::Error, None)));
+        assert_eq!(plain.message, "ERROR disk full");
+        let unguessed = parse("ERROR disk full", &clock, false);
+        assert_eq!(unguessed.level, None);
+        // A time with no level after it: the level is guessed from the line.
+        let timed = parse("2026-11-30 18:21:00 disk level=warn", &clock, true);
+        assert_eq!(timed.message, "disk level=warn");
+        assert_eq!(timed.level, Some((Level::Warning, None)));
+        assert_eq!(timed.timestamp, Some(NOW));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_text_parses_without_a_panic(text in "\\PC{0,60}") {
+                let parsed = parse(&text, &utc(), true);
+                prop_assert!(text.ends_with(&*parsed.message));
+            }
+
+            #[test]
+            fn mangled_headers_parse_without_a_panic(
+                cut in 0usize..40,
+                noise in "[0-9:., \\-\\[\\]TZ+/a-zA-Z]{0,12}",
+            ) {
+                let line = "2026-11-30 18:21:00,031 ERROR [main] a.B - m";
+                let mut text = line[..cut.min(line.len())].to_owned();
+                text.push_str(&noise);
+                let parsed = parse(&text, &utc(), true);
+                prop_assert!(text.ends_with(&*parsed.message));
+            }
+        }
+    }
+}
