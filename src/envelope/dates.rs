@@ -3,6 +3,8 @@
 //! and a date without a year given the year that puts it closest before
 //! now.
 
+use std::cell::Cell;
+
 use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
 
@@ -13,6 +15,11 @@ pub(crate) struct Clock {
     zone: TimeZone,
     /// Milliseconds since the epoch: "now", for dates without a year.
     now_ms: i64,
+    /// The last local minute read, and its start in UTC milliseconds: the
+    /// lines of a log share their minute, and the zone's rules are then
+    /// looked up once a minute rather than once a line. (Zones change
+    /// their offset on a minute's boundary.)
+    minute: Cell<(i64, i64)>,
 }
 
 /// A date and time as a line wrote it, fields unchecked.
@@ -33,6 +40,7 @@ impl Clock {
         Clock {
             zone: TimeZone::system(),
             now_ms,
+            minute: Cell::new((i64::MIN, 0)),
         }
     }
 
@@ -44,6 +52,7 @@ impl Clock {
                 Offset::from_seconds(offset_seconds).expect("an offset in range"),
             ),
             now_ms,
+            minute: Cell::new((i64::MIN, 0)),
         }
     }
 
@@ -56,16 +65,34 @@ impl Clock {
     /// time skipped by a DST change reads as the one after the gap, a
     /// repeated one as its first occurrence.
     pub(crate) fn local_ms(&self, civil: Civil) -> Option<i64> {
-        let datetime = civil.to_datetime()?;
-        let timestamp = self.zone.to_timestamp(datetime).ok()?;
-        Some(timestamp.as_millisecond())
+        let days = civil.days()?;
+        let key = (days * 24 + i64::from(civil.hour)) * 60 + i64::from(civil.minute);
+        let within = i64::from(civil.second) * 1000 + i64::from(civil.millisecond);
+        let (known, start) = self.minute.get();
+        if known == key {
+            return Some(start + within);
+        }
+        let minute = Civil {
+            second: 0,
+            millisecond: 0,
+            ..civil
+        };
+        let start = self
+            .zone
+            .to_timestamp(minute.to_datetime()?)
+            .ok()?
+            .as_millisecond();
+        self.minute.set((key, start));
+        Some(start + within)
     }
 
     /// `civil` at `offset_seconds` east of UTC (a zone the line wrote).
     pub(crate) fn offset_ms(civil: Civil, offset_seconds: i32) -> Option<i64> {
-        let datetime = civil.to_datetime()?;
-        let zone = TimeZone::fixed(Offset::from_seconds(offset_seconds).ok()?);
-        Some(zone.to_timestamp(datetime).ok()?.as_millisecond())
+        let days = civil.days()?;
+        let seconds = ((days * 24 + i64::from(civil.hour)) * 60 + i64::from(civil.minute)) * 60
+            + i64::from(civil.second)
+            - i64::from(offset_seconds);
+        Some(seconds * 1000 + i64::from(civil.millisecond))
     }
 
     /// A date without a year (`Oct 11 22:14:15`, local time): the year
@@ -87,7 +114,39 @@ impl Clock {
 }
 
 impl Civil {
+    /// Days from 1970-01-01 to the date, with every field checked (years 1
+    /// to 9999, the time of day included); `None` when one is out of range.
+    fn days(self) -> Option<i64> {
+        let leap = self.year % 4 == 0 && (self.year % 100 != 0 || self.year % 400 == 0);
+        let month_days = match self.month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        let fits = (1..=9999).contains(&self.year)
+            && (1..=month_days).contains(&self.day)
+            && self.hour < 24
+            && self.minute < 60
+            && self.second < 60
+            && self.millisecond < 1000;
+        if !fits {
+            return None;
+        }
+        // Howard Hinnant's days_from_civil.
+        let year = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = year.div_euclid(400);
+        let year_of_era = year - era * 400;
+        let month = i64::from(self.month);
+        let day_of_year =
+            (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        Some(era * 146_097 + day_of_era - 719_468)
+    }
+
     fn to_datetime(self) -> Option<DateTime> {
+        self.days()?;
         let small = |value: u32| i8::try_from(value).ok();
         DateTime::new(
             i16::try_from(self.year).ok()?,
@@ -96,7 +155,7 @@ impl Civil {
             small(self.hour)?,
             small(self.minute)?,
             small(self.second)?,
-            i32::try_from(self.millisecond.checked_mul(1_000_000)?).ok()?,
+            i32::try_from(self.millisecond * 1_000_000).ok()?,
         )
         .ok()
     }
@@ -205,6 +264,52 @@ mod tests {
             march.yearless_ms(civil(0, 2, 29, 12)),
             clock.local_ms(civil(2028, 2, 29, 12))
         );
+    }
+
+    #[test]
+    fn days_agree_with_the_zone_rules() {
+        let utc = Clock::fixed(0, NOW);
+        for (year, month, day) in [
+            (1970, 1, 1),
+            (2000, 2, 29),
+            (2026, 11, 30),
+            (1900, 1, 1),
+            (9999, 12, 30),
+            (1969, 12, 31),
+        ] {
+            let civil = Civil {
+                year,
+                month,
+                day,
+                hour: 13,
+                minute: 7,
+                second: 9,
+                millisecond: 5,
+            };
+            let by_zone = utc
+                .zone
+                .to_timestamp(civil.to_datetime().unwrap())
+                .unwrap()
+                .as_millisecond();
+            assert_eq!(Clock::offset_ms(civil, 0), Some(by_zone), "{civil:?}");
+            assert_eq!(utc.local_ms(civil), Some(by_zone), "{civil:?}");
+        }
+        assert_eq!(Clock::offset_ms(civil(2026, 2, 29, 0), 0), None);
+        assert_eq!(Clock::offset_ms(civil(2026, 11, 31, 0), 0), None);
+    }
+
+    #[test]
+    fn the_minute_remembered_is_the_one_asked_for() {
+        let clock = Clock::fixed(3600, NOW);
+        let first = clock.local_ms(civil(2026, 11, 30, 19)).unwrap();
+        let later = Civil {
+            second: 30,
+            millisecond: 250,
+            ..civil(2026, 11, 30, 19)
+        };
+        assert_eq!(clock.local_ms(later), Some(first + 30_250));
+        let next_day = clock.local_ms(civil(2026, 12, 1, 19)).unwrap();
+        assert_eq!(next_day - first, 86_400_000);
     }
 
     #[test]
