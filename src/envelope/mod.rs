@@ -12,6 +12,8 @@ mod edge;
 pub(crate) mod parsed;
 pub(crate) mod fields;
 mod scan;
+#[allow(dead_code)] // wired in by the format dispatch
+mod syslog;
 pub(crate) mod timestamp;
 
 use std::borrow::Cow;
