@@ -28,7 +28,10 @@
 //! field, a broken SD element, a timestamp that is no timestamp) starts
 //! the message. Without a PRI, a line must have the whole
 //! `Mmm dd hh:mm:ss host tag` shape, so that prose is never taken for
-//! syslog.
+//! syslog; rsyslog's RFC 3339 time in place of the BSD one is read only
+//! after a PRI, since `time word word: text` is common outside syslog.
+//! RFC 5424's header fields are read as any word without spaces, their
+//! lengths unchecked: the spaces between them are what is sure.
 
 use std::borrow::Cow;
 
