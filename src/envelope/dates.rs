@@ -96,7 +96,7 @@ impl Clock {
     }
 
     /// A date without a year (`Oct 11 22:14:15`, local time): the year
-    /// that puts it closest before now, allowing it a day ahead of now for
+    /// that puts it closest before now (February 29th: the last leap year), allowing it a day ahead of now for
     /// clocks a little apart (so late December read in early January is
     /// last year's, and early January read in late December next year's
     /// only when it is less than a day ahead).
@@ -106,8 +106,9 @@ impl Clock {
             .ok()?
             .to_zoned(self.zone.clone())
             .year() as i32;
-        [now_year + 1, now_year, now_year - 1]
-            .into_iter()
+        // Down to four years back, for February 29th.
+        (now_year - 4..=now_year + 1)
+            .rev()
             .filter_map(|year| self.local_ms(Civil { year, ..civil }))
             .find(|&ms| ms <= self.now_ms + DAY_MS)
     }

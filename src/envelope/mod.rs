@@ -12,6 +12,7 @@ mod edge;
 pub(crate) mod fields;
 pub(crate) mod parsed;
 mod scan;
+mod syslog;
 mod text;
 pub(crate) mod timestamp;
 

@@ -59,6 +59,16 @@ impl Field<'_> {
 }
 
 #[cfg(test)]
+impl Field<'_> {
+    /// The value as JSON, read back from what `write` writes.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let mut out = Vec::new();
+        self.write(&mut out);
+        serde_json::from_slice(&out).expect("a field writes valid JSON")
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
