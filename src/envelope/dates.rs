@@ -40,7 +40,9 @@ impl Clock {
     #[cfg(test)]
     pub(crate) fn fixed(offset_seconds: i32, now_ms: i64) -> Clock {
         Clock {
-            zone: TimeZone::fixed(Offset::from_seconds(offset_seconds).expect("an offset in range")),
+            zone: TimeZone::fixed(
+                Offset::from_seconds(offset_seconds).expect("an offset in range"),
+            ),
             now_ms,
         }
     }
@@ -111,8 +113,18 @@ pub(crate) fn month(name: &str) -> Option<u32> {
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
     ];
     const FULL: [&str; 12] = [
-        "january", "february", "march", "april", "may", "june", "july", "august", "september",
-        "october", "november", "december",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
     ];
     let position = |names: &[&str; 12]| {
         names
@@ -152,10 +164,19 @@ mod tests {
         assert_eq!(utc.local_ms(civil(2026, 11, 30, 18)), Some(NOW));
         let paris = Clock::fixed(3600, NOW);
         assert_eq!(paris.local_ms(civil(2026, 11, 30, 19)), Some(NOW));
-        assert_eq!(Clock::offset_ms(civil(2026, 11, 30, 13), -5 * 3600), Some(NOW));
+        assert_eq!(
+            Clock::offset_ms(civil(2026, 11, 30, 13), -5 * 3600),
+            Some(NOW)
+        );
         assert_eq!(utc.local_ms(civil(2026, 2, 30, 0)), None);
         assert_eq!(utc.local_ms(civil(2026, 13, 1, 0)), None);
-        assert_eq!(utc.local_ms(Civil { hour: 24, ..civil(2026, 1, 1, 0) }), None);
+        assert_eq!(
+            utc.local_ms(Civil {
+                hour: 24,
+                ..civil(2026, 1, 1, 0)
+            }),
+            None
+        );
     }
 
     #[test]
@@ -172,7 +193,10 @@ mod tests {
             clock.local_ms(civil(2025, 12, 25, 0))
         );
         // A few hours ahead: a clock a little fast, this year's.
-        assert_eq!(clock.yearless_ms(civil(0, 11, 30, 21)), Some(NOW + 3 * HOUR_MS));
+        assert_eq!(
+            clock.yearless_ms(civil(0, 11, 30, 21)),
+            Some(NOW + 3 * HOUR_MS)
+        );
         // Late December read in early January.
         let january = Clock::fixed(0, clock.local_ms(civil(2027, 1, 2, 0)).unwrap());
         assert_eq!(

@@ -9,8 +9,8 @@
 mod conventions;
 pub(crate) mod dates;
 mod edge;
-pub(crate) mod parsed;
 pub(crate) mod fields;
+pub(crate) mod parsed;
 mod scan;
 pub(crate) mod timestamp;
 
