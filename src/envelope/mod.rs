@@ -10,6 +10,8 @@ mod conventions;
 pub(crate) mod dates;
 mod edge;
 pub(crate) mod fields;
+#[allow(dead_code)] // wired in by the format dispatch
+mod logfmt;
 pub(crate) mod parsed;
 mod scan;
 pub(crate) mod timestamp;

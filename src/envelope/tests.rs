@@ -491,3 +491,20 @@ fn a_severity_the_five_levels_merge_is_kept_for_syslog() {
     let strict = strict(br#"{"level":"notice","message":"m"}"#).unwrap();
     assert_eq!(strict["diagnostics"]["syslog_severity"], "notice");
 }
+
+/// `line` with each edit made: at a char index (modulo the length), a
+/// char put in (`Some`) or taken out (`None`).
+pub(super) fn mutated(line: &str, edits: &[(usize, Option<char>)]) -> String {
+    let mut chars: Vec<char> = line.chars().collect();
+    for &(at, edit) in edits {
+        let at = at % (chars.len() + 1);
+        match edit {
+            Some(char) => chars.insert(at, char),
+            None if at < chars.len() => {
+                chars.remove(at);
+            }
+            None => {}
+        }
+    }
+    chars.into_iter().collect()
+}
