@@ -12,6 +12,7 @@ use jiff::tz::{Offset, TimeZone};
 pub(crate) struct Clock {
     zone: TimeZone,
     /// Milliseconds since the epoch: "now", for dates without a year.
+    #[allow(dead_code)] // wired in by the format dispatch
     now_ms: i64,
 }
 
@@ -27,6 +28,7 @@ pub(crate) struct Civil {
     pub millisecond: u32,
 }
 
+#[allow(dead_code)] // wired in by the format dispatch
 impl Clock {
     /// The system's zone (`TZ`, else /etc/localtime, else UTC).
     pub(crate) fn local(now_ms: i64) -> Clock {

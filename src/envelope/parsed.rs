@@ -23,6 +23,7 @@ pub(crate) struct Parsed<'a> {
 }
 
 /// A value under `data`.
+#[allow(dead_code)] // wired in by the format dispatch
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Field<'a> {
     Text(Cow<'a, str>),
@@ -32,6 +33,7 @@ pub(crate) enum Field<'a> {
     Object(Vec<(Cow<'a, str>, Field<'a>)>),
 }
 
+#[allow(dead_code)] // wired in by the format dispatch
 impl Field<'_> {
     /// The value as JSON.
     pub(crate) fn to_json(&self) -> serde_json::Value {
