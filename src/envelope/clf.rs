@@ -369,30 +369,11 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::tests::mutated;
+    use crate::envelope::tests::text_formats::*;
     use proptest::prelude::*;
-
-    /// 2026-11-30T18:21:00Z.
-    const AT: i64 = 1_796_062_860_000;
-
-    fn clock() -> Clock {
-        Clock::fixed(3600, AT)
-    }
 
     fn read(text: &str) -> Parsed<'_> {
         parse(text, &clock()).unwrap_or_else(|| panic!("not read as an access log: {text}"))
-    }
-
-    fn text(value: &str) -> Field<'_> {
-        Field::Text(Cow::Borrowed(value))
-    }
-
-    fn data<'a>(parsed: &'a Parsed<'a>) -> Vec<(&'a str, Field<'a>)> {
-        parsed
-            .data
-            .iter()
-            .map(|(key, value)| (key.as_ref(), value.clone()))
-            .collect()
     }
 
     fn keys<'a>(parsed: &'a Parsed<'a>) -> Vec<&'a str> {

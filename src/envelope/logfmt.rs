@@ -281,32 +281,12 @@ fn closing_quote(bytes: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::tests as envelope_tests;
+    use crate::envelope::tests::text_formats::*;
     use crate::level::Level;
     use proptest::prelude::*;
 
-    /// 2026-11-30T18:21:00Z.
-    const AT: i64 = 1_796_062_860_000;
-
-    fn clock() -> Clock {
-        Clock::fixed(3600, AT)
-    }
-
     fn read(text: &str) -> Parsed<'_> {
         parse(text, &clock()).unwrap_or_else(|| panic!("not read as logfmt: {text}"))
-    }
-
-    fn text(value: &str) -> Field<'_> {
-        Field::Text(Cow::Borrowed(value))
-    }
-
-    /// `data` as (key, field) pairs with borrowed keys, for comparing.
-    fn data<'a>(parsed: &'a Parsed<'a>) -> Vec<(&'a str, Field<'a>)> {
-        parsed
-            .data
-            .iter()
-            .map(|(key, value)| (key.as_ref(), value.clone()))
-            .collect()
     }
 
     #[test]
@@ -578,7 +558,7 @@ mod tests {
                 r#"time="2026-11-30T19:21:00+01:00" level=warning msg="say \"hi\"" n=1"#,
                 "at=info method=GET path=\"/\" fwd=\"1.2.3.4\" status=200 bytes=1234",
             ] {
-                let _ = parse(&envelope_tests::mutated(line, &edits), &clock());
+                let _ = parse(&mutated(line, &edits), &clock());
             }
         }
 
