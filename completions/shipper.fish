@@ -61,10 +61,16 @@ complete -c shipper -l syslog-max-message -d 'Longest syslog message sent over T
 complete -c shipper -l syslog-timeout -d 'Longest a syslog server may take to accept a TCP connection, or to take any of a batch\'s data; then the connection is dropped and the batch sent again on a new one (as the --retry-* flags allow)' -r
 complete -c shipper -l syslog-ca-file -d 'For `syslog=tls://` servers: trust this PEM certificate (a private CA) as well as the system\'s' -r -F
 complete -c shipper -l field -d 'Add KEY=VALUE to every event\'s `data` (repeatable; the input\'s own keys win). Not with --raw, which has no `data`' -r
+complete -c shipper -l format -d 'How lines are read: `auto` tells each line\'s format by its first bytes (JSON, syslog, an access log, logfmt, else plain text with the header applications print); a named format reads every line so, and a line that is not in it is read as plain text (strict mode: dropped as `invalid`)' -r -f -a "auto\t'Each line\'s own, told by its first bytes'
+json\t'JSON objects, with the names JSON loggers use'
+logfmt\t'`key=value` pairs'
+syslog\t'RFC 5424 and RFC 3164 (BSD) syslog, and syslog daemons\' files'
+clf\t'The common and combined log formats of web servers'
+text\t'Plain text, with the header applications print'"
 complete -c shipper -l message-key -d 'The member of a JSON line that holds its message, read before the names loggers use (`message`, `msg`, `@m`, `MESSAGE`...)' -r
 complete -c shipper -l level-key -d 'The member of a JSON line that holds its level, read before the names loggers use (`level`, `severity`, `levelname`, `@l`...)' -r
 complete -c shipper -l timestamp-key -d 'The member of a JSON line that holds its time, read before the names loggers use (`timestamp`, `time`, `ts`, `@timestamp`...)' -r
-complete -c shipper -l level-from -d 'Where a plain-text line\'s level comes from: `auto` reads a level word where loggers put it (`ERROR ...`, `[warn]`, `level=info`, after the leading time), never inside a path or another word; `none` leaves such lines at INFO. A JSON line\'s own level member counts either way' -r -f -a "auto\t'The level word where loggers put it'
+complete -c shipper -l level-from -d 'Where a plain-text line\'s level comes from: `auto` reads a level word where loggers put it (`ERROR ...`, `[warn]`, `level=info`, after the leading time), never inside a path or another word; `none` leaves such lines at INFO. The level a line\'s header or JSON member states counts either way' -r -f -a "auto\t'The level word where loggers put it'
 none\t'INFO, whatever the words'"
 complete -c shipper -l max-line-bytes -d 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound' -r
 complete -c shipper -l queue-capacity -d 'How many events the queue holds before intake waits (or drops)' -r

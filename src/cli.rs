@@ -509,6 +509,21 @@ pub(crate) struct Args {
     #[arg(long = "field", value_name = "KEY=VALUE", value_parser = parse_field, conflicts_with = "raw", env = "SHIPPER_FIELD", value_delimiter = ',', help_heading = "Envelope")]
     pub fields: Vec<(String, String)>,
 
+    /// How lines are read: `auto` tells each line's format by its first
+    /// bytes (JSON, syslog, an access log, logfmt, else plain text with
+    /// the header applications print); a named format reads every line so,
+    /// and a line that is not in it is read as plain text (strict mode:
+    /// dropped as `invalid`).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "auto",
+        env = "SHIPPER_FORMAT",
+        help_heading = "Envelope"
+    )]
+    pub format: FormatArg,
+
     /// The member of a JSON line that holds its message, read before the
     /// names loggers use (`message`, `msg`, `@m`, `MESSAGE`...).
     #[arg(
@@ -844,6 +859,22 @@ pub(crate) enum ProgressArg {
     /// Wherever stderr goes, the terminal of the events included.
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FormatArg {
+    /// Each line's own, told by its first bytes.
+    Auto,
+    /// JSON objects, with the names JSON loggers use.
+    Json,
+    /// `key=value` pairs.
+    Logfmt,
+    /// RFC 5424 and RFC 3164 (BSD) syslog, and syslog daemons' files.
+    Syslog,
+    /// The common and combined log formats of web servers.
+    Clf,
+    /// Plain text, with the header applications print.
+    Text,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,7 +2,7 @@
 //! added.
 
 use super::checks::{MAX_LINE_LIMIT, positive};
-use crate::cli::{Args, LevelFromArg};
+use crate::cli::{Args, FormatArg, LevelFromArg};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EnvelopeMode {
@@ -24,9 +24,39 @@ impl EnvelopeMode {
     }
 }
 
+/// How lines are read (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Auto,
+    Json,
+    Logfmt,
+    Syslog,
+    Clf,
+    Text,
+}
+
+impl Format {
+    /// Whether a line is tried as JSON first.
+    pub(crate) fn tries_json(self) -> bool {
+        matches!(self, Format::Auto | Format::Json)
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Json => "json",
+            Format::Logfmt => "logfmt",
+            Format::Syslog => "syslog",
+            Format::Clf => "clf",
+            Format::Text => "text",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct EnvelopeConfig {
     pub mode: EnvelopeMode,
+    pub format: Format,
     /// Longest line kept whole, in bytes.
     pub max_line_bytes: usize,
     /// `--field KEY=VALUE` pairs added to every event's `data`.
@@ -81,6 +111,14 @@ pub(super) fn config(args: &Args) -> Result<EnvelopeConfig, String> {
         },
         max_line_bytes: args.max_line_bytes as usize,
         fields: args.fields.clone(),
+        format: match args.format {
+            FormatArg::Auto => Format::Auto,
+            FormatArg::Json => Format::Json,
+            FormatArg::Logfmt => Format::Logfmt,
+            FormatArg::Syslog => Format::Syslog,
+            FormatArg::Clf => Format::Clf,
+            FormatArg::Text => Format::Text,
+        },
         guess_levels: args.level_from == LevelFromArg::Auto,
         message_key: args.message_key.clone(),
         level_key: args.level_key.clone(),

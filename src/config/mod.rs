@@ -22,7 +22,7 @@ use syslog::SyslogOptions;
 
 pub(crate) use checks::MAX_KEY_FILE;
 use checks::positive;
-pub(crate) use envelope::{EnvelopeConfig, EnvelopeMode};
+pub(crate) use envelope::{EnvelopeConfig, EnvelopeMode, Format};
 pub(crate) use sinks::{SinkSpec, sink_label};
 
 /// Largest batch, in events.

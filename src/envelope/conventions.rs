@@ -101,26 +101,34 @@ pub(super) fn level(key: &str, raw: Raw<'_>) -> Result<(Level, Option<Finer>), I
         None if text.starts_with('"') => return Err(Invalid::LevelNotString),
         None => std::borrow::Cow::Borrowed(text),
     };
+    let number = word
+        .bytes()
+        .next()
+        .is_some_and(|byte| byte.is_ascii_digit() || byte == b'-' || byte == b' ');
+    if !number && !text.starts_with('"') {
+        return Err(Invalid::LevelNotString);
+    }
+    level_text(key, &word).ok_or_else(|| Invalid::UnknownLevel(word.into_owned()))
+}
+
+/// A level written as text (a JSON string's content, a logfmt value): a
+/// word, or a number as the logger that writes it under `key` means it.
+pub(super) fn level_text(key: &str, word: &str) -> Option<(Level, Option<Finer>)> {
     let numeric = word
         .bytes()
         .next()
         .is_some_and(|byte| byte.is_ascii_digit() || byte == b'-' || byte == b' ');
     if numeric && let Ok(number) = word.trim().parse::<i64>() {
-        return numbered(key, number).ok_or_else(|| Invalid::UnknownLevel(word.into_owned()));
+        return numbered(key, number);
     }
-    if !text.starts_with('"') {
-        return Err(Invalid::LevelNotString);
-    }
-    let level = Level::parse(&word).or_else(|| {
+    let level = Level::parse(word).or_else(|| {
         // Serilog's lowest, and GCP's "no level given".
         ["verbose", "default"]
             .iter()
-            .position(|known| known.eq_ignore_ascii_case(&word))
+            .position(|known| known.eq_ignore_ascii_case(word))
             .map(|index| [Level::Debug, Level::Info][index])
     });
-    level
-        .map(|level| (level, Finer::parse(&word)))
-        .ok_or_else(|| Invalid::UnknownLevel(word.into_owned()))
+    level.map(|level| (level, Finer::parse(word)))
 }
 
 /// A numbered level: Python's `levelno` (10 DEBUG ... 50 CRITICAL); a

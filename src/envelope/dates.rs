@@ -6,7 +6,7 @@
 use std::cell::Cell;
 
 use jiff::civil::DateTime;
-use jiff::tz::{Offset, TimeZone};
+use jiff::tz::TimeZone;
 
 /// The local time zone and the time now, for the dates of one batch of
 /// lines (the zone is read once).
@@ -49,7 +49,7 @@ impl Clock {
     pub(crate) fn fixed(offset_seconds: i32, now_ms: i64) -> Clock {
         Clock {
             zone: TimeZone::fixed(
-                Offset::from_seconds(offset_seconds).expect("an offset in range"),
+                jiff::tz::Offset::from_seconds(offset_seconds).expect("an offset in range"),
             ),
             now_ms,
             minute: Cell::new((i64::MIN, 0)),

@@ -6,10 +6,12 @@
 //! the rest are copied as raw JSON text under `data`, and the event is
 //! written once, straight into the batch.
 
+mod clf;
 mod conventions;
 pub(crate) mod dates;
 mod edge;
 pub(crate) mod fields;
+mod logfmt;
 pub(crate) mod parsed;
 mod scan;
 mod syslog;
@@ -23,7 +25,7 @@ use std::time::SystemTime;
 
 use serde_json::json;
 
-use crate::config::{EnvelopeConfig, EnvelopeMode};
+use crate::config::{EnvelopeConfig, EnvelopeMode, Format};
 use crate::diagnostics;
 use crate::level::{Finer, Level};
 use conventions::Names;
@@ -62,6 +64,8 @@ pub(crate) enum Invalid {
     UnknownLevel(String),
     BadTimestamp(String),
     NotAnObject(&'static str),
+    /// Not in the format `--format` names.
+    NotInFormat(&'static str),
 }
 
 impl fmt::Display for Invalid {
@@ -83,6 +87,7 @@ impl fmt::Display for Invalid {
             Invalid::UnknownLevel(level) => write!(f, "unknown level '{level}'"),
             Invalid::BadTimestamp(value) => write!(f, "unparseable timestamp {value}"),
             Invalid::NotAnObject(name) => write!(f, "`{name}` is not an object"),
+            Invalid::NotInFormat(format) => write!(f, "not {format}"),
         }
     }
 }
@@ -123,6 +128,7 @@ pub(crate) struct Levels {
     /// Read a plain-text line's level from its words.
     guess: bool,
     names: Arc<Names>,
+    format: Format,
 }
 
 impl Levels {
@@ -132,6 +138,7 @@ impl Levels {
         Levels {
             guess: true,
             names: Arc::default(),
+            format: Format::Auto,
         }
     }
 
@@ -140,22 +147,21 @@ impl Levels {
     pub(crate) fn of(&self, bytes: &[u8]) -> Level {
         let text = String::from_utf8_lossy(bytes);
         let mut fixed = None;
-        let from_json = json_members(&text, &mut fixed).and_then(|(members, _)| {
-            Event::from_members(members, &self.names, false, Repairs::default()).ok()
-        });
-        match from_json {
-            Some(event) => event.level,
-            None => self.in_text(&text).map_or(Level::Info, |(level, _)| level),
+        let from_json = self
+            .format
+            .tries_json()
+            .then(|| json_members(&text, &mut fixed))
+            .flatten()
+            .and_then(|(members, _)| {
+                Event::from_members(members, &self.names, false, Repairs::default()).ok()
+            });
+        if let Some(event) = from_json {
+            return event.level;
         }
-    }
-
-    /// A plain-text line's level, and the word that said it.
-    fn in_text<'t>(&self, text: &'t str) -> Option<(Level, &'t str)> {
-        if self.guess {
-            Level::find_word_in_text(text)
-        } else {
-            None
-        }
+        let clock = Clock::local(timestamp::millis(SystemTime::now()));
+        let parsed = read_text(self.format, &text, &clock, self.guess)
+            .unwrap_or_else(|_| text::parse(&text, &clock, self.guess));
+        parsed.level.map_or(Level::Info, |(level, _)| level)
     }
 }
 
@@ -181,6 +187,7 @@ impl Encoder {
                     config.level_key.as_deref(),
                     config.timestamp_key.as_deref(),
                 )),
+                format: config.format,
             },
             told_no_message: false,
         }
@@ -226,6 +233,14 @@ impl Encoder {
             });
         }
         let text = std::str::from_utf8(line.bytes).map_err(|_| Invalid::NotUtf8)?;
+        let format = self.levels.format;
+        if !format.tries_json() {
+            self.clock.set_now(timestamp::millis(line.read_at));
+            let parsed = read_text(format, text, &self.clock, self.levels.guess)
+                .map_err(|NotInFormat(format)| Invalid::NotInFormat(format.name()))?;
+            self.write(&Event::from_parsed(parsed, Repairs::default()), line, out);
+            return Ok(());
+        }
         let members = fields::parse_object(text).map_err(|err| match err {
             NotObject::NotJson(message) => Invalid::NotJson(message),
             NotObject::OtherJson => Invalid::NotObject,
@@ -259,7 +274,12 @@ impl Encoder {
             report_repair(line, self.mode, format!("cut a line of {length} bytes"));
         }
         let mut fixed = None;
-        let from_json = json_members(&text, &mut fixed).and_then(|(members, edges)| {
+        let format = self.levels.format;
+        let members = format
+            .tries_json()
+            .then(|| json_members(&text, &mut fixed))
+            .flatten();
+        let from_json = members.and_then(|(members, edges)| {
             if !edges.is_empty() {
                 repairs.edges = Repaired::of(&edges);
                 report_repair(line, self.mode, edge::describe(&edges));
@@ -270,7 +290,18 @@ impl Encoder {
             Some(event) => event,
             None => {
                 self.clock.set_now(timestamp::millis(line.read_at));
-                Event::from_parsed(text::parse(&text, &self.clock, self.levels.guess), repairs)
+                let guess = self.levels.guess;
+                let parsed = read_text(format, &text, &self.clock, guess).unwrap_or_else(
+                    |NotInFormat(format)| {
+                        report_repair(
+                            line,
+                            self.mode,
+                            format!("not {}; read as plain text", format.name()),
+                        );
+                        text::parse(&text, &self.clock, guess)
+                    },
+                );
+                Event::from_parsed(parsed, repairs)
             }
         };
         if let Some(fault) = &event.fallback {
@@ -402,7 +433,8 @@ impl Encoder {
             let renamed = tracking.then(|| unused_key(key, &names));
             let name = renamed.as_ref().unwrap_or(key);
             object.member(|out| {
-                write_key(out, name);
+                // Not a JSON key: a parser's, which may hold anything.
+                write_str(out, name);
                 out.push(b':');
                 value.write(out);
             });
@@ -446,6 +478,54 @@ impl Encoder {
             self.read_clock = (ms, timestamp::format(ms));
         }
         self.read_clock.1
+    }
+}
+
+/// A line that is not in the format `--format` names.
+#[derive(Debug)]
+struct NotInFormat(Format);
+
+/// `text` read as `format` says (never as JSON: that was tried first).
+/// `auto` tells the format by the first bytes, and falls back to plain
+/// text, which always reads.
+fn read_text<'t>(
+    format: Format,
+    text: &'t str,
+    clock: &Clock,
+    guess: bool,
+) -> Result<Parsed<'t>, NotInFormat> {
+    let read = match format {
+        Format::Auto => auto(text, clock),
+        Format::Logfmt => logfmt::parse(text, clock),
+        Format::Syslog => syslog::parse(text, clock),
+        Format::Clf => clf::parse(text, clock),
+        Format::Text => return Ok(text::parse(text, clock, guess)),
+        Format::Json => None,
+    };
+    match read {
+        Some(parsed) => Ok(parsed),
+        None if format == Format::Auto => Ok(text::parse(text, clock, guess)),
+        None => Err(NotInFormat(format)),
+    }
+}
+
+/// The format a line's first bytes say, read: syslog's `<PRI>` or a month
+/// name, an access log's client address, logfmt's `key=`; `None` for
+/// plain text.
+fn auto<'t>(text: &'t str, clock: &Clock) -> Option<Parsed<'t>> {
+    let first = *text.as_bytes().first()?;
+    match first {
+        b'<' => syslog::parse(text, clock),
+        b'0'..=b'9' | b':' => clf::parse(text, clock),
+        b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
+            let word_end = text.find([' ', '\t']).unwrap_or(text.len());
+            if text[..word_end].contains('=') {
+                logfmt::parse(text, clock)
+            } else {
+                syslog::parse(text, clock).or_else(|| clf::parse(text, clock))
+            }
+        }
+        _ => None,
     }
 }
 

@@ -35,7 +35,6 @@
 
 use std::borrow::Cow;
 
-
 use super::dates::{Civil, Clock, month};
 use super::parsed::{Field, Parsed};
 use crate::cli::SYSLOG_FACILITIES;
@@ -412,10 +411,7 @@ fn bsd_time<'a>(text: &'a str, clock: &Clock) -> Option<(Option<i64>, &'a str)> 
     };
     Some(match year(rest) {
         Some((year, rest)) => (clock.local_ms(Civil { year, ..civil }), rest),
-        None => (
-            clock.yearless_ms(civil),
-            rest,
-        ),
+        None => (clock.yearless_ms(civil), rest),
     })
 }
 

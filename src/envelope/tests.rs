@@ -13,6 +13,7 @@ fn encoder(mode: EnvelopeMode, fields: &[(&str, &str)]) -> Encoder {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         guess_levels: true,
+        format: crate::config::Format::Auto,
         message_key: None,
         level_key: None,
         timestamp_key: None,
@@ -495,4 +496,50 @@ fn a_severity_the_five_levels_merge_is_kept_for_syslog() {
     );
     let strict = strict(br#"{"level":"notice","message":"m"}"#).unwrap();
     assert_eq!(strict["diagnostics"]["syslog_severity"], "notice");
+}
+
+/// What the text formats' parsers' tests share.
+pub(super) mod text_formats {
+    use std::borrow::Cow;
+
+    use crate::envelope::dates::Clock;
+    use crate::envelope::parsed::{Field, Parsed};
+
+    /// 2026-11-30T18:21:00Z.
+    pub(crate) const AT: i64 = 1_796_062_860_000;
+
+    /// A clock an hour east of UTC, at `AT`.
+    pub(crate) fn clock() -> Clock {
+        Clock::fixed(3600, AT)
+    }
+
+    pub(crate) fn text(value: &str) -> Field<'_> {
+        Field::Text(Cow::Borrowed(value))
+    }
+
+    /// `data` as (key, field) pairs with borrowed keys, for comparing.
+    pub(crate) fn data<'a>(parsed: &'a Parsed<'a>) -> Vec<(&'a str, Field<'a>)> {
+        parsed
+            .data
+            .iter()
+            .map(|(key, value)| (key.as_ref(), value.clone()))
+            .collect()
+    }
+
+    /// `line` with each edit made: at a char index (modulo the length), a
+    /// char put in (`Some`) or taken out (`None`).
+    pub(crate) fn mutated(line: &str, edits: &[(usize, Option<char>)]) -> String {
+        let mut chars: Vec<char> = line.chars().collect();
+        for &(at, edit) in edits {
+            let at = at % (chars.len() + 1);
+            match edit {
+                Some(char) => chars.insert(at, char),
+                None if at < chars.len() => {
+                    chars.remove(at);
+                }
+                None => {}
+            }
+        }
+        chars.into_iter().collect()
+    }
 }

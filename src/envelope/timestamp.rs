@@ -63,13 +63,19 @@ fn is_canonical(text: &[u8; TEXT_LEN]) -> bool {
 pub(crate) fn parse(raw: Raw<'_>) -> Option<i64> {
     let text = raw.get();
     if text.starts_with('"') {
-        let text = as_str(raw)?;
-        if let Ok(number) = text.parse::<f64>() {
-            return from_epoch(number);
-        }
-        return parse_rfc3339(&text);
+        return parse_text(&as_str(raw)?);
     }
     from_epoch(text.parse::<f64>().ok()?)
+}
+
+/// Milliseconds since the Unix epoch of a timestamp written as text, not
+/// JSON (a logfmt value): RFC 3339, or an epoch number as `parse` reads
+/// one.
+pub(crate) fn parse_text(text: &str) -> Option<i64> {
+    match text.parse::<f64>() {
+        Ok(number) => from_epoch(number),
+        Err(_) => parse_rfc3339(text),
+    }
 }
 
 fn parse_rfc3339(text: &str) -> Option<i64> {
@@ -214,6 +220,25 @@ mod tests {
         ] {
             assert_eq!(parse(raw(bad)), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn text_reads_as_a_json_string_does() {
+        for text in [
+            "2024-05-01T14:00:00.5+02:00",
+            "1714564800.5",
+            "1714564800500",
+        ] {
+            assert_eq!(
+                parse_text(text),
+                parse(raw(&format!("\"{text}\""))),
+                "{text}"
+            );
+        }
+        assert_eq!(parse_text("2024-05-01T12:00:00Z"), Some(1_714_564_800_000));
+        assert_eq!(parse_text("yesterday"), None);
+        assert_eq!(parse_text("NaN"), None);
+        assert_eq!(parse_text(""), None);
     }
 
     #[test]

@@ -377,7 +377,7 @@ fn a_level_is_read_where_loggers_write_it_and_nowhere_else() {
     assert_eq!(events.len(), WORDED.len());
     for ((line, level), event) in WORDED.iter().zip(&events) {
         assert_eq!(event["level"], *level, "{line}");
-        assert!(line.ends_with(event["message"].as_str().unwrap()), "{line}");
+        assert!(line.contains(event["message"].as_str().unwrap()), "{line}");
     }
 
     // `--level-from none`: a plain-text line without a header is INFO; a
@@ -389,10 +389,12 @@ fn a_level_is_read_where_loggers_write_it_and_nowhere_else() {
         .iter()
         .map(|event| event["level"].clone())
         .collect();
-    // A header's level is read, not guessed: it counts either way.
+    // A header's level, or a logfmt `level`, is read, not guessed: it
+    // counts either way.
     let mut expected = vec![json!("INFO"); WORDED.len()];
     expected[0] = json!("ERROR");
     expected[2] = json!("CRITICAL");
+    expected[3] = json!("DEBUG");
     expected.push(json!("ERROR"));
     assert_eq!(levels, expected);
     assert_eq!(none.summary["processed"], WORDED.len() as u64 + 1);
@@ -670,4 +672,148 @@ fn a_plain_text_header_gives_the_time_level_and_logger() {
         assert_eq!(event["data"], *data, "{line}");
     }
     assert_eq!(shipped.summary["processed"], cases.len() as u64);
+}
+
+/// One line of each format `--format auto` tells apart, and what its event
+/// holds: timestamp, level, logger, message and `data`.
+fn formats() -> Vec<(
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Value,
+)> {
+    vec![
+        (
+            "<34>1 2026-11-30T18:21:00.031Z web-1 su 811 ID47 [origin@32473 ip=\"10.0.0.2\"] 'su root' failed",
+            "2026-11-30T18:21:00.031Z",
+            "CRITICAL",
+            "su",
+            "'su root' failed",
+            json!({"host": "web-1", "app": "su", "pid": 811, "msgid": "ID47", "facility": "auth", "sd": {"origin@32473": {"ip": "10.0.0.2"}}}),
+        ),
+        (
+            "<13>Nov 30 13:21:00 web-1 cron[42]: job done",
+            "2026-11-30T18:21:00.000Z",
+            "INFO",
+            "cron",
+            "job done",
+            json!({"host": "web-1", "app": "cron", "pid": 42, "facility": "user"}),
+        ),
+        (
+            "Nov 30 13:21:00 web-1 sshd[811]: Accepted publickey for root",
+            "2026-11-30T18:21:00.000Z",
+            "INFO",
+            "sshd",
+            "Accepted publickey for root",
+            json!({"host": "web-1", "app": "sshd", "pid": 811}),
+        ),
+        (
+            "10.0.0.1 - alice [30/Nov/2026:13:21:00 -0500] \"GET /x?a=1 HTTP/1.1\" 503 512 \"https://ref/\" \"curl/8.5\"",
+            "2026-11-30T18:21:00.000Z",
+            "ERROR",
+            "stdin",
+            "GET /x?a=1 HTTP/1.1",
+            json!({"client.address": "10.0.0.1", "user.name": "alice", "http.method": "GET", "http.path": "/x?a=1", "http.version": "1.1", "http.status": 503, "http.response.bytes": 512, "http.referer": "https://ref/", "user_agent": "curl/8.5"}),
+        ),
+        (
+            "time=2026-11-30T18:21:00Z level=error msg=\"db \\\"primary\\\" timeout\" component=db retries=3",
+            "2026-11-30T18:21:00.000Z",
+            "ERROR",
+            "stdin",
+            "db \"primary\" timeout",
+            json!({"component": "db", "retries": 3}),
+        ),
+        (
+            "2026-11-30 13:21:00,031 WARN [main] com.example.Cache - cache cold",
+            "2026-11-30T18:21:00.031Z",
+            "WARNING",
+            "com.example.Cache",
+            "cache cold",
+            json!({"thread": "main"}),
+        ),
+    ]
+}
+
+#[test]
+fn auto_tells_each_line_s_format_and_reads_it() {
+    let cases = formats();
+    let input: String = cases.iter().map(|case| format!("{}\n", case.0)).collect();
+    let zone = [("TZ", "EST5EDT,M3.2.0,M11.1.0")];
+    let shipped = crate::common::run_with_env(&[], &zone, input.clone());
+    assert_eq!(shipped.code, Some(0), "{}", shipped.stderr);
+    assert_eq!(
+        shipped.stderr.lines().count(),
+        1,
+        "the summary only: {}",
+        shipped.stderr
+    );
+    let events = parse_events(&shipped.stdout);
+    assert_eq!(events.len(), cases.len());
+    for ((line, timestamp, level, logger, message, data), event) in cases.iter().zip(&events) {
+        assert_eq!(event["timestamp"], *timestamp, "{line}");
+        assert_eq!(event["level"], *level, "{line}");
+        assert_eq!(event["logger"], *logger, "{line}");
+        assert_eq!(event["message"], *message, "{line}");
+        assert_eq!(event["data"], *data, "{line}");
+    }
+    assert_eq!(events[0]["diagnostics"]["syslog_severity"], Value::Null);
+    assert_eq!(shipped.summary["processed"], cases.len() as u64);
+}
+
+#[test]
+fn a_named_format_reads_every_line_so_and_strict_mode_drops_the_rest() {
+    let zone = [("TZ", "UTC")];
+    let input = "a=1 b=two\nnot logfmt at all\n{\"message\":\"json\"}\n";
+    // Best effort: what is not logfmt is read as plain text, and said.
+    let named = crate::common::run_with_env(&["--format", "logfmt"], &zone, input);
+    assert_eq!(named.code, Some(0), "{}", named.stderr);
+    let events = parse_events(&named.stdout);
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0]["data"], json!({"a": 1, "b": "two"}));
+    assert_eq!(events[1]["message"], "not logfmt at all");
+    assert_eq!(
+        events[2]["message"], "{\"message\":\"json\"}",
+        "not read as JSON"
+    );
+    assert!(
+        named.stderr.contains("not logfmt; read as plain text"),
+        "{}",
+        named.stderr
+    );
+
+    // Strict: only logfmt lines are events; the rest are `invalid`.
+    let strict =
+        crate::common::run_with_env(&["--format", "logfmt", "--strict-envelope"], &zone, input);
+    assert_eq!(strict.code, Some(3), "{}", strict.stderr);
+    assert_eq!(strict.summary["processed"], 1);
+    assert_eq!(strict.summary["dropped_by_reason"]["invalid"], 2);
+    assert!(
+        strict.stderr.contains("dropped invalid line: not logfmt"),
+        "{}",
+        strict.stderr
+    );
+
+    // Each format by name takes its own line.
+    for (format, index) in [
+        ("syslog", 0),
+        ("syslog", 2),
+        ("clf", 3),
+        ("logfmt", 4),
+        ("text", 5),
+    ] {
+        let line = formats()[index].0;
+        let run = crate::common::run_with_env(
+            &["--format", format, "--strict-envelope"],
+            &[("TZ", "EST5EDT,M3.2.0,M11.1.0")],
+            format!("{line}\n"),
+        );
+        assert_eq!(run.code, Some(0), "{format}: {}", run.stderr);
+        assert_eq!(
+            parse_events(&run.stdout)[0]["message"],
+            formats()[index].4,
+            "{format}"
+        );
+    }
 }
