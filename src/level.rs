@@ -44,6 +44,22 @@ impl Level {
         })
     }
 
+    /// A syslog severity (RFC 5424: 0 emerg ... 7 debug) as a level, with
+    /// the finer severity it merges where it merges one; `None` past 7.
+    pub(crate) fn from_syslog(code: u8) -> Option<(Level, Option<Finer>)> {
+        Some(match code {
+            0 => (Level::Critical, Some(Finer::Emergency)),
+            1 => (Level::Critical, Some(Finer::Alert)),
+            2 => (Level::Critical, None),
+            3 => (Level::Error, None),
+            4 => (Level::Warning, None),
+            5 => (Level::Info, Some(Finer::Notice)),
+            6 => (Level::Info, None),
+            7 => (Level::Debug, None),
+            _ => return None,
+        })
+    }
+
     /// The level a plain-text line states where loggers state it, among
     /// its first bytes, and the word that states it: `ERROR`, `[warn]`,
     /// `error:`, `level=info`, `2024-05-01 12:00:00 INFO ...`; never a word

@@ -148,15 +148,11 @@ fn numbered(key: &str, number: i64) -> Option<(Level, Option<Finer>)> {
             None,
         ));
     }
+    if let Ok(code @ 0..=7) = u8::try_from(number) {
+        return Level::from_syslog(code);
+    }
     Some(match number {
-        0 => (Level::Critical, Some(Finer::Emergency)),
-        1 => (Level::Critical, Some(Finer::Alert)),
-        2 => (Level::Critical, None),
-        3 => (Level::Error, None),
-        4 => (Level::Warning, None),
-        5 => (Level::Info, Some(Finer::Notice)),
-        6 => (Level::Info, None),
-        7 | 10 | 20 => (Level::Debug, None),
+        10 | 20 => (Level::Debug, None),
         30 => (Level::Info, None),
         40 => (Level::Warning, None),
         50 => (Level::Error, None),

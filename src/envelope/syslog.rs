@@ -125,16 +125,7 @@ fn priority(text: &str) -> Option<(u8, &str)> {
 
 /// A severity code (0 to 7) as a level.
 fn severity(code: u8) -> (Level, Option<Finer>) {
-    match code {
-        0 => (Level::Critical, Some(Finer::Emergency)),
-        1 => (Level::Critical, Some(Finer::Alert)),
-        2 => (Level::Critical, None),
-        3 => (Level::Error, None),
-        4 => (Level::Warning, None),
-        5 => (Level::Info, Some(Finer::Notice)),
-        6 => (Level::Info, None),
-        _ => (Level::Debug, None),
-    }
+    Level::from_syslog(code & 7).unwrap_or((Level::Debug, None))
 }
 
 fn pid(pid: &str) -> Field<'_> {
