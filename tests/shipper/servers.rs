@@ -18,7 +18,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tempfile::TempDir;
 
-use crate::common::Running;
+use crate::common::{Running, program};
 
 /// The `retried` count of the latest stats line (`--stats-interval`) a
 /// running shipper wrote, or 0.
@@ -148,26 +148,6 @@ fn start_listening(what: &str, port: u16, mut start: impl FnMut() -> Child) -> C
         std::thread::sleep(Duration::from_millis(200));
     }
     panic!("{what} could not listen on {port}: {last:?}");
-}
-
-/// A server's program: Debian installs them in /usr/sbin, which a plain
-/// user's PATH may lack.
-fn program(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            let package = match name {
-                "syslog-ng" => "syslog-ng-core",
-                other => other,
-            };
-            panic!(
-                "{name} is not installed: this test runs a real one; install the Debian \
-                 package {package} (`.ci/run` installs it when it is missing)"
-            )
-        })
 }
 
 /// Signals a child by its process id and waits for it to end.
