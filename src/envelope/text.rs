@@ -84,7 +84,10 @@ fn level_word(text: &str) -> Option<(Stated, &str)> {
             (text[1..end].trim(), &text[end + 1..])
         }
         _ => {
-            let end = text.find([' ', ':', '\t']).unwrap_or(text.len());
+            let end = text
+                .bytes()
+                .position(|byte| matches!(byte, b' ' | b':' | b'\t'))
+                .unwrap_or(text.len());
             (&text[..end], &text[end..])
         }
     };
@@ -96,13 +99,15 @@ fn level_word(text: &str) -> Option<(Stated, &str)> {
 /// Python's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`: the
 /// logger, the level and the message, once the time is taken off.
 fn python_layout(text: &str) -> Option<(&str, Stated, &str)> {
-    let (logger, rest) = text.split_once(" - ")?;
-    if logger.is_empty() || logger.contains(' ') || Level::parse(logger).is_some() {
+    let (logger, rest) = first_word(text)?;
+    let rest = rest.strip_prefix(" - ")?;
+    if Level::parse(logger).is_some() {
         return None;
     }
-    let (word, message) = rest.split_once(" - ")?;
-    let level = Level::parse(word.trim())?;
-    Some((logger, (level, Finer::parse(word.trim())), message))
+    let (word, rest) = first_word(rest)?;
+    let message = rest.strip_prefix(" - ")?;
+    let level = Level::parse(word)?;
+    Some((logger, (level, Finer::parse(word)), message))
 }
 
 /// log4j's `[thread] logger - message` (or `logger: message`), and
@@ -110,16 +115,24 @@ fn python_layout(text: &str) -> Option<(&str, Stated, &str)> {
 /// logger if named, and the message.
 fn log4j_layout(text: &str) -> Option<(&str, Option<&str>, &str)> {
     let inner = text.strip_prefix('[')?;
-    let end = inner.find("] ")?;
-    let (thread, rest) = (&inner[..end], &inner[end + 2..]);
+    let end = inner.bytes().position(|byte| byte == b']')?;
+    let (thread, rest) = (&inner[..end], inner[end + 1..].strip_prefix(' ')?);
     if let Some(message) = rest.strip_prefix("- ") {
         return Some((thread, None, message));
     }
-    let (logger, message) = rest.split_once(" - ").or_else(|| rest.split_once(": "))?;
-    if logger.is_empty() || logger.contains(' ') {
-        return None;
+    let (logger, rest) = first_word(rest)?;
+    if let Some(logger) = logger.strip_suffix(':') {
+        let message = rest.strip_prefix(' ')?;
+        return (!logger.is_empty()).then_some((thread, Some(logger), message));
     }
+    let message = rest.strip_prefix(" - ")?;
     Some((thread, Some(logger), message))
+}
+
+/// The text up to the first space (not empty), and the rest from it.
+fn first_word(text: &str) -> Option<(&str, &str)> {
+    let space = text.bytes().position(|byte| byte == b' ')?;
+    (space > 0).then(|| text.split_at(space))
 }
 
 /// A time at the start of a line, in the forms applications print, and
