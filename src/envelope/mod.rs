@@ -706,20 +706,24 @@ fn nested_level(extra: &Members<'_>) -> Option<(Level, Option<Finer>)> {
 /// where a line has several (`timestamp` over `time`); the rest, and the
 /// names that lost, are returned to go under `data`.
 fn claim<'a>(members: Members<'a>, names: &Names) -> ([Option<Member<'a>>; 7], Members<'a>) {
-    let mut claims: [Option<(u8, Member)>; 7] = Default::default();
+    let mut claims: [Option<Member>; 7] = Default::default();
+    // The rank of the name holding each role (lower wins).
+    let mut ranks = [u8::MAX; 7];
     let mut extra = Vec::new();
     for (key, value) in members {
         let Some((role, rank)) = names.role(&key) else {
             extra.push((key, value));
             continue;
         };
-        let slot = &mut claims[role as usize];
-        match slot {
-            Some((held, _)) if *held <= rank => extra.push((key, value)),
-            _ => extra.extend(slot.replace((rank, (key, value))).map(|(_, lost)| lost)),
+        let slot = role as usize;
+        if claims[slot].is_some() && ranks[slot] <= rank {
+            extra.push((key, value));
+            continue;
         }
+        ranks[slot] = rank;
+        extra.extend(claims[slot].replace((key, value)));
     }
-    (claims.map(|claim| claim.map(|(_, member)| member)), extra)
+    (claims, extra)
 }
 
 fn object<'a>(raw: Raw<'a>, name: &'static str) -> Result<Raw<'a>, Invalid> {
