@@ -25,7 +25,9 @@ pub(crate) fn generate(what: Generate, out: &mut impl Write) -> io::Result<()> {
 
 /// The man page: clap_mangen's options, between sections of shipper's own.
 fn man_page(out: &mut impl Write) -> io::Result<()> {
-    let command = cli::command();
+    // Every flag, with its text: clap_mangen leaves out the text of a flag
+    // kept out of `-h`.
+    let command = cli::command().mut_args(|arg| arg.hide_short_help(false));
     let man = Man::new(command.clone());
     let mut sections = vec![
         rendered(|w| man.render_title(w))?,
@@ -254,6 +256,30 @@ mod tests {
                     "{variable}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn every_flag_is_described() {
+        let page = page();
+        for arg in cli::command()
+            .get_arguments()
+            .filter(|arg| !arg.is_hide_set())
+        {
+            let Some(long) = arg.get_long() else {
+                continue;
+            };
+            let name = format!("\\fB\\-\\-{}\\fR", long.replace('-', "\\-"));
+            let at = page
+                .find(&name)
+                .unwrap_or_else(|| panic!("--{long} in the page"));
+            let entry = &page[at..];
+            let entry = &entry[..entry.find("\n.TP").unwrap_or(entry.len())];
+            let described = entry
+                .lines()
+                .skip(1)
+                .any(|line| !line.is_empty() && !line.starts_with('.'));
+            assert!(described, "--{long} has no description: {entry}");
         }
     }
 
