@@ -481,6 +481,14 @@ impl Encoder {
     }
 }
 
+/// Whether `text` starts with what could be an IP address: hex digits,
+/// dots and colons up to the first space.
+fn starts_with_address(text: &str) -> bool {
+    text.bytes()
+        .take_while(|&byte| byte != b' ')
+        .all(|byte| byte.is_ascii_hexdigit() || byte == b'.' || byte == b':')
+}
+
 /// A line that is not in the format `--format` names.
 #[derive(Debug)]
 struct NotInFormat(Format);
@@ -516,7 +524,9 @@ fn auto<'t>(text: &'t str, clock: &Clock) -> Option<Parsed<'t>> {
     let first = *text.as_bytes().first()?;
     match first {
         b'<' => syslog::parse(text, clock),
-        b'0'..=b'9' | b':' => clf::parse(text, clock),
+        // An access log's client: an IPv4 or IPv6 address (a name starts
+        // with a letter), not a date (`2026-11-30`, `2026/11/30`).
+        b'0'..=b'9' | b':' if starts_with_address(text) => clf::parse(text, clock),
         b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
             let word_end = text.find([' ', '\t']).unwrap_or(text.len());
             if text[..word_end].contains('=') {
