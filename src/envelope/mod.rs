@@ -111,6 +111,8 @@ pub(crate) struct Encoder {
     fields: Vec<(String, Vec<u8>)>,
     /// The last read time formatted, since a chunk's lines share one.
     read_clock: (i64, [u8; timestamp::TEXT_LEN]),
+    /// The second of the last time a line wrote, formatted.
+    line_clock: (i64, [u8; timestamp::TEXT_LEN]),
     /// The local zone and "now", for the times lines write.
     clock: Clock,
     /// The last source's name and its JSON string, since a chunk's lines
@@ -178,6 +180,7 @@ impl Encoder {
             host: member_bytes("host", &json!(host)),
             fields,
             read_clock: (i64::MIN, [0; timestamp::TEXT_LEN]),
+            line_clock: (i64::MIN, [0; timestamp::TEXT_LEN]),
             clock: Clock::local(timestamp::millis(SystemTime::now())),
             source: (String::new(), b"\"\"".to_vec()),
             levels: Levels {
@@ -326,9 +329,10 @@ impl Encoder {
             write_str(&mut json, line.source);
             self.source = (line.source.to_owned(), json);
         }
-        let time = match event.timestamp {
-            Some(text) => text,
-            None => self.read_time(line.read_at),
+        let time = match (event.timestamp, event.timestamp_ms) {
+            (Some(text), _) => text,
+            (None, Some(ms)) => self.line_time(ms),
+            (None, None) => self.read_time(line.read_at),
         };
         out.extend_from_slice(b"{\"timestamp\":\"");
         out.extend_from_slice(&time);
@@ -472,6 +476,21 @@ impl Encoder {
         out.push(b'}');
     }
 
+    /// `ms` as RFC 3339 text: the lines of a log share their second, so
+    /// the second's text is kept and only the milliseconds written.
+    fn line_time(&mut self, ms: i64) -> [u8; timestamp::TEXT_LEN] {
+        let second = ms.div_euclid(1000);
+        if self.line_clock.0 != second {
+            self.line_clock = (second, timestamp::format(second * 1000));
+        }
+        let mut text = self.line_clock.1;
+        let millisecond = ms.rem_euclid(1000) as u32;
+        text[20] = b'0' + (millisecond / 100) as u8;
+        text[21] = b'0' + (millisecond / 10 % 10) as u8;
+        text[22] = b'0' + (millisecond % 10) as u8;
+        text
+    }
+
     fn read_time(&mut self, at: SystemTime) -> [u8; timestamp::TEXT_LEN] {
         let ms = timestamp::millis(at);
         if self.read_clock.0 != ms {
@@ -573,6 +592,9 @@ fn report_repair(line: &LineRef, mode: EnvelopeMode, reason: String) {
 struct Event<'a> {
     /// RFC 3339 UTC with milliseconds; `None` means the time it was read.
     timestamp: Option<[u8; timestamp::TEXT_LEN]>,
+    /// The time a text format's parser read, in milliseconds since the
+    /// epoch: formatted when written, from the second last formatted.
+    timestamp_ms: Option<i64>,
     level: Level,
     /// A severity syslog keeps apart that `level` merges (notice, alert,
     /// emerg), told in `diagnostics.syslog_severity`.
@@ -630,7 +652,8 @@ impl<'a> Event<'a> {
     /// What a text format's parser read from a line.
     fn from_parsed(parsed: Parsed<'a>, repairs: Repairs) -> Event<'a> {
         Event {
-            timestamp: parsed.timestamp.map(timestamp::format),
+            timestamp: None,
+            timestamp_ms: parsed.timestamp,
             level: parsed.level.map_or(Level::Info, |(level, _)| level),
             finer: parsed.level.and_then(|(_, finer)| finer),
             message: Message::Text(parsed.message),
@@ -685,6 +708,7 @@ impl<'a> Event<'a> {
         let logger = fit.logger(logger).map(Logger::Json);
         Ok(Event {
             timestamp,
+            timestamp_ms: None,
             level: level.map_or(Level::Info, |(level, _)| level),
             finer: level.and_then(|(_, finer)| finer),
             message,

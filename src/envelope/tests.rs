@@ -543,3 +543,19 @@ pub(super) mod text_formats {
         chars.into_iter().collect()
     }
 }
+
+#[test]
+fn line_times_share_their_second_and_keep_their_milliseconds() {
+    let mut encoder = encoder(EnvelopeMode::BestEffort, &[]);
+    for (text, written) in [
+        ("2026-11-30T18:21:00.031Z a", "2026-11-30T18:21:00.031Z"),
+        ("2026-11-30T18:21:00.5Z b", "2026-11-30T18:21:00.500Z"),
+        ("2026-11-30T18:21:00.999Z c", "2026-11-30T18:21:00.999Z"),
+        ("2026-11-30T18:21:01Z d", "2026-11-30T18:21:01.000Z"),
+        ("1969-12-31T23:59:59.999Z e", "1969-12-31T23:59:59.999Z"),
+        ("1969-12-31T23:59:59.001Z f", "1969-12-31T23:59:59.001Z"),
+    ] {
+        let event = encode_with(&mut encoder, &line(text.as_bytes())).unwrap();
+        assert_eq!(event["timestamp"], written, "{text}");
+    }
+}
