@@ -385,7 +385,7 @@ fn said_level(text: &str) -> Option<((Level, Option<Finer>), &str)> {
 /// `Mmm dd hh:mm:ss` (the day padded with a space, or not padded), maybe
 /// with a fraction of a second and then a year: its time (`None` for a
 /// date that does not exist), and the text after its space.
-fn bsd_time<'a>(text: &'a str, clock: &Clock) -> Option<(Option<i64>, &'a str)> {
+pub(super) fn bsd_time<'a>(text: &'a str, clock: &Clock) -> Option<(Option<i64>, &'a str)> {
     let (month, day, at) = month_day(text)?;
     let bytes = text.as_bytes();
     let (hour, minute, second) = time_of_day(bytes.get(at..at + 8)?)?;

@@ -294,27 +294,12 @@ fn dashed_month_time(text: &str, clock: &Clock) -> Option<(i64, usize)> {
     dated(clock, bytes, (year as i32, month, day), 12)
 }
 
-/// `Nov 30 18:21:00` or `Nov  3 18:21:00`, without a year.
+/// `Nov 30 18:21:00` or `Nov  3 18:21:00` (a year and a fraction may
+/// follow), read as the syslog parser reads it.
 fn syslog_time(text: &str, clock: &Clock) -> Option<(i64, usize)> {
-    let bytes = text.as_bytes();
-    let month = month(text.get(0..3)?)?;
-    (bytes.get(3) == Some(&b' ')).then_some(())?;
-    let day = match bytes.get(4)? {
-        b' ' => digits(bytes, 5, 1)?,
-        _ => digits(bytes, 4, 2)?,
-    };
-    (bytes.get(6) == Some(&b' ')).then_some(())?;
-    let ((hour, minute, second, millisecond), end) = clock_time(bytes, 7)?;
-    let civil = Civil {
-        year: 0,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        millisecond,
-    };
-    Some((clock.yearless_ms(civil)?, end))
+    let (ms, rest) = super::syslog::bsd_time(text, clock)?;
+    let used = text[..text.len() - rest.len()].trim_end_matches(' ').len();
+    Some((ms?, used))
 }
 
 /// Apache's `Sun Dec 04 04:47:44 2005` (or `04:47:44.123456`).
