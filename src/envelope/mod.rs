@@ -530,7 +530,12 @@ fn read_text<'t>(
         Format::Json => None,
     };
     match read {
-        Some(parsed) => Ok(parsed),
+        Some(mut parsed) => {
+            if guess && parsed.level.is_none() {
+                parsed.level = text::leading_level(&parsed.message);
+            }
+            Ok(parsed)
+        }
         None if format == Format::Auto => Ok(text::parse(text, clock, guess)),
         None => Err(NotInFormat(format)),
     }

@@ -5,7 +5,11 @@ use serde_json::Value;
 use std::time::{Duration, UNIX_EPOCH};
 
 fn encoder(mode: EnvelopeMode, fields: &[(&str, &str)]) -> Encoder {
-    let config = EnvelopeConfig {
+    Encoder::new(&config(mode, fields), "box")
+}
+
+fn config(mode: EnvelopeMode, fields: &[(&str, &str)]) -> EnvelopeConfig {
+    EnvelopeConfig {
         mode,
         max_line_bytes: 64,
         fields: fields
@@ -17,8 +21,7 @@ fn encoder(mode: EnvelopeMode, fields: &[(&str, &str)]) -> Encoder {
         message_key: None,
         level_key: None,
         timestamp_key: None,
-    };
-    Encoder::new(&config, "box")
+    }
 }
 
 const READ_AT_MS: u64 = 1_714_564_800_000;
@@ -558,4 +561,32 @@ fn line_times_share_their_second_and_keep_their_milliseconds() {
         let event = encode_with(&mut encoder, &line(text.as_bytes())).unwrap();
         assert_eq!(event["timestamp"], written, "{text}");
     }
+}
+
+#[test]
+fn a_level_word_opening_the_message_is_the_level_where_the_format_states_none() {
+    let openssh = best_effort(b"Dec 10 09:11:44 LabSZ sshd[24453]: error: Received disconnect");
+    assert_eq!(openssh["level"], "ERROR");
+    assert_eq!(openssh["message"], "error: Received disconnect");
+    let logfmt = best_effort(b"msg=\"fatal: out of memory\" pid=3");
+    assert_eq!(logfmt["level"], "CRITICAL");
+    // A PRI states the level, and a word further in is not one.
+    assert_eq!(
+        best_effort(b"<30>Oct 11 22:14:15 host su: error: x")["level"],
+        "INFO"
+    );
+    assert_eq!(
+        best_effort(b"Oct 11 22:14:15 host su: no error: x")["level"],
+        "INFO"
+    );
+    // Not guessed when guessing is off.
+    let mut config = config(EnvelopeMode::BestEffort, &[]);
+    config.guess_levels = false;
+    let mut unguessed = Encoder::new(&config, "box");
+    let event = encode_with(
+        &mut unguessed,
+        &line(b"Dec 10 09:11:44 LabSZ sshd[1]: error: x"),
+    )
+    .unwrap();
+    assert_eq!(event["level"], "INFO");
 }

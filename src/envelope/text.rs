@@ -33,6 +33,14 @@ pub(crate) fn parse<'a>(text: &'a str, clock: &Clock, guess: bool) -> Parsed<'a>
         parsed.message = Cow::Borrowed(message);
         return parsed;
     }
+    if let Some((module, level, after_level)) = module_level(rest) {
+        parsed.level = Some(level);
+        parsed
+            .data
+            .push((Cow::Borrowed("module"), Field::Text(Cow::Borrowed(module))));
+        parsed.message = Cow::Borrowed(apache_fields(after_level, &mut parsed.data));
+        return parsed;
+    }
     let Some((level, after_level)) = level_word(rest) else {
         parsed.level = guessed(text, guess);
         return parsed;
@@ -40,14 +48,89 @@ pub(crate) fn parse<'a>(text: &'a str, clock: &Clock, guess: bool) -> Parsed<'a>
     parsed.level = Some(level);
     let rest = skip_separators(after_level);
     parsed.message = Cow::Borrowed(rest);
+    if rest.starts_with('[') {
+        let taken = parsed.data.len();
+        let message = apache_fields(rest, &mut parsed.data);
+        if parsed.data.len() > taken {
+            parsed.message = Cow::Borrowed(message);
+            return parsed;
+        }
+    }
     if let Some((thread, logger, message)) = log4j_layout(rest) {
         parsed
             .data
             .push((Cow::Borrowed("thread"), Field::Text(Cow::Borrowed(thread))));
         parsed.logger = logger.map(Cow::Borrowed);
         parsed.message = Cow::Borrowed(message);
+    } else if let Some((logger, message)) = class_logger(rest) {
+        parsed.logger = Some(Cow::Borrowed(logger));
+        parsed.message = Cow::Borrowed(message);
     }
     parsed
+}
+
+/// A level word at the start of a message, as programs print it there
+/// (OpenSSH's `error: ...`, `fatal: ...`): the level, for a line whose
+/// format states none. The message keeps the word.
+pub(super) fn leading_level(message: &str) -> Option<Stated> {
+    level_word(message).map(|(level, _)| level)
+}
+
+/// Apache httpd 2.4's `[module:level]` (`[core:error]`, `[ssl:warn]`): the
+/// module, the level, and the text after it.
+fn module_level(text: &str) -> Option<(&str, Stated, &str)> {
+    let inner = text.strip_prefix('[')?;
+    let end = inner.find(']')?;
+    let (module, word) = inner[..end].split_once(':')?;
+    let level = Level::parse(word)?;
+    let rest = inner[end + 1..].trim_start_matches(' ');
+    Some((module, (level, Finer::parse(word)), rest))
+}
+
+/// The fields Apache's error log writes between the level and the message
+/// (`[pid 35708:tid 4328636416]`, `[client 72.15.99.187:34567]`, each of
+/// them optional), taken into `data`: the text after them.
+fn apache_fields<'a>(mut text: &'a str, data: &mut Vec<(Cow<'a, str>, Field<'a>)>) -> &'a str {
+    loop {
+        let Some((field, rest)) = text
+            .strip_prefix('[')
+            .and_then(|inner| inner.split_once(']'))
+        else {
+            return text;
+        };
+        if let Some(process) = field.strip_prefix("pid ") {
+            let (pid, thread) = match process.split_once(":tid ") {
+                Some((pid, thread)) => (pid, Some(thread)),
+                None => (process, None),
+            };
+            let pid = pid
+                .parse()
+                .map_or(Field::Text(Cow::Borrowed(pid)), Field::Integer);
+            data.push((Cow::Borrowed("pid"), pid));
+            if let Some(thread) = thread {
+                data.push((Cow::Borrowed("tid"), Field::Text(Cow::Borrowed(thread))));
+            }
+        } else if let Some(client) = field.strip_prefix("client ") {
+            data.push((Cow::Borrowed("client"), Field::Text(Cow::Borrowed(client))));
+        } else {
+            return text;
+        }
+        text = rest.trim_start_matches(' ');
+    }
+}
+
+/// log4j's `logger: message` with no thread before it, as Spark writes it
+/// (`INFO executor.Executor: Running task`): a logger is a class's dotted
+/// name, so that a plain `Note: ...` stays in the message.
+fn class_logger(text: &str) -> Option<(&str, &str)> {
+    let (logger, message) = text.split_once(": ")?;
+    let dotted = logger.contains('.')
+        && !logger.starts_with('.')
+        && !logger.ends_with('.')
+        && logger
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'$'));
+    dotted.then_some((logger, message))
 }
 
 fn guessed(text: &str, guess: bool) -> Option<Stated> {
@@ -457,7 +540,33 @@ mod tests {
         );
         assert_eq!(apache.timestamp, Some(NOW));
         assert_eq!(apache.level, Some((Level::Error, None)));
-        assert_eq!(apache.message, "[client 1.2.3.4] File does not exist: /x");
+        assert_eq!(apache.message, "File does not exist: /x");
+        assert_eq!(
+            apache.data,
+            vec![("client".into(), Field::Text("1.2.3.4".into()))]
+        );
+
+        let apache_24 = parse(
+            "[Mon Nov 30 18:21:00.031456 2026] [core:warn] [pid 35708:tid 4328636416] \
+             [client 1.2.3.4:5678] AH00128: File does not exist: /x",
+            &clock,
+            true,
+        );
+        assert_eq!(apache_24.timestamp, Some(NOW + 31));
+        assert_eq!(apache_24.level, Some((Level::Warning, None)));
+        assert_eq!(apache_24.message, "AH00128: File does not exist: /x");
+        assert_eq!(
+            apache_24.data,
+            vec![
+                ("module".into(), Field::Text("core".into())),
+                ("pid".into(), Field::Integer(35708)),
+                ("tid".into(), Field::Text("4328636416".into())),
+                ("client".into(), Field::Text("1.2.3.4:5678".into())),
+            ]
+        );
+        // A bracket that is none of Apache's fields stays in the message.
+        let other = parse("[Mon Nov 30 18:21:00 2026] [ssl:error] [x] m", &clock, true);
+        assert_eq!(other.message, "[x] m");
 
         let spark = parse(
             "26/11/30 18:21:00 INFO SparkContext: Running Spark version 3.5.0",
@@ -466,6 +575,23 @@ mod tests {
         );
         assert_eq!(spark.level, Some((Level::Info, None)));
         assert_eq!(spark.message, "SparkContext: Running Spark version 3.5.0");
+        assert_eq!(spark.logger, None);
+        let spark_class = parse(
+            "26/11/30 18:21:00 WARN executor.Executor: Lost task 3.0",
+            &clock,
+            true,
+        );
+        assert_eq!(spark_class.level, Some((Level::Warning, None)));
+        assert_eq!(spark_class.logger.as_deref(), Some("executor.Executor"));
+        assert_eq!(spark_class.message, "Lost task 3.0");
+        // Not a class's name: the message keeps it.
+        for line in [
+            "26/11/30 18:21:00 INFO see /etc/x.conf: missing",
+            "26/11/30 18:21:00 INFO v1.2.: odd",
+            "26/11/30 18:21:00 INFO e.g. this: that",
+        ] {
+            assert_eq!(parse(line, &clock, true).logger, None, "{line}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod hangup;
 mod live;
 mod own_files;
 mod reading;
+mod real_logs;
 mod rotation;
 mod secrets;
 mod servers;
