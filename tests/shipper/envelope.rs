@@ -647,8 +647,8 @@ fn a_plain_text_header_gives_the_time_level_and_logger() {
             "2026-11-30T18:21:00.000Z",
             "ERROR",
             "stdin",
-            "[client 10.0.0.1] denied",
-            json!({}),
+            "denied",
+            json!({"client": "10.0.0.1"}),
         ),
         (
             "1796062860.031 worker started",
