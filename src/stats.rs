@@ -125,6 +125,22 @@ fn prometheus_text(counts: &Counts, names: &[String]) -> String {
         "Events dropped, by reason.",
         &dropped,
     );
+    let fallbacks = summary.parse_fallbacks;
+    let fallbacks: Vec<(String, u64)> = [
+        ("json", fallbacks.json),
+        ("logfmt", fallbacks.logfmt),
+        ("syslog", fallbacks.syslog),
+        ("clf", fallbacks.clf),
+    ]
+    .into_iter()
+    .map(|(format, count)| (format!("{{format=\"{format}\"}}"), count))
+    .collect();
+    metric(
+        "parse_fallbacks_total",
+        "counter",
+        "Lines read as plain text, by the format they were not in.",
+        &fallbacks,
+    );
     metric(
         "retried_total",
         "counter",
@@ -225,7 +241,7 @@ mod tests {
         summary.inputs.stdin = true;
         assert_eq!(
             summary.to_stats_json(),
-            r#"{"type":"stats","schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","inputs":{"stdin":true,"files":[],"patterns":[]},"lines_read":20,"blank":1,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":7,"queue_capacity":10,"queue_high_watermark":3,"batches":2,"gap_markers":3,"elapsed_seconds":1.5,"sinks":[{"name":"file=a","written":19,"failed":0,"retried":1,"close_error":null},{"name":"http=b","written":5,"failed":14,"retried":6,"close_error":null}],"checkpoint":null}"#
+            r#"{"type":"stats","schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","inputs":{"stdin":true,"files":[],"patterns":[]},"lines_read":20,"blank":1,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":7,"queue_capacity":10,"queue_high_watermark":3,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":0,"logfmt":0,"syslog":0,"clf":0},"elapsed_seconds":1.5,"sinks":[{"name":"file=a","written":19,"failed":0,"retried":1,"close_error":null},{"name":"http=b","written":5,"failed":14,"retried":6,"close_error":null}],"checkpoint":null}"#
         );
         assert_eq!(
             prometheus_text(&counts, &names),
@@ -248,6 +264,12 @@ shipper_dropped_total{reason="invalid"} 2
 shipper_dropped_total{reason="sink_error"} 3
 shipper_dropped_total{reason="shutdown_timeout"} 4
 shipper_dropped_total{reason="shutdown"} 5
+# HELP shipper_parse_fallbacks_total Lines read as plain text, by the format they were not in.
+# TYPE shipper_parse_fallbacks_total counter
+shipper_parse_fallbacks_total{format="json"} 0
+shipper_parse_fallbacks_total{format="logfmt"} 0
+shipper_parse_fallbacks_total{format="syslog"} 0
+shipper_parse_fallbacks_total{format="clf"} 0
 # HELP shipper_retried_total Writes repeated after a failure.
 # TYPE shipper_retried_total counter
 shipper_retried_total 7

@@ -11,7 +11,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 use crate::config::{Input, ReadMode};
 use crate::diagnostics::{escape, shown};
-use crate::envelope::timestamp;
+use crate::envelope::{Fallbacks, timestamp};
 use crate::files::{self, Kind};
 use crate::pipeline::{Counts, Dropped, SinkCounts};
 use crate::source::checkpoint::Checkpoint;
@@ -106,6 +106,9 @@ pub(crate) struct Summary {
     pub batches: u64,
     /// Gap markers written where events were dropped (`--gap-markers`).
     pub gap_markers: u64,
+    /// Lines best-effort mode read as plain text, by the format they were
+    /// not in.
+    pub parse_fallbacks: Fallbacks,
     /// From start to exit.
     pub elapsed_seconds: f64,
     /// From the end of input (or the first signal) to exit.
@@ -251,6 +254,7 @@ impl Summary {
             queue_high_watermark: counts.intake.high_watermark,
             batches: settled.batches,
             gap_markers: settled.markers,
+            parse_fallbacks: settled.fallbacks,
             elapsed_seconds: 0.0,
             drain_seconds: 0.0,
             sinks,
@@ -297,6 +301,14 @@ impl Summary {
             self.elapsed_seconds,
             grouped(self.lines_read as f64 / self.elapsed_seconds.max(1e-3)),
         );
+        if self.parse_fallbacks.total() > 0 {
+            let _ = write!(
+                text,
+                "; {} read as plain text ({})",
+                self.parse_fallbacks.total(),
+                self.parse_fallbacks.to_text()
+            );
+        }
         if let Some(signal) = self.stopped_by {
             let _ = write!(text, "; stopped by {signal}");
         }
@@ -399,6 +411,7 @@ impl Serialize for InForm<'_> {
         map.serialize_entry("queue_high_watermark", &summary.queue_high_watermark)?;
         map.serialize_entry("batches", &summary.batches)?;
         map.serialize_entry("gap_markers", &summary.gap_markers)?;
+        map.serialize_entry("parse_fallbacks", &summary.parse_fallbacks)?;
         map.serialize_entry("elapsed_seconds", &summary.elapsed_seconds)?;
         if end {
             map.serialize_entry("drain_seconds", &summary.drain_seconds)?;
@@ -453,6 +466,7 @@ mod tests {
                 dropped,
                 batches: 2,
                 markers: 0,
+                fallbacks: Fallbacks::default(),
                 sinks: vec![SinkCounts {
                     written: 7,
                     failed: 1,
@@ -473,6 +487,12 @@ mod tests {
         }
         counts.settled.processed = 4;
         counts.settled.markers = 3;
+        counts.settled.fallbacks = Fallbacks {
+            json: 1,
+            logfmt: 2,
+            syslog: 3,
+            clf: 4,
+        };
         counts.intake.submitted = 19;
         counts.settled.sinks.push(SinkCounts {
             written: 5,
@@ -499,11 +519,11 @@ mod tests {
         };
         assert_eq!(
             summary.to_json(),
-            r#"{"schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","ended_at":"2025-12-01T01:02:05.457Z","inputs":{"stdin":false,"files":[],"patterns":["logs/*.log"]},"lines_read":23,"blank":4,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":6,"queue_capacity":100,"queue_high_watermark":7,"batches":2,"gap_markers":3,"elapsed_seconds":2.0,"drain_seconds":0.5,"sinks":[{"name":"file=x","written":7,"failed":1,"retried":0,"close_error":null},{"name":"http=h","written":5,"failed":14,"retried":6,"close_error":"EIO"}],"checkpoint":null,"stopped_by":"SIGTERM","exit_code":143}"#
+            r#"{"schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","ended_at":"2025-12-01T01:02:05.457Z","inputs":{"stdin":false,"files":[],"patterns":["logs/*.log"]},"lines_read":23,"blank":4,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":6,"queue_capacity":100,"queue_high_watermark":7,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":1,"logfmt":2,"syslog":3,"clf":4},"elapsed_seconds":2.0,"drain_seconds":0.5,"sinks":[{"name":"file=x","written":7,"failed":1,"retried":0,"close_error":null},{"name":"http=h","written":5,"failed":14,"retried":6,"close_error":"EIO"}],"checkpoint":null,"stopped_by":"SIGTERM","exit_code":143}"#
         );
         assert_eq!(
             summary.to_text(false),
-            "shipper: 4 processed, 15 dropped (queue_full 1, invalid 2, sink_error 3, shutdown_timeout 4, shutdown 5), 6 retried of 23 lines read; queue high-water 7/100; 2 batches in 2.00s (12 lines/s); stopped by SIGTERM\nshipper: sink file=x wrote 7, failed 1\nshipper: sink http=h wrote 5, failed 14, close failed: EIO"
+            "shipper: 4 processed, 15 dropped (queue_full 1, invalid 2, sink_error 3, shutdown_timeout 4, shutdown 5), 6 retried of 23 lines read; queue high-water 7/100; 2 batches in 2.00s (12 lines/s); 10 read as plain text (not json 1, not logfmt 2, not syslog 3, not clf 4); stopped by SIGTERM\nshipper: sink file=x wrote 7, failed 1\nshipper: sink http=h wrote 5, failed 14, close failed: EIO"
         );
     }
 

@@ -32,8 +32,20 @@ use super::timestamp;
 /// The line's members, or `None` when it is not logfmt. Nothing here
 /// depends on the clock: a time logfmt writes carries its zone (or is an
 /// epoch number).
+///
+/// Told apart from plain text by its first bytes (`--format auto`), a line
+/// needs two pairs: one `key=value` is as likely a sentence's.
 pub(crate) fn parse<'a>(text: &'a str, _clock: &Clock) -> Option<Parsed<'a>> {
-    let claims = survey(text)?;
+    read(text, 2)
+}
+
+/// A line `--format logfmt` says is logfmt: one pair is enough.
+pub(crate) fn parse_named(text: &str) -> Option<Parsed<'_>> {
+    read(text, 1)
+}
+
+fn read(text: &str, least_pairs: usize) -> Option<Parsed<'_>> {
+    let claims = survey(text, least_pairs)?;
     let mut parsed = Parsed {
         data: Vec::with_capacity(8),
         ..Parsed::default()
@@ -59,7 +71,7 @@ const SLOTS: [Role; 4] = [Role::Timestamp, Role::Level, Role::Message, Role::Log
 /// name's rank; `None` when the line is not logfmt.
 type Claims = [Option<(usize, u8)>; SLOTS.len()];
 
-fn survey(text: &str) -> Option<Claims> {
+fn survey(text: &str, least_pairs: usize) -> Option<Claims> {
     let names = Names::default();
     let mut claims: Claims = [None; SLOTS.len()];
     let mut pairs = 0;
@@ -83,7 +95,7 @@ fn survey(text: &str) -> Option<Claims> {
             _ => claims[slot] = Some((index, rank)),
         }
     }
-    (pairs >= 2).then_some(claims)
+    (pairs >= least_pairs).then_some(claims)
 }
 
 /// Puts `pair` in the envelope member `role`; false when its value does
@@ -453,6 +465,10 @@ mod tests {
         );
         // A flag does not count as a pair.
         assert_eq!(parse("level=info verbose", &clock()), None);
+        // One pair is logfmt only where the user says it is.
+        assert_eq!(parse("msg=hi", &clock()), None);
+        assert_eq!(parse_named("msg=hi").unwrap().message, "hi");
+        assert_eq!(parse_named("verbose"), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod clf;
 mod conventions;
 pub(crate) mod dates;
 mod edge;
+mod fallbacks;
 pub(crate) mod fields;
 mod logfmt;
 pub(crate) mod parsed;
@@ -31,6 +32,7 @@ use crate::level::{Finer, Level};
 use conventions::Names;
 use dates::Clock;
 use edge::{Edge, Repaired};
+pub(crate) use fallbacks::Fallbacks;
 use fields::{Members, NotObject, Raw, is_object, is_string, object_body};
 use parsed::{Field, Parsed};
 
@@ -121,6 +123,8 @@ pub(crate) struct Encoder {
     levels: Levels,
     /// A JSON line without a message was told of (once a run).
     told_no_message: bool,
+    /// Lines read as plain text since last taken.
+    fallbacks: Fallbacks,
 }
 
 /// How a line's level is read, for the encoder and for intake (where
@@ -168,6 +172,12 @@ impl Levels {
 }
 
 impl Encoder {
+    /// The lines read as plain text since the last call, by the format
+    /// they were not in.
+    pub(crate) fn take_fallbacks(&mut self) -> Fallbacks {
+        std::mem::take(&mut self.fallbacks)
+    }
+
     pub(crate) fn new(config: &EnvelopeConfig, host: &str) -> Encoder {
         let fields = config
             .fields
@@ -193,6 +203,7 @@ impl Encoder {
                 format: config.format,
             },
             told_no_message: false,
+            fallbacks: Fallbacks::default(),
         }
     }
 
@@ -294,13 +305,12 @@ impl Encoder {
             None => {
                 self.clock.set_now(timestamp::millis(line.read_at));
                 let guess = self.levels.guess;
+                if format == Format::Auto && text.trim_start().starts_with('{') {
+                    self.fell_back(line, Format::Json);
+                }
                 let parsed = read_text(format, &text, &self.clock, guess).unwrap_or_else(
                     |NotInFormat(format)| {
-                        report_repair(
-                            line,
-                            self.mode,
-                            format!("not {}; read as plain text", format.name()),
-                        );
+                        self.fell_back(line, format);
                         text::parse(&text, &self.clock, guess)
                     },
                 );
@@ -523,7 +533,7 @@ fn read_text<'t>(
 ) -> Result<Parsed<'t>, NotInFormat> {
     let read = match format {
         Format::Auto => auto(text, clock),
-        Format::Logfmt => logfmt::parse(text, clock),
+        Format::Logfmt => logfmt::parse_named(text),
         Format::Syslog => syslog::parse(text, clock),
         Format::Clf => clf::parse(text, clock),
         Format::Text => return Ok(text::parse(text, clock, guess)),
@@ -581,6 +591,22 @@ fn json_members<'t>(
             Some((members, edges))
         }
         Err(_) => None,
+    }
+}
+
+impl Encoder {
+    /// Counts and tells a line read as plain text because it was not in
+    /// `format`. Told apart from repairs, so that neither crowds the other
+    /// out of the rate limit.
+    fn fell_back(&mut self, line: &LineRef, format: Format) {
+        self.fallbacks.add(format);
+        let reason = format!("not {}; read as plain text", format.name());
+        diagnostics::warn("envelope", "read_as_text", || {
+            (
+                format!("shipped a line as plain text: {reason}"),
+                json!({"mode": self.mode.name(), "reason": reason, "source": line.source}),
+            )
+        });
     }
 }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::dropped::{DropReason, Dropped};
 use crate::batch::Batch;
 use crate::chunk::Stream;
+use crate::envelope::Fallbacks;
 
 /// What one sink did with the events handed to it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -34,6 +35,8 @@ pub(crate) struct Settled {
     pub batches: u64,
     /// Gap markers written into the stream.
     pub markers: u64,
+    /// Lines read as plain text, by the format they were not in.
+    pub fallbacks: Fallbacks,
     /// One entry per sink, in command-line order.
     pub sinks: Vec<SinkCounts>,
 }
@@ -111,6 +114,11 @@ impl Ledger {
             .values()
             .filter_map(|(stream, end)| Some((stream.upgrade()?, *end)))
             .collect()
+    }
+
+    /// Counts lines the encoder read as plain text.
+    pub(crate) fn read_as_text(&self, fallbacks: Fallbacks) {
+        self.update(|settled| settled.fallbacks.merge(fallbacks));
     }
 
     pub(crate) fn drop_events(&self, reason: DropReason, count: u64) {

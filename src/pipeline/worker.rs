@@ -114,6 +114,10 @@ impl Worker {
                 self.builder.reading(&chunk.stream);
             }
         }
+        let fallbacks = self.encoder.take_fallbacks();
+        if fallbacks.total() > 0 {
+            self.ledger.read_as_text(fallbacks);
+        }
     }
 
     /// Hands the batch to every sink, waiting while a sink is still busy

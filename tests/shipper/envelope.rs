@@ -782,6 +782,20 @@ fn a_named_format_reads_every_line_so_and_strict_mode_drops_the_rest() {
         "{}",
         named.stderr
     );
+    // Counted by the format they were not in, and told in the summary.
+    assert_eq!(
+        named.summary["parse_fallbacks"],
+        json!({"json": 0, "logfmt": 2, "syslog": 0, "clf": 0})
+    );
+    assert!(
+        named.stderr.contains("2 read as plain text (not logfmt 2)"),
+        "{}",
+        named.stderr
+    );
+    // One pair is logfmt when the user says the line is.
+    let one_pair = crate::common::run_with_env(&["--format", "logfmt"], &zone, "msg=hi\n");
+    assert_eq!(parse_events(&one_pair.stdout)[0]["message"], "hi");
+    assert_eq!(one_pair.summary["parse_fallbacks"]["logfmt"], 0);
 
     // Strict: only logfmt lines are events; the rest are `invalid`.
     let strict =
@@ -794,6 +808,8 @@ fn a_named_format_reads_every_line_so_and_strict_mode_drops_the_rest() {
         "{}",
         strict.stderr
     );
+    // Dropped, so not read as anything.
+    assert_eq!(strict.summary["parse_fallbacks"]["logfmt"], 0);
 
     // Each format by name takes its own line.
     for (format, index) in [
@@ -816,4 +832,33 @@ fn a_named_format_reads_every_line_so_and_strict_mode_drops_the_rest() {
             "{format}"
         );
     }
+}
+
+#[test]
+fn a_line_that_opens_like_json_and_is_not_is_counted_and_shipped_as_text() {
+    let input = "{\"message\":\"cut off\n{\"message\":\"whole\"}\n{not json}\n[1, 2]\nplain\n";
+    let run = run(&[], input);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let events = parse_events(&run.stdout);
+    assert_eq!(events.len(), 5);
+    assert_eq!(events[0]["message"], "{\"message\":\"cut off");
+    assert_eq!(events[1]["message"], "whole");
+    assert_eq!(
+        run.summary["parse_fallbacks"],
+        json!({"json": 2, "logfmt": 0, "syslog": 0, "clf": 0}),
+        "JSON that is not an object, and plain text, are no fallback"
+    );
+    assert_eq!(
+        run.stderr
+            .matches("shipped a line as plain text: not json")
+            .count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    // Strict mode drops every line that is not a JSON event instead:
+    // nothing falls back.
+    let strict = crate::common::run(&["--strict-envelope"], input);
+    assert_eq!(strict.summary["parse_fallbacks"]["json"], 0);
+    assert_eq!(strict.summary["dropped_by_reason"]["invalid"], 4);
 }
