@@ -544,6 +544,11 @@ pub struct Received {
     pub program: String,
     /// The structured data, as syslog-ng renders it.
     pub sdata: String,
+    /// PROCID and MSGID, empty for `-`.
+    pub pid: String,
+    pub msgid: String,
+    /// The message's own time, in seconds since the epoch.
+    pub unix_time: i64,
     pub message: String,
 }
 
@@ -602,7 +607,7 @@ source s_net {{
     syslog(ip("127.0.0.1") port({udp}) transport("udp") so_rcvbuf(4194304));
 }};
 destination d_file {{
-    file("{out}" template("${{FACILITY_NUM}}\t${{LEVEL_NUM}}\t${{HOST}}\t${{PROGRAM}}\t${{SDATA}}\t${{MSG}}\n") flush_lines(1));
+    file("{out}" template("${{FACILITY_NUM}}\t${{LEVEL_NUM}}\t${{HOST}}\t${{PROGRAM}}\t${{SDATA}}\t${{PID}}\t${{MSGID}}\t${{S_UNIXTIME}}\t${{MSG}}\n") flush_lines(1));
 }};
 log {{ source(s_net); destination(d_file); }};
 "#,
@@ -712,15 +717,18 @@ fn read_received(path: &Path) -> Vec<Received> {
     text.split_inclusive('\n')
         .filter_map(|line| line.strip_suffix('\n'))
         .map(|line| {
-            let fields: Vec<&str> = line.splitn(6, '\t').collect();
-            assert_eq!(fields.len(), 6, "{line}");
+            let fields: Vec<&str> = line.splitn(9, '\t').collect();
+            assert_eq!(fields.len(), 9, "{line}");
             Received {
                 facility: fields[0].parse().unwrap(),
                 severity: fields[1].parse().unwrap(),
                 host: fields[2].to_owned(),
                 program: fields[3].to_owned(),
                 sdata: fields[4].to_owned(),
-                message: fields[5].to_owned(),
+                pid: fields[5].to_owned(),
+                msgid: fields[6].to_owned(),
+                unix_time: fields[7].parse().unwrap(),
+                message: fields[8].to_owned(),
             }
         })
         .collect()

@@ -510,3 +510,69 @@ fn a_tcp_server_that_is_not_there_at_the_start_stops_the_run() {
     assert!(run.stderr.contains("could not connect"), "{}", run.stderr);
     assert_eq!(run.summary["submitted"], 0);
 }
+
+/// A syslog line relayed to a syslog server keeps its own header: its
+/// facility, severity, time, host, app, pid, msgid and structured data
+/// arrive where they stood, not wrapped under a second header.
+#[test]
+fn a_relayed_syslog_line_keeps_its_own_header() {
+    let server = SyslogNg::start();
+    let sink = format!("syslog=tcp://127.0.0.1:{}", server.tcp_port);
+    let input = concat!(
+        "<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8\n",
+        "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 811 ID47 ",
+        "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"] ",
+        "An application event log entry\n",
+        "Nov 30 13:21:00 web-1 sshd[811]: Accepted publickey for git\n",
+        "{\"level\":\"error\",\"message\":\"from an app\",\"data\":{\"host\":7}}\n",
+    );
+    let args = ["--sink", &sink, "--syslog-facility", "local3"];
+    let run = crate::common::run_with_env(&args, &[("TZ", "UTC")], input);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let received = server.wait_for(4);
+
+    let bsd = &received[0];
+    assert_eq!((bsd.facility, bsd.severity), (4, 2), "auth.crit, as sent");
+    assert_eq!(
+        (bsd.host.as_str(), bsd.program.as_str()),
+        ("mymachine", "su")
+    );
+    assert_eq!(bsd.message, "'su root' failed for lonvick on /dev/pts/8");
+    assert_eq!(bsd.sdata, "", "nothing left over to wrap");
+
+    let rfc5424 = &received[1];
+    assert_eq!((rfc5424.facility, rfc5424.severity), (20, 5));
+    assert_eq!(rfc5424.host, "mymachine.example.com");
+    assert_eq!(rfc5424.program, "evntslog");
+    assert_eq!(
+        (rfc5424.pid.as_str(), rfc5424.msgid.as_str()),
+        ("811", "ID47")
+    );
+    assert_eq!(rfc5424.unix_time, 1_065_910_455, "2003-10-11T22:14:15Z");
+    // The params, in the order of their names.
+    assert_eq!(
+        rfc5424.sdata,
+        r#"[exampleSDID@32473 eventID="1011" eventSource="Application" iut="3"]"#
+    );
+    assert_eq!(rfc5424.message, "An application event log entry");
+
+    let sshd = &received[2];
+    assert_eq!(
+        (sshd.host.as_str(), sshd.program.as_str()),
+        ("web-1", "sshd")
+    );
+    assert_eq!(sshd.pid, "811");
+    assert_eq!(
+        sshd.facility, 19,
+        "no facility of its own: --syslog-facility"
+    );
+    assert_eq!(sshd.message, "Accepted publickey for git");
+
+    // An app's own event: this sink's app name and facility, and a `host`
+    // member that names no host stays in the data.
+    let app = &received[3];
+    assert_eq!((app.facility, app.severity), (19, 3));
+    assert_eq!(app.program, "shipper");
+    assert_eq!(app.host, this_host());
+    assert_eq!(app.sdata, r#"[data@32473 host="7"]"#);
+}

@@ -1,5 +1,5 @@
 //! One event as an RFC 5424 message:
-//! `<PRI>1 TIMESTAMP HOSTNAME APP-NAME - - [data@32473 key="value"...] MSG`.
+//! `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [data@32473 key="value"...] MSG`.
 //!
 //! PRI is the facility (`user` unless `--syslog-facility` says otherwise)
 //! with a severity from the event's level; the
@@ -8,13 +8,20 @@
 //! 1 to 32 printable ASCII characters without `=`, `]`, `"` or space; other
 //! members are left out), objects and arrays as compact JSON. A line that
 //! is no JSON event (`--raw`) is the message itself, at INFO, stamped now.
+//!
+//! An event read from a syslog line keeps that line's header: the
+//! envelope left it in `data` (`host`, `app`, `pid`, `msgid`, `facility`,
+//! and the structured data as `sd`), and those members fill the header
+//! and structured data again instead of riding along under a second one.
+//! `--syslog-app-name` and `--syslog-facility` stand for events that name
+//! no app or facility.
 
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::config::syslog::MAX_APP_NAME;
+use crate::config::syslog::{MAX_APP_NAME, facility};
 use crate::level::{Finer, Level};
 
 /// Largest message sent as one UDP datagram: what RFC 5426 says every
@@ -28,6 +35,8 @@ const SHIPPER_SD_ID: &str = "shipper@32473";
 /// Longest SD-NAME, APP-NAME and HOSTNAME (RFC 5424, section 6).
 const MAX_SD_NAME: usize = 32;
 const MAX_HOSTNAME: usize = 255;
+const MAX_PROCID: usize = 128;
+const MAX_MSGID: usize = 32;
 
 /// The members of an event a syslog message carries.
 #[derive(Debug, Default, Deserialize)]
@@ -74,8 +83,44 @@ impl Event {
         }
     }
 
+    /// The host the line came from (a syslog line's own), else the host
+    /// shipper read it on.
     fn host(&self) -> Option<&str> {
-        self.diagnostics.as_ref()?.get("host")?.as_str()
+        self.header_member("host")
+            .or_else(|| self.diagnostics.as_ref()?.get("host")?.as_str())
+    }
+
+    /// A member of `data` that fills a header field, as text.
+    fn header_member(&self, name: &str) -> Option<&str> {
+        let value = self.data.as_ref()?.get(name)?;
+        taken_into_header(name, value)
+            .then(|| value.as_str())
+            .flatten()
+    }
+
+    fn procid(&self) -> Option<String> {
+        let pid = self.data.as_ref()?.get("pid")?;
+        match pid {
+            Value::Number(number) => Some(number.to_string()),
+            Value::String(text) => Some(text.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a member of `data` fills the header or structured data of a
+/// message rather than riding under `data@32473`: `host`, `app`, `msgid`
+/// and `pid` as text with something printable in it, `pid` as a number,
+/// `facility` naming one, and `sd` as an object.
+fn taken_into_header(name: &str, value: &Value) -> bool {
+    match (name, value) {
+        ("host" | "app" | "msgid" | "pid", Value::String(text)) => {
+            text.bytes().any(|byte| byte.is_ascii_graphic())
+        }
+        ("pid", Value::Number(_)) => true,
+        ("facility", Value::String(name)) => facility(name).is_ok(),
+        ("sd", Value::Object(_)) => true,
+        _ => false,
     }
 }
 
@@ -153,17 +198,31 @@ impl Formatter {
         }
     }
 
-    /// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID `, with neither a
-    /// process id nor a message id to give.
+    /// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID `: the event's
+    /// own where it names them, else this sink's.
     fn header(&self, event: &Event, out: &mut Vec<u8>) {
-        let pri = self.facility * 8 + event.severity();
+        let facility = event
+            .header_member("facility")
+            .and_then(|name| facility(name).ok())
+            .unwrap_or(self.facility);
+        let pri = facility * 8 + event.severity();
         let host = match event.host() {
             Some(host) => header_field(host, MAX_HOSTNAME),
             None => self.host.clone(),
         };
+        let app = match event.header_member("app") {
+            Some(app) => header_field(app, MAX_APP_NAME),
+            None => self.app_name.clone(),
+        };
+        let procid = event
+            .procid()
+            .map_or_else(|| "-".to_owned(), |pid| header_field(&pid, MAX_PROCID));
+        let msgid = event
+            .header_member("msgid")
+            .map_or_else(|| "-".to_owned(), |id| header_field(id, MAX_MSGID));
         let timestamp = timestamp(Event::text(&event.timestamp));
         out.extend_from_slice(
-            format!("<{pri}>1 {timestamp} {host} {} - - ", self.app_name).as_bytes(),
+            format!("<{pri}>1 {timestamp} {host} {app} {procid} {msgid} ").as_bytes(),
         );
     }
 }
@@ -216,20 +275,39 @@ fn header_field(text: &str, max: usize) -> String {
     }
 }
 
-/// Writes `[data@32473 name="value"...]` for the members of `data` whose
-/// names fit; returns whether it wrote anything.
+/// Writes the structured data a syslog line carried (`data.sd`, an
+/// element per SD-ID), then `[data@32473 name="value"...]` for the other
+/// members of `data` whose names fit and that the header did not take;
+/// returns whether it wrote anything.
 fn structured_data(data: Option<&Value>, out: &mut Vec<u8>) -> bool {
     let Some(Value::Object(members)) = data else {
         return false;
     };
     let start = out.len();
-    for (name, value) in members {
+    if let Some(Value::Object(elements)) = members.get("sd") {
+        for (id, params) in elements {
+            if let (true, Value::Object(params)) = (fits_sd_name(id), params) {
+                element(id, params.iter(), out);
+            }
+        }
+    }
+    let own = members
+        .iter()
+        .filter(|(name, value)| !taken_into_header(name, value));
+    element(DATA_SD_ID, own, out);
+    out.len() > start
+}
+
+/// Writes `[ID name="value"...]` for the params whose names fit, if any.
+fn element<'a>(id: &str, params: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
+    let start = out.len();
+    for (name, value) in params {
         if !fits_sd_name(name) || value.is_null() {
             continue;
         }
         if out.len() == start {
             out.push(b'[');
-            out.extend_from_slice(DATA_SD_ID.as_bytes());
+            out.extend_from_slice(id.as_bytes());
         }
         out.push(b' ');
         out.extend_from_slice(name.as_bytes());
@@ -240,11 +318,9 @@ fn structured_data(data: Option<&Value>, out: &mut Vec<u8>) -> bool {
         }
         out.push(b'"');
     }
-    if out.len() == start {
-        return false;
+    if out.len() > start {
+        out.push(b']');
     }
-    out.push(b']');
-    true
 }
 
 fn fits_sd_name(name: &str) -> bool {
@@ -424,6 +500,23 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains("data@32473"), "{text}");
         assert!(text.ends_with("original_length=\"4078\"] m"), "{text}");
+    }
+
+    #[test]
+    fn an_event_read_from_a_syslog_line_keeps_its_header() {
+        let line = r#"{"timestamp":"2003-10-11T22:14:15.003Z","level":"INFO","message":"entry","diagnostics":{"host":"relay","syslog_severity":"notice"},"data":{"host":"origin.example.com","app":"evntslog","pid":811,"msgid":"ID47","facility":"local4","sd":{"exampleSDID@32473":{"iut":"3","eventSource":"App"}},"extra":"x"}}"#;
+        let message = r#"<165>1 2003-10-11T22:14:15.003000Z origin.example.com evntslog 811 ID47 [exampleSDID@32473 eventSource="App" iut="3"][data@32473 extra="x"] entry"#;
+        assert_eq!(framed(line), format!("{} {message}", message.len()));
+        // Members that cannot fill the header stay in the data.
+        let line = r#"{"message":"m","data":{"facility":"nowhere","pid":[1],"app":""}}"#;
+        let text = framed(line);
+        assert!(text.contains(" <14>1 "), "{text}");
+        assert!(
+            text.ends_with(
+                r#" build-host shipper - - [data@32473 app="" facility="nowhere" pid="[1\]"] m"#
+            ),
+            "{text}"
+        );
     }
 
     #[test]
