@@ -862,3 +862,43 @@ fn a_line_that_opens_like_json_and_is_not_is_counted_and_shipped_as_text() {
     assert_eq!(strict.summary["parse_fallbacks"]["json"], 0);
     assert_eq!(strict.summary["dropped_by_reason"]["invalid"], 4);
 }
+
+/// The README's "What happens to a line" is what shipper does: its lines
+/// in give its events out (aside from the time of the last, stamped when
+/// read, and the year of the syslog line's, which has none).
+#[test]
+fn the_readme_shows_what_happens_to_a_line() {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("## What happens to a line")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("the README's section");
+    let blocks: Vec<Vec<&str>> = section
+        .split("\n\n")
+        .filter(|block| block.starts_with("    "))
+        .map(|block| block.lines().map(|line| &line[4..]).collect())
+        .collect();
+    let [lines, events] = &blocks[..] else {
+        panic!("two blocks, lines in and events out: {blocks:?}");
+    };
+    assert_eq!(lines.len(), events.len());
+    let input: String = lines.iter().map(|line| format!("{line}\n")).collect();
+    let shipped = crate::common::run_with_env(&[], &[("TZ", "UTC")], input);
+    let mut out = parse_events(&shipped.stdout);
+    for (event, shown) in out.iter_mut().zip(events) {
+        let object = event.as_object_mut().unwrap();
+        object.remove("context");
+        object.remove("diagnostics");
+        let mut shown: Value = serde_json::from_str(shown).unwrap();
+        let (theirs, ours) = (shown["timestamp"].as_str().unwrap(), &event["timestamp"]);
+        if shown["message"] == "GET /static/img/fatal-logo.png 200" {
+            shown["timestamp"] = ours.clone();
+        } else if shown["logger"] == "su" {
+            let year = &ours.as_str().unwrap()[..4];
+            shown["timestamp"] = format!("{year}{}", &theirs[4..]).into();
+        }
+        assert_eq!(*event, shown);
+    }
+    assert_eq!(out.len(), events.len());
+}
