@@ -193,6 +193,64 @@ pub(crate) fn month(name: &str) -> Option<u32> {
         .map(|index| index as u32 + 1)
 }
 
+/// Digits at `at`, exactly `count` of them.
+pub(super) fn digits(bytes: &[u8], at: usize, count: usize) -> Option<u32> {
+    let field = bytes.get(at..at + count)?;
+    field.iter().try_fold(0u32, |value, &byte| {
+        byte.is_ascii_digit()
+            .then(|| value * 10 + u32::from(byte - b'0'))
+    })
+}
+
+/// `HH:MM:SS` at `at`, then an optional `.fff` or `,fff` (any number of
+/// digits, milliseconds kept): the time and where it ends.
+pub(super) fn clock_time(bytes: &[u8], at: usize) -> Option<((u32, u32, u32, u32), usize)> {
+    let hour = digits(bytes, at, 2)?;
+    let minute = (bytes.get(at + 2) == Some(&b':')).then(|| digits(bytes, at + 3, 2))??;
+    let second = (bytes.get(at + 5) == Some(&b':')).then(|| digits(bytes, at + 6, 2))??;
+    let mut end = at + 8;
+    let mut millisecond = 0;
+    if matches!(bytes.get(end), Some(b'.' | b','))
+        && bytes.get(end + 1).is_some_and(u8::is_ascii_digit)
+    {
+        end += 1;
+        let start = end;
+        while bytes.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+        let fraction = &bytes[start..end.min(start + 3)];
+        millisecond = fraction
+            .iter()
+            .fold(0, |value, &byte| value * 10 + u32::from(byte - b'0'))
+            * 10u32.pow(3 - fraction.len() as u32);
+    }
+    Some(((hour, minute, second, millisecond), end))
+}
+
+/// A zone after a time: `Z`, `+HH:MM`, `+HHMM`, `+HH` (or `-`), possibly
+/// after a space: seconds east of UTC, and where it ends.
+pub(super) fn zone(bytes: &[u8], at: usize) -> Option<(i32, usize)> {
+    let at = if bytes.get(at) == Some(&b' ') && matches!(bytes.get(at + 1), Some(b'+' | b'-')) {
+        at + 1
+    } else {
+        at
+    };
+    match bytes.get(at)? {
+        b'Z' => Some((0, at + 1)),
+        sign @ (b'+' | b'-') => {
+            let hours = digits(bytes, at + 1, 2)? as i32;
+            let (minutes, end) = match bytes.get(at + 3) {
+                Some(b':') => (digits(bytes, at + 4, 2)? as i32, at + 6),
+                Some(b'0'..=b'9') => (digits(bytes, at + 3, 2)? as i32, at + 5),
+                _ => (0, at + 3),
+            };
+            let seconds = hours * 3600 + minutes * 60;
+            Some((if *sign == b'-' { -seconds } else { seconds }, end))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,7 +35,7 @@
 
 use std::borrow::Cow;
 
-use super::dates::{Civil, Clock, month};
+use super::dates::{Civil, Clock, clock_time, month, zone};
 use super::parsed::{Field, Parsed};
 use crate::cli::SYSLOG_FACILITIES;
 use crate::level::{Finer, Level};
@@ -387,9 +387,7 @@ fn said_level(text: &str) -> Option<((Level, Option<Finer>), &str)> {
 /// date that does not exist), and the text after its space.
 pub(super) fn bsd_time<'a>(text: &'a str, clock: &Clock) -> Option<(Option<i64>, &'a str)> {
     let (month, day, at) = month_day(text)?;
-    let bytes = text.as_bytes();
-    let (hour, minute, second) = time_of_day(bytes.get(at..at + 8)?)?;
-    let (millisecond, at) = fraction(bytes, at + 8);
+    let ((hour, minute, second, millisecond), at) = clock_time(text.as_bytes(), at)?;
     let rest = after_space(&text[at..])?;
     let civil = Civil {
         year: 0,
@@ -439,9 +437,11 @@ fn iso_time(text: &str) -> Option<Option<i64>> {
     if date[4] != b'-' || date[7] != b'-' || !matches!(bytes.get(10), Some(b'T' | b't')) {
         return None;
     }
-    let (hour, minute, second) = time_of_day(bytes.get(11..19)?)?;
-    let (millisecond, at) = fraction(bytes, 19);
-    let offset = zone(&bytes[at..])?;
+    let ((hour, minute, second, millisecond), at) = clock_time(bytes, 11)?;
+    let (offset, end) = zone(bytes, at)?;
+    if end != bytes.len() {
+        return None;
+    }
     let civil = Civil {
         year: i32::try_from(number(&date[..4])?).ok()?,
         month: number(&date[5..7])?,
@@ -452,51 +452,6 @@ fn iso_time(text: &str) -> Option<Option<i64>> {
         millisecond,
     };
     Some(Clock::offset_ms(civil, offset))
-}
-
-/// `hh:mm:ss`.
-fn time_of_day(bytes: &[u8]) -> Option<(u32, u32, u32)> {
-    match bytes {
-        [h1, h2, b':', m1, m2, b':', s1, s2] => Some((
-            number(&[*h1, *h2])?,
-            number(&[*m1, *m2])?,
-            number(&[*s1, *s2])?,
-        )),
-        _ => None,
-    }
-}
-
-/// A fraction of a second at `at` (`.` and digits), in milliseconds, and
-/// the position after it; `(0, at)` where there is none.
-fn fraction(bytes: &[u8], at: usize) -> (u32, usize) {
-    if bytes.get(at) != Some(&b'.') {
-        return (0, at);
-    }
-    let digits = bytes[at + 1..]
-        .iter()
-        .take_while(|byte| byte.is_ascii_digit())
-        .count();
-    if digits == 0 {
-        return (0, at);
-    }
-    let millisecond = (0..3).fold(0, |ms, index| {
-        let digit = bytes.get(at + 1 + index).filter(|_| index < digits);
-        ms * 10 + digit.map_or(0, |digit| u32::from(digit - b'0'))
-    });
-    (millisecond, at + 1 + digits)
-}
-
-/// `Z` or `+hh:mm` / `-hh:mm`: seconds east of UTC.
-fn zone(bytes: &[u8]) -> Option<i32> {
-    match bytes {
-        [b'Z' | b'z'] => Some(0),
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let minutes = number(&[*h1, *h2])? * 60 + number(&[*m1, *m2])?;
-            let seconds = i32::try_from(minutes * 60).ok()?;
-            Some(if *sign == b'-' { -seconds } else { seconds })
-        }
-        _ => None,
-    }
 }
 
 /// ASCII digits (one to nine) as a number.
