@@ -202,9 +202,33 @@ pub(super) fn digits(bytes: &[u8], at: usize, count: usize) -> Option<u32> {
     })
 }
 
+/// A time of day as a line wrote it, fields unchecked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Time {
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub millisecond: u32,
+}
+
+impl Civil {
+    /// The date `(year, month, day)` at `time`.
+    pub(super) fn on((year, month, day): (i32, u32, u32), time: Time) -> Civil {
+        Civil {
+            year,
+            month,
+            day,
+            hour: time.hour,
+            minute: time.minute,
+            second: time.second,
+            millisecond: time.millisecond,
+        }
+    }
+}
+
 /// `HH:MM:SS` at `at`, then an optional `.fff` or `,fff` (any number of
 /// digits, milliseconds kept): the time and where it ends.
-pub(super) fn clock_time(bytes: &[u8], at: usize) -> Option<((u32, u32, u32, u32), usize)> {
+pub(super) fn clock_time(bytes: &[u8], at: usize) -> Option<(Time, usize)> {
     let hour = digits(bytes, at, 2)?;
     let minute = (bytes.get(at + 2) == Some(&b':')).then(|| digits(bytes, at + 3, 2))??;
     let second = (bytes.get(at + 5) == Some(&b':')).then(|| digits(bytes, at + 6, 2))??;
@@ -224,7 +248,13 @@ pub(super) fn clock_time(bytes: &[u8], at: usize) -> Option<((u32, u32, u32, u32
             .fold(0, |value, &byte| value * 10 + u32::from(byte - b'0'))
             * 10u32.pow(3 - fraction.len() as u32);
     }
-    Some(((hour, minute, second, millisecond), end))
+    let time = Time {
+        hour,
+        minute,
+        second,
+        millisecond,
+    };
+    Some((time, end))
 }
 
 /// A zone after a time: `Z`, `+HH:MM`, `+HHMM`, `+HH` (or `-`), possibly

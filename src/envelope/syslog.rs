@@ -387,17 +387,9 @@ fn said_level(text: &str) -> Option<((Level, Option<Finer>), &str)> {
 /// date that does not exist), and the text after its space.
 pub(super) fn bsd_time<'a>(text: &'a str, clock: &Clock) -> Option<(Option<i64>, &'a str)> {
     let (month, day, at) = month_day(text)?;
-    let ((hour, minute, second, millisecond), at) = clock_time(text.as_bytes(), at)?;
+    let (time, at) = clock_time(text.as_bytes(), at)?;
     let rest = after_space(&text[at..])?;
-    let civil = Civil {
-        year: 0,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        millisecond,
-    };
+    let civil = Civil::on((0, month, day), time);
     Some(match year(rest) {
         Some((year, rest)) => (clock.local_ms(Civil { year, ..civil }), rest),
         None => (clock.yearless_ms(civil), rest),
@@ -437,20 +429,13 @@ fn iso_time(text: &str) -> Option<Option<i64>> {
     if date[4] != b'-' || date[7] != b'-' || !matches!(bytes.get(10), Some(b'T' | b't')) {
         return None;
     }
-    let ((hour, minute, second, millisecond), at) = clock_time(bytes, 11)?;
+    let (time, at) = clock_time(bytes, 11)?;
     let (offset, end) = zone(bytes, at)?;
     if end != bytes.len() {
         return None;
     }
-    let civil = Civil {
-        year: i32::try_from(number(&date[..4])?).ok()?,
-        month: number(&date[5..7])?,
-        day: number(&date[8..10])?,
-        hour,
-        minute,
-        second,
-        millisecond,
-    };
+    let year = i32::try_from(number(&date[..4])?).ok()?;
+    let civil = Civil::on((year, number(&date[5..7])?, number(&date[8..10])?), time);
     Some(Clock::offset_ms(civil, offset))
 }
 

@@ -267,16 +267,8 @@ fn dated(
     (year, month, day): (i32, u32, u32),
     time_at: usize,
 ) -> Option<(i64, usize)> {
-    let ((hour, minute, second, millisecond), end) = clock_time(bytes, time_at)?;
-    let civil = Civil {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        millisecond,
-    };
+    let (time, end) = clock_time(bytes, time_at)?;
+    let civil = Civil::on((year, month, day), time);
     match zone(bytes, end) {
         Some((offset, end)) => Some((Clock::offset_ms(civil, offset)?, end)),
         None => Some((clock.local_ms(civil)?, end)),
@@ -333,18 +325,10 @@ fn apache_time(text: &str, clock: &Clock) -> Option<(i64, usize)> {
     (bytes.get(3) == Some(&b' ')).then_some(())?;
     let month = month(text.get(4..7)?)?;
     let day = digits(bytes, 8, 2)?;
-    let ((hour, minute, second, millisecond), end) = clock_time(bytes, 11)?;
+    let (time, end) = clock_time(bytes, 11)?;
     (bytes.get(end) == Some(&b' ')).then_some(())?;
     let year = digits(bytes, end + 1, 4)?;
-    let civil = Civil {
-        year: year as i32,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        millisecond,
-    };
+    let civil = Civil::on((year as i32, month, day), time);
     Some((clock.local_ms(civil)?, end + 5))
 }
 
