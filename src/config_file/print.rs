@@ -36,6 +36,19 @@ pub(crate) fn print(merged: &Merged) -> Result<String, String> {
             out.push_str(&format!("{long} = {value}  # {from}\n"));
         }
     }
+    if !args.files.is_empty() {
+        // Files to read are named on the command line only: said, but as
+        // a comment, so that what is printed still reads back.
+        let files: Vec<String> = args
+            .files
+            .iter()
+            .map(|file| toml::Value::String(file.to_string_lossy().into_owned()).to_string())
+            .collect();
+        out.push_str(&format!(
+            "# and the files to read, from the command line: {}\n",
+            files.join(" ")
+        ));
+    }
     Ok(out)
 }
 

@@ -309,6 +309,18 @@ fn print_config_prints_defaults_file_environment_and_flags_merged() {
         assert_eq!(line(&shown, key), expected);
     }
     assert!(!shown.contains("summary-file"), "unset: left out\n{shown}");
+    assert!(!shown.contains("files to read"), "none named\n{shown}");
+    let with_files = printed(
+        crate::common::shipper()
+            .current_dir(dir.path())
+            .args(["a.log", "with space.log"]),
+    );
+    assert!(
+        with_files.ends_with(
+            "# and the files to read, from the command line: \"a.log\" \"with space.log\"\n"
+        ),
+        "{with_files}"
+    );
     assert!(!shown.contains("check-config"), "{shown}");
     assert!(!dir.path().join("out.jsonl").exists(), "nothing opened");
 }
