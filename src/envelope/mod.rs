@@ -950,6 +950,9 @@ fn write_key(out: &mut Vec<u8>, key: &Cow<'_, str>) {
     }
 }
 
+/// Whether `bytes` hold a control character, a quote or a backslash.
+/// Long text is scanned 32 bytes at a time, and what is left (most of a
+/// parsed field, which is short) 8 bytes to a word.
 fn needs_escape(bytes: &[u8]) -> bool {
     const BLOCK: usize = 32;
     let special = |byte: u8| (byte < 0x20) | (byte == b'"') | (byte == b'\\');
@@ -963,7 +966,31 @@ fn needs_escape(bytes: &[u8]) -> bool {
             return true;
         }
     }
-    blocks.remainder().iter().any(|&byte| special(byte))
+    let mut words = blocks.remainder().chunks_exact(8);
+    for word in &mut words {
+        if special_in_word(u64::from_le_bytes(word.try_into().expect("exact chunks"))) {
+            return true;
+        }
+    }
+    let tail = words.remainder();
+    // Spaces, which need no escape, fill the word out.
+    let mut padded = [b' '; 8];
+    padded[..tail.len()].copy_from_slice(tail);
+    special_in_word(u64::from_le_bytes(padded))
+}
+
+/// Whether any byte of `word` is below 0x20, a quote or a backslash: a
+/// byte is found where subtracting one from it borrows into its top bit,
+/// which it did not have (bytes of UTF-8, 0x80 and up, never count).
+fn special_in_word(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    let below = |word: u64, bound: u8| word.wrapping_sub(ONES * u64::from(bound)) & !word & TOPS;
+    let zero_byte = |word: u64| below(word, 1);
+    (below(word, 0x20)
+        | zero_byte(word ^ (ONES * u64::from(b'"')))
+        | zero_byte(word ^ (ONES * u64::from(b'\\'))))
+        != 0
 }
 /// `"key":value` as bytes.
 fn member_bytes(key: &str, value: &serde_json::Value) -> Vec<u8> {

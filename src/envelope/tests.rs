@@ -420,6 +420,25 @@ mod properties {
     use proptest::prelude::*;
 
     proptest! {
+        /// The scan that tells whether a string needs escaping finds every
+        /// control character, quote and backslash, wherever it stands, and
+        /// nothing else (bytes of UTF-8 included).
+        #[test]
+        fn the_escape_scan_agrees_with_a_byte_by_byte_look(
+            clean in proptest::collection::vec(
+                (0x20u8..=0xff).prop_filter("plain", |byte| !matches!(byte, b'"' | b'\\')),
+                0..80,
+            ),
+            special in proptest::option::of(prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20]),
+            at in any::<usize>(),
+        ) {
+            let mut bytes = clean;
+            if let Some(special) = special {
+                bytes.insert(at % (bytes.len() + 1), special);
+            }
+            prop_assert_eq!(needs_escape(&bytes), special.is_some());
+        }
+
         /// Whatever the bytes, best-effort mode writes one valid JSON object
         /// with the seven envelope members and no newline.
         #[test]

@@ -123,7 +123,8 @@ fn apache_fields<'a>(mut text: &'a str, data: &mut Vec<(Cow<'a, str>, Field<'a>)
 /// (`INFO executor.Executor: Running task`): a logger is a class's dotted
 /// name, so that a plain `Note: ...` stays in the message.
 fn class_logger(text: &str) -> Option<(&str, &str)> {
-    let (logger, message) = text.split_once(": ")?;
+    let (word, message) = text.split_once(' ')?;
+    let logger = word.strip_suffix(':')?;
     let dotted = logger.contains('.')
         && !logger.starts_with('.')
         && !logger.ends_with('.')
