@@ -33,12 +33,12 @@ use super::timestamp;
 /// depends on the clock: a time logfmt writes carries its zone (or is an
 /// epoch number).
 pub(crate) fn parse<'a>(text: &'a str, _clock: &Clock) -> Option<Parsed<'a>> {
-    let claims = survey(text)?;
+    let (pairs, claims) = survey(text)?;
     let mut parsed = Parsed {
-        data: Vec::with_capacity(8),
+        data: Vec::with_capacity(pairs.len()),
         ..Parsed::default()
     };
-    for (index, pair) in Tokens::new(text).flatten().enumerate() {
+    for (index, pair) in pairs.into_iter().enumerate() {
         let claimed = claims
             .iter()
             .position(|claim| claim.is_some_and(|(at, _)| at == index));
@@ -56,15 +56,19 @@ pub(crate) fn parse<'a>(text: &'a str, _clock: &Clock) -> Option<Parsed<'a>> {
 const SLOTS: [Role; 4] = [Role::Timestamp, Role::Level, Role::Message, Role::Logger];
 
 /// For each of `SLOTS`, the index of the pair that names it best, and that
-/// name's rank; `None` when the line is not logfmt.
+/// name's rank.
 type Claims = [Option<(usize, u8)>; SLOTS.len()];
 
-fn survey(text: &str) -> Option<Claims> {
+/// The line's tokens, read once (they are kept, not read again), and the
+/// claims on the envelope's members; `None` when the line is not logfmt.
+fn survey(text: &str) -> Option<(Vec<Pair<'_>>, Claims)> {
     let names = Names::default();
     let mut claims: Claims = [None; SLOTS.len()];
+    let mut tokens = Vec::with_capacity(16);
     let mut pairs = 0;
     for (index, pair) in Tokens::new(text).enumerate() {
         let pair = pair?;
+        tokens.push(pair);
         if pair.value == Value::Flag {
             if index == 0 {
                 return None;
@@ -83,7 +87,7 @@ fn survey(text: &str) -> Option<Claims> {
             _ => claims[slot] = Some((index, rank)),
         }
     }
-    (pairs >= 2).then_some(claims)
+    (pairs >= 2).then_some((tokens, claims))
 }
 
 /// Puts `pair` in the envelope member `role`; false when its value does
