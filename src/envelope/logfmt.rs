@@ -169,7 +169,7 @@ impl<'a> Value<'a> {
 /// `\"`, `\\`, `\n`, `\t` and `\r` undone; any other backslash kept
 /// (Apache escapes its access log's quoted fields so too).
 pub(super) fn unquote(quoted: &str) -> Cow<'_, str> {
-    if !quoted.contains('\\') {
+    if memchr::memchr(b'\\', quoted.as_bytes()).is_none() {
         return Cow::Borrowed(quoted);
     }
     let mut text = String::with_capacity(quoted.len());
