@@ -213,7 +213,8 @@ impl<'a> Tokens<'a> {
 
     fn pair(&mut self) -> Option<Pair<'a>> {
         let start = self.at;
-        let end = self.skip(|byte| !(byte.is_ascii_whitespace() || byte == b'=' || byte == b'"'));
+        let end = token_end(self.text.as_bytes(), start, true);
+        self.at = end;
         let key = &self.text[start..end];
         let value = match self.text.as_bytes().get(end) {
             _ if key.is_empty() => return None,
@@ -231,7 +232,8 @@ impl<'a> Tokens<'a> {
         let bytes = self.text.as_bytes();
         if bytes.get(self.at) != Some(&b'"') {
             let start = self.at;
-            let end = self.skip(|byte| !byte.is_ascii_whitespace());
+            let end = token_end(bytes, start, false);
+            self.at = end;
             return Some(Value::Bare(&self.text[start..end]));
         }
         self.at += 1;
@@ -263,6 +265,44 @@ impl<'a> Iterator for Tokens<'a> {
         }
         Some(pair)
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Where the key (`key`) or bare value starting at `at` ends: at the first
+/// ASCII whitespace, for a key also at `=` or `"`; the line's end if
+/// none. Looks a word (8 bytes) at a time, as the JSON scanner does: a
+/// word's first byte below `!` (or, for a key, `=` or `"`) ends the look,
+/// and the bytes from there are read one by one, since a control
+/// character that is not whitespace is flagged too.
+fn token_end(bytes: &[u8], mut at: usize, key: bool) -> usize {
+    while let Some(word) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        let mut flags = below(word, 0x21);
+        if key {
+            flags |= below(word ^ (ONES * u64::from(b'=')), 1)
+                | below(word ^ (ONES * u64::from(b'"')), 1);
+        }
+        let flags = flags & (ONES * 0x80);
+        if flags != 0 {
+            at += (flags.trailing_zeros() / 8) as usize;
+            break;
+        }
+        at += 8;
+    }
+    let ends = |byte: u8| byte.is_ascii_whitespace() || key && (byte == b'=' || byte == b'"');
+    while bytes.get(at).is_some_and(|&byte| !ends(byte)) {
+        at += 1;
+    }
+    at
+}
+
+/// The bytes of `word` (little-endian) below `n`, as their high bits:
+/// exact up to the first one, which is all that is asked of it (a borrow
+/// may flag bytes after it). A byte with its high bit set is never
+/// flagged.
+fn below(word: u64, n: u64) -> u64 {
+    word.wrapping_sub(ONES * n) & !word
 }
 
 /// Where the quote that closes a quoted value stands in `bytes` (which
@@ -544,6 +584,20 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_token_ends_where_a_byte_by_byte_look_ends_it(
+            line in "[a-z=\" \t\n\r\u{b}\u{c}\u{1}\u{e9}]{0,40}",
+            start in 0usize..40,
+        ) {
+            let bytes = line.as_bytes();
+            let start = start.min(bytes.len());
+            for key in [false, true] {
+                let ends = |byte: &u8| byte.is_ascii_whitespace() || key && matches!(byte, b'=' | b'"');
+                let expected = bytes[start..].iter().position(ends).map_or(bytes.len(), |at| start + at);
+                prop_assert_eq!(token_end(bytes, start, key), expected, "key: {}", key);
+            }
+        }
+
         #[test]
         fn any_text_is_read_or_refused_without_a_panic(line in "\\PC{0,80}") {
             let _ = parse(&line, &clock());
