@@ -156,13 +156,14 @@ struct Request {
 
 impl Request {
     fn read(line: &str) -> Option<Request> {
-        let (method, rest) = line.split_once(' ')?;
+        let (method, rest) = split_once_byte(line, b' ')?;
         let token = |byte: u8| byte.is_ascii_uppercase() || byte == b'-' || byte == b'_';
         if method.is_empty() || !method.bytes().all(token) {
             return None;
         }
         let start = method.len() + 1;
-        let (path, version) = match rest.rsplit_once(' ') {
+        let last_space = rest.bytes().rposition(|byte| byte == b' ');
+        let (path, version) = match last_space.map(|at| (&rest[..at], &rest[at + 1..])) {
             Some((path, protocol))
                 if protocol.len() > "HTTP/".len() && protocol.starts_with("HTTP/") =>
             {
@@ -173,7 +174,7 @@ impl Request {
         };
         let target = &line[path.clone()];
         // Without a version, a space is not the target's but the line's.
-        let spaced = version.is_none() && target.contains(' ');
+        let spaced = version.is_none() && target.bytes().any(|byte| byte == b' ');
         if target.is_empty() || spaced {
             return None;
         }
@@ -200,32 +201,38 @@ fn level(status: &str) -> Level {
 /// `10/Oct/2000:13:55:36 -0700` (a fraction of a second, and the zone, may
 /// be left out) in milliseconds since the epoch.
 fn date(text: &str, clock: &Clock) -> Option<i64> {
-    let (day, rest) = text.split_once('/')?;
-    let (month_name, rest) = rest.split_once('/')?;
-    let (year, rest) = rest.split_once(':')?;
-    let (time, zone) = match rest.split_once(' ') {
+    let (day, rest) = split_once_byte(text, b'/')?;
+    let (month_name, rest) = split_once_byte(rest, b'/')?;
+    let (year, rest) = split_once_byte(rest, b':')?;
+    let (time, zone) = match split_once_byte(rest, b' ') {
         Some((time, zone)) => (time, Some(zone)),
         None => (rest, None),
     };
-    let (time, fraction) = time.split_once('.').unwrap_or((time, ""));
-    let mut hms = time.split(':');
-    let mut field = |digits| number(hms.next()?, digits);
+    let (time, fraction) = split_once_byte(time, b'.').unwrap_or((time, ""));
+    let (hour, rest) = split_once_byte(time, b':')?;
+    // A third colon leaves the seconds not a number.
+    let (minute, second) = split_once_byte(rest, b':')?;
     let civil = Civil {
         year: i32::try_from(number(year, 4)?).ok()?,
         month: month(month_name)?,
         day: number(day, 2)?,
-        hour: field(2)?,
-        minute: field(2)?,
-        second: field(2)?,
+        hour: number(hour, 2)?,
+        minute: number(minute, 2)?,
+        second: number(second, 2)?,
         millisecond: millis(fraction)?,
     };
-    if hms.next().is_some() {
-        return None;
-    }
     match zone {
         Some(zone) => Clock::offset_ms(civil, offset(zone)?),
         None => clock.local_ms(civil),
     }
+}
+
+/// `text` split at the first `byte` (ASCII), as `str::split_once` splits
+/// it, by looking at each byte: the fields of an access log's line are
+/// short, shorter than it takes a search to set up.
+fn split_once_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|found| found == byte)?;
+    Some((&text[..at], &text[at + 1..]))
 }
 
 /// One to `digits` decimal digits.
@@ -256,7 +263,7 @@ fn offset(zone: &str) -> Option<i32> {
         b'-' => (-1, &zone[1..]),
         _ => return None,
     };
-    let (hours, minutes) = match digits.split_once(':') {
+    let (hours, minutes) = match split_once_byte(digits, b':') {
         Some(split) => split,
         None => (digits.get(..2)?, digits.get(2..)?),
     };
@@ -293,8 +300,12 @@ impl<'a> Cursor<'a> {
     fn word(&mut self) -> Option<&'a str> {
         self.skip_spaces();
         let rest = &self.text[self.at..];
-        let word = rest.split(' ').next().filter(|word| !word.is_empty())?;
-        self.at += word.len();
+        let len = rest
+            .bytes()
+            .position(|byte| byte == b' ')
+            .unwrap_or(rest.len());
+        let word = Some(&rest[..len]).filter(|word| !word.is_empty())?;
+        self.at += len;
         Some(word)
     }
 
@@ -330,7 +341,7 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let start = self.at + 1;
-        let end = start + self.text[start..].find(']')?;
+        let end = start + self.text[start..].bytes().position(|byte| byte == b']')?;
         self.at = end + 1;
         Some(&self.text[start..end])
     }

@@ -45,12 +45,12 @@ pub(crate) fn parse_named(text: &str) -> Option<Parsed<'_>> {
 }
 
 fn read(text: &str, least_pairs: usize) -> Option<Parsed<'_>> {
-    let claims = survey(text, least_pairs)?;
+    let (pairs, claims) = survey(text, least_pairs)?;
     let mut parsed = Parsed {
-        data: Vec::with_capacity(8),
+        data: Vec::with_capacity(pairs.len()),
         ..Parsed::default()
     };
-    for (index, pair) in Tokens::new(text).flatten().enumerate() {
+    for (index, pair) in pairs.into_iter().enumerate() {
         let claimed = claims
             .iter()
             .position(|claim| claim.is_some_and(|(at, _)| at == index));
@@ -68,15 +68,20 @@ fn read(text: &str, least_pairs: usize) -> Option<Parsed<'_>> {
 const SLOTS: [Role; 4] = [Role::Timestamp, Role::Level, Role::Message, Role::Logger];
 
 /// For each of `SLOTS`, the index of the pair that names it best, and that
-/// name's rank; `None` when the line is not logfmt.
+/// name's rank.
 type Claims = [Option<(usize, u8)>; SLOTS.len()];
 
-fn survey(text: &str, least_pairs: usize) -> Option<Claims> {
+/// The line's tokens, read once (they are kept, not read again), and the
+/// claims on the envelope's members; `None` when the line is not logfmt
+/// (fewer than `least_pairs` pairs).
+fn survey(text: &str, least_pairs: usize) -> Option<(Vec<Pair<'_>>, Claims)> {
     let names = Names::default();
     let mut claims: Claims = [None; SLOTS.len()];
+    let mut tokens = Vec::with_capacity(16);
     let mut pairs = 0;
     for (index, pair) in Tokens::new(text).enumerate() {
         let pair = pair?;
+        tokens.push(pair);
         if pair.value == Value::Flag {
             if index == 0 {
                 return None;
@@ -95,7 +100,7 @@ fn survey(text: &str, least_pairs: usize) -> Option<Claims> {
             _ => claims[slot] = Some((index, rank)),
         }
     }
-    (pairs >= least_pairs).then_some(claims)
+    (pairs >= least_pairs).then_some((tokens, claims))
 }
 
 /// Puts `pair` in the envelope member `role`; false when its value does
@@ -177,7 +182,7 @@ impl<'a> Value<'a> {
 /// `\"`, `\\`, `\n`, `\t` and `\r` undone; any other backslash kept
 /// (Apache escapes its access log's quoted fields so too).
 pub(super) fn unquote(quoted: &str) -> Cow<'_, str> {
-    if !quoted.contains('\\') {
+    if memchr::memchr(b'\\', quoted.as_bytes()).is_none() {
         return Cow::Borrowed(quoted);
     }
     let mut text = String::with_capacity(quoted.len());
@@ -221,7 +226,8 @@ impl<'a> Tokens<'a> {
 
     fn pair(&mut self) -> Option<Pair<'a>> {
         let start = self.at;
-        let end = self.skip(|byte| !(byte.is_ascii_whitespace() || byte == b'=' || byte == b'"'));
+        let end = token_end(self.text.as_bytes(), start, true);
+        self.at = end;
         let key = &self.text[start..end];
         let value = match self.text.as_bytes().get(end) {
             _ if key.is_empty() => return None,
@@ -239,7 +245,8 @@ impl<'a> Tokens<'a> {
         let bytes = self.text.as_bytes();
         if bytes.get(self.at) != Some(&b'"') {
             let start = self.at;
-            let end = self.skip(|byte| !byte.is_ascii_whitespace());
+            let end = token_end(bytes, start, false);
+            self.at = end;
             return Some(Value::Bare(&self.text[start..end]));
         }
         self.at += 1;
@@ -271,6 +278,44 @@ impl<'a> Iterator for Tokens<'a> {
         }
         Some(pair)
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Where the key (`key`) or bare value starting at `at` ends: at the first
+/// ASCII whitespace, for a key also at `=` or `"`; the line's end if
+/// none. Looks a word (8 bytes) at a time, as the JSON scanner does: a
+/// word's first byte below `!` (or, for a key, `=` or `"`) ends the look,
+/// and the bytes from there are read one by one, since a control
+/// character that is not whitespace is flagged too.
+fn token_end(bytes: &[u8], mut at: usize, key: bool) -> usize {
+    while let Some(word) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        let mut flags = below(word, 0x21);
+        if key {
+            flags |= below(word ^ (ONES * u64::from(b'=')), 1)
+                | below(word ^ (ONES * u64::from(b'"')), 1);
+        }
+        let flags = flags & (ONES * 0x80);
+        if flags != 0 {
+            at += (flags.trailing_zeros() / 8) as usize;
+            break;
+        }
+        at += 8;
+    }
+    let ends = |byte: u8| byte.is_ascii_whitespace() || key && (byte == b'=' || byte == b'"');
+    while bytes.get(at).is_some_and(|&byte| !ends(byte)) {
+        at += 1;
+    }
+    at
+}
+
+/// The bytes of `word` (little-endian) below `n`, as their high bits:
+/// exact up to the first one, which is all that is asked of it (a borrow
+/// may flag bytes after it). A byte with its high bit set is never
+/// flagged.
+fn below(word: u64, n: u64) -> u64 {
+    word.wrapping_sub(ONES * n) & !word
 }
 
 /// Where the quote that closes a quoted value stands in `bytes` (which
@@ -556,6 +601,20 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_token_ends_where_a_byte_by_byte_look_ends_it(
+            line in "[a-z=\" \t\n\r\u{b}\u{c}\u{1}\u{e9}]{0,40}",
+            start in 0usize..40,
+        ) {
+            let bytes = line.as_bytes();
+            let start = start.min(bytes.len());
+            for key in [false, true] {
+                let ends = |byte: &u8| byte.is_ascii_whitespace() || key && matches!(byte, b'=' | b'"');
+                let expected = bytes[start..].iter().position(ends).map_or(bytes.len(), |at| start + at);
+                prop_assert_eq!(token_end(bytes, start, key), expected, "key: {}", key);
+            }
+        }
+
         #[test]
         fn any_text_is_read_or_refused_without_a_panic(line in "\\PC{0,80}") {
             let _ = parse(&line, &clock());

@@ -85,7 +85,7 @@ impl<'a> Scanner<'a> {
     fn object(&mut self) -> Option<Members<'a>> {
         let bytes = self.bytes;
         let mut at = expect(bytes, whitespace(bytes, 0), b'{')?;
-        let mut members = Vec::with_capacity(8);
+        let mut members = Vec::with_capacity(16);
         at = whitespace(bytes, at);
         if bytes.get(at) == Some(&b'}') {
             at += 1;
