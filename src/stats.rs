@@ -210,6 +210,7 @@ mod tests {
         let counts = Counts {
             intake: IntakeCounts {
                 blank: 1,
+                joined: 0,
                 submitted: 19,
                 high_watermark: 3,
                 bytes: 100,
@@ -225,7 +226,7 @@ mod tests {
         summary.inputs.stdin = true;
         assert_eq!(
             summary.to_stats_json(),
-            r#"{"type":"stats","schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","inputs":{"stdin":true,"files":[],"patterns":[]},"lines_read":20,"blank":1,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":7,"queue_capacity":10,"queue_high_watermark":3,"batches":2,"gap_markers":3,"elapsed_seconds":1.5,"sinks":[{"name":"file=a","written":19,"failed":0,"retried":1,"close_error":null},{"name":"http=b","written":5,"failed":14,"retried":6,"close_error":null}],"checkpoint":null}"#
+            r#"{"type":"stats","schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","inputs":{"stdin":true,"files":[],"patterns":[]},"lines_read":20,"blank":1,"joined":0,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":7,"queue_capacity":10,"queue_high_watermark":3,"batches":2,"gap_markers":3,"elapsed_seconds":1.5,"sinks":[{"name":"file=a","written":19,"failed":0,"retried":1,"close_error":null},{"name":"http=b","written":5,"failed":14,"retried":6,"close_error":null}],"checkpoint":null}"#
         );
         assert_eq!(
             prometheus_text(&counts, &names),
@@ -277,6 +278,7 @@ shipper_sink_failed_total{sink="http=b"} 14
         let counts = Counts {
             intake: IntakeCounts {
                 blank: 1,
+                joined: 0,
                 submitted: 5,
                 high_watermark: 3,
                 ..IntakeCounts::default()

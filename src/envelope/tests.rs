@@ -29,6 +29,7 @@ fn line(bytes: &[u8]) -> LineRef<'_> {
         source: "stdin",
         read_at: UNIX_EPOCH + Duration::from_millis(READ_AT_MS),
         cut_from: None,
+        lines: 1,
     }
 }
 
@@ -126,6 +127,7 @@ fn a_cut_line_ends_on_a_character_boundary_and_is_flagged() {
     let bytes = "aé€".as_bytes();
     let cut = LineRef {
         cut_from: Some(1000),
+        lines: 1,
         ..line(&bytes[..bytes.len() - 1])
     };
     let event = encode_with(&mut encoder, &cut).unwrap();
@@ -198,6 +200,7 @@ fn strict_mode_rejects_a_cut_line() {
     let mut encoder = encoder(EnvelopeMode::Strict, &[]);
     let cut = LineRef {
         cut_from: Some(100),
+        lines: 1,
         ..line(br#"{"message":"m"}"#)
     };
     assert_eq!(
