@@ -149,6 +149,22 @@ impl Levels {
     /// The level of a line as its event would carry it, read without
     /// writing the event.
     pub(crate) fn of(&self, bytes: &[u8]) -> Level {
+        let level = self.read(bytes);
+        match memchr::memchr(b'\n', bytes) {
+            // A multi-line event: a trace standing alone is an error's.
+            Some(newline) if level < Level::Error => {
+                let first = &bytes[..newline];
+                if crate::source::multiline::starts_trace(first) {
+                    Level::Error
+                } else {
+                    level
+                }
+            }
+            _ => level,
+        }
+    }
+
+    fn read(&self, bytes: &[u8]) -> Level {
         let text = String::from_utf8_lossy(bytes);
         let mut fixed = None;
         let from_json = self

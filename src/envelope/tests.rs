@@ -415,6 +415,30 @@ fn the_level_of_a_repaired_line_is_its_own() {
     );
 }
 
+/// A trace standing alone is an error's event, for `--protect-level` at
+/// intake as for the envelope; a trace under a log line keeps its level.
+#[test]
+fn a_multi_line_event_that_is_a_trace_of_its_own_is_an_error() {
+    let alone = b"Traceback (most recent call last):\n  File \"a.py\"\nKeyError: 1";
+    assert_eq!(Levels::guessing().of(alone), Level::Error);
+    assert_eq!(
+        Levels::guessing().of(b"Traceback (most recent call last):"),
+        Level::Info
+    );
+    let under = b"WARN retrying\n  attempt 2";
+    assert_eq!(Levels::guessing().of(under), Level::Warning);
+    let mut encoder = encoder(EnvelopeMode::BestEffort, &[]);
+    let line = LineRef {
+        lines: 3,
+        ..line(alone)
+    };
+    let event = encode_with(&mut encoder, &line).unwrap();
+    assert_eq!(event["level"], "ERROR");
+    assert_eq!(event["diagnostics"]["lines"], 3);
+    assert_eq!(event["data"]["error"]["type"], "KeyError");
+    assert_eq!(event["data"]["error"]["message"], "1");
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
