@@ -103,6 +103,12 @@ fn prometheus_text(counts: &Counts, names: &[String]) -> String {
         &plain(summary.blank),
     );
     metric(
+        "joined_total",
+        "counter",
+        "Lines joined into the event of a line before them.",
+        &plain(summary.joined),
+    );
+    metric(
         "submitted_total",
         "counter",
         "Events that entered the pipeline.",
@@ -236,6 +242,9 @@ shipper_lines_read_total 20
 # HELP shipper_blank_total Blank lines, never events.
 # TYPE shipper_blank_total counter
 shipper_blank_total 1
+# HELP shipper_joined_total Lines joined into the event of a line before them.
+# TYPE shipper_joined_total counter
+shipper_joined_total 0
 # HELP shipper_submitted_total Events that entered the pipeline.
 # TYPE shipper_submitted_total counter
 shipper_submitted_total 19
