@@ -393,3 +393,31 @@ fn a_restart_after_sigkill_in_the_middle_of_a_trace_ships_it_whole() {
     assert_eq!(messages, ["INFO first", &trace, "INFO after"], "{stderr}");
     assert_eq!(events[1]["diagnostics"]["lines"], 5);
 }
+
+#[test]
+fn a_deleted_file_ships_the_event_it_held() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.log"), "").unwrap();
+    let running = follow_in(dir, &["app.log"], &["--multiline-timeout", "1h"]);
+    let out = running.path("out.jsonl");
+    let mut file = append(&running.path("app.log"));
+    file.write_all(b"INFO first\nERROR lookup failed\n")
+        .unwrap();
+    wait_until(PATIENCE, "following", || delivered(&out).len() == 1);
+    file.write_all(b"Traceback (most recent call last):\n")
+        .unwrap();
+    drop(file);
+    std::fs::remove_file(running.path("app.log")).unwrap();
+    // Read to its end and released: what it held ships, long before its
+    // time is up.
+    wait_until(PATIENCE, "the held event", || delivered(&out).len() == 2);
+    let (messages, stderr, _) = stop(running);
+    assert_eq!(
+        messages,
+        [
+            "INFO first",
+            "ERROR lookup failed\nTraceback (most recent call last):"
+        ],
+        "{stderr}"
+    );
+}
