@@ -73,6 +73,9 @@ complete -c shipper -l timestamp-key -d 'The member of a JSON line that holds it
 complete -c shipper -l level-from -d 'Where a plain-text line\'s level comes from: `auto` reads a level word where loggers put it (`ERROR ...`, `[warn]`, `level=info`, after the leading time), never inside a path or another word; `none` leaves such lines at INFO. The level a line\'s header or JSON member states counts either way' -r -f -a "auto\t'The level word where loggers put it'
 none\t'INFO, whatever the words'"
 complete -c shipper -l max-line-bytes -d 'Longest line kept whole; longer lines are cut (best-effort) or rejected (strict), and memory never grows past this bound' -r
+complete -c shipper -l multiline -d 'How lines join into multi-line events: `auto` joins the stack traces of Python, the JVM, Node, Go and Rust, and lines indented under a line that is not, into the event of the line they belong to; `off` makes every line an event; `start=REGEX`: a line matching starts an event and the others continue it; `continue=REGEX`: a line matching continues the event before it. JSON lines are never joined' -r
+complete -c shipper -l multiline-timeout -d 'How long a multi-line event waits for its next line before it ships' -r
+complete -c shipper -l multiline-max-lines -d 'Most lines one multi-line event holds: past them it is cut (flagged `truncated`) and the rest goes on in an event of its own' -r
 complete -c shipper -l queue-capacity -d 'How many events the queue holds before intake waits (or drops)' -r
 complete -c shipper -l queue-max-bytes -d 'How many bytes of lines the queue holds, whatever their number' -r
 complete -c shipper -l backpressure-wait -d 'With --drop-on-full: how long a line waits for room before it is dropped' -r

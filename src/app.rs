@@ -234,7 +234,7 @@ fn start_reading(
     let taken = checkpoint.clone();
     let started_reading = Source::start(
         &config.input,
-        config.envelope.max_line_bytes,
+        config.split.clone(),
         pipeline.intake(),
         &output_files(config),
         checkpoint,

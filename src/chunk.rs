@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-/// One line inside a chunk's buffer.
+/// One event inside a chunk's buffer: a line, or lines joined into one
+/// event (a stack trace), separated by `\n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Span {
     /// Offset of the line's first byte in the chunk's buffer.
@@ -17,6 +18,8 @@ pub(crate) struct Span {
     /// Position in its stream just past the line and its terminator: where
     /// reading resumes once this line is delivered.
     pub end: u64,
+    /// Lines read into the event: 1, or more when lines were joined.
+    pub lines: u32,
 }
 
 /// Where lines come from: a name for events and an identity that outlives
@@ -75,6 +78,9 @@ pub(crate) struct Chunk {
     pub spans: Vec<Span>,
     /// Blank lines met while splitting; they are counted, never shipped.
     pub blank: u64,
+    /// Lines joined into an event before them (each span holds `lines`,
+    /// this counts the lines past the first of each).
+    pub joined: u64,
     /// When the bytes were read: the timestamp of lines that carry none.
     pub read_at: SystemTime,
     /// Where the lines came from.
@@ -127,6 +133,7 @@ impl Chunk {
             data: Arc::clone(&self.data),
             spans: Vec::new(),
             blank: 0,
+            joined: 0,
             read_at: self.read_at,
             stream: Arc::clone(&self.stream),
         }

@@ -574,6 +574,38 @@ pub(crate) struct Args {
     #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size, env = "SHIPPER_MAX_LINE_BYTES", help_heading = "Input")]
     pub max_line_bytes: u64,
 
+    /// How lines join into multi-line events: `auto` joins the stack
+    /// traces of Python, the JVM, Node, Go and Rust, and lines indented
+    /// under a line that is not, into the event of the line they belong
+    /// to; `off` makes every line an event; `start=REGEX`: a line matching
+    /// starts an event and the others continue it; `continue=REGEX`: a
+    /// line matching continues the event before it. JSON lines are never
+    /// joined.
+    #[arg(
+        long,
+        value_name = "MODE",
+        default_value = "auto",
+        env = "SHIPPER_MULTILINE",
+        help_heading = "Input"
+    )]
+    pub multiline: String,
+
+    /// How long a multi-line event waits for its next line before it
+    /// ships.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration, env = "SHIPPER_MULTILINE_TIMEOUT", help_heading = "Input")]
+    pub multiline_timeout: Duration,
+
+    /// Most lines one multi-line event holds: past them it is cut
+    /// (flagged `truncated`) and the rest goes on in an event of its own.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 500,
+        env = "SHIPPER_MULTILINE_MAX_LINES",
+        help_heading = "Input"
+    )]
+    pub multiline_max_lines: u32,
+
     /// How many events the queue holds before intake waits (or drops).
     #[arg(
         long,

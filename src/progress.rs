@@ -375,6 +375,7 @@ mod tests {
         let mut counts = Counts {
             intake: IntakeCounts {
                 blank: 345,
+                joined: 0,
                 submitted: 12_000,
                 high_watermark: 200,
                 bytes: 2_400_000,

@@ -103,6 +103,12 @@ fn prometheus_text(counts: &Counts, names: &[String]) -> String {
         &plain(summary.blank),
     );
     metric(
+        "joined_total",
+        "counter",
+        "Lines joined into the event of a line before them.",
+        &plain(summary.joined),
+    );
+    metric(
         "submitted_total",
         "counter",
         "Events that entered the pipeline.",
@@ -226,6 +232,7 @@ mod tests {
         let counts = Counts {
             intake: IntakeCounts {
                 blank: 1,
+                joined: 0,
                 submitted: 19,
                 high_watermark: 3,
                 bytes: 100,
@@ -241,7 +248,7 @@ mod tests {
         summary.inputs.stdin = true;
         assert_eq!(
             summary.to_stats_json(),
-            r#"{"type":"stats","schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","inputs":{"stdin":true,"files":[],"patterns":[]},"lines_read":20,"blank":1,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":7,"queue_capacity":10,"queue_high_watermark":3,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":0,"logfmt":0,"syslog":0,"clf":0},"elapsed_seconds":1.5,"sinks":[{"name":"file=a","written":19,"failed":0,"retried":1,"close_error":null},{"name":"http=b","written":5,"failed":14,"retried":6,"close_error":null}],"checkpoint":null}"#
+            r#"{"type":"stats","schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","inputs":{"stdin":true,"files":[],"patterns":[]},"lines_read":20,"blank":1,"joined":0,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":7,"queue_capacity":10,"queue_high_watermark":3,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":0,"logfmt":0,"syslog":0,"clf":0},"elapsed_seconds":1.5,"sinks":[{"name":"file=a","written":19,"failed":0,"retried":1,"close_error":null},{"name":"http=b","written":5,"failed":14,"retried":6,"close_error":null}],"checkpoint":null}"#
         );
         assert_eq!(
             prometheus_text(&counts, &names),
@@ -251,6 +258,9 @@ shipper_lines_read_total 20
 # HELP shipper_blank_total Blank lines, never events.
 # TYPE shipper_blank_total counter
 shipper_blank_total 1
+# HELP shipper_joined_total Lines joined into the event of a line before them.
+# TYPE shipper_joined_total counter
+shipper_joined_total 0
 # HELP shipper_submitted_total Events that entered the pipeline.
 # TYPE shipper_submitted_total counter
 shipper_submitted_total 19
@@ -299,6 +309,7 @@ shipper_sink_failed_total{sink="http=b"} 14
         let counts = Counts {
             intake: IntakeCounts {
                 blank: 1,
+                joined: 0,
                 submitted: 5,
                 high_watermark: 3,
                 ..IntakeCounts::default()

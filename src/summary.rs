@@ -88,6 +88,9 @@ pub(crate) struct Summary {
     pub lines_read: u64,
     /// Blank lines: read and counted, never events.
     pub blank: u64,
+    /// Lines joined into the event of a line before them (a stack trace's
+    /// lines after its first): `lines_read == blank + submitted + joined`.
+    pub joined: u64,
     /// Events that entered the pipeline (non-blank lines read).
     pub submitted: u64,
     /// Events every sink accepted.
@@ -243,8 +246,9 @@ impl Summary {
             started_at: now,
             ended_at: now,
             inputs: Inputs::default(),
-            lines_read: counts.intake.submitted + counts.intake.blank,
+            lines_read: counts.intake.submitted + counts.intake.blank + counts.intake.joined,
             blank: counts.intake.blank,
+            joined: counts.intake.joined,
             submitted: counts.intake.submitted,
             processed: settled.processed,
             dropped: settled.dropped_total(),
@@ -402,6 +406,7 @@ impl Serialize for InForm<'_> {
         map.serialize_entry("inputs", &summary.inputs)?;
         map.serialize_entry("lines_read", &summary.lines_read)?;
         map.serialize_entry("blank", &summary.blank)?;
+        map.serialize_entry("joined", &summary.joined)?;
         map.serialize_entry("submitted", &summary.submitted)?;
         map.serialize_entry("processed", &summary.processed)?;
         map.serialize_entry("dropped", &summary.dropped)?;
@@ -457,6 +462,7 @@ mod tests {
         Counts {
             intake: IntakeCounts {
                 blank: 4,
+                joined: 0,
                 submitted: 10,
                 high_watermark: 7,
                 ..IntakeCounts::default()
@@ -519,7 +525,7 @@ mod tests {
         };
         assert_eq!(
             summary.to_json(),
-            r#"{"schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","ended_at":"2025-12-01T01:02:05.457Z","inputs":{"stdin":false,"files":[],"patterns":["logs/*.log"]},"lines_read":23,"blank":4,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":6,"queue_capacity":100,"queue_high_watermark":7,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":1,"logfmt":2,"syslog":3,"clf":4},"elapsed_seconds":2.0,"drain_seconds":0.5,"sinks":[{"name":"file=x","written":7,"failed":1,"retried":0,"close_error":null},{"name":"http=h","written":5,"failed":14,"retried":6,"close_error":"EIO"}],"checkpoint":null,"stopped_by":"SIGTERM","exit_code":143}"#
+            r#"{"schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","ended_at":"2025-12-01T01:02:05.457Z","inputs":{"stdin":false,"files":[],"patterns":["logs/*.log"]},"lines_read":23,"blank":4,"joined":0,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":6,"queue_capacity":100,"queue_high_watermark":7,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":1,"logfmt":2,"syslog":3,"clf":4},"elapsed_seconds":2.0,"drain_seconds":0.5,"sinks":[{"name":"file=x","written":7,"failed":1,"retried":0,"close_error":null},{"name":"http=h","written":5,"failed":14,"retried":6,"close_error":"EIO"}],"checkpoint":null,"stopped_by":"SIGTERM","exit_code":143}"#
         );
         assert_eq!(
             summary.to_text(false),

@@ -34,6 +34,8 @@ pub(crate) struct Config {
     pub task: Task,
     /// Where lines come from.
     pub input: Input,
+    /// How lines are split and joined into events.
+    pub split: crate::source::multiline::Split,
     /// How lines become events.
     pub envelope: EnvelopeConfig,
     /// Queue, batching and shutdown settings.
@@ -215,9 +217,11 @@ impl Config {
             Task::Ship => input(&args)?,
             _ => Input::Stdin,
         };
+        let split = split(&args, &envelope)?;
         Ok(Config {
             task,
             input,
+            split,
             envelope,
             pipeline,
             sinks,
@@ -237,6 +241,26 @@ impl Config {
             metrics_addr: args.metrics_addr,
         })
     }
+}
+
+/// The line limit and `--multiline`, `--multiline-timeout`,
+/// `--multiline-max-lines`.
+fn split(
+    args: &Args,
+    envelope: &EnvelopeConfig,
+) -> Result<crate::source::multiline::Split, String> {
+    use crate::source::multiline::{Mode, Split};
+    let mode = Mode::parse(&args.multiline).map_err(|why| format!("--multiline {why}"))?;
+    positive("--multiline-max-lines", u64::from(args.multiline_max_lines))?;
+    if args.multiline_timeout.is_zero() {
+        return Err("--multiline-timeout must be more than 0".into());
+    }
+    Ok(Split::new(
+        envelope.max_line_bytes,
+        mode,
+        args.multiline_timeout,
+        args.multiline_max_lines,
+    ))
 }
 
 /// The queue, batching and shutdown flags.

@@ -46,6 +46,8 @@ pub(crate) struct LineRef<'a> {
     pub read_at: SystemTime,
     /// The full length of a line cut at the line limit.
     pub cut_from: Option<u64>,
+    /// Lines joined into this event: 1, or more for a multi-line event.
+    pub lines: u32,
 }
 
 /// Why strict mode rejected a line.
@@ -151,6 +153,22 @@ impl Levels {
     /// The level of a line as its event would carry it, read without
     /// writing the event.
     pub(crate) fn of(&self, bytes: &[u8]) -> Level {
+        let level = self.read(bytes);
+        match memchr::memchr(b'\n', bytes) {
+            // A multi-line event: a trace standing alone is an error's.
+            Some(newline) if level < Level::Error => {
+                let first = &bytes[..newline];
+                if crate::source::multiline::starts_trace(first) {
+                    Level::Error
+                } else {
+                    level
+                }
+            }
+            _ => level,
+        }
+    }
+
+    fn read(&self, bytes: &[u8]) -> Level {
         let text = String::from_utf8_lossy(bytes);
         let mut fixed = None;
         let from_json = self
@@ -347,7 +365,7 @@ impl Encoder {
         out.extend_from_slice(b"{\"timestamp\":\"");
         out.extend_from_slice(&time);
         out.extend_from_slice(b"\",\"level\":\"");
-        out.extend_from_slice(event.level.name().as_bytes());
+        out.extend_from_slice(joined_level(event.level, line).name().as_bytes());
         out.extend_from_slice(b"\",\"message\":");
         match &event.message {
             Message::Json(raw) => out.extend_from_slice(raw.get().as_bytes()),
@@ -362,14 +380,14 @@ impl Encoder {
         out.extend_from_slice(b",\"context\":");
         out.extend_from_slice(event.context.map_or("{}", Raw::get).as_bytes());
         out.extend_from_slice(b",\"diagnostics\":{");
-        self.write_diagnostics(event, out);
+        self.write_diagnostics(event, line, out);
         out.extend_from_slice(b"},\"data\":{");
-        self.write_data(event, out);
+        self.write_data(event, line, out);
         out.extend_from_slice(b"}}");
     }
 
     /// The input's own diagnostics, then shipper's facts where absent.
-    fn write_diagnostics(&self, event: &Event, out: &mut Vec<u8>) {
+    fn write_diagnostics(&self, event: &Event, line: &LineRef, out: &mut Vec<u8>) {
         let given = event
             .diagnostics
             .and_then(fields::members)
@@ -413,14 +431,22 @@ impl Encoder {
                 object.member_bytes(format!("\"original_length\":{length}").as_bytes());
             }
         }
+        if line.lines > 1 && absent("lines") {
+            object.member_bytes(format!("\"lines\":{}", line.lines).as_bytes());
+        }
     }
 
     /// The input's `data`, the members with no place of their own (renamed
     /// `_key`, `__key`... where a name is taken already), then the
     /// `--field` pairs whose names are still free.
-    fn write_data(&self, event: &Event, out: &mut Vec<u8>) {
+    fn write_data(&self, event: &Event, line: &LineRef, out: &mut Vec<u8>) {
+        // A multi-line event's exception, where its trace tells it.
+        let error = (line.lines > 1)
+            .then(|| std::str::from_utf8(line.bytes).ok())
+            .flatten()
+            .and_then(crate::source::multiline::error_of);
         // Names are tracked only where a clash is possible.
-        let tracking = event.data.is_some() || !self.fields.is_empty();
+        let tracking = event.data.is_some() || !self.fields.is_empty() || error.is_some();
         let mut names: Vec<Cow<str>> = match event.data {
             Some(raw) if tracking => fields::members(raw)
                 .unwrap_or_default()
@@ -453,6 +479,18 @@ impl Encoder {
                 value.write(out);
             });
             names.extend(renamed);
+        }
+        if let Some((kind, message)) = error
+            && !names.iter().any(|name| name == "error")
+        {
+            object.member(|out| {
+                out.extend_from_slice(b"\"error\":{\"type\":");
+                write_str(out, kind);
+                out.extend_from_slice(b",\"message\":");
+                write_str(out, message);
+                out.push(b'}');
+            });
+            names.push(Cow::Borrowed("error"));
         }
         for (key, member) in &self.fields {
             if !names.iter().any(|name| name == key) {
@@ -512,6 +550,24 @@ impl Encoder {
 
 /// Whether `text` starts with what could be an IP address: hex digits,
 /// dots and colons up to the first space.
+/// The level of a multi-line event: a trace that stands alone (an
+/// uncaught exception, a panic) is an error's, whatever its words said.
+fn joined_level(level: Level, line: &LineRef) -> Level {
+    if line.lines <= 1 || level >= Level::Error {
+        return level;
+    }
+    let first = line
+        .bytes
+        .split(|&byte| byte == b'\n')
+        .next()
+        .unwrap_or(b"");
+    if crate::source::multiline::starts_trace(first) {
+        Level::Error
+    } else {
+        level
+    }
+}
+
 fn starts_with_address(text: &str) -> bool {
     text.bytes()
         .take_while(|&byte| byte != b' ')

@@ -32,6 +32,7 @@ fn line(bytes: &[u8]) -> LineRef<'_> {
         source: "stdin",
         read_at: UNIX_EPOCH + Duration::from_millis(READ_AT_MS),
         cut_from: None,
+        lines: 1,
     }
 }
 
@@ -129,6 +130,7 @@ fn a_cut_line_ends_on_a_character_boundary_and_is_flagged() {
     let bytes = "aé€".as_bytes();
     let cut = LineRef {
         cut_from: Some(1000),
+        lines: 1,
         ..line(&bytes[..bytes.len() - 1])
     };
     let event = encode_with(&mut encoder, &cut).unwrap();
@@ -201,6 +203,7 @@ fn strict_mode_rejects_a_cut_line() {
     let mut encoder = encoder(EnvelopeMode::Strict, &[]);
     let cut = LineRef {
         cut_from: Some(100),
+        lines: 1,
         ..line(br#"{"message":"m"}"#)
     };
     assert_eq!(
@@ -413,6 +416,30 @@ fn the_level_of_a_repaired_line_is_its_own() {
         Level::Debug,
         "not a word of its text"
     );
+}
+
+/// A trace standing alone is an error's event, for `--protect-level` at
+/// intake as for the envelope; a trace under a log line keeps its level.
+#[test]
+fn a_multi_line_event_that_is_a_trace_of_its_own_is_an_error() {
+    let alone = b"Traceback (most recent call last):\n  File \"a.py\"\nKeyError: 1";
+    assert_eq!(Levels::guessing().of(alone), Level::Error);
+    assert_eq!(
+        Levels::guessing().of(b"Traceback (most recent call last):"),
+        Level::Info
+    );
+    let under = b"WARN retrying\n  attempt 2";
+    assert_eq!(Levels::guessing().of(under), Level::Warning);
+    let mut encoder = encoder(EnvelopeMode::BestEffort, &[]);
+    let line = LineRef {
+        lines: 3,
+        ..line(alone)
+    };
+    let event = encode_with(&mut encoder, &line).unwrap();
+    assert_eq!(event["level"], "ERROR");
+    assert_eq!(event["diagnostics"]["lines"], 3);
+    assert_eq!(event["data"]["error"]["type"], "KeyError");
+    assert_eq!(event["data"]["error"]["message"], "1");
 }
 
 mod properties {

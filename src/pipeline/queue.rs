@@ -39,6 +39,8 @@ pub(crate) struct Taken {
 pub(crate) struct IntakeCounts {
     /// Blank lines: counted, never events.
     pub blank: u64,
+    /// Lines joined into an event before them: counted, not events.
+    pub joined: u64,
     /// Events offered to the queue (taken in or dropped `queue_full`).
     pub submitted: u64,
     /// Most events the queue ever held at once.
@@ -152,6 +154,7 @@ impl Queue {
     ) -> Result<(), Closed> {
         let mut state = self.lock();
         state.counts.blank += chunk.blank;
+        state.counts.joined += chunk.joined;
         // Drop mode turns to waiting for the protected lines of a chunk
         // once its other lines were dropped.
         let mut when_full = self.when_full;
@@ -407,12 +410,14 @@ mod tests {
                 len: width as u32,
                 cut_from: None,
                 end: ((i + 1) * (width + 1)) as u64,
+                lines: 1,
             })
             .collect();
         Chunk {
             data: Arc::new(data),
             spans,
             blank: 0,
+            joined: 0,
             read_at: SystemTime::now(),
             stream: crate::chunk::Stream::named("test"),
         }

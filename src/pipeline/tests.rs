@@ -47,6 +47,7 @@ pub(crate) fn chunk_of<L: AsRef<[u8]>>(lines: &[L]) -> Chunk {
             len: line.len() as u32,
             cut_from: None,
             end,
+            lines: 1,
         });
         data.extend_from_slice(line);
     }
@@ -54,6 +55,7 @@ pub(crate) fn chunk_of<L: AsRef<[u8]>>(lines: &[L]) -> Chunk {
         data: Arc::new(data),
         spans,
         blank: 0,
+        joined: 0,
         read_at: std::time::SystemTime::now(),
         stream: crate::chunk::Stream::named("test"),
     }

@@ -102,6 +102,7 @@ impl Worker {
                 source: &chunk.stream.name,
                 read_at: chunk.read_at,
                 cut_from: span.cut_from,
+                lines: span.lines,
             };
             if !self.ship(&line, span.end) {
                 self.builder.pass(span.end);

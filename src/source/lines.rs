@@ -7,10 +7,11 @@
 
 use std::io::{self, Read};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use memchr::memchr_iter;
 
+use super::multiline::{Grouper, Open, Split};
 use crate::chunk::{Chunk, Span, Stream};
 
 /// Bytes asked for in one read.
@@ -33,6 +34,42 @@ pub(crate) struct LineSplitter {
     stream: Arc<Stream>,
     /// Position in the stream just past the last byte read.
     read: u64,
+    /// How lines join into events; `None`: each line is one.
+    grouping: Option<Arc<Grouper>>,
+    /// The last event read, while its next line may still continue it.
+    held: Option<Held>,
+}
+
+/// An event whose next line has not come yet: held until a line that does
+/// not continue it comes, its time is up, or reading ends.
+#[derive(Debug)]
+struct Held {
+    /// Its lines, joined by `\n` (within the line limit).
+    bytes: Vec<u8>,
+    /// Its span in `bytes`.
+    span: Span,
+    /// What the next line must look like to join it.
+    open: OpenEvent,
+    /// Position in the stream of its first line: where reading resumes
+    /// if it is never delivered.
+    from: u64,
+    /// When its last line came.
+    since: Instant,
+}
+
+/// What the splitter knows of the event still open (the last one read).
+#[derive(Debug, Clone, Copy)]
+struct OpenEvent {
+    state: Open,
+    /// Its full length, lines and separators, before any cut.
+    full: u64,
+}
+
+impl OpenEvent {
+    /// Whether a later line may still join it.
+    fn may_grow(&self) -> bool {
+        !matches!(self.state, Open::Closed | Open::Line { indented: true })
+    }
 }
 
 /// What is known of an over-long line whose end has not come yet.
@@ -73,23 +110,30 @@ impl Cut {
 }
 
 impl LineSplitter {
-    pub(crate) fn new(stream: Arc<Stream>, max_line: usize) -> LineSplitter {
+    pub(crate) fn new(stream: Arc<Stream>, split: impl Into<Split>) -> LineSplitter {
+        let split = split.into();
         LineSplitter {
             buf: Vec::new(),
             filled: 0,
-            max_line,
+            max_line: split.max_line,
             read_size: READ_SIZE,
             cut: None,
             stream,
             read: 0,
+            grouping: split.grouping,
+            held: None,
         }
     }
 
     /// A splitter for a stream whose first `offset` bytes were read before.
-    pub(crate) fn resuming(stream: Arc<Stream>, max_line: usize, offset: u64) -> LineSplitter {
+    pub(crate) fn resuming(
+        stream: Arc<Stream>,
+        split: impl Into<Split>,
+        offset: u64,
+    ) -> LineSplitter {
         LineSplitter {
             read: offset,
-            ..LineSplitter::new(stream, max_line)
+            ..LineSplitter::new(stream, split)
         }
     }
 
@@ -128,16 +172,17 @@ impl LineSplitter {
         if n == 0 {
             return Ok(0);
         }
-        let mut lines = Lines::new(n, self.max_line);
+        let mut lines = self.lines(n);
         let fresh = self.filled;
         self.filled += n;
         self.read += n as u64;
         let Some(start) = self.end_long_line(&mut lines) else {
+            lines.emit(self, emit, true);
             return Ok(n);
         };
         let start = self.split(start, start.max(fresh), &mut lines);
         self.keep_tail(start);
-        lines.emit(self, emit);
+        lines.emit(self, emit, true);
         Ok(n)
     }
 
@@ -162,14 +207,40 @@ impl LineSplitter {
     /// End of input, or reading stopped: the unfinished line, if any, is a
     /// line too.
     pub(crate) fn finish(&mut self, emit: &mut impl FnMut(Chunk)) {
-        let mut lines = Lines::new(self.filled, self.max_line);
+        let mut lines = self.lines(self.filled);
         match self.cut.take() {
             Some(cut) => lines.push_cut(&self.buf[..self.max_line], cut, self.read),
             None if self.filled > 0 => lines.push(&self.buf[..self.filled], self.read),
-            None => return,
+            None => {}
         }
         self.filled = 0;
-        lines.emit(self, emit);
+        lines.emit(self, emit, false);
+    }
+
+    /// Ships the event held for its next line, if any: its time is up, or
+    /// reading stops.
+    pub(crate) fn flush(&mut self, emit: &mut impl FnMut(Chunk)) {
+        if self.held.is_some() {
+            let lines = self.lines(0);
+            lines.emit(self, emit, false);
+        }
+    }
+
+    /// Until when the event held for its next line waits for it, if one is.
+    pub(crate) fn held_until(&self) -> Option<Instant> {
+        let grouping = self.grouping.as_ref()?;
+        self.held.as_ref().map(|held| held.since + grouping.timeout)
+    }
+
+    /// The lines of a read of about `capacity` bytes, after the event held
+    /// for its next line.
+    fn lines(&mut self, capacity: usize) -> Lines {
+        let mut lines = Lines::new(capacity, self.max_line, self.read - self.unfinished());
+        lines.grouping = self.grouping.clone();
+        if let Some(held) = self.held.take() {
+            lines.resume(held);
+        }
+        lines
     }
 
     /// Bytes of a line read whose end has not come yet.
@@ -180,9 +251,14 @@ impl LineSplitter {
         }
     }
 
-    /// Where the unfinished line starts: every line before it is complete.
+    /// Where the first line not shipped yet starts: that of an event held
+    /// for its next line, or the unfinished line. Every event before it is
+    /// complete.
     pub(crate) fn complete_to(&self) -> u64 {
-        self.read - self.unfinished()
+        match &self.held {
+            Some(held) => held.from,
+            None => self.read - self.unfinished(),
+        }
     }
 
     /// Position in the stream just past the last byte read.
@@ -252,16 +328,46 @@ struct Lines {
     spans: Vec<Span>,
     blank: u64,
     max_line: usize,
+    /// How lines join into events, if they do.
+    grouping: Option<Arc<Grouper>>,
+    /// The last span's event while a line may still join it.
+    open: Option<OpenEvent>,
+    /// Stream position of the open event's first line.
+    open_from: u64,
+    /// Stream position just past the last line pushed, blank or not.
+    last_end: u64,
+    /// Lines joined into an earlier event, in `spans`.
+    joined: u64,
+    /// The held event put first, as it was: its end, and when its last
+    /// line came.
+    resumed: Option<(u64, Instant)>,
 }
 
 impl Lines {
-    fn new(capacity: usize, max_line: usize) -> Lines {
+    /// Lines read from stream position `from` on.
+    fn new(capacity: usize, max_line: usize, from: u64) -> Lines {
         Lines {
             data: Vec::with_capacity(capacity),
             spans: Vec::new(),
             blank: 0,
             max_line,
+            grouping: None,
+            open: None,
+            open_from: from,
+            last_end: from,
+            joined: 0,
+            resumed: None,
         }
+    }
+
+    /// Puts first the event held for its next line, still open.
+    fn resume(&mut self, held: Held) {
+        self.data.extend_from_slice(&held.bytes);
+        self.spans.push(held.span);
+        self.open = Some(held.open);
+        self.open_from = held.from;
+        self.joined = u64::from(held.span.lines - 1);
+        self.resumed = Some((held.span.end, held.since));
     }
 
     /// A whole line, without its `\n`, ending at stream position `end`.
@@ -274,6 +380,7 @@ impl Lines {
         } else {
             self.keep(line, None, end);
         }
+        self.last_end = end;
     }
 
     /// An over-long line of which only `kept` is still held.
@@ -286,19 +393,72 @@ impl Lines {
         } else {
             self.keep(&kept[..length as usize], None, end);
         }
+        self.last_end = end;
     }
 
+    /// A line that is not blank: it joins the open event, or starts one.
     fn keep(&mut self, bytes: &[u8], cut_from: Option<u64>, end: u64) {
+        let full = cut_from.unwrap_or(bytes.len() as u64);
+        if let Some(grouper) = &self.grouping {
+            let (data, spans) = (&self.data, &self.spans);
+            let first = || {
+                let span = spans.last().expect("an open event has a span");
+                let text = &data[span.start as usize..(span.start + span.len) as usize];
+                memchr::memchr(b'\n', text).map_or(text, |newline| &text[..newline])
+            };
+            let (joins, state) = grouper.feed(self.open.map(|open| open.state), first, bytes);
+            let max_lines = grouper.max_lines;
+            if joins {
+                let span = self.spans.last_mut().expect("an open event has a span");
+                let open = self.open.as_mut().expect("joined to an open event");
+                if span.lines < max_lines {
+                    open.state = state;
+                    open.full += 1 + full;
+                    join(&mut self.data, span, bytes, open.full, self.max_line, end);
+                    self.joined += 1;
+                    return;
+                }
+                // Full: it is cut, and the rest of the trace goes on in
+                // an event of its own.
+                span.cut_from = Some(open.full.max(u64::from(span.len) + 1));
+            }
+            self.open = Some(OpenEvent { state, full });
+            self.open_from = self.last_end;
+        }
         self.spans.push(Span {
             start: self.data.len() as u32,
             len: bytes.len() as u32,
             cut_from,
             end,
+            lines: 1,
         });
         self.data.extend_from_slice(bytes);
     }
 
-    fn emit(self, splitter: &LineSplitter, emit: &mut impl FnMut(Chunk)) {
+    /// Hands the lines over as one chunk. While `hold`, the last event is
+    /// kept back when a later line may still join it.
+    fn emit(mut self, splitter: &mut LineSplitter, emit: &mut impl FnMut(Chunk), hold: bool) {
+        if let Some(open) = self.open
+            && hold
+            && open.may_grow()
+        {
+            let span = self.spans.pop().expect("an open event has a span");
+            let start = span.start as usize;
+            let bytes = self.data[start..start + span.len as usize].to_vec();
+            self.data.truncate(start);
+            self.joined -= u64::from(span.lines - 1);
+            let since = match self.resumed {
+                Some((end, since)) if end == span.end => since,
+                _ => Instant::now(),
+            };
+            splitter.held = Some(Held {
+                bytes,
+                span: Span { start: 0, ..span },
+                open,
+                from: self.open_from,
+                since,
+            });
+        }
         if self.spans.is_empty() && self.blank == 0 {
             return;
         }
@@ -306,10 +466,28 @@ impl Lines {
             data: Arc::new(self.data),
             spans: self.spans,
             blank: self.blank,
+            joined: self.joined,
             read_at: SystemTime::now(),
             stream: Arc::clone(&splitter.stream),
         });
     }
+}
+
+/// Adds `line` to the event `span` (whose bytes end `data`), within the
+/// line limit: past it the event is cut, and `full` says how long it was.
+fn join(data: &mut Vec<u8>, span: &mut Span, line: &[u8], full: u64, max_line: usize, end: u64) {
+    let room = max_line.saturating_sub(span.len as usize);
+    if room > 0 {
+        let taken = line.len().min(room - 1);
+        data.push(b'\n');
+        data.extend_from_slice(&line[..taken]);
+        span.len += 1 + taken as u32;
+    }
+    if full > u64::from(span.len) {
+        span.cut_from = Some(full);
+    }
+    span.end = end;
+    span.lines += 1;
 }
 
 /// Empty or only whitespace.
@@ -507,6 +685,195 @@ mod tests {
     fn a_resumed_stream_counts_positions_from_its_offset() {
         let input = b"one\r\n\ntwo\nthree";
         assert_eq!(ends(input, 100, 3, 1000), [1005, 1010, 1015]);
+    }
+
+    /// A splitter grouping as `auto` does, waiting `timeout` for a next
+    /// line, events up to `max_line` bytes and `max_lines` lines.
+    fn grouping(offset: u64, max_line: usize, max_lines: u32) -> LineSplitter {
+        let split = Split::new(
+            max_line,
+            super::super::multiline::Mode::Auto,
+            std::time::Duration::from_secs(3600),
+            max_lines,
+        );
+        LineSplitter::resuming(Stream::named("test"), split, offset)
+    }
+
+    /// An event: its text, its lines, and where it ends.
+    type Event = (String, u32, u64);
+
+    fn events_of(chunk: &Chunk, events: &mut Vec<Event>, joined: &mut u64) {
+        *joined += chunk.joined;
+        for span in &chunk.spans {
+            let text = String::from_utf8_lossy(chunk.line(span)).into_owned();
+            events.push((text, span.lines, span.end));
+        }
+    }
+
+    /// The events of `input` grouped, read in pieces of `steps` bytes in
+    /// turn, with a read finding nothing (a pause) after each; stops after
+    /// `reads` reads when given (a crash), returning where reading would
+    /// resume. Also returns the lines joined. Events hold up to 4 lines.
+    fn grouped(
+        input: &[u8],
+        offset: u64,
+        steps: &[usize],
+        reads: Option<usize>,
+        max_line: usize,
+    ) -> (Vec<Event>, u64, u64) {
+        grouped_within(input, offset, steps, reads, (max_line, 4))
+    }
+
+    /// The same, with events of up to `max_line` bytes and `max_lines`
+    /// lines.
+    fn grouped_within(
+        input: &[u8],
+        offset: u64,
+        steps: &[usize],
+        reads: Option<usize>,
+        (max_line, max_lines): (usize, u32),
+    ) -> (Vec<Event>, u64, u64) {
+        let mut splitter = grouping(offset, max_line, max_lines);
+        let (mut events, mut joined) = (Vec::new(), 0);
+        let mut rest = input;
+        let mut emit = |chunk: Chunk| events_of(&chunk, &mut events, &mut joined);
+        for (count, step) in steps.iter().cycle().enumerate() {
+            if reads == Some(count) {
+                let resume = splitter.complete_to();
+                return (events, joined, resume);
+            }
+            let mut reader = Trickle {
+                input: rest,
+                step: *step,
+            };
+            let n = splitter.read_some(&mut reader, &mut emit).unwrap();
+            rest = &rest[n..];
+            if n == 0 {
+                break;
+            }
+            // A pause shorter than the timeout: nothing is due.
+            assert!(
+                splitter
+                    .held_until()
+                    .is_none_or(|until| until > Instant::now())
+            );
+            splitter.read_some(&mut &b""[..], &mut emit).unwrap();
+        }
+        splitter.finish(&mut emit);
+        let resume = splitter.complete_to();
+        (events, joined, resume)
+    }
+
+    const TRACES: &str = "INFO start\nERROR:root:lookup failed\nTraceback (most recent call last):\n  File \"a.py\", line 1\n\nKeyError: 'x'\n{\"message\":\"json\"}\n    at not.joined(a.js)\nException in thread \"main\" java.lang.RuntimeException: boom\n\tat A.main(A.java:1)\n\tat A.b(A.java:2)\n\tat A.c(A.java:3)\n\tat A.d(A.java:4)\n\tat A.e(A.java:5)\nINFO end\n";
+
+    #[test]
+    fn a_trace_is_one_event_and_held_lines_wait_for_the_next() {
+        let (events, joined, resume) = grouped(TRACES.as_bytes(), 0, &[4096], None, 1000);
+        let texts: Vec<&str> = events.iter().map(|(text, _, _)| text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "INFO start",
+                "ERROR:root:lookup failed\nTraceback (most recent call last):\n  File \"a.py\", line 1\nKeyError: 'x'",
+                "{\"message\":\"json\"}",
+                "    at not.joined(a.js)",
+                "Exception in thread \"main\" java.lang.RuntimeException: boom\n\tat A.main(A.java:1)\n\tat A.b(A.java:2)\n\tat A.c(A.java:3)",
+                "\tat A.d(A.java:4)\n\tat A.e(A.java:5)",
+                "INFO end",
+            ],
+            "past --multiline-max-lines (4 here) a trace goes on in an event of its own"
+        );
+        let lines: u32 = events.iter().map(|(_, lines, _)| lines).sum();
+        assert_eq!(u64::from(lines), events.len() as u64 + joined);
+        assert_eq!(resume, TRACES.len() as u64);
+
+        // Read whole but not ended: the last event waits for its next line.
+        let mut splitter = grouping(0, 1000, 500);
+        let mut chunks = Vec::new();
+        splitter
+            .read_some(&mut TRACES.as_bytes(), &mut |chunk| chunks.push(chunk))
+            .unwrap();
+        let mut shipped = Vec::new();
+        chunks
+            .iter()
+            .for_each(|chunk| events_of(chunk, &mut shipped, &mut 0));
+        assert_eq!(shipped.len(), 5, "{shipped:#?}");
+        assert_eq!(
+            splitter.complete_to(),
+            shipped.last().unwrap().2,
+            "reading resumes at the held event"
+        );
+        let mut flushed = Vec::new();
+        splitter.flush(&mut |chunk| events_of(&chunk, &mut flushed, &mut 0));
+        assert_eq!(flushed.len(), 1);
+        assert_eq!(flushed[0].0, "INFO end");
+    }
+
+    #[test]
+    fn an_event_longer_than_the_line_limit_is_cut_and_says_how_long_it_was() {
+        let input = b"Traceback (most recent call last):\n  File \"a.py\"\nKeyError: 'x'\nnext\n";
+        let (events, _, _) = grouped(input, 0, &[7], None, 40);
+        assert_eq!(events[0].0, "Traceback (most recent call last):\n  Fil");
+        assert_eq!(events[0].1, 3);
+        let mut splitter = grouping(0, 40, 500);
+        let mut cut = None;
+        splitter
+            .read_from(&mut &input[..], &mut |chunk: Chunk| {
+                cut = cut.or(chunk.spans[0].cut_from);
+            })
+            .unwrap();
+        splitter.finish(&mut |_| {});
+        assert_eq!(cut, Some(62), "the three lines and their separators");
+    }
+
+    /// Lines a property test builds input from: traces' lines, ordinary
+    /// lines, JSON, blank lines.
+    const PIECES: [&str; 12] = [
+        "INFO ordinary line\n",
+        "ERROR:root:failed\n",
+        "Traceback (most recent call last):\n",
+        "  File \"a.py\", line 1, in f\n",
+        "ValueError: bad\n",
+        "\n",
+        "The above exception was the direct cause of the following exception:\n",
+        "{\"message\":\"json\"}\n",
+        "java.lang.IllegalStateException: boom\n",
+        "\tat A.main(A.java:1)\n",
+        "Caused by: java.io.IOException: x\n",
+        "panic: boom\r\n",
+    ];
+
+    proptest::proptest! {
+        /// Grouping does not depend on where reads end, nor on pauses
+        /// shorter than the timeout; and a crash after any read resumes
+        /// (from where the checkpoint would) without shipping an event in
+        /// halves or twice.
+        #[test]
+        fn grouping_does_not_depend_on_how_input_is_read(
+            pieces in proptest::collection::vec(0..PIECES.len(), 0..60),
+            steps in proptest::collection::vec(1usize..40, 1..5),
+            crash_after in 0usize..20,
+            max_line in 20usize..200,
+        ) {
+            let input: String = pieces.iter().map(|&piece| PIECES[piece]).collect();
+            let input = input.as_bytes();
+            let whole = grouped(input, 0, &[input.len().max(1)], None, max_line);
+            let cut = grouped(input, 0, &steps, None, max_line);
+            proptest::prop_assert_eq!(&cut, &whole);
+            let lines = input.split_inclusive(|&byte| byte == b'\n').count() as u64;
+            let blank = pieces.iter().filter(|&&piece| PIECES[piece] == "\n").count() as u64;
+            proptest::prop_assert_eq!(lines, blank + whole.0.len() as u64 + whole.1);
+
+            // (A trace cut at --multiline-max-lines goes on in an event of
+            // its own, which a restart may group apart: not tested here.)
+            let bounds = (max_line, 500);
+            let whole = grouped_within(input, 0, &[input.len().max(1)], None, bounds);
+            let (before, _, resume) = grouped_within(input, 0, &steps, Some(crash_after), bounds);
+            let after = grouped_within(&input[resume as usize..], resume, &[4096], None, bounds);
+            let mut shipped = before;
+            shipped.extend(after.0);
+            proptest::prop_assert_eq!(shipped, whole.0);
+        }
     }
 
     proptest::proptest! {

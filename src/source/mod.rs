@@ -9,6 +9,7 @@ pub(crate) mod compressed;
 pub(crate) mod descriptors;
 pub(crate) mod follow;
 pub(crate) mod lines;
+pub(crate) mod multiline;
 pub(crate) mod stdin;
 
 /// Reading inputs like standard input, as the pipeline's tests do.
@@ -45,7 +46,7 @@ impl Source {
     /// writes, which are never read.
     pub(crate) fn start(
         input: &Input,
-        max_line: usize,
+        split: multiline::Split,
         intake: Intake,
         outputs: &[std::path::PathBuf],
         checkpoint: Option<Arc<checkpoint::Checkpoint>>,
@@ -53,7 +54,7 @@ impl Source {
         use anyhow::Context;
         let files = match input {
             Input::Stdin => {
-                let reader = stdin::spawn(intake, max_line)
+                let reader = stdin::spawn(intake, split)
                     .context("could not start reading standard input")?;
                 return Ok(Source::piped(reader, "standard input"));
             }
@@ -62,26 +63,26 @@ impl Source {
         refuse_compressed(files)?;
         match files.mode {
             ReadMode::Once if files.paths.iter().any(|name| is_pipe(Path::new(name))) => {
-                let reader = stdin::spawn_pipes(files, max_line, intake)?;
+                let reader = stdin::spawn_pipes(files, split, intake)?;
                 return Ok(Source::piped(reader, "files"));
             }
             ReadMode::Once => {}
             ReadMode::Follow => follow::warn_fifos_not_followed(&files.paths),
         }
-        Source::files(files, max_line, intake, outputs, checkpoint)
+        Source::files(files, split, intake, outputs, checkpoint)
     }
 
     /// Regular files, read once or followed by the file reader.
     fn files(
         files: &InputConfig,
-        max_line: usize,
+        split: multiline::Split,
         intake: Intake,
         outputs: &[std::path::PathBuf],
         checkpoint: Option<Arc<checkpoint::Checkpoint>>,
     ) -> anyhow::Result<Source> {
         let mut outputs = outputs.to_vec();
         outputs.extend(files.checkpoint.clone());
-        let started = follow::spawn(files, max_line, intake, checkpoint.clone(), &outputs)?;
+        let started = follow::spawn(files, split, intake, checkpoint.clone(), &outputs)?;
         Ok(Source {
             handle: started.reader,
             what: "files",

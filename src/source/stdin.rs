@@ -8,7 +8,9 @@ use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
+use super::multiline::Split;
 use super::{ReaderThread, is_pipe, lines};
 use crate::chunk::Stream;
 use crate::config::InputConfig;
@@ -17,16 +19,16 @@ use crate::pipeline::Intake;
 /// Starts reading standard input into `queue`.
 pub(crate) fn spawn(
     intake: Intake,
-    max_line: usize,
+    split: impl Into<Split>,
 ) -> io::Result<(ReaderThread, Arc<AtomicBool>)> {
     // A duplicate of fd 0: reads go straight to the kernel in large
     // blocks, without std's small line buffer in between.
     let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?);
     let input = Piped {
         stream: Stream::stdin(),
-        open: Box::new(move || Ok(Box::new(stdin) as Box<dyn Read + Send>)),
+        open: Box::new(move || Ok(Box::new(stdin) as Box<dyn Input>)),
     };
-    spawn_reader(vec![input], intake, max_line)
+    spawn_reader(vec![input], intake, split)
 }
 
 /// Files named to be read once, among them a FIFO or another pipe
@@ -36,7 +38,7 @@ pub(crate) fn spawn(
 /// run. A pipe has no position to save, so `--checkpoint` is refused.
 pub(crate) fn spawn_pipes(
     files: &InputConfig,
-    max_line: usize,
+    split: impl Into<Split>,
     intake: Intake,
 ) -> anyhow::Result<(ReaderThread, Arc<AtomicBool>)> {
     use anyhow::Context;
@@ -52,7 +54,7 @@ pub(crate) fn spawn_pipes(
             );
         }
     }
-    spawn_named(&files.paths, intake, max_line).context("could not start reading files")
+    spawn_named(&files.paths, intake, split).context("could not start reading files")
 }
 
 /// Starts reading the files `names`, in order, each to its end, into
@@ -60,7 +62,7 @@ pub(crate) fn spawn_pipes(
 fn spawn_named(
     names: &[String],
     intake: Intake,
-    max_line: usize,
+    split: impl Into<Split>,
 ) -> io::Result<(ReaderThread, Arc<AtomicBool>)> {
     let inputs = names
         .iter()
@@ -72,11 +74,11 @@ fn spawn_named(
             }
         })
         .collect();
-    spawn_reader(inputs, intake, max_line)
+    spawn_reader(inputs, intake, split)
 }
 
 /// Opens a file named on the command line; a FIFO waits here for a writer.
-fn open_named(path: &Path) -> io::Result<Box<dyn Read + Send>> {
+fn open_named(path: &Path) -> io::Result<Box<dyn Input>> {
     match File::open(path) {
         Ok(file) => Ok(Box::new(file)),
         Err(err) => Err(io::Error::new(
@@ -97,8 +99,34 @@ pub(crate) struct Piped {
     /// What its events name.
     pub stream: Arc<Stream>,
     /// Opens it, on the reader's thread.
-    pub open: Box<dyn FnOnce() -> io::Result<Box<dyn std::io::Read + Send>> + Send>,
+    pub open: Box<dyn FnOnce() -> io::Result<Box<dyn Input>> + Send>,
 }
+
+/// An input read like standard input: something to read, that can say
+/// whether there is anything to read before a read would wait for it.
+pub(crate) trait Input: Read + Send {
+    /// Waits up to `timeout` for something to read (or the end); `false`
+    /// when the time passed first. Inputs that never wait have something
+    /// at once.
+    fn ready_within(&self, timeout: Duration) -> bool {
+        let _ = timeout;
+        true
+    }
+}
+
+impl Input for File {
+    fn ready_within(&self, timeout: Duration) -> bool {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let mut fds = [PollFd::new(self.as_fd(), PollFlags::POLLIN)];
+        let timeout = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
+        // An error (a descriptor poll cannot watch) says nothing: read.
+        !matches!(poll(&mut fds, timeout), Ok(0))
+    }
+}
+
+impl Input for &'static [u8] {}
+
+impl Input for io::Cursor<Vec<u8>> {}
 
 /// What a reader thread shares with the run while it works.
 #[derive(Clone, Default)]
@@ -118,7 +146,7 @@ struct Shared {
 pub(crate) fn spawn_reader(
     inputs: Vec<Piped>,
     intake: Intake,
-    max_line: usize,
+    split: impl Into<Split>,
 ) -> io::Result<(ReaderThread, Arc<AtomicBool>)> {
     let (tx, done) = tokio::sync::oneshot::channel();
     let shared = Shared::default();
@@ -126,10 +154,11 @@ pub(crate) fn spawn_reader(
     let name = inputs
         .first()
         .map_or("nothing".into(), |input| input.stream.name.clone());
+    let split = split.into();
     let thread = std::thread::Builder::new()
         .name(format!("read {name}"))
         .spawn(move || {
-            let result = read_inputs(inputs, &intake, max_line, &theirs);
+            let result = read_inputs(inputs, &intake, &split, &theirs);
             intake.close();
             let _ = tx.send(result);
         })?;
@@ -145,7 +174,7 @@ pub(crate) fn spawn_reader(
 fn read_inputs(
     inputs: Vec<Piped>,
     intake: &Intake,
-    max_line: usize,
+    split: &Split,
     shared: &Shared,
 ) -> io::Result<()> {
     use std::sync::atomic::Ordering::Relaxed;
@@ -156,7 +185,7 @@ fn read_inputs(
         shared.blocked.store(true, Relaxed);
         let opened = (input.open)();
         shared.blocked.store(false, Relaxed);
-        read_to_end(input.stream, opened?, intake, max_line, shared)?;
+        read_to_end(input.stream, opened?, intake, split, shared)?;
     }
     Ok(())
 }
@@ -164,12 +193,12 @@ fn read_inputs(
 /// Reads one input to its end, or until intake stops.
 fn read_to_end(
     stream: Arc<Stream>,
-    reader: impl std::io::Read,
+    reader: Box<dyn Input>,
     intake: &Intake,
-    max_line: usize,
+    split: &Split,
     shared: &Shared,
 ) -> io::Result<()> {
-    let mut splitter = lines::LineSplitter::new(Arc::clone(&stream), max_line);
+    let mut splitter = lines::LineSplitter::new(Arc::clone(&stream), split.clone());
     let mut reader = UntilStopped {
         inner: reader,
         intake,
@@ -180,6 +209,13 @@ fn read_to_end(
         let _ = intake.push(chunk);
     };
     loop {
+        // An event waiting for its next line ships when its time is up,
+        // even while the input is silent.
+        if let Some(until) = splitter.held_until()
+            && !reader.ready_by(until)
+        {
+            splitter.flush(&mut push);
+        }
         let read = splitter.read_from(&mut reader, &mut push);
         shared
             .unfinished
@@ -187,12 +223,23 @@ fn read_to_end(
         match read {
             Ok(true) => continue,
             Ok(false) => return Ok(()),
-            // Stopped: the start of an unfinished line stays unshipped.
-            Err(err) if is_stop(&err) => return Ok(()),
-            Err(err) => return Err(err),
+            // Stopped: the start of an unfinished line stays unshipped,
+            // but an event waiting for its next line is whole: it ships.
+            Err(err) if is_stop(&err) => {
+                splitter.flush(&mut push);
+                return Ok(());
+            }
+            Err(err) => {
+                splitter.flush(&mut push);
+                return Err(err);
+            }
         }
     }
 }
+
+/// How long one wait for input lasts at most, so that a run stopping is
+/// noticed while an event waits for its next line.
+const WAIT_SLICE: Duration = Duration::from_millis(50);
 
 /// What an `UntilStopped` read returns once intake is stopping: the end of
 /// reading, but not the end of the input, so an unfinished line is no line.
@@ -223,6 +270,25 @@ struct UntilStopped<'q, R> {
     blocked: &'q AtomicBool,
 }
 
+impl UntilStopped<'_, Box<dyn Input>> {
+    /// Waits until there is something to read, intake stops, or `until`
+    /// comes; `false` only in the last case.
+    fn ready_by(&self, until: Instant) -> bool {
+        loop {
+            if !self.intake.may_read() {
+                return true;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            if self.inner.ready_within(left.min(WAIT_SLICE)) {
+                return true;
+            }
+        }
+    }
+}
+
 impl<R: std::io::Read> std::io::Read for UntilStopped<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         use std::sync::atomic::Ordering::Relaxed;
@@ -241,7 +307,6 @@ mod tests {
     use super::*;
     use crate::chunk::Chunk;
     use crate::config::{ReadFrom, ReadMode};
-    use std::time::Duration;
 
     /// `names` to read once, with `checkpoint` if given.
     fn named(names: &[&Path], checkpoint: Option<&Path>) -> InputConfig {
@@ -319,7 +384,7 @@ mod tests {
         let input = std::io::Cursor::new(b"a\nb\n\nc".to_vec());
         let input = Piped {
             stream: crate::chunk::Stream::named("test"),
-            open: Box::new(move || Ok(Box::new(input) as Box<dyn std::io::Read + Send>)),
+            open: Box::new(move || Ok(Box::new(input) as Box<dyn Input>)),
         };
         let (reader, _) = spawn_reader(vec![input], intake.clone(), 100).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -344,7 +409,7 @@ mod tests {
         Piped {
             stream: crate::chunk::Stream::named(name),
             open: Box::new(move || match text {
-                Some(text) => Ok(Box::new(text.as_bytes()) as Box<dyn std::io::Read + Send>),
+                Some(text) => Ok(Box::new(text.as_bytes()) as Box<dyn Input>),
                 None => Err(std::io::Error::other("no such pipe")),
             }),
         }

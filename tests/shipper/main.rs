@@ -15,6 +15,7 @@ mod following;
 mod following_told;
 mod hangup;
 mod live;
+mod multiline;
 mod own_files;
 mod reading;
 mod real_logs;

@@ -26,6 +26,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::checkpoint::{Checkpoint, Position};
+use super::multiline::Split;
 use super::{ReaderThread, Unfinished};
 use crate::chunk::Stream;
 use crate::config::{InputConfig, ReadFrom, ReadMode};
@@ -64,8 +65,8 @@ pub(crate) struct Started {
 struct FileReader {
     /// The files or patterns, and how to read them.
     config: InputConfig,
-    /// Longest line kept whole.
-    max_line: usize,
+    /// The line limit, and how lines join into events.
+    split: Split,
     /// Where lines go.
     intake: Intake,
     /// Where positions are saved, with `--checkpoint`.
@@ -120,7 +121,7 @@ struct FileReader {
 /// a missing file is waited for.
 pub(crate) fn spawn(
     config: &InputConfig,
-    max_line: usize,
+    split: Split,
     intake: Intake,
     checkpoint: Option<Arc<Checkpoint>>,
     outputs: &[PathBuf],
@@ -130,7 +131,7 @@ pub(crate) fn spawn(
         ReadMode::Follow if !config.poll => Watcher::start(waker.clone()),
         _ => None,
     };
-    let mut reader = FileReader::new(config, max_line, intake, checkpoint, outputs, wakes);
+    let mut reader = FileReader::new(config, split, intake, checkpoint, outputs, wakes);
     reader.polling = watcher.is_none();
     reader.watcher = watcher;
     let total = reader.open_first()?;
@@ -149,7 +150,7 @@ impl FileReader {
     /// watcher.
     fn new(
         config: &InputConfig,
-        max_line: usize,
+        split: impl Into<Split>,
         intake: Intake,
         checkpoint: Option<Arc<Checkpoint>>,
         outputs: &[PathBuf],
@@ -157,7 +158,7 @@ impl FileReader {
     ) -> FileReader {
         FileReader {
             config: config.clone(),
-            max_line,
+            split: split.into(),
             polling: true,
             intake,
             checkpoint,
@@ -208,6 +209,10 @@ impl FileReader {
                     ReadMode::Follow => self.follow(),
                     ReadMode::Once => self.read_once(),
                 };
+                // Events waiting for their next line are whole: they ship.
+                for file in &mut self.files {
+                    file.flush(&self.intake);
+                }
                 held.set(self.unfinished());
                 self.hand_over();
                 self.intake.close();
@@ -258,7 +263,7 @@ impl FileReader {
             (None, None) if at_start && self.config.read_from == ReadFrom::End => Start::End,
             (None, None) => Start::Beginning,
         };
-        OpenFile::new(path, file, start, self.max_line)
+        OpenFile::new(path, file, start, self.split.clone())
     }
 
     /// Reads each file to its end, in order, as `cat` would, until intake
@@ -314,6 +319,14 @@ impl FileReader {
             }
             if !self.waits_for_predecessor(index) {
                 busy |= self.take_turn(index);
+            }
+            let file = &mut self.files[index];
+            if file.at_end && (file.fate != Fate::Live || file.moved) {
+                // Rotated away or deleted, and read to its end: the lines
+                // that follow come from its successor.
+                file.flush(&self.intake);
+            } else {
+                file.flush_due(&self.intake);
             }
             if self.done_with(index) {
                 let mut file = self.files.remove(index);

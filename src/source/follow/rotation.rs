@@ -145,7 +145,8 @@ impl FileReader {
         self.files.iter().enumerate().any(|(at, other)| {
             let before =
                 !gone(file) || other.born < file.born || (other.born == file.born && at < index);
-            other.path == file.path && gone(other) && !other.at_end && before
+            let unfinished = !other.at_end || other.held_until().is_some();
+            other.path == file.path && gone(other) && unfinished && before
         })
     }
 }

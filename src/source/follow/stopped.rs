@@ -120,7 +120,7 @@ impl FileReader {
     fn read_moved(&mut self, entry: &Entry, path: &Path, start: Start) {
         let opened = open_regular(path)
             .ok_or_else(|| std::io::Error::other("not a regular file"))
-            .and_then(|(file, _)| OpenFile::new(path, file, start, self.max_line));
+            .and_then(|(file, _)| OpenFile::new(path, file, start, self.split.clone()));
         let Ok(mut file) = opened else {
             tell_gone(entry);
             return;

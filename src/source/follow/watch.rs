@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::FileReader;
-use super::file::Fate;
+use super::file::{Fate, OpenFile};
 use crate::diagnostics;
 
 /// How often files are looked at when changes cannot be watched.
@@ -141,6 +141,10 @@ impl FileReader {
         }
         if self.files.iter().any(|file| file.fate != Fate::Live) {
             timeout = timeout.min(POLL_INTERVAL);
+        }
+        // An event waiting for its next line ships when its time is up.
+        if let Some(until) = self.files.iter().filter_map(OpenFile::held_until).min() {
+            timeout = timeout.min(until.saturating_duration_since(Instant::now()));
         }
         timeout
     }

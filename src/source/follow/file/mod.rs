@@ -18,6 +18,7 @@ use crate::pipeline::Intake;
 use crate::source::checkpoint::{FINGERPRINT_BYTES, Fingerprint, Position};
 use crate::source::compressed;
 use crate::source::lines::LineSplitter;
+use crate::source::multiline::Split;
 
 mod truncation;
 
@@ -82,8 +83,8 @@ pub(crate) struct OpenFile {
     file: File,
     /// Splits what is read into lines.
     splitter: LineSplitter,
-    /// Longest line kept whole.
-    max_line: usize,
+    /// The line limit, and how lines join into events.
+    split: Split,
     /// The file's first bytes (up to a fingerprint's worth) as last seen.
     head: Vec<u8>,
     /// Largest size seen: how much was written that is not read yet.
@@ -154,8 +155,9 @@ impl OpenFile {
         path: &Path,
         mut file: File,
         start: Start,
-        max_line: usize,
+        split: impl Into<Split>,
     ) -> io::Result<OpenFile> {
+        let split = split.into();
         let meta = file.metadata()?;
         if !meta.is_file() {
             return Err(io::Error::other("not a regular file"));
@@ -168,14 +170,14 @@ impl OpenFile {
         let id = id.unwrap_or_else(|| fresh_id(identity));
         let stream = Stream::new(path.to_string_lossy(), id);
         Ok(OpenFile {
-            splitter: LineSplitter::resuming(Arc::clone(&stream), max_line, offset),
+            splitter: LineSplitter::resuming(Arc::clone(&stream), split.clone(), offset),
             stream,
             path: path.to_owned(),
             identity,
             born: born(&meta),
             fate: Fate::Live,
             file,
-            max_line,
+            split,
             size_seen: meta.len(),
             modified_seen: meta.modified().ok(),
             tail: Vec::new(),
@@ -202,6 +204,8 @@ impl OpenFile {
     ) -> io::Result<u64> {
         let meta = self.file.metadata()?;
         if self.truncated(meta.len(), meta.modified().ok())? {
+            // What was read before the truncation ships whole.
+            self.flush(intake);
             self.restart(meta.len());
         }
         self.size_seen = self.size_seen.max(meta.len());
@@ -266,6 +270,28 @@ impl OpenFile {
         self.took(handed);
     }
 
+    /// Ships the event held for its next line, if any.
+    pub(crate) fn flush(&mut self, intake: &Intake) {
+        let mut handed = Handed::default();
+        self.splitter.flush(&mut |chunk| handed.push(intake, chunk));
+        self.took(handed);
+    }
+
+    /// Ships the event held for its next line once its time is up.
+    pub(crate) fn flush_due(&mut self, intake: &Intake) {
+        if self
+            .held_until()
+            .is_some_and(|until| until <= Instant::now())
+        {
+            self.flush(intake);
+        }
+    }
+
+    /// Until when an event held for its next line waits, if one is.
+    pub(crate) fn held_until(&self) -> Option<Instant> {
+        self.splitter.held_until()
+    }
+
     /// Notes how far the queue took the file.
     fn took(&mut self, handed: Handed) {
         if handed.refused {
@@ -321,7 +347,8 @@ impl OpenFile {
     /// found after it was rotated away), before anything is read.
     pub(crate) fn written_as(&mut self, name: &Path) {
         self.stream = Stream::new(name.to_string_lossy(), &*self.stream.id);
-        self.splitter = LineSplitter::resuming(Arc::clone(&self.stream), self.max_line, self.start);
+        self.splitter =
+            LineSplitter::resuming(Arc::clone(&self.stream), self.split.clone(), self.start);
         self.path = name.to_owned();
     }
 

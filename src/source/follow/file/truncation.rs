@@ -66,7 +66,7 @@ impl OpenFile {
     pub(super) fn restart(&mut self, size: u64) {
         self.warn_truncated(size);
         let stream = Stream::new(&*self.stream.name, fresh_id(self.identity));
-        self.splitter = LineSplitter::new(Arc::clone(&stream), self.max_line);
+        self.splitter = LineSplitter::new(Arc::clone(&stream), self.split.clone());
         self.stream = stream;
         self.head.clear();
         self.tail.clear();
