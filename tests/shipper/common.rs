@@ -397,12 +397,23 @@ pub fn stuck_fifo_sink() -> (TempDir, PathBuf, File, String) {
     (dir, fifo, held, sink)
 }
 
-/// Reads the FIFO to its end (shipper closing it) on a fresh blocking handle.
+/// Reads the FIFO to its end (shipper closing it) on a fresh handle. It is
+/// opened without waiting for a writer, since shipper may already have
+/// written its last and closed it (what it wrote waits in the pipe), then
+/// read blocking.
 pub fn drain_fifo(path: &Path) -> std::thread::JoinHandle<Vec<u8>> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
     let path = path.to_path_buf();
     std::thread::spawn(move || {
+        let mut reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(path)
+            .unwrap();
+        let flags = OFlag::from_bits_truncate(fcntl(&reader, FcntlArg::F_GETFL).unwrap());
+        fcntl(&reader, FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK)).unwrap();
         let mut bytes = Vec::new();
-        File::open(path).unwrap().read_to_end(&mut bytes).unwrap();
+        reader.read_to_end(&mut bytes).unwrap();
         bytes
     })
 }
