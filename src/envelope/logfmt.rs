@@ -29,22 +29,21 @@ use super::dates::Clock;
 use super::parsed::{Field, Parsed};
 use super::timestamp;
 
-/// The line's members, or `None` when it is not logfmt. Nothing here
-/// depends on the clock: a time logfmt writes carries its zone (or is an
-/// epoch number).
+/// The line's members, or `None` when it is not logfmt. A time written
+/// without a zone is local time, as in plain text.
 ///
 /// Told apart from plain text by its first bytes (`--format auto`), a line
 /// needs two pairs: one `key=value` is as likely a sentence's.
-pub(crate) fn parse<'a>(text: &'a str, _clock: &Clock) -> Option<Parsed<'a>> {
-    read(text, 2)
+pub(crate) fn parse<'a>(text: &'a str, clock: &Clock) -> Option<Parsed<'a>> {
+    read(text, clock, 2)
 }
 
 /// A line `--format logfmt` says is logfmt: one pair is enough.
-pub(crate) fn parse_named(text: &str) -> Option<Parsed<'_>> {
-    read(text, 1)
+pub(crate) fn parse_named<'a>(text: &'a str, clock: &Clock) -> Option<Parsed<'a>> {
+    read(text, clock, 1)
 }
 
-fn read(text: &str, least_pairs: usize) -> Option<Parsed<'_>> {
+fn read<'a>(text: &'a str, clock: &Clock, least_pairs: usize) -> Option<Parsed<'a>> {
     let (pairs, claims) = survey(text, least_pairs)?;
     let mut parsed = Parsed {
         data: Vec::with_capacity(pairs.len()),
@@ -54,7 +53,7 @@ fn read(text: &str, least_pairs: usize) -> Option<Parsed<'_>> {
         let claimed = claims
             .iter()
             .position(|claim| claim.is_some_and(|(at, _)| at == index));
-        let taken = claimed.is_some_and(|slot| take(&mut parsed, SLOTS[slot], pair));
+        let taken = claimed.is_some_and(|slot| take(&mut parsed, SLOTS[slot], pair, clock));
         if !taken {
             parsed
                 .data
@@ -105,11 +104,12 @@ fn survey(text: &str, least_pairs: usize) -> Option<(Vec<Pair<'_>>, Claims)> {
 
 /// Puts `pair` in the envelope member `role`; false when its value does
 /// not read as one (it then goes under `data`).
-fn take<'a>(parsed: &mut Parsed<'a>, role: Role, pair: Pair<'a>) -> bool {
+fn take<'a>(parsed: &mut Parsed<'a>, role: Role, pair: Pair<'a>, clock: &Clock) -> bool {
     let value = pair.value.text();
     match role {
         Role::Timestamp => {
-            parsed.timestamp = timestamp::parse_text(&value);
+            parsed.timestamp =
+                timestamp::parse_text(&value).or_else(|| super::text::whole_time(&value, clock));
             parsed.timestamp.is_some()
         }
         Role::Level => {
@@ -470,6 +470,27 @@ mod tests {
     }
 
     #[test]
+    fn a_time_without_a_zone_is_local_time() {
+        // The clock is an hour east of UTC.
+        for line in [
+            "time=2026-11-30T19:21:00 msg=m",
+            "time=\"2026-11-30 19:21:00\" msg=m",
+            "ts=2026-11-30T19:21:00.000 msg=m",
+        ] {
+            assert_eq!(read(line).timestamp, Some(AT), "{line}");
+        }
+        assert_eq!(
+            read("time=\"2026-11-30 19:21:00,031\" msg=m").timestamp,
+            Some(AT + 31)
+        );
+        // A zone written wins.
+        assert_eq!(read("time=2026-11-30T18:21:00Z msg=m").timestamp, Some(AT));
+        // Not a time and nothing else: under data.
+        let parsed = read("time=\"2026-11-30 19:21:00 later\" msg=m");
+        assert_eq!(parsed.timestamp, None);
+    }
+
+    #[test]
     fn a_time_or_level_that_does_not_read_goes_under_data() {
         let parsed = read("time=yesterday level=loud msg=m");
         assert_eq!(parsed.timestamp, None);
@@ -512,8 +533,8 @@ mod tests {
         assert_eq!(parse("level=info verbose", &clock()), None);
         // One pair is logfmt only where the user says it is.
         assert_eq!(parse("msg=hi", &clock()), None);
-        assert_eq!(parse_named("msg=hi").unwrap().message, "hi");
-        assert_eq!(parse_named("verbose"), None);
+        assert_eq!(parse_named("msg=hi", &clock()).unwrap().message, "hi");
+        assert_eq!(parse_named("verbose", &clock()), None);
     }
 
     #[test]

@@ -589,7 +589,7 @@ fn read_text<'t>(
 ) -> Result<Parsed<'t>, NotInFormat> {
     let read = match format {
         Format::Auto => auto(text, clock),
-        Format::Logfmt => logfmt::parse_named(text),
+        Format::Logfmt => logfmt::parse_named(text, clock),
         Format::Syslog => syslog::parse(text, clock),
         Format::Clf => clf::parse(text, clock),
         Format::Text => return Ok(text::parse(text, clock, guess)),

@@ -241,6 +241,13 @@ fn leading_time(text: &str, clock: &Clock) -> Option<(i64, usize)> {
     time_at(text, clock).filter(|&(_, used)| ends_a_word(text, used))
 }
 
+/// A value that is a time and nothing else, in the forms a leading time
+/// takes (a time without a zone is local): logfmt's `time=` written
+/// without a zone.
+pub(super) fn whole_time(text: &str, clock: &Clock) -> Option<i64> {
+    time_at(text, clock).and_then(|(ms, used)| (used == text.len()).then_some(ms))
+}
+
 /// Whether `text` ends at `at` or goes on with a separator.
 fn ends_a_word(text: &str, at: usize) -> bool {
     matches!(
