@@ -15,7 +15,7 @@ mod values;
 use std::borrow::Cow;
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::packed::{self, Searcher};
 use hmac::{Hmac, KeyInit, Mac};
 use regex::bytes::Regex;
 use sha2::Sha256;
@@ -55,12 +55,15 @@ pub(crate) struct RedactConfig {
 /// Finds and replaces what the rules name, counting each rule's finds.
 pub(crate) struct Redactor {
     rules: Vec<Rule>,
-    /// Finds any rule's words; `None` when no rule has any.
-    prefilter: Option<AhoCorasick>,
+    /// Finds any rule's words (Teddy: a vector scan); `None` when no
+    /// rule has any.
+    prefilter: Option<Searcher>,
     /// For each prefilter word, the rules it wakes (bits by rule index).
     woken_by: Vec<u64>,
     /// The rules that look at every line (they have no words).
     always: u64,
+    /// The line lowercased, for the prefilter (kept to reuse its room).
+    lowered: Vec<u8>,
     /// Values hidden so far, by rule, since last taken.
     counts: Vec<u64>,
     hash_key: Option<Vec<u8>>,
@@ -86,7 +89,11 @@ impl Redactor {
         }
         if !config.keys.is_empty() {
             let names: Vec<String> = config.keys.iter().map(|key| regex::escape(key)).collect();
-            let words = config.keys.iter().map(|key| key.to_lowercase()).collect();
+            let words = config
+                .keys
+                .iter()
+                .map(|key| key.to_ascii_lowercase())
+                .collect();
             rules.push(rules::key_rule("key", &names.join("|"), true, words));
         }
         for (index, regex) in config.patterns.iter().enumerate() {
@@ -104,27 +111,43 @@ impl Redactor {
         if rules.len() > 64 {
             return Err("at most 64 redaction rules (presets, keys and patterns)".to_owned());
         }
-        let mut words = Vec::new();
-        let mut woken_by = Vec::new();
+        // Each word once, waking every rule that has it.
+        let mut words: Vec<String> = Vec::new();
+        let mut woken_by: Vec<u64> = Vec::new();
         let mut always = 0u64;
         for (index, rule) in rules.iter().enumerate() {
             if rule.triggers.is_empty() {
                 always |= 1 << index;
             }
             for word in &rule.triggers {
-                words.push(word.clone());
-                woken_by.push(1u64 << index);
+                match words.iter().position(|known| known == word) {
+                    Some(at) => woken_by[at] |= 1 << index,
+                    None => {
+                        words.push(word.clone());
+                        woken_by.push(1 << index);
+                    }
+                }
             }
         }
-        let prefilter = (!words.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(&words)
-                .expect("the prefilter's words build")
-        });
+        let prefilter = match words.is_empty() {
+            true => None,
+            false => packed::Config::new()
+                .match_kind(packed::MatchKind::LeftmostFirst)
+                // More words than Teddy likes (many --redact-key) still
+                // scan faster packed than every rule on every line.
+                .heuristic_pattern_limits(false)
+                .builder()
+                .extend(&words)
+                .build(),
+        };
+        if prefilter.is_none() {
+            // Too many words for the vector scan (many --redact-key):
+            // every rule looks at every line, slower but as thorough.
+            always = u64::MAX >> (64 - rules.len().max(1));
+        }
         Ok(Redactor {
             counts: vec![0; rules.len() + 1],
+            lowered: Vec::new(),
             rules,
             prefilter,
             woken_by,
@@ -158,9 +181,17 @@ impl Redactor {
     pub(crate) fn redact<'l>(&mut self, line: &'l [u8], cut: bool) -> Cow<'l, [u8]> {
         let mut woken = self.always;
         if let Some(prefilter) = &self.prefilter {
-            for found in prefilter.find_overlapping_iter(line) {
+            // Lowercased, one word a rule stands for every casing, and
+            // the few words fit the fastest scan.
+            self.lowered.clear();
+            self.lowered.extend_from_slice(line);
+            self.lowered.make_ascii_lowercase();
+            for found in prefilter.find_iter(&self.lowered) {
                 woken |= self.woken_by[found.pattern().as_usize()];
             }
+        }
+        if woken == 0 && !cut {
+            return Cow::Borrowed(line);
         }
         let mut finds = Vec::new();
         for (index, rule) in self.rules.iter().enumerate() {

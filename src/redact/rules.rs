@@ -10,20 +10,17 @@ const SECRET_KEYS: &str = "password|passwd|pwd|passphrase|secret|secret[_-]?key|
     api[_-]?key|access[_-]?key|private[_-]?key|authorization|cookie|\
     session|session[_-]?id|credentials?";
 
-/// Words one of which every line with a secret key holds.
-const KEY_WORDS: [&str; 15] = [
-    "password",
-    "passwd",
+/// Words one of which every line with a secret key holds, in any case
+/// (the prefilter reads the line lowercased).
+const KEY_WORDS: [&str; 11] = [
+    "pass",
     "pwd",
-    "passphrase",
     "secret",
     "token",
-    "apikey",
-    "api_key",
-    "api-key",
+    "api",
     "access",
     "private",
-    "authorization",
+    "auth",
     "cookie",
     "session",
     "credential",
@@ -105,8 +102,11 @@ pub(super) fn credentials() -> Vec<Rule> {
         ),
         pattern(
             "aws_access_key",
-            r"(?-u)\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b",
+            r"(?-u)\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",
             0,
+            // The other IAM id prefixes only wake the rule: 38 words in
+            // all take Teddy's fat scan, which bench/guard measured faster
+            // here than the slim one that 32 would take.
             &[
                 "akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa",
             ],
@@ -119,21 +119,21 @@ pub(super) fn credentials() -> Vec<Rule> {
         ),
         pattern(
             "gitlab_token",
-            r"(?-u)\bgl(?:pat|dt|rt|ptt|cbt|oas)-[A-Za-z0-9_-]{20,}",
+            r"(?-u)\bgl(?:pat|dt|rt)-[A-Za-z0-9_-]{20,}",
             0,
-            &["glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "gloas-"],
+            &["glpat-", "gldt-", "glrt-"],
         ),
         pattern(
             "slack_token",
             r"(?-u)\bxox[abposre]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+",
             0,
-            &["xox", "hooks.slack.com"],
+            &["xox", "://"],
         ),
         pattern(
             "stripe_key",
             r"(?-u)\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|\bwhsec_[A-Za-z0-9]{16,}",
             0,
-            &["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"],
+            &["_live_", "_test_", "whsec_"],
         ),
         pattern(
             "google_api_key",

@@ -202,3 +202,25 @@ proptest! {
         let _ = redactor.redact(&line, cut);
     }
 }
+
+#[test]
+fn the_default_rules_have_a_vector_prefilter_and_mixed_case_keys_wake_it() {
+    let mut redactor = redactor(&[Preset::Credentials]);
+    assert!(
+        redactor.prefilter.is_some(),
+        "every rule would run on every line"
+    );
+    assert_eq!(redactor.always, 0);
+    for line in [
+        "dbPassword=x",
+        "API_KEY=x",
+        "X-Api-Key: x",
+        "SESSION=x",
+        "pAsSwOrD=x",
+    ] {
+        assert!(
+            redacted(&mut redactor, line).ends_with("[REDACTED]"),
+            "{line}"
+        );
+    }
+}
