@@ -23,7 +23,7 @@ _shipper() {
 
     case "${cmd}" in
         shipper)
-            opts="-F -q -v -h -V --follow --read-from --checkpoint --show-checkpoint --reset-checkpoint --glob-interval --rotate-wait --poll --exclude-file --sink --file-path --file-max-bytes --file-max-files --http-format --http-gzip --http-header --http-token --http-timeout --http-ca-file --retry-initial --retry-max-delay --retry-max --nats-stream --nats-user --nats-password --nats-token --nats-creds --nats-ca-file --nats-timeout --syslog-app-name --syslog-facility --syslog-max-message --syslog-timeout --syslog-ca-file --strict-envelope --raw --field --format --message-key --level-key --timestamp-key --level-from --max-line-bytes --multiline --multiline-timeout --multiline-max-lines --queue-capacity --queue-max-bytes --drop-on-full --backpressure-wait --protect-level --gap-markers --batch-size --batch-timeout --shutdown-timeout --summary --summary-file --progress --quiet --log-format --stats-interval --metrics-addr --verbose --config --check-config --print-config --generate --help --version"
+            opts="-F -q -v -h -V --follow --read-from --checkpoint --show-checkpoint --reset-checkpoint --glob-interval --rotate-wait --poll --exclude-file --sink --file-path --file-max-bytes --file-max-files --http-format --http-gzip --http-header --http-token --http-timeout --http-ca-file --retry-initial --retry-max-delay --retry-max --nats-stream --nats-user --nats-password --nats-token --nats-creds --nats-ca-file --nats-timeout --syslog-app-name --syslog-facility --syslog-max-message --syslog-timeout --syslog-ca-file --strict-envelope --raw --field --format --message-key --level-key --timestamp-key --level-from --max-line-bytes --multiline --multiline-timeout --multiline-max-lines --queue-capacity --queue-max-bytes --drop-on-full --backpressure-wait --protect-level --gap-markers --min-level --include --exclude --sample --rate-limit --redact --redact-key --redact-pattern --redact-hash --batch-size --batch-timeout --shutdown-timeout --summary --summary-file --progress --quiet --log-format --stats-interval --metrics-addr --verbose --config --check-config --print-config --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -211,6 +211,42 @@ _shipper() {
                     ;;
                 --protect-level)
                     COMPREPLY=($(compgen -W "debug info warning error critical" -- "${cur}"))
+                    return 0
+                    ;;
+                --min-level)
+                    COMPREPLY=($(compgen -W "debug info warning error critical" -- "${cur}"))
+                    return 0
+                    ;;
+                --include)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sample)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redact)
+                    COMPREPLY=($(compgen -W "credentials pii none" -- "${cur}"))
+                    return 0
+                    ;;
+                --redact-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redact-pattern)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redact-hash)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --batch-size)

@@ -84,6 +84,21 @@ info\t''
 warning\t''
 error\t''
 critical\t''"
+complete -c shipper -l min-level -d 'Set aside events below this level (counted `filtered`, reason `level`; never dropped)' -r -f -a "debug\t''
+info\t''
+warning\t''
+error\t''
+critical\t''"
+complete -c shipper -l include -d 'Ship only events whose message matches one of these patterns (repeatable; Rust regex syntax)' -r
+complete -c shipper -l exclude -d 'Set aside events whose message matches any of these patterns (repeatable)' -r
+complete -c shipper -l sample -d 'Keep one event in N of each source (the first, then every Nth)' -r
+complete -c shipper -l rate-limit -d 'Ship at most N events a second from each source, with a burst of N; the rest are set aside (`N/s` or `N`)' -r
+complete -c shipper -l redact -d 'What to hide in every line before it ships: `credentials` (secret keys\' values, tokens and keys by their shapes, private keys, URL passwords), `pii` (e-mail addresses, card numbers, IBANs), or `none`' -r -f -a "credentials\t'Secret keys\' values, tokens, keys, private keys, URL passwords'
+pii\t'E-mail addresses, card numbers (Luhn), IBANs (checksum)'
+none\t'Hide nothing'"
+complete -c shipper -l redact-key -d 'Also hide the value of this key, in JSON members and `key=value` pairs, in any case (repeatable)' -r
+complete -c shipper -l redact-pattern -d 'Also hide what this pattern matches: its first group if it has one, else the whole match (repeatable)' -r
+complete -c shipper -l redact-hash -d 'Write a keyed hash of each hidden value (HMAC-SHA256 with this key, 16 hex digits) instead of [REDACTED], so equal values still match' -r
 complete -c shipper -l batch-size -d 'Most events in one batch' -r
 complete -c shipper -l batch-timeout -d 'Longest a partly filled batch waits before it is written' -r
 complete -c shipper -l shutdown-timeout -d 'Longest the drain may take once input ends or a signal arrives; what is still in flight then is counted `shutdown_timeout`' -r

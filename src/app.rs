@@ -22,6 +22,7 @@ use crate::exit_code::Status;
 use crate::outputs::{self, Unopenable};
 use crate::pipeline::{CloseFailure, Counts, DropReason, Pipeline, Reopener};
 use crate::progress::{Events, Progress};
+use crate::redact::Redactor;
 use crate::shutdown::{self, Request, Signal, Signals, Stops};
 use crate::sink::{self, Sink};
 use crate::source::checkpoint::{self, Checkpoint};
@@ -195,11 +196,11 @@ async fn start(
     };
     let sinks = open_sinks(sinks, stops).await?;
     let host = crate::host::name();
-    let pipeline = Pipeline::start(
-        &config.pipeline,
-        Encoder::new(&config.envelope, &host),
-        sinks,
-    );
+    let redactor = Redactor::new(&config.redact).expect("the config bounds the rules");
+    let encoder = Encoder::new(&config.envelope, &host)
+        .with_filter(config.filter.clone())
+        .with_redactor(redactor);
+    let pipeline = Pipeline::start(&config.pipeline, encoder, sinks);
     start_reading(config, pipeline, checkpoint, metrics, started)
 }
 

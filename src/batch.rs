@@ -206,6 +206,14 @@ impl BatchBuilder {
             self.passed.resize(stream + 1, 0);
         }
         self.passed[stream] = end;
+        // Lines passed over settle with a batch: one must go in time,
+        // events or none.
+        self.started.get_or_insert_with(Instant::now);
+    }
+
+    /// Whether lines read but not made events wait to settle.
+    pub(crate) fn has_passed(&self) -> bool {
+        self.passed.iter().any(|&end| end > 0)
     }
 
     /// Adds a gap marker written by `write`.

@@ -640,6 +640,52 @@ pub(crate) struct Args {
     #[arg(long, env = "SHIPPER_GAP_MARKERS", help_heading = "Pipeline")]
     pub gap_markers: bool,
 
+    /// Set aside events below this level (counted `filtered`, reason
+    /// `level`; never dropped).
+    #[arg(long, value_name = "LEVEL", value_parser = offered(&LEVELS, parse_level), env = "SHIPPER_MIN_LEVEL", help_heading = FILTERS)]
+    pub min_level: Option<Level>,
+
+    /// Ship only events whose message matches one of these patterns
+    /// (repeatable; Rust regex syntax).
+    #[arg(long, value_name = "REGEX", env = "SHIPPER_INCLUDE", value_delimiter = '\n', help_heading = FILTERS)]
+    pub include: Vec<String>,
+
+    /// Set aside events whose message matches any of these patterns
+    /// (repeatable).
+    #[arg(long, value_name = "REGEX", env = "SHIPPER_EXCLUDE", value_delimiter = '\n', help_heading = FILTERS)]
+    pub exclude: Vec<String>,
+
+    /// Keep one event in N of each source (the first, then every Nth).
+    #[arg(long, value_name = "N", env = "SHIPPER_SAMPLE", help_heading = FILTERS)]
+    pub sample: Option<u64>,
+
+    /// Ship at most N events a second from each source, with a burst of
+    /// N; the rest are set aside (`N/s` or `N`).
+    #[arg(long, value_name = "N/s", value_parser = parse_rate, env = "SHIPPER_RATE_LIMIT", help_heading = FILTERS)]
+    pub rate_limit: Option<u32>,
+
+    /// What to hide in every line before it ships: `credentials` (secret
+    /// keys' values, tokens and keys by their shapes, private keys, URL
+    /// passwords), `pii` (e-mail addresses, card numbers, IBANs), or
+    /// `none`.
+    #[arg(long, value_enum, value_name = "PRESET", default_value = "credentials", value_delimiter = ',', env = "SHIPPER_REDACT", help_heading = FILTERS)]
+    pub redact: Vec<RedactArg>,
+
+    /// Also hide the value of this key, in JSON members and `key=value`
+    /// pairs, in any case (repeatable).
+    #[arg(long, value_name = "NAME", env = "SHIPPER_REDACT_KEY", value_delimiter = ',', help_heading = FILTERS)]
+    pub redact_key: Vec<String>,
+
+    /// Also hide what this pattern matches: its first group if it has
+    /// one, else the whole match (repeatable).
+    #[arg(long, value_name = "REGEX", env = "SHIPPER_REDACT_PATTERN", value_delimiter = '\n', help_heading = FILTERS)]
+    pub redact_pattern: Vec<String>,
+
+    /// Write a keyed hash of each hidden value (HMAC-SHA256 with this key,
+    /// 16 hex digits) instead of [REDACTED], so equal values still match.
+    #[arg(long, value_name = "KEY", env = "SHIPPER_REDACT_HASH", hide_env_values = true, help_heading = FILTERS)]
+    pub redact_hash: Option<String>,
+
     /// Most events in one batch.
     #[arg(
         long,
@@ -802,6 +848,31 @@ pub(crate) const SYSLOG_FACILITIES: [&str; 24] = [
 
 /// The levels offered to completions (`Level::parse` takes more names).
 const LEVELS: [&str; 5] = ["debug", "info", "warning", "error", "critical"];
+
+/// The help heading of the filter and redaction flags.
+const FILTERS: &str = "Filters and redaction";
+
+/// A redaction preset of `--redact`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RedactArg {
+    /// Secret keys' values, tokens, keys, private keys, URL passwords.
+    Credentials,
+    /// E-mail addresses, card numbers (Luhn), IBANs (checksum).
+    Pii,
+    /// Hide nothing.
+    None,
+}
+
+/// `--rate-limit`: `N/s` or `N`, N at least 1.
+fn parse_rate(text: &str) -> Result<u32, String> {
+    let number = text.trim().strip_suffix("/s").unwrap_or(text.trim());
+    match number.parse::<u32>() {
+        Ok(rate) if rate > 0 => Ok(rate),
+        _ => Err(format!(
+            "'{text}' is not a rate (try `100/s`: events a second, at least 1)"
+        )),
+    }
+}
 
 /// What completions offer after `--sink`.
 const SINK_VALUES: [&str; 6] = ["stdout", "file", "file=", "http=", "nats=", "syslog="];

@@ -306,6 +306,10 @@ fn fields(
         "dropped {}",
         grouped(settled.dropped_total() as f64)
     ));
+    let filtered = settled.filtered.total();
+    if filtered > 0 {
+        fields.push(format!("filtered {}", grouped(filtered as f64)));
+    }
     for (name, sink) in names.iter().zip(&settled.sinks) {
         fields.push(format!(
             "{} {} written {} failed",

@@ -131,6 +131,28 @@ fn prometheus_text(counts: &Counts, names: &[String]) -> String {
         "Events dropped, by reason.",
         &dropped,
     );
+    let filtered: Vec<(String, u64)> = summary
+        .filtered_by_reason
+        .by_reason()
+        .map(|(reason, count)| (format!("{{reason=\"{}\"}}", reason.name()), count))
+        .collect();
+    metric(
+        "filtered_total",
+        "counter",
+        "Events the filters set aside, by reason.",
+        &filtered,
+    );
+    let redacted: Vec<(String, u64)> = summary
+        .redacted_by_rule
+        .by_rule()
+        .map(|(rule, count)| (format!("{{rule=\"{rule}\"}}"), count))
+        .collect();
+    metric(
+        "redacted_total",
+        "counter",
+        "Values redacted, by rule.",
+        &redacted,
+    );
     let fallbacks = summary.parse_fallbacks;
     let fallbacks: Vec<(String, u64)> = [
         ("json", fallbacks.json),
@@ -208,6 +230,7 @@ fn label_value(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::FilterReason;
     use crate::pipeline::{DropReason, IntakeCounts, Settled, SinkCounts};
 
     #[test]
@@ -219,6 +242,8 @@ mod tests {
         settled.processed = 4;
         settled.batches = 2;
         settled.markers = 3;
+        settled.filtered.add(FilterReason::RateLimit, 2);
+        settled.redactions.add("secret_key", 1);
         settled.sinks[0] = SinkCounts {
             written: 19,
             failed: 0,
@@ -233,7 +258,7 @@ mod tests {
             intake: IntakeCounts {
                 blank: 1,
                 joined: 0,
-                submitted: 19,
+                submitted: 21,
                 high_watermark: 3,
                 bytes: 100,
                 queued: 2,
@@ -248,13 +273,13 @@ mod tests {
         summary.inputs.stdin = true;
         assert_eq!(
             summary.to_stats_json(),
-            r#"{"type":"stats","schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","inputs":{"stdin":true,"files":[],"patterns":[]},"lines_read":20,"blank":1,"joined":0,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":7,"queue_capacity":10,"queue_high_watermark":3,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":0,"logfmt":0,"syslog":0,"clf":0},"elapsed_seconds":1.5,"sinks":[{"name":"file=a","written":19,"failed":0,"retried":1,"close_error":null},{"name":"http=b","written":5,"failed":14,"retried":6,"close_error":null}],"checkpoint":null}"#
+            r#"{"type":"stats","schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","inputs":{"stdin":true,"files":[],"patterns":[]},"lines_read":22,"blank":1,"joined":0,"submitted":21,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"filtered":2,"filtered_by_reason":{"level":0,"include":0,"exclude":0,"sample":0,"rate_limit":2},"redacted":1,"redacted_by_rule":{"secret_key":1},"retried":7,"queue_capacity":10,"queue_high_watermark":3,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":0,"logfmt":0,"syslog":0,"clf":0},"elapsed_seconds":1.5,"sinks":[{"name":"file=a","written":19,"failed":0,"retried":1,"close_error":null},{"name":"http=b","written":5,"failed":14,"retried":6,"close_error":null}],"checkpoint":null}"#
         );
         assert_eq!(
             prometheus_text(&counts, &names),
             r#"# HELP shipper_lines_read_total Lines read, blank ones included.
 # TYPE shipper_lines_read_total counter
-shipper_lines_read_total 20
+shipper_lines_read_total 22
 # HELP shipper_blank_total Blank lines, never events.
 # TYPE shipper_blank_total counter
 shipper_blank_total 1
@@ -263,7 +288,7 @@ shipper_blank_total 1
 shipper_joined_total 0
 # HELP shipper_submitted_total Events that entered the pipeline.
 # TYPE shipper_submitted_total counter
-shipper_submitted_total 19
+shipper_submitted_total 21
 # HELP shipper_processed_total Events every sink accepted.
 # TYPE shipper_processed_total counter
 shipper_processed_total 4
@@ -274,6 +299,16 @@ shipper_dropped_total{reason="invalid"} 2
 shipper_dropped_total{reason="sink_error"} 3
 shipper_dropped_total{reason="shutdown_timeout"} 4
 shipper_dropped_total{reason="shutdown"} 5
+# HELP shipper_filtered_total Events the filters set aside, by reason.
+# TYPE shipper_filtered_total counter
+shipper_filtered_total{reason="level"} 0
+shipper_filtered_total{reason="include"} 0
+shipper_filtered_total{reason="exclude"} 0
+shipper_filtered_total{reason="sample"} 0
+shipper_filtered_total{reason="rate_limit"} 2
+# HELP shipper_redacted_total Values redacted, by rule.
+# TYPE shipper_redacted_total counter
+shipper_redacted_total{rule="secret_key"} 1
 # HELP shipper_parse_fallbacks_total Lines read as plain text, by the format they were not in.
 # TYPE shipper_parse_fallbacks_total counter
 shipper_parse_fallbacks_total{format="json"} 0

@@ -13,7 +13,9 @@ use crate::config::{Input, ReadMode};
 use crate::diagnostics::{escape, shown};
 use crate::envelope::{Fallbacks, timestamp};
 use crate::files::{self, Kind};
+use crate::filter::Filtered;
 use crate::pipeline::{Counts, Dropped, SinkCounts};
+use crate::redact::Redactions;
 use crate::source::checkpoint::Checkpoint;
 
 /// The shape of the JSON form (docs/summary.md). Raised only when a field
@@ -99,6 +101,14 @@ pub(crate) struct Summary {
     pub dropped: u64,
     /// Dropped events by reason; every reason is present, zero or not.
     pub dropped_by_reason: Dropped,
+    /// Events the user's own filters set aside, each for one reason.
+    pub filtered: u64,
+    /// Filtered events by reason; every reason is present, zero or not.
+    pub filtered_by_reason: Filtered,
+    /// Values redacted, whatever the rule.
+    pub redacted: u64,
+    /// Values redacted by rule; every rule of the run, zero or not.
+    pub redacted_by_rule: Redactions,
     /// Writes repeated after a failure, over all sinks.
     pub retried: u64,
     /// Events the queue holds at most.
@@ -253,6 +263,10 @@ impl Summary {
             processed: settled.processed,
             dropped: settled.dropped_total(),
             dropped_by_reason: settled.dropped,
+            filtered: settled.filtered.total(),
+            filtered_by_reason: settled.filtered,
+            redacted: settled.redactions.total(),
+            redacted_by_rule: settled.redactions.clone(),
             retried: settled.retried(),
             queue_capacity: counts.queue_capacity,
             queue_high_watermark: counts.intake.high_watermark,
@@ -293,6 +307,7 @@ impl Summary {
         if !reasons.is_empty() {
             let _ = write!(text, " ({reasons})");
         }
+        self.write_filtered(&mut text);
         let _ = write!(
             text,
             ", {} retried of {} lines read; queue high-water {}/{}; {} batch{} in {:.2}s ({} lines/s)",
@@ -313,6 +328,7 @@ impl Summary {
                 self.parse_fallbacks.to_text()
             );
         }
+        self.write_redacted(&mut text);
         if let Some(signal) = self.stopped_by {
             let _ = write!(text, "; stopped by {signal}");
         }
@@ -346,6 +362,49 @@ impl Summary {
             .map(|(reason, count)| format!("{} {count}", reason.name()))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// `, 3 filtered (level 2, sample 1)`, when any event was.
+    fn write_filtered(&self, text: &mut String) {
+        if self.filtered == 0 {
+            return;
+        }
+        let reasons: Vec<String> = self
+            .filtered_by_reason
+            .by_reason()
+            .filter(|(_, count)| *count > 0)
+            .map(|(reason, count)| format!("{} {count}", reason.name()))
+            .collect();
+        let _ = write!(
+            text,
+            ", {} filtered ({})",
+            self.filtered,
+            reasons.join(", ")
+        );
+    }
+
+    /// `; 4 values redacted (secret_key 3, jwt 1)`, when any was.
+    fn write_redacted(&self, text: &mut String) {
+        if self.redacted == 0 {
+            return;
+        }
+        let rules: Vec<String> = self
+            .redacted_by_rule
+            .by_rule()
+            .filter(|(_, count)| *count > 0)
+            .map(|(rule, count)| format!("{rule} {count}"))
+            .collect();
+        let values = if self.redacted == 1 {
+            "value"
+        } else {
+            "values"
+        };
+        let _ = write!(
+            text,
+            "; {} {values} redacted ({})",
+            self.redacted,
+            rules.join(", ")
+        );
     }
 
     /// Makes sure the summary can be written to `path` before the run
@@ -411,6 +470,10 @@ impl Serialize for InForm<'_> {
         map.serialize_entry("processed", &summary.processed)?;
         map.serialize_entry("dropped", &summary.dropped)?;
         map.serialize_entry("dropped_by_reason", &summary.dropped_by_reason)?;
+        map.serialize_entry("filtered", &summary.filtered)?;
+        map.serialize_entry("filtered_by_reason", &summary.filtered_by_reason)?;
+        map.serialize_entry("redacted", &summary.redacted)?;
+        map.serialize_entry("redacted_by_rule", &summary.redacted_by_rule)?;
         map.serialize_entry("retried", &summary.retried)?;
         map.serialize_entry("queue_capacity", &summary.queue_capacity)?;
         map.serialize_entry("queue_high_watermark", &summary.queue_high_watermark)?;
@@ -453,6 +516,7 @@ pub(crate) fn grouped(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::FilterReason;
     use crate::pipeline::{DropReason, IntakeCounts, Settled};
 
     fn counts() -> Counts {
@@ -478,6 +542,7 @@ mod tests {
                     failed: 1,
                     retried: 0,
                 }],
+                ..Settled::default()
             },
             queue_capacity: 100,
         }
@@ -499,7 +564,11 @@ mod tests {
             syslog: 3,
             clf: 4,
         };
-        counts.intake.submitted = 19;
+        counts.settled.filtered.add(FilterReason::Level, 1);
+        counts.settled.filtered.add(FilterReason::Sample, 2);
+        counts.settled.redactions.add("secret_key", 3);
+        counts.settled.redactions.add("jwt", 0);
+        counts.intake.submitted = 22;
         counts.settled.sinks.push(SinkCounts {
             written: 5,
             failed: 14,
@@ -525,11 +594,11 @@ mod tests {
         };
         assert_eq!(
             summary.to_json(),
-            r#"{"schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","ended_at":"2025-12-01T01:02:05.457Z","inputs":{"stdin":false,"files":[],"patterns":["logs/*.log"]},"lines_read":23,"blank":4,"joined":0,"submitted":19,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"retried":6,"queue_capacity":100,"queue_high_watermark":7,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":1,"logfmt":2,"syslog":3,"clf":4},"elapsed_seconds":2.0,"drain_seconds":0.5,"sinks":[{"name":"file=x","written":7,"failed":1,"retried":0,"close_error":null},{"name":"http=h","written":5,"failed":14,"retried":6,"close_error":"EIO"}],"checkpoint":null,"stopped_by":"SIGTERM","exit_code":143}"#
+            r#"{"schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","ended_at":"2025-12-01T01:02:05.457Z","inputs":{"stdin":false,"files":[],"patterns":["logs/*.log"]},"lines_read":26,"blank":4,"joined":0,"submitted":22,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"filtered":3,"filtered_by_reason":{"level":1,"include":0,"exclude":0,"sample":2,"rate_limit":0},"redacted":3,"redacted_by_rule":{"secret_key":3,"jwt":0},"retried":6,"queue_capacity":100,"queue_high_watermark":7,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":1,"logfmt":2,"syslog":3,"clf":4},"elapsed_seconds":2.0,"drain_seconds":0.5,"sinks":[{"name":"file=x","written":7,"failed":1,"retried":0,"close_error":null},{"name":"http=h","written":5,"failed":14,"retried":6,"close_error":"EIO"}],"checkpoint":null,"stopped_by":"SIGTERM","exit_code":143}"#
         );
         assert_eq!(
             summary.to_text(false),
-            "shipper: 4 processed, 15 dropped (queue_full 1, invalid 2, sink_error 3, shutdown_timeout 4, shutdown 5), 6 retried of 23 lines read; queue high-water 7/100; 2 batches in 2.00s (12 lines/s); 10 read as plain text (not json 1, not logfmt 2, not syslog 3, not clf 4); stopped by SIGTERM\nshipper: sink file=x wrote 7, failed 1\nshipper: sink http=h wrote 5, failed 14, close failed: EIO"
+            "shipper: 4 processed, 15 dropped (queue_full 1, invalid 2, sink_error 3, shutdown_timeout 4, shutdown 5), 3 filtered (level 1, sample 2), 6 retried of 26 lines read; queue high-water 7/100; 2 batches in 2.00s (13 lines/s); 10 read as plain text (not json 1, not logfmt 2, not syslog 3, not clf 4); 3 values redacted (secret_key 3); stopped by SIGTERM\nshipper: sink file=x wrote 7, failed 1\nshipper: sink http=h wrote 5, failed 14, close failed: EIO"
         );
     }
 

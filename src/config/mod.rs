@@ -3,6 +3,7 @@
 mod checks;
 mod envelope;
 pub(crate) mod file;
+mod filters;
 pub(crate) mod http;
 pub(crate) mod nats;
 pub(crate) mod retry;
@@ -40,6 +41,10 @@ pub(crate) struct Config {
     pub envelope: EnvelopeConfig,
     /// Queue, batching and shutdown settings.
     pub pipeline: PipelineConfig,
+    /// Which events the user's own rules set aside.
+    pub filter: crate::filter::FilterConfig,
+    /// What is hidden in every line.
+    pub redact: crate::redact::RedactConfig,
     /// Sinks in command-line order (the order they open; they close in reverse).
     pub sinks: Vec<SinkSpec>,
     /// Rotation settings shared by every file sink.
@@ -206,6 +211,8 @@ impl Config {
         })?;
         let pipeline = pipeline(&args)?;
         let envelope = envelope::config(&args)?;
+        let filter = filters::filters(&args)?;
+        let redact = filters::redaction(&args)?;
         let file = file::options(&args)?;
         let retry = retry::policy(&args)?;
         let http = http::options(&args, &sinks::http_urls(&sinks), retry)?;
@@ -224,6 +231,8 @@ impl Config {
             split,
             envelope,
             pipeline,
+            filter,
+            redact,
             sinks,
             file,
             http,

@@ -22,13 +22,15 @@ pub(crate) mod timestamp;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use serde_json::json;
 
 use crate::config::{EnvelopeConfig, EnvelopeMode, Format};
 use crate::diagnostics;
+use crate::filter::{Filter, FilterConfig, FilterReason};
 use crate::level::{Finer, Level};
+use crate::redact::Redactor;
 use conventions::Names;
 use dates::Clock;
 use edge::{Edge, Repaired};
@@ -127,6 +129,19 @@ pub(crate) struct Encoder {
     told_no_message: bool,
     /// Lines read as plain text since last taken.
     fallbacks: Fallbacks,
+    /// The user's filters, when any is set.
+    filter: Option<Filter>,
+    /// What hides secrets in each line before it is read, when on.
+    redactor: Option<Redactor>,
+}
+
+/// What became of a line that was not rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoded {
+    /// Its event was written.
+    Written,
+    /// A filter set it aside: nothing was written.
+    Filtered(FilterReason),
 }
 
 /// How a line's level is read, for the encoder and for intake (where
@@ -222,6 +237,31 @@ impl Encoder {
             },
             told_no_message: false,
             fallbacks: Fallbacks::default(),
+            filter: None,
+            redactor: None,
+        }
+    }
+
+    /// Applies `filters` to each event before it is written.
+    pub(crate) fn with_filter(mut self, filters: FilterConfig) -> Encoder {
+        self.filter = filters.is_active().then(|| Filter::new(filters));
+        self
+    }
+
+    /// Hides what `redactor` finds in each line before it is read.
+    pub(crate) fn with_redactor(mut self, redactor: Redactor) -> Encoder {
+        self.redactor = redactor.is_on().then_some(redactor);
+        self
+    }
+
+    /// The values redacted by each rule since the last call, by name.
+    pub(crate) fn take_redactions(&mut self) -> Vec<(&str, u64)> {
+        match &mut self.redactor {
+            Some(redactor) => {
+                let counts = redactor.take_counts();
+                redactor.names().zip(counts).collect()
+            }
+            None => Vec::new(),
         }
     }
 
@@ -233,19 +273,27 @@ impl Encoder {
     /// Writes `line`'s event into `out` (without a newline). A rejected
     /// line writes nothing useful (the caller discards `out`'s new bytes)
     /// and is reported on stderr.
-    pub(crate) fn encode(&mut self, line: &LineRef, out: &mut Vec<u8>) -> Result<(), Invalid> {
+    pub(crate) fn encode(&mut self, line: &LineRef, out: &mut Vec<u8>) -> Result<Encoded, Invalid> {
+        let redacted = match &mut self.redactor {
+            Some(redactor) => redactor.redact(line.bytes, line.cut_from.is_some()),
+            None => Cow::Borrowed(line.bytes),
+        };
+        let line = &LineRef {
+            bytes: &redacted,
+            ..*line
+        };
         match self.mode {
             EnvelopeMode::Raw => {
+                if let Some(reason) = self.filter_raw(line) {
+                    return Ok(Encoded::Filtered(reason));
+                }
                 out.extend_from_slice(line.bytes);
                 if let Some(length) = line.cut_from {
                     report_repair(line, self.mode, format!("cut a line of {length} bytes"));
                 }
-                Ok(())
+                Ok(Encoded::Written)
             }
-            EnvelopeMode::BestEffort => {
-                self.encode_best_effort(line, out);
-                Ok(())
-            }
+            EnvelopeMode::BestEffort => Ok(self.encode_best_effort(line, out)),
             EnvelopeMode::Strict => self.encode_strict(line, out).inspect_err(|invalid| {
                 diagnostics::warn("envelope", "invalid_line", || {
                     (
@@ -257,7 +305,29 @@ impl Encoder {
         }
     }
 
-    fn encode_strict(&mut self, line: &LineRef, out: &mut Vec<u8>) -> Result<(), Invalid> {
+    /// Why the filters set a `--raw` line aside: its level is read only
+    /// for `--min-level`, and the whole line is its message.
+    fn filter_raw(&mut self, line: &LineRef) -> Option<FilterReason> {
+        let filter = self.filter.as_mut()?;
+        let level = match filter.config().min_level {
+            Some(_) => self.levels.of(line.bytes),
+            None => Level::Info,
+        };
+        let message = || String::from_utf8_lossy(line.bytes).into_owned();
+        filter.check(level, message, line.source, Instant::now)
+    }
+
+    /// Why the filters set `event` aside, if they do.
+    fn filter_event(&mut self, event: &Event, line: &LineRef) -> Option<FilterReason> {
+        let filter = self.filter.as_mut()?;
+        let message = || match &event.message {
+            Message::Json(raw) => serde_json::from_str(raw.get()).unwrap_or_default(),
+            Message::Text(text) => text.clone().into_owned(),
+        };
+        filter.check(event.level, message, line.source, Instant::now)
+    }
+
+    fn encode_strict(&mut self, line: &LineRef, out: &mut Vec<u8>) -> Result<Encoded, Invalid> {
         if let Some(length) = line.cut_from {
             return Err(Invalid::TooLong {
                 length,
@@ -270,8 +340,8 @@ impl Encoder {
             self.clock.set_now(timestamp::millis(line.read_at));
             let parsed = read_text(format, text, &self.clock, self.levels.guess)
                 .map_err(|NotInFormat(format)| Invalid::NotInFormat(format.name()))?;
-            self.write(&Event::from_parsed(parsed, Repairs::default()), line, out);
-            return Ok(());
+            let event = Event::from_parsed(parsed, Repairs::default());
+            return Ok(self.write(&event, line, out));
         }
         let members = fields::parse_object(text).map_err(|err| match err {
             NotObject::NotJson(message) => Invalid::NotJson(message),
@@ -281,11 +351,10 @@ impl Encoder {
                 .map_or(Invalid::NotObject, |&edge| Invalid::Unreadable(edge)),
         })?;
         let event = Event::from_members(members, &self.levels.names, true, Repairs::default())?;
-        self.write(&event, line, out);
-        Ok(())
+        Ok(self.write(&event, line, out))
     }
 
-    fn encode_best_effort(&mut self, line: &LineRef, out: &mut Vec<u8>) {
+    fn encode_best_effort(&mut self, line: &LineRef, out: &mut Vec<u8>) -> Encoded {
         let bytes = match line.cut_from {
             Some(_) => trim_partial_char(line.bytes),
             None => line.bytes,
@@ -348,10 +417,19 @@ impl Encoder {
                 )
             });
         }
-        self.write(&event, line, out);
+        self.write(&event, line, out)
     }
 
-    fn write(&mut self, event: &Event, line: &LineRef, out: &mut Vec<u8>) {
+    /// Writes the event, unless a filter sets it aside.
+    fn write(&mut self, event: &Event, line: &LineRef, out: &mut Vec<u8>) -> Encoded {
+        if let Some(reason) = self.filter_event(event, line) {
+            return Encoded::Filtered(reason);
+        }
+        self.write_event(event, line, out);
+        Encoded::Written
+    }
+
+    fn write_event(&mut self, event: &Event, line: &LineRef, out: &mut Vec<u8>) {
         if self.source.0 != line.source {
             let mut json = Vec::new();
             write_str(&mut json, line.source);

@@ -83,6 +83,11 @@ fn drive_blocking(
     let mut reopened = between.reopens.load(Ordering::SeqCst);
     let mut failed = false;
     while let Some(batch) = batches.blocking_recv() {
+        if batch.len() == 0 {
+            // Only lines passed over: nothing to write, positions to settle.
+            ledger.settle(&batch, index, 0);
+            continue;
+        }
         reopen_if_asked(sink.as_mut(), between, &mut reopened);
         let outcome = sink.write_batch(&batch);
         settle(sink.name(), index, &batch, outcome, &ledger);
@@ -120,6 +125,11 @@ async fn drive_network(
     ledger: Arc<Ledger>,
 ) -> Box<dyn NetworkSink> {
     while let Some(batch) = batches.recv().await {
+        if batch.len() == 0 {
+            // Only lines passed over: nothing to write, positions to settle.
+            ledger.settle(&batch, index, 0);
+            continue;
+        }
         let outcome = sink.write(&batch, &|| ledger.retried(index, 1)).await;
         settle(sink.name(), index, &batch, outcome, &ledger);
     }

@@ -1,5 +1,6 @@
 //! The counters every summary is read from, and the rule that each event
-//! is settled exactly once: processed, or dropped with one reason.
+//! is settled exactly once: processed, dropped with one reason, or
+//! filtered with one reason.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -10,6 +11,8 @@ use super::dropped::{DropReason, Dropped};
 use crate::batch::Batch;
 use crate::chunk::Stream;
 use crate::envelope::Fallbacks;
+use crate::filter::Filtered;
+use crate::redact::Redactions;
 
 /// What one sink did with the events handed to it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -31,6 +34,10 @@ pub(crate) struct Settled {
     pub processed: u64,
     /// Events dropped, by reason.
     pub dropped: Dropped,
+    /// Events the user's own filters set aside, by reason.
+    pub filtered: Filtered,
+    /// Values redacted, by rule.
+    pub redactions: Redactions,
     /// Batches formed by the worker.
     pub batches: u64,
     /// Gap markers written into the stream.
@@ -127,6 +134,23 @@ impl Ledger {
         }
     }
 
+    /// Events the filters set aside, by reason.
+    pub(crate) fn filter_events(&self, filtered: &Filtered) {
+        if filtered.total() > 0 {
+            self.update(|settled| settled.filtered.merge(filtered));
+        }
+    }
+
+    /// Values redacted by each rule named (every rule of the run is
+    /// listed, zero or not).
+    pub(crate) fn redacted<'n>(&self, counts: impl Iterator<Item = (&'n str, u64)>) {
+        self.update(|settled| {
+            for (name, count) in counts {
+                settled.redactions.add(name, count);
+            }
+        });
+    }
+
     /// Lines intake read as the pipeline stopped and the queue refused:
     /// counted even after a seal, since they were never in flight.
     pub(crate) fn refuse(&self, count: u64) {
@@ -185,7 +209,8 @@ impl Ledger {
         }
         inner.sealed = true;
         let settled = &mut inner.settled;
-        let in_flight = submitted.saturating_sub(settled.processed + settled.dropped_total());
+        let settled_before = settled.processed + settled.dropped_total() + settled.filtered.total();
+        let in_flight = submitted.saturating_sub(settled_before);
         settled.dropped.add(reason, in_flight);
         in_flight
     }

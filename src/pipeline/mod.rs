@@ -81,8 +81,14 @@ pub(crate) struct CloseFailure {
 
 impl Pipeline {
     /// Starts the worker and one task per sink. Must run inside a runtime.
-    pub(crate) fn start(config: &PipelineConfig, encoder: Encoder, sinks: Vec<Sink>) -> Pipeline {
+    pub(crate) fn start(
+        config: &PipelineConfig,
+        mut encoder: Encoder,
+        sinks: Vec<Sink>,
+    ) -> Pipeline {
         let ledger = Arc::new(Ledger::new(sinks.len()));
+        // Every redaction rule of the run is counted, zero or not.
+        ledger.redacted(encoder.take_redactions().into_iter());
         let queue = Arc::new(Queue::new(
             config.queue_capacity,
             config.queue_max_bytes,

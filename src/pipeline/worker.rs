@@ -12,7 +12,8 @@ use super::ledger::Ledger;
 use super::queue::Queue;
 use crate::batch::{Batch, BatchBuilder};
 use crate::chunk::Chunk;
-use crate::envelope::{Encoder, Gap, LineRef};
+use crate::envelope::{Encoded, Encoder, Gap, LineRef};
+use crate::filter::Filtered;
 
 pub(crate) struct Worker {
     pub queue: Arc<Queue>,
@@ -53,30 +54,34 @@ impl Worker {
         }
         self.gap.queue_full += self.queue.take_trailing_gap();
         self.mark_gap();
-        if !self.builder.is_empty() {
+        if !self.builder.is_empty() || self.builder.has_passed() {
             self.dispatch().await;
         }
     }
 
-    /// Envelopes one line into the batch; `false` when it was rejected.
-    /// After a gap, the marker goes in first, once the line is known to
-    /// ship: one marker tells a whole run of drops.
-    fn ship(&mut self, line: &LineRef, end: u64) -> bool {
+    /// Envelopes one line into the batch. After a gap, the marker goes in
+    /// first, once the line is known to ship: one marker tells a whole run
+    /// of drops.
+    fn ship(&mut self, line: &LineRef, end: u64) -> Shipped {
         let encoder = &mut self.encoder;
+        let mut shipped = Shipped::Invalid;
         if !self.gap_markers || self.gap.total() == 0 {
-            return self
-                .builder
-                .push(end, |out| encoder.encode(line, out).is_ok());
+            self.builder.push(end, |out| {
+                shipped = Shipped::of(encoder.encode(line, out));
+                shipped == Shipped::Event
+            });
+            return shipped;
         }
         let mut event = Vec::new();
-        if encoder.encode(line, &mut event).is_err() {
-            return false;
+        shipped = Shipped::of(encoder.encode(line, &mut event));
+        if shipped == Shipped::Event {
+            self.mark_gap();
+            self.builder.push(end, |out| {
+                out.extend_from_slice(&event);
+                true
+            });
         }
-        self.mark_gap();
-        self.builder.push(end, |out| {
-            out.extend_from_slice(&event);
-            true
-        })
+        shipped
     }
 
     /// Writes a marker for the events dropped since the last one, if any
@@ -93,9 +98,11 @@ impl Worker {
     }
 
     /// Envelopes a chunk's lines, sending each batch as it fills. A
-    /// rejected line is counted at once, before any wait for a sink.
+    /// rejected line is counted at once, before any wait for a sink; a
+    /// filtered one with the chunk's others, and so are redactions.
     async fn take_in(&mut self, chunk: &Chunk) {
         self.builder.reading(&chunk.stream);
+        let mut filtered = Filtered::default();
         for span in &chunk.spans {
             let line = LineRef {
                 bytes: chunk.line(span),
@@ -104,16 +111,36 @@ impl Worker {
                 cut_from: span.cut_from,
                 lines: span.lines,
             };
-            if !self.ship(&line, span.end) {
-                self.builder.pass(span.end);
-                self.ledger.drop_events(DropReason::Invalid, 1);
-                if self.gap_markers {
-                    self.gap.invalid += 1;
+            match self.ship(&line, span.end) {
+                Shipped::Event if self.builder.is_full() => {
+                    self.settle_filtered(&mut filtered);
+                    self.dispatch().await;
+                    self.builder.reading(&chunk.stream);
                 }
-            } else if self.builder.is_full() {
-                self.dispatch().await;
-                self.builder.reading(&chunk.stream);
+                Shipped::Event => {}
+                Shipped::Filtered(reason) => {
+                    self.builder.pass(span.end);
+                    filtered.add(reason, 1);
+                }
+                Shipped::Invalid => {
+                    self.builder.pass(span.end);
+                    self.ledger.drop_events(DropReason::Invalid, 1);
+                    if self.gap_markers {
+                        self.gap.invalid += 1;
+                    }
+                }
             }
+        }
+        self.settle_filtered(&mut filtered);
+    }
+
+    /// Counts the events filtered, the values redacted and the lines read
+    /// as plain text so far.
+    fn settle_filtered(&mut self, filtered: &mut Filtered) {
+        self.ledger.filter_events(&std::mem::take(filtered));
+        let redactions = self.encoder.take_redactions();
+        if redactions.iter().any(|(_, count)| *count > 0) {
+            self.ledger.redacted(redactions.into_iter());
         }
         let fallbacks = self.encoder.take_fallbacks();
         if fallbacks.total() > 0 {
@@ -122,15 +149,40 @@ impl Worker {
     }
 
     /// Hands the batch to every sink, waiting while a sink is still busy
-    /// with earlier batches: that wait is what fills the queue.
+    /// with earlier batches: that wait is what fills the queue. A batch of
+    /// no events (only lines filtered or rejected) goes too, so their
+    /// positions settle in order, but is not counted as a batch.
     async fn dispatch(&mut self) {
         let batch = Arc::new(self.builder.take(self.sinks.len()));
-        self.ledger.batch_formed(&batch);
+        if batch.len() > 0 {
+            self.ledger.batch_formed(&batch);
+        }
         for (index, sink) in self.sinks.iter().enumerate() {
             if sink.send(Arc::clone(&batch)).await.is_err() {
                 // The sink's task is gone; it wrote none of this batch.
                 self.ledger.settle(&batch, index, 0);
             }
+        }
+    }
+}
+
+/// What became of one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shipped {
+    /// Its event is in the batch.
+    Event,
+    /// A filter set it aside.
+    Filtered(crate::filter::FilterReason),
+    /// Strict mode rejected it.
+    Invalid,
+}
+
+impl Shipped {
+    fn of(encoded: Result<Encoded, crate::envelope::Invalid>) -> Shipped {
+        match encoded {
+            Ok(Encoded::Written) => Shipped::Event,
+            Ok(Encoded::Filtered(reason)) => Shipped::Filtered(reason),
+            Err(_) => Shipped::Invalid,
         }
     }
 }

@@ -156,23 +156,32 @@ pub fn read_summary(path: &Path) -> Value {
     summary
 }
 
-/// `submitted == processed + dropped`, `dropped` is the sum of its
-/// reasons, the high-water mark is within the capacity, and every line
-/// read is an event, blank, or joined into an event before it.
+/// `submitted == processed + dropped + filtered`, `dropped` and
+/// `filtered` are each the sum of their reasons, the high-water mark is
+/// within the capacity, and every line read is an event, blank, or joined
+/// into an event before it.
 pub fn assert_invariant(summary: &Value) {
     let n = |key: &str| {
         summary[key]
             .as_u64()
             .unwrap_or_else(|| panic!("{key} in {summary}"))
     };
-    assert_eq!(n("submitted"), n("processed") + n("dropped"), "{summary}");
-    let reasons: u64 = summary["dropped_by_reason"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|count| count.as_u64().unwrap())
-        .sum();
-    assert_eq!(n("dropped"), reasons, "{summary}");
+    assert_eq!(
+        n("submitted"),
+        n("processed") + n("dropped") + n("filtered"),
+        "{summary}"
+    );
+    let sum = |key: &str| -> u64 {
+        summary[key]
+            .as_object()
+            .unwrap_or_else(|| panic!("{key} in {summary}"))
+            .values()
+            .map(|count| count.as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(n("dropped"), sum("dropped_by_reason"), "{summary}");
+    assert_eq!(n("filtered"), sum("filtered_by_reason"), "{summary}");
+    assert_eq!(n("redacted"), sum("redacted_by_rule"), "{summary}");
     assert!(
         n("queue_high_watermark") <= n("queue_capacity"),
         "{summary}"

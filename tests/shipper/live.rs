@@ -48,7 +48,7 @@ fn stats_lines_come_at_the_interval_and_parse_as_json() {
 }
 
 /// The body of `GET /metrics` at `port`.
-fn scrape(port: u16) -> Option<String> {
+pub fn scrape(port: u16) -> Option<String> {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -59,7 +59,7 @@ fn scrape(port: u16) -> Option<String> {
     head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
 }
 
-fn sample(body: &str, name: &str) -> Option<u64> {
+pub fn sample(body: &str, name: &str) -> Option<u64> {
     body.lines()
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }

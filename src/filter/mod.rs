@@ -1,0 +1,255 @@
+//! The user's own rules for which events ship (`--min-level`, `--include`,
+//! `--exclude`, `--sample`, `--rate-limit`), and the count of the events
+//! they set aside, by reason. Filtered is not dropped: an event set aside
+//! was not lost against anyone's wish, so it never makes the exit status 3.
+
+mod reasons;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use regex::RegexSet;
+
+use crate::level::Level;
+pub(crate) use reasons::{FilterReason, Filtered};
+
+/// The filters a run applies, as the flags gave them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FilterConfig {
+    /// Events below this level are set aside.
+    pub min_level: Option<Level>,
+    /// An event ships only if its message matches one of these (if any).
+    pub include: Option<RegexSet>,
+    /// An event whose message matches one of these is set aside.
+    pub exclude: Option<RegexSet>,
+    /// Keep one event in this many, per source.
+    pub sample: Option<u64>,
+    /// Most events a second, per source, with a burst of as many.
+    pub rate_limit: Option<u32>,
+}
+
+impl FilterConfig {
+    /// Whether any filter is set: without one, nothing is looked at.
+    pub(crate) fn is_active(&self) -> bool {
+        self.min_level.is_some()
+            || self.include.is_some()
+            || self.exclude.is_some()
+            || self.sample.is_some()
+            || self.rate_limit.is_some()
+    }
+
+    /// Whether the filters read the message.
+    pub(crate) fn reads_message(&self) -> bool {
+        self.include.is_some() || self.exclude.is_some()
+    }
+}
+
+/// Applies the filters, event by event, keeping each source's count for
+/// sampling and its bucket for the rate limit.
+#[derive(Debug, Default)]
+pub(crate) struct Filter {
+    config: FilterConfig,
+    sources: HashMap<String, SourceState>,
+}
+
+/// What the sampling and the rate limit remember of one source.
+#[derive(Debug)]
+struct SourceState {
+    /// Events that reached sampling so far.
+    seen: u64,
+    /// Events the bucket still allows now (a burst of the rate at most).
+    tokens: f64,
+    /// When the bucket was last filled.
+    filled: Instant,
+}
+
+impl Filter {
+    pub(crate) fn new(config: FilterConfig) -> Filter {
+        Filter {
+            config,
+            sources: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &FilterConfig {
+        &self.config
+    }
+
+    /// Why the event from `source`, at `level`, with `message`, is set
+    /// aside; `None` when it ships. `message` is read only when an include
+    /// or exclude pattern needs it.
+    pub(crate) fn check(
+        &mut self,
+        level: Level,
+        message: impl FnOnce() -> String,
+        source: &str,
+        now: impl FnOnce() -> Instant,
+    ) -> Option<FilterReason> {
+        let config = &self.config;
+        if config.min_level.is_some_and(|min| level < min) {
+            return Some(FilterReason::Level);
+        }
+        if config.reads_message() {
+            let message = message();
+            if config
+                .include
+                .as_ref()
+                .is_some_and(|include| !include.is_match(&message))
+            {
+                return Some(FilterReason::Include);
+            }
+            if config
+                .exclude
+                .as_ref()
+                .is_some_and(|exclude| exclude.is_match(&message))
+            {
+                return Some(FilterReason::Exclude);
+            }
+        }
+        if config.sample.is_none() && config.rate_limit.is_none() {
+            return None;
+        }
+        let (sample, rate) = (config.sample, config.rate_limit);
+        let now = now();
+        let state = self.state(source, now);
+        if let Some(every) = sample {
+            state.seen += 1;
+            // The first of every `every` events ships: deterministic.
+            if !(state.seen - 1).is_multiple_of(every) {
+                return Some(FilterReason::Sample);
+            }
+        }
+        if let Some(rate) = rate
+            && !state.take_token(rate, now)
+        {
+            return Some(FilterReason::RateLimit);
+        }
+        None
+    }
+
+    fn state(&mut self, source: &str, now: Instant) -> &mut SourceState {
+        if !self.sources.contains_key(source) {
+            let burst = f64::from(self.config.rate_limit.unwrap_or(0));
+            self.sources.insert(
+                source.to_owned(),
+                SourceState {
+                    seen: 0,
+                    tokens: burst,
+                    filled: now,
+                },
+            );
+        }
+        self.sources.get_mut(source).expect("inserted above")
+    }
+}
+
+impl SourceState {
+    /// Refills the bucket for the time since it was last filled (never
+    /// past a burst of `rate`), then takes one event's token if there is
+    /// one.
+    fn take_token(&mut self, rate: u32, now: Instant) -> bool {
+        let rate = f64::from(rate);
+        let elapsed = now.saturating_duration_since(self.filled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(rate);
+        self.filled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn filter(config: FilterConfig) -> Filter {
+        Filter::new(config)
+    }
+
+    fn set(patterns: &[&str]) -> Option<RegexSet> {
+        Some(RegexSet::new(patterns).unwrap())
+    }
+
+    #[test]
+    fn the_first_rule_that_sets_an_event_aside_is_its_reason() {
+        let mut filter = filter(FilterConfig {
+            min_level: Some(Level::Info),
+            include: set(&["login", "logout"]),
+            exclude: set(&["health"]),
+            ..FilterConfig::default()
+        });
+        let now = Instant::now();
+        let mut check = |level, message: &str| filter.check(level, || message.into(), "s", || now);
+        assert_eq!(check(Level::Debug, "login"), Some(FilterReason::Level));
+        assert_eq!(check(Level::Info, "started"), Some(FilterReason::Include));
+        assert_eq!(
+            check(Level::Error, "login health"),
+            Some(FilterReason::Exclude)
+        );
+        assert_eq!(check(Level::Warning, "logout"), None);
+    }
+
+    #[test]
+    fn sampling_keeps_the_first_of_every_n_per_source() {
+        let mut filter = filter(FilterConfig {
+            sample: Some(3),
+            ..FilterConfig::default()
+        });
+        let now = Instant::now();
+        let kept = |filter: &mut Filter, source| {
+            (0..9)
+                .filter(|_| {
+                    filter
+                        .check(Level::Info, String::new, source, || now)
+                        .is_none()
+                })
+                .count()
+        };
+        assert_eq!(kept(&mut filter, "a"), 3);
+        assert_eq!(kept(&mut filter, "b"), 3, "each source samples apart");
+    }
+
+    #[test]
+    fn the_rate_limit_allows_a_burst_then_the_rate() {
+        let mut filter = filter(FilterConfig {
+            rate_limit: Some(4),
+            ..FilterConfig::default()
+        });
+        let start = Instant::now();
+        let mut shipped = |at: Instant, source| {
+            (0..10)
+                .filter(|_| {
+                    filter
+                        .check(Level::Info, String::new, source, || at)
+                        .is_none()
+                })
+                .count()
+        };
+        assert_eq!(shipped(start, "a"), 4, "a burst of the rate");
+        assert_eq!(shipped(start, "b"), 4, "each source has its own bucket");
+        assert_eq!(shipped(start + Duration::from_millis(500), "a"), 2);
+        assert_eq!(
+            shipped(start + Duration::from_secs(60), "a"),
+            4,
+            "never more than a burst"
+        );
+    }
+
+    #[test]
+    fn no_filter_reads_nothing() {
+        let mut filter = filter(FilterConfig::default());
+        assert!(!filter.config().is_active());
+        let reason = filter.check(
+            Level::Debug,
+            || panic!("the message is not read"),
+            "s",
+            Instant::now,
+        );
+        assert_eq!(reason, None);
+    }
+}
