@@ -39,6 +39,8 @@ pub fn program(name: &str) -> PathBuf {
             let package = match name {
                 "syslog-ng" => "syslog-ng-core",
                 "script" => "bsdutils",
+                "node" => "nodejs",
+                "java" | "javac" => "default-jdk-headless",
                 other => other,
             };
             panic!(
