@@ -19,6 +19,7 @@ mod filter;
 mod host;
 mod level;
 mod manual;
+mod multiline;
 mod outputs;
 mod pipeline;
 mod progress;

@@ -36,7 +36,7 @@ pub(crate) struct Config {
     /// Where lines come from.
     pub input: Input,
     /// How lines are split and joined into events.
-    pub split: crate::source::multiline::Split,
+    pub split: crate::multiline::Split,
     /// How lines become events.
     pub envelope: EnvelopeConfig,
     /// Queue, batching and shutdown settings.
@@ -254,11 +254,8 @@ impl Config {
 
 /// The line limit and `--multiline`, `--multiline-timeout`,
 /// `--multiline-max-lines`.
-fn split(
-    args: &Args,
-    envelope: &EnvelopeConfig,
-) -> Result<crate::source::multiline::Split, String> {
-    use crate::source::multiline::{Mode, Split};
+fn split(args: &Args, envelope: &EnvelopeConfig) -> Result<crate::multiline::Split, String> {
+    use crate::multiline::{Mode, Split};
     let mode = Mode::parse(&args.multiline).map_err(|why| format!("--multiline {why}"))?;
     positive("--multiline-max-lines", u64::from(args.multiline_max_lines))?;
     if args.multiline_timeout.is_zero() {

@@ -173,7 +173,7 @@ impl Levels {
             // A multi-line event: a trace standing alone is an error's.
             Some(newline) if level < Level::Error => {
                 let first = &bytes[..newline];
-                if crate::source::multiline::starts_trace(first) {
+                if crate::multiline::starts_trace(first) {
                     Level::Error
                 } else {
                     level
@@ -522,7 +522,7 @@ impl Encoder {
         let error = (line.lines > 1)
             .then(|| std::str::from_utf8(line.bytes).ok())
             .flatten()
-            .and_then(crate::source::multiline::error_of);
+            .and_then(crate::multiline::error_of);
         // Names are tracked only where a clash is possible.
         let tracking = event.data.is_some() || !self.fields.is_empty() || error.is_some();
         let mut names: Vec<Cow<str>> = match event.data {
@@ -639,7 +639,7 @@ fn joined_level(level: Level, line: &LineRef) -> Level {
         .split(|&byte| byte == b'\n')
         .next()
         .unwrap_or(b"");
-    if crate::source::multiline::starts_trace(first) {
+    if crate::multiline::starts_trace(first) {
         Level::Error
     } else {
         level

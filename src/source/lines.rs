@@ -11,8 +11,8 @@ use std::time::{Instant, SystemTime};
 
 use memchr::memchr_iter;
 
-use super::multiline::{Grouper, Open, Split};
 use crate::chunk::{Chunk, Span, Stream};
+use crate::multiline::{Grouper, Open, Split};
 
 /// Bytes asked for in one read.
 const READ_SIZE: usize = 256 * 1024;
@@ -692,7 +692,7 @@ mod tests {
     fn grouping(offset: u64, max_line: usize, max_lines: u32) -> LineSplitter {
         let split = Split::new(
             max_line,
-            super::super::multiline::Mode::Auto,
+            crate::multiline::Mode::Auto,
             std::time::Duration::from_secs(3600),
             max_lines,
         );

@@ -9,7 +9,6 @@ pub(crate) mod compressed;
 pub(crate) mod descriptors;
 pub(crate) mod follow;
 pub(crate) mod lines;
-pub(crate) mod multiline;
 pub(crate) mod stdin;
 
 /// Reading inputs like standard input, as the pipeline's tests do.
@@ -46,7 +45,7 @@ impl Source {
     /// writes, which are never read.
     pub(crate) fn start(
         input: &Input,
-        split: multiline::Split,
+        split: crate::multiline::Split,
         intake: Intake,
         outputs: &[std::path::PathBuf],
         checkpoint: Option<Arc<checkpoint::Checkpoint>>,
@@ -75,7 +74,7 @@ impl Source {
     /// Regular files, read once or followed by the file reader.
     fn files(
         files: &InputConfig,
-        split: multiline::Split,
+        split: crate::multiline::Split,
         intake: Intake,
         outputs: &[std::path::PathBuf],
         checkpoint: Option<Arc<checkpoint::Checkpoint>>,

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use super::multiline::Split;
 use super::{ReaderThread, is_pipe, lines};
 use crate::chunk::Stream;
 use crate::config::InputConfig;
+use crate::multiline::Split;
 use crate::pipeline::Intake;
 
 /// Starts reading standard input into `queue`.

@@ -26,11 +26,11 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::checkpoint::{Checkpoint, Position};
-use super::multiline::Split;
 use super::{ReaderThread, Unfinished};
 use crate::chunk::Stream;
 use crate::config::{InputConfig, ReadFrom, ReadMode};
 use crate::diagnostics;
+use crate::multiline::Split;
 use crate::pipeline::Intake;
 use file::{Fate, Identity, OpenFile, Start};
 pub(crate) use watch::Wake;

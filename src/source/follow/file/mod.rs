@@ -14,11 +14,11 @@ use serde_json::json;
 
 use crate::chunk::{Chunk, Stream};
 use crate::diagnostics;
+use crate::multiline::Split;
 use crate::pipeline::Intake;
 use crate::source::checkpoint::{FINGERPRINT_BYTES, Fingerprint, Position};
 use crate::source::compressed;
 use crate::source::lines::LineSplitter;
-use crate::source::multiline::Split;
 
 mod truncation;
 
