@@ -80,7 +80,10 @@ fn drive_blocking(
     ledger: Arc<Ledger>,
     between: &Between,
 ) -> Box<dyn BlockingSink> {
-    let mut reopened = between.reopens.load(Ordering::SeqCst);
+    // The sink was opened before any request to reopen was counted: one
+    // that came before this thread started is still owed (a SIGHUP early
+    // in a run on a busy machine).
+    let mut reopened = 0;
     let mut failed = false;
     while let Some(batch) = batches.blocking_recv() {
         if batch.len() == 0 {
@@ -174,4 +177,32 @@ fn report_failure(name: &str, batch: &Batch, written: usize, error: &SinkError) 
             }),
         )
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::batch::BatchBuilder;
+    use crate::sink::memory::{MemorySink, Record};
+
+    #[test]
+    fn a_reopen_asked_before_the_sink_s_thread_started_is_not_lost() {
+        let between = Between::new();
+        between.reopen();
+        let record = Arc::new(Mutex::new(Record::default()));
+        let sink = Box::new(MemorySink::new("m", Arc::clone(&record)));
+        let (send, batches) = mpsc::channel(1);
+        let mut builder = BatchBuilder::new(1);
+        builder.push(1, |out| {
+            out.extend_from_slice(b"line");
+            true
+        });
+        send.try_send(Arc::new(builder.take(1))).unwrap();
+        drop(send);
+        let ledger = Arc::new(Ledger::new(1));
+        drive_blocking(sink, 0, batches, ledger, &between);
+        assert_eq!(record.lock().unwrap().reopened, [("m".to_owned(), 0)]);
+    }
 }

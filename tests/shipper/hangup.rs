@@ -92,9 +92,20 @@ fn rotations_while_lines_stream_in_lose_and_repeat_nothing() {
     let feeder = stream(stdin, Arc::clone(&stop));
     let generations = 3;
     for done in 1..=generations {
-        wait_until(PATIENCE, "a fresh out.log", || {
-            running.path("out.log").exists()
-        });
+        let start = std::time::Instant::now();
+        while !running.path("out.log").exists() {
+            if start.elapsed() > PATIENCE {
+                let names: Vec<_> = std::fs::read_dir(running.path("."))
+                    .unwrap()
+                    .map(|entry| entry.unwrap().file_name())
+                    .collect();
+                panic!(
+                    "no fresh out.log after rotation {done}; files {names:?}; stderr:\n{}",
+                    running.stderr_so_far()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         // logrotate's steps: older generations move up, the live file
         // becomes .1, then shipper is told.
         for n in (1..done).rev() {
