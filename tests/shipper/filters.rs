@@ -204,10 +204,7 @@ fn the_checkpoint_moves_past_filtered_lines() {
 
 #[test]
 fn filtered_counts_are_on_metrics_and_the_stats_lines() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = crate::servers::free_port();
     let addr = format!("127.0.0.1:{port}");
     let (running, mut stdin) = Running::start(&[
         "--sink",

@@ -66,10 +66,7 @@ pub fn sample(body: &str, name: &str) -> Option<u64> {
 
 #[test]
 fn metrics_are_served_while_shipper_runs_and_move() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = crate::servers::free_port();
     let addr = format!("127.0.0.1:{port}");
     let (running, mut stdin) = Running::start(&[
         "--sink",

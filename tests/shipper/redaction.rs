@@ -250,10 +250,7 @@ fn bad_redaction_flags_are_usage_errors() {
 
 #[test]
 fn metrics_count_redactions_and_show_no_value() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = crate::servers::free_port();
     let addr = format!("127.0.0.1:{port}");
     let (running, mut stdin) = Running::start(&[
         "--sink",
