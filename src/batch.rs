@@ -1,7 +1,7 @@
 //! A batch: events serialized back to back, written by each sink in one go.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -43,6 +43,11 @@ pub(crate) struct Batch {
     pending: AtomicUsize,
     /// Fewest events any reporting sink wrote: the events every sink holds.
     accepted: AtomicUsize,
+    /// Lines a sink's receiver turned away although the sink sent them,
+    /// one flag a line; empty until a receiver does.
+    refused: Mutex<Vec<bool>>,
+    /// Events receivers turned away without saying which, over all sinks.
+    refused_unnamed: AtomicUsize,
 }
 
 impl Batch {
@@ -110,14 +115,80 @@ impl Batch {
         self.streams.iter().zip(last)
     }
 
-    /// Notes that one sink wrote the first `written` events; when it was the
-    /// last sink to report, returns how many events every sink wrote.
-    pub(super) fn sink_reported(&self, written: usize) -> Option<usize> {
+    /// Whether line `line` is a gap marker.
+    pub(crate) fn is_marker(&self, line: usize) -> bool {
+        self.markers.binary_search(&line).is_ok()
+    }
+
+    /// Notes what one sink did: it sent the first `report.written` lines,
+    /// of which its receiver turned away `report.refused` and as many
+    /// again unnamed. When it was the last sink to report, returns how
+    /// many events every sink delivered.
+    pub(crate) fn sink_reported(&self, report: &SinkReport) -> Option<usize> {
+        let written = report.written.min(self.len());
+        if !report.refused.is_empty() {
+            let mut refused = self.refused.lock().expect("batch lock poisoned");
+            refused.resize(self.len(), false);
+            for &line in report.refused.iter().filter(|&&line| line < written) {
+                refused[line] = true;
+            }
+        }
+        self.refused_unnamed
+            .fetch_add(report.unnamed, Ordering::AcqRel);
         let accepted = self
             .accepted
             .fetch_min(written, Ordering::AcqRel)
             .min(written);
-        (self.pending.fetch_sub(1, Ordering::AcqRel) == 1).then_some(accepted)
+        if self.pending.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return None;
+        }
+        let refused = self.refused.lock().expect("batch lock poisoned");
+        let named = self.refused_events(&refused[..refused.len().min(accepted)]);
+        let sent = self.events_in(accepted) - named;
+        Some(sent - self.refused_unnamed.load(Ordering::Acquire).min(sent))
+    }
+
+    /// Events (not markers) among lines flagged in `refused`.
+    fn refused_events(&self, refused: &[bool]) -> usize {
+        refused
+            .iter()
+            .enumerate()
+            .filter(|&(line, &flagged)| flagged && !self.is_marker(line))
+            .count()
+    }
+
+    /// Events one sink delivered by its report: the lines it sent, less
+    /// the markers and what its receiver turned away.
+    pub(crate) fn delivered_by(&self, report: &SinkReport) -> usize {
+        let written = report.written.min(self.len());
+        let mut refused = vec![false; written];
+        for &line in report.refused.iter().filter(|&&line| line < written) {
+            refused[line] = true;
+        }
+        let sent = self.events_in(written) - self.refused_events(&refused);
+        sent - report.unnamed.min(sent)
+    }
+}
+
+/// What one sink did with a batch, as the ledger counts it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SinkReport<'a> {
+    /// It sent the batch's first `written` lines.
+    pub written: usize,
+    /// Lines among those its receiver turned away, named.
+    pub refused: &'a [usize],
+    /// Events among those its receiver turned away without naming them.
+    pub unnamed: usize,
+}
+
+impl SinkReport<'_> {
+    /// A sink that sent the first `written` lines, all taken.
+    pub(crate) fn written(written: usize) -> SinkReport<'static> {
+        SinkReport {
+            written,
+            refused: &[],
+            unnamed: 0,
+        }
     }
 }
 
@@ -253,6 +324,8 @@ impl BatchBuilder {
         Batch {
             bytes: std::mem::replace(&mut self.bytes, Vec::with_capacity(capacity)),
             accepted: AtomicUsize::new(ends.len()),
+            refused: Mutex::new(Vec::new()),
+            refused_unnamed: AtomicUsize::new(0),
             ends,
             markers: std::mem::take(&mut self.markers),
             streams: std::mem::take(&mut self.streams),
@@ -375,8 +448,46 @@ mod tests {
     #[test]
     fn the_last_sink_to_report_settles_the_fewest_written() {
         let batch = builder_with(&["a", "b", "c"], 10).take(2);
-        assert_eq!(batch.sink_reported(3), None);
-        assert_eq!(batch.sink_reported(1), Some(1));
+        assert_eq!(batch.sink_reported(&SinkReport::written(3)), None);
+        assert_eq!(batch.sink_reported(&SinkReport::written(1)), Some(1));
+    }
+
+    #[test]
+    fn an_event_any_receiver_refused_is_not_delivered() {
+        let mut builder = builder_with(&["a", "b"], 10);
+        builder.push_marker(|out| out.extend_from_slice(b"gap"));
+        let mut builder_rest = builder_with(&["c", "d", "e"], 10);
+        let rest = builder_rest.take(1);
+        for line in rest.lines() {
+            builder.push(0, |out| {
+                out.extend_from_slice(line);
+                true
+            });
+        }
+        let batch = builder.take(3);
+        let first = SinkReport {
+            written: 6,
+            refused: &[1, 2],
+            unnamed: 0,
+        };
+        assert_eq!(
+            batch.delivered_by(&first),
+            4,
+            "b refused; the marker is no event"
+        );
+        assert_eq!(batch.sink_reported(&first), None);
+        let second = SinkReport {
+            written: 6,
+            refused: &[4, 9],
+            unnamed: 1,
+        };
+        assert_eq!(batch.delivered_by(&second), 3);
+        assert_eq!(batch.sink_reported(&second), None);
+        let third = SinkReport::written(5);
+        assert_eq!(batch.delivered_by(&third), 4);
+        // Delivered everywhere: a and c (d refused, e not sent, b refused),
+        // less the one refused unnamed.
+        assert_eq!(batch.sink_reported(&third), Some(1));
     }
 
     #[test]

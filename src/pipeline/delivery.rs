@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::ledger::Ledger;
-use crate::batch::Batch;
+use crate::batch::{Batch, SinkReport};
 use crate::diagnostics;
 use crate::sink::{BlockingSink, NetworkSink, Sink, SinkError, WriteOutcome};
 
@@ -144,7 +144,54 @@ fn settle(name: &str, index: usize, batch: &Batch, outcome: WriteOutcome, ledger
     if let Some(error) = &outcome.error {
         report_failure(name, batch, outcome.written, error);
     }
-    ledger.settle(batch, index, outcome.written);
+    report_refusals(name, batch, &outcome);
+    let refused = outcome.refused_lines();
+    let report = SinkReport {
+        written: outcome.written,
+        refused: &refused,
+        unnamed: outcome.unnamed_count(),
+    };
+    ledger.settle_report(batch, index, &report);
+}
+
+/// Names the sink and the events its receiver turned away although they
+/// were sent, with the receiver's reasons: one diagnostic per batch, with
+/// the first reason of each kind.
+fn report_refusals(name: &str, batch: &Batch, outcome: &WriteOutcome) {
+    let mut reasons: Vec<(&SinkError, usize)> = Vec::new();
+    let named = outcome.refused.iter().map(|refusal| (&refusal.error, 1));
+    let unnamed = outcome.unnamed.iter().map(|(count, error)| (error, *count));
+    for (error, count) in named.chain(unnamed).filter(|&(_, count)| count > 0) {
+        match reasons.iter_mut().find(|(seen, _)| seen.kind == error.kind) {
+            Some((_, seen)) => *seen += count,
+            None => reasons.push((error, count)),
+        }
+    }
+    if reasons.is_empty() {
+        return;
+    }
+    let refused: usize = reasons.iter().map(|(_, count)| count).sum();
+    let first = reasons[0].0;
+    diagnostics::error("sink", &format!("refused:{name}"), || {
+        (
+            format!(
+                "{name} refused {refused} of {} events: {}",
+                batch.len(),
+                first.message
+            ),
+            json!({
+                "sink": name,
+                "refused": refused,
+                "batch_events": batch.len(),
+                "reasons": reasons.iter().map(|(error, count)| json!({
+                    "kind": error.kind,
+                    "error": error.message,
+                    "status": error.status,
+                    "events": count,
+                })).collect::<Vec<_>>(),
+            }),
+        )
+    });
 }
 
 /// Closes a sink; a blocking one on a blocking thread.

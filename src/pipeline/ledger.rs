@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, Weak};
 use serde::Serialize;
 
 use super::dropped::{DropReason, Dropped};
-use crate::batch::Batch;
+use crate::batch::{Batch, SinkReport};
 use crate::chunk::Stream;
 use crate::envelope::Fallbacks;
 use crate::filter::Filtered;
@@ -172,10 +172,15 @@ impl Ledger {
     }
 
     /// Records that `sink` wrote the first `written` lines of `batch`.
-    /// The last sink to report settles the batch: an event is processed
-    /// when every sink wrote it, and dropped as `sink_error` otherwise.
-    /// Gap markers are written like events but counted as none.
     pub(crate) fn settle(&self, batch: &Batch, sink: usize, written: usize) {
+        self.settle_report(batch, sink, &SinkReport::written(written));
+    }
+
+    /// Records what `sink` did with `batch`. The last sink to report
+    /// settles the batch: an event is processed when every sink delivered
+    /// it, and dropped as `sink_error` otherwise. Gap markers are written
+    /// like events but counted as none.
+    pub(crate) fn settle_report(&self, batch: &Batch, sink: usize, report: &SinkReport) {
         let mut inner = self.inner.lock().expect("ledger lock poisoned");
         if inner.sealed {
             return;
@@ -186,12 +191,11 @@ impl Ledger {
             ..
         } = &mut *inner;
         let events = batch.events_in(batch.len()) as u64;
-        let written = written.min(batch.len());
-        let sink_wrote = batch.events_in(written) as u64;
+        let sink_wrote = batch.delivered_by(report) as u64;
         settled.sinks[sink].written += sink_wrote;
         settled.sinks[sink].failed += events - sink_wrote;
-        if let Some(accepted) = batch.sink_reported(written) {
-            let accepted = batch.events_in(accepted) as u64;
+        if let Some(accepted) = batch.sink_reported(report) {
+            let accepted = accepted as u64;
             settled.processed += accepted;
             settled
                 .dropped

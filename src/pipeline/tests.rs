@@ -178,6 +178,25 @@ async fn a_failing_sink_costs_only_its_own_events() {
 }
 
 #[tokio::test]
+async fn an_event_a_receiver_turned_away_is_dropped_and_the_rest_of_its_batch_processed() {
+    let sinks = vec![
+        blocking(memory("healthy", &Arc::default())),
+        blocking(memory("picky", &Arc::default()).refusing("no")),
+    ];
+    let lines = ["ok", "no", "ok", "ok", "no", "ok", "ok"];
+    let (counts, _) = run(&lines, 4, sinks).await;
+    let settled = &counts.settled;
+    assert_eq!((settled.sinks[0].written, settled.sinks[0].failed), (7, 0));
+    assert_eq!((settled.sinks[1].written, settled.sinks[1].failed), (5, 2));
+    assert_eq!(settled.dropped_for(DropReason::SinkError), 2);
+    assert_eq!(settled.processed, 5);
+    assert_eq!(
+        counts.intake.submitted,
+        settled.processed + settled.dropped_total()
+    );
+}
+
+#[tokio::test]
 async fn sinks_close_in_reverse_order_and_a_failed_close_stops_none() {
     let record: Arc<Mutex<Record>> = Arc::default();
     let sinks = vec![

@@ -96,7 +96,11 @@ impl HttpSink {
         let mut post = Post { sink: self, body };
         let error = retry::deliver(self.retry, &self.health, retrying, &mut post).await;
         let written = if error.is_none() { batch.len() } else { 0 };
-        WriteOutcome { written, error }
+        WriteOutcome {
+            written,
+            error,
+            ..WriteOutcome::default()
+        }
     }
 
     fn body(&self, batch: &Batch) -> std::io::Result<Vec<u8>> {

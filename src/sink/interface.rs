@@ -8,12 +8,18 @@ use futures_util::future::BoxFuture;
 use crate::batch::Batch;
 
 /// What a sink did with one batch.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct WriteOutcome {
     /// How many of the batch's first lines it wrote whole.
     pub written: usize,
     /// Why it stopped short, if it did and has not said so before.
     pub error: Option<SinkError>,
+    /// Lines among the first `written` that the receiver turned away
+    /// (a bulk API's failed items), in order, each with its reason.
+    pub refused: Vec<Refusal>,
+    /// Events among the first `written` the receiver said it turned away
+    /// without saying which (OTLP's partial success), and its reason.
+    pub unnamed: Option<(usize, SinkError)>,
 }
 
 impl WriteOutcome {
@@ -21,8 +27,28 @@ impl WriteOutcome {
         WriteOutcome {
             written,
             error: error.map(SinkError::from),
+            ..WriteOutcome::default()
         }
     }
+
+    /// The lines refused, by index.
+    pub(crate) fn refused_lines(&self) -> Vec<usize> {
+        self.refused.iter().map(|refusal| refusal.line).collect()
+    }
+
+    /// How many events the receiver turned away without naming them.
+    pub(crate) fn unnamed_count(&self) -> usize {
+        self.unnamed.as_ref().map_or(0, |(count, _)| *count)
+    }
+}
+
+/// One line a receiver turned away although it was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    /// Its index in the batch.
+    pub line: usize,
+    /// The receiver's own reason.
+    pub error: SinkError,
 }
 
 /// Why a sink failed a batch, as its diagnostic tells it.

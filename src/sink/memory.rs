@@ -1,10 +1,11 @@
 //! An in-memory sink for unit tests: keeps what it is given, and can be
-//! told to fail at a given event or on close.
+//! told to fail at a given event or on close, or to play a receiver that
+//! turns some events away.
 
 use std::io;
 use std::sync::{Arc, Condvar, Mutex};
 
-use super::interface::{BlockingSink, WriteOutcome};
+use super::interface::{BlockingSink, Refusal, SinkError, WriteOutcome};
 use crate::batch::Batch;
 
 /// What a memory sink saw, shared with the test.
@@ -47,6 +48,8 @@ pub(crate) struct MemorySink {
     fail_at: Option<usize>,
     offered: usize,
     fail_close: bool,
+    /// Events holding these bytes are turned away as a receiver would.
+    refuse: Option<Vec<u8>>,
 }
 
 impl MemorySink {
@@ -58,6 +61,7 @@ impl MemorySink {
             fail_at: None,
             offered: 0,
             fail_close: false,
+            refuse: None,
         }
     }
 
@@ -68,6 +72,11 @@ impl MemorySink {
 
     pub(crate) fn held_at(mut self, gate: Arc<Gate>) -> MemorySink {
         self.gate = Some(gate);
+        self
+    }
+
+    pub(crate) fn refusing(mut self, holding: &str) -> MemorySink {
+        self.refuse = Some(holding.as_bytes().to_vec());
         self
     }
 
@@ -87,16 +96,33 @@ impl BlockingSink for MemorySink {
             gate.pass();
         }
         let mut record = self.record.lock().unwrap();
+        let mut refused = Vec::new();
         for (index, event) in batch.lines().enumerate() {
             if self.fail_at == Some(self.offered + index) {
                 self.fail_at = None;
                 self.offered += batch.len();
                 return WriteOutcome::new(index, Some(io::Error::other("told to fail")));
             }
+            if let Some(holding) = &self.refuse
+                && memchr::memmem::find(event, holding).is_some()
+            {
+                refused.push(Refusal {
+                    line: index,
+                    error: SinkError {
+                        kind: "refused".to_owned(),
+                        message: "told to refuse".to_owned(),
+                        status: Some(400),
+                    },
+                });
+                continue;
+            }
             record.events.push(event.to_vec());
         }
         self.offered += batch.len();
-        WriteOutcome::new(batch.len(), None)
+        WriteOutcome {
+            refused,
+            ..WriteOutcome::new(batch.len(), None)
+        }
     }
 
     fn reopen(&mut self) -> io::Result<()> {

@@ -117,7 +117,11 @@ impl NatsSink {
         };
         let error = retry::deliver(self.retry, &self.health, retrying, &mut rounds).await;
         let written = pending.events.front().copied().unwrap_or(lines.len());
-        WriteOutcome { written, error }
+        WriteOutcome {
+            written,
+            error,
+            ..WriteOutcome::default()
+        }
     }
 
     /// One round: publishes the pending events in order, up to `IN_FLIGHT`

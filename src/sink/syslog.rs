@@ -113,7 +113,11 @@ impl SyslogSink {
         } else {
             sending.sent
         };
-        WriteOutcome { written, error }
+        WriteOutcome {
+            written,
+            error,
+            ..WriteOutcome::default()
+        }
     }
 
     /// The batch as messages, framed for TCP or each a datagram, cut to
