@@ -20,6 +20,7 @@ use crate::diagnostics;
 use crate::envelope::Encoder;
 use crate::exit_code::Status;
 use crate::outputs::{self, Unopenable};
+use crate::pipeline::dead_letters::DeadLetters;
 use crate::pipeline::{CloseFailure, Counts, DropReason, Pipeline, Reopener};
 use crate::progress::{Events, Progress};
 use crate::redact::Redactor;
@@ -194,13 +195,22 @@ async fn start(
         Some(addr) => Some(stats::listen(addr).await.map_err(Early::Failed)?),
         None => None,
     };
+    let dead_letters = match &config.dead_letter {
+        Some(path) => Some(DeadLetters::open(path).map_err(|err| {
+            let shown = crate::diagnostics::shown(path);
+            Early::NoSink(anyhow::anyhow!(
+                "could not keep dead letters in '{shown}': {err}"
+            ))
+        })?),
+        None => None,
+    };
     let sinks = open_sinks(sinks, stops).await?;
     let host = crate::host::name();
     let redactor = Redactor::new(&config.redact).expect("the config bounds the rules");
     let encoder = Encoder::new(&config.envelope, &host)
         .with_filter(config.filter.clone())
         .with_redactor(redactor);
-    let pipeline = Pipeline::start(&config.pipeline, encoder, sinks);
+    let pipeline = Pipeline::start(&config.pipeline, encoder, sinks, dead_letters);
     start_reading(config, pipeline, checkpoint, metrics, started)
 }
 
@@ -282,7 +292,10 @@ fn output_files(config: &Config) -> Vec<std::path::PathBuf> {
         SinkSpec::File(path) => Some(path.clone()),
         _ => None,
     });
-    files.chain(config.summary.file.clone()).collect()
+    files
+        .chain(config.summary.file.clone())
+        .chain(config.dead_letter.clone())
+        .collect()
 }
 
 /// Starts what shows the run while it goes: /metrics, stats lines and the

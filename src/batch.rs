@@ -91,6 +91,13 @@ impl Batch {
             .map(|(start, &end)| &self.bytes[start..end - 1])
     }
 
+    /// Line `line`, without its newline.
+    pub(crate) fn line(&self, line: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(line)?;
+        let start = line.checked_sub(1).map_or(0, |before| self.ends[before]);
+        Some(&self.bytes[start..end - 1])
+    }
+
     /// Where line `line` came from; `None` for a gap marker.
     pub(crate) fn origin(&self, line: usize) -> Option<Origin<'_>> {
         let (stream, offset) = self.origins[line];

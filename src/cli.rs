@@ -289,6 +289,18 @@ pub(crate) struct Args {
     #[arg(skip)]
     pub sinks_from_env: bool,
 
+    /// Keep every event a sink gives up on (its retries spent, or turned
+    /// away by the collector) in this file, one JSON line each with the
+    /// sink, the reason and the event byte for byte, made durable before
+    /// the checkpoint moves past it.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "SHIPPER_DEAD_LETTER",
+        help_heading = "Sinks"
+    )]
+    pub dead_letter: Option<PathBuf>,
+
     /// Path written by a bare `--sink file`.
     #[arg(
         long,

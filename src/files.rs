@@ -247,7 +247,7 @@ fn only_name(file: &File) -> io::Result<()> {
 }
 
 /// O_NOFOLLOW's ELOOP, in words.
-fn explain_link(err: io::Error) -> io::Error {
+pub(crate) fn explain_link(err: io::Error) -> io::Error {
     if err.raw_os_error() == Some(libc::ELOOP) {
         return not_regular(Kind::Symlink);
     }

@@ -23,6 +23,9 @@ pub(crate) fn check(config: &Config) -> Result<(), String> {
     if let Some(path) = &config.summary.file {
         summary_file(path)?;
     }
+    if let Some(path) = &config.dead_letter {
+        own_file(path, "--dead-letter")?;
+    }
     if let Some(path) = checkpoint(config) {
         checkpoint_file(path, "--checkpoint")?;
         checkpoint_file(&lock_path(path), "the checkpoint's lock")?;
@@ -70,11 +73,17 @@ fn summary_file(path: &Path) -> Result<(), String> {
 /// file of one name only: through a hard link, a second name would let two
 /// runs share it past the lock, or a lock's truncation reach another file.
 fn checkpoint_file(path: &Path, role: &str) -> Result<(), String> {
+    own_file(path, role).map_err(|why| why.replace("it must be", "a checkpoint must be"))
+}
+
+/// A file shipper keeps for itself (a checkpoint, the dead letters): a
+/// regular file of one name only, or nothing yet.
+fn own_file(path: &Path, role: &str) -> Result<(), String> {
     match kind(path)? {
         Kind::Missing => Ok(()),
         Kind::Regular => one_name(path, role),
         kind => Err(format!(
-            "{role} '{}' is {}; a checkpoint must be a regular file (or not exist yet)",
+            "{role} '{}' is {}; it must be a regular file (or not exist yet)",
             shown(path),
             kind.name()
         )),
@@ -129,6 +138,9 @@ fn outputs(config: &Config) -> Vec<(String, PathBuf)> {
     }
     if let Some(path) = &config.summary.file {
         outputs.push((format!("--summary-file '{}'", shown(path)), path.clone()));
+    }
+    if let Some(path) = &config.dead_letter {
+        outputs.push((format!("--dead-letter '{}'", shown(path)), path.clone()));
     }
     if let Some(path) = checkpoint(config) {
         outputs.push((format!("--checkpoint '{}'", shown(path)), path.to_owned()));
@@ -266,6 +278,12 @@ pub(crate) fn openable(config: &Config) -> Result<(), Unopenable> {
                 Unopenable::Checkpoint(format!("could not use the checkpoint '{shown}': {err}"))
             })?;
         }
+    }
+    if let Some(path) = &config.dead_letter {
+        appendable(path, false).map_err(|err| {
+            let shown = shown(path);
+            Unopenable::Sink(format!("could not keep dead letters in '{shown}': {err}"))
+        })?;
     }
     let rotates = config.file.max_bytes.is_some();
     for sink in &config.sinks {

@@ -142,6 +142,12 @@ fn prometheus_text(counts: &Counts, names: &[String]) -> String {
         "Events the filters set aside, by reason.",
         &filtered,
     );
+    metric(
+        "dead_lettered_total",
+        "counter",
+        "Events kept in the dead-letter file, one for each sink that gave up on it.",
+        &plain(summary.dead_lettered),
+    );
     let redacted: Vec<(String, u64)> = summary
         .redacted_by_rule
         .by_rule()
@@ -273,7 +279,7 @@ mod tests {
         summary.inputs.stdin = true;
         assert_eq!(
             summary.to_stats_json(),
-            r#"{"type":"stats","schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","inputs":{"stdin":true,"files":[],"patterns":[]},"lines_read":22,"blank":1,"joined":0,"submitted":21,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"filtered":2,"filtered_by_reason":{"level":0,"include":0,"exclude":0,"sample":0,"rate_limit":2},"redacted":1,"redacted_by_rule":{"secret_key":1},"retried":7,"queue_capacity":10,"queue_high_watermark":3,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":0,"logfmt":0,"syslog":0,"clf":0},"elapsed_seconds":1.5,"sinks":[{"name":"file=a","written":19,"failed":0,"retried":1,"close_error":null},{"name":"http=b","written":5,"failed":14,"retried":6,"close_error":null}],"checkpoint":null}"#
+            r#"{"type":"stats","schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","inputs":{"stdin":true,"files":[],"patterns":[]},"lines_read":22,"blank":1,"joined":0,"submitted":21,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"filtered":2,"filtered_by_reason":{"level":0,"include":0,"exclude":0,"sample":0,"rate_limit":2},"dead_lettered":0,"redacted":1,"redacted_by_rule":{"secret_key":1},"retried":7,"queue_capacity":10,"queue_high_watermark":3,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":0,"logfmt":0,"syslog":0,"clf":0},"elapsed_seconds":1.5,"sinks":[{"name":"file=a","written":19,"failed":0,"retried":1,"close_error":null},{"name":"http=b","written":5,"failed":14,"retried":6,"close_error":null}],"checkpoint":null}"#
         );
         assert_eq!(
             prometheus_text(&counts, &names),
@@ -306,6 +312,9 @@ shipper_filtered_total{reason="include"} 0
 shipper_filtered_total{reason="exclude"} 0
 shipper_filtered_total{reason="sample"} 0
 shipper_filtered_total{reason="rate_limit"} 2
+# HELP shipper_dead_lettered_total Events kept in the dead-letter file, one for each sink that gave up on it.
+# TYPE shipper_dead_lettered_total counter
+shipper_dead_lettered_total 0
 # HELP shipper_redacted_total Values redacted, by rule.
 # TYPE shipper_redacted_total counter
 shipper_redacted_total{rule="secret_key"} 1

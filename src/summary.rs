@@ -105,6 +105,9 @@ pub(crate) struct Summary {
     pub filtered: u64,
     /// Filtered events by reason; every reason is present, zero or not.
     pub filtered_by_reason: Filtered,
+    /// Events kept in the dead-letter file, one for each sink that gave
+    /// up on it (they are counted in `dropped` too).
+    pub dead_lettered: u64,
     /// Values redacted, whatever the rule.
     pub redacted: u64,
     /// Values redacted by rule; every rule of the run, zero or not.
@@ -265,6 +268,7 @@ impl Summary {
             dropped_by_reason: settled.dropped,
             filtered: settled.filtered.total(),
             filtered_by_reason: settled.filtered,
+            dead_lettered: settled.dead_lettered,
             redacted: settled.redactions.total(),
             redacted_by_rule: settled.redactions.clone(),
             retried: settled.retried(),
@@ -308,6 +312,9 @@ impl Summary {
             let _ = write!(text, " ({reasons})");
         }
         self.write_filtered(&mut text);
+        if self.dead_lettered > 0 {
+            let _ = write!(text, ", {} kept as dead letters", self.dead_lettered);
+        }
         let _ = write!(
             text,
             ", {} retried of {} lines read; queue high-water {}/{}; {} batch{} in {:.2}s ({} lines/s)",
@@ -458,9 +465,9 @@ impl Serialize for InForm<'_> {
             map.serialize_entry("type", "stats")?;
         }
         map.serialize_entry("schema_version", &SCHEMA_VERSION)?;
-        map.serialize_entry("started_at", &rfc3339(summary.started_at))?;
+        map.serialize_entry("started_at", &timestamp::rfc3339(summary.started_at))?;
         if end {
-            map.serialize_entry("ended_at", &rfc3339(summary.ended_at))?;
+            map.serialize_entry("ended_at", &timestamp::rfc3339(summary.ended_at))?;
         }
         map.serialize_entry("inputs", &summary.inputs)?;
         map.serialize_entry("lines_read", &summary.lines_read)?;
@@ -472,6 +479,7 @@ impl Serialize for InForm<'_> {
         map.serialize_entry("dropped_by_reason", &summary.dropped_by_reason)?;
         map.serialize_entry("filtered", &summary.filtered)?;
         map.serialize_entry("filtered_by_reason", &summary.filtered_by_reason)?;
+        map.serialize_entry("dead_lettered", &summary.dead_lettered)?;
         map.serialize_entry("redacted", &summary.redacted)?;
         map.serialize_entry("redacted_by_rule", &summary.redacted_by_rule)?;
         map.serialize_entry("retried", &summary.retried)?;
@@ -492,12 +500,6 @@ impl Serialize for InForm<'_> {
         }
         map.end()
     }
-}
-
-/// `time` as RFC 3339 in UTC with milliseconds, as the envelope writes
-/// timestamps: `2026-12-01T01:02:03.456Z`.
-fn rfc3339(time: SystemTime) -> String {
-    String::from_utf8_lossy(&timestamp::format(timestamp::millis(time))).into_owned()
 }
 
 /// `1234567.8` as `1,234,568`.
@@ -594,7 +596,7 @@ mod tests {
         };
         assert_eq!(
             summary.to_json(),
-            r#"{"schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","ended_at":"2025-12-01T01:02:05.457Z","inputs":{"stdin":false,"files":[],"patterns":["logs/*.log"]},"lines_read":26,"blank":4,"joined":0,"submitted":22,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"filtered":3,"filtered_by_reason":{"level":1,"include":0,"exclude":0,"sample":2,"rate_limit":0},"redacted":3,"redacted_by_rule":{"secret_key":3,"jwt":0},"retried":6,"queue_capacity":100,"queue_high_watermark":7,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":1,"logfmt":2,"syslog":3,"clf":4},"elapsed_seconds":2.0,"drain_seconds":0.5,"sinks":[{"name":"file=x","written":7,"failed":1,"retried":0,"close_error":null},{"name":"http=h","written":5,"failed":14,"retried":6,"close_error":"EIO"}],"checkpoint":null,"stopped_by":"SIGTERM","exit_code":143}"#
+            r#"{"schema_version":1,"started_at":"2025-12-01T01:02:03.456Z","ended_at":"2025-12-01T01:02:05.457Z","inputs":{"stdin":false,"files":[],"patterns":["logs/*.log"]},"lines_read":26,"blank":4,"joined":0,"submitted":22,"processed":4,"dropped":15,"dropped_by_reason":{"queue_full":1,"invalid":2,"sink_error":3,"shutdown_timeout":4,"shutdown":5},"filtered":3,"filtered_by_reason":{"level":1,"include":0,"exclude":0,"sample":2,"rate_limit":0},"dead_lettered":0,"redacted":3,"redacted_by_rule":{"secret_key":3,"jwt":0},"retried":6,"queue_capacity":100,"queue_high_watermark":7,"batches":2,"gap_markers":3,"parse_fallbacks":{"json":1,"logfmt":2,"syslog":3,"clf":4},"elapsed_seconds":2.0,"drain_seconds":0.5,"sinks":[{"name":"file=x","written":7,"failed":1,"retried":0,"close_error":null},{"name":"http=h","written":5,"failed":14,"retried":6,"close_error":"EIO"}],"checkpoint":null,"stopped_by":"SIGTERM","exit_code":143}"#
         );
         assert_eq!(
             summary.to_text(false),

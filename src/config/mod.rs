@@ -47,6 +47,8 @@ pub(crate) struct Config {
     pub redact: crate::redact::RedactConfig,
     /// Sinks in command-line order (the order they open; they close in reverse).
     pub sinks: Vec<SinkSpec>,
+    /// Where events the sinks give up on are kept.
+    pub dead_letter: Option<PathBuf>,
     /// Rotation settings shared by every file sink.
     pub file: FileOptions,
     /// Request and retry settings shared by every HTTP sink.
@@ -234,6 +236,7 @@ impl Config {
             filter,
             redact,
             sinks,
+            dead_letter: args.dead_letter.clone(),
             file,
             http,
             nats,

@@ -166,6 +166,12 @@ pub(crate) fn millis(time: SystemTime) -> i64 {
     }
 }
 
+/// `time` as RFC 3339 in UTC with milliseconds, as the envelope writes
+/// timestamps: `2026-12-01T01:02:03.456Z`.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    String::from_utf8_lossy(&format(millis(time))).into_owned()
+}
+
 /// Writes `ms` as `YYYY-MM-DDTHH:MM:SS.mmmZ`; `ms` must be in range.
 pub(crate) fn format(ms: i64) -> [u8; TEXT_LEN] {
     let days = ms.div_euclid(86_400_000);

@@ -3,11 +3,12 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::dead_letters::{DeadLetters, Loss};
 use super::ledger::Ledger;
 use crate::batch::{Batch, SinkReport};
 use crate::diagnostics;
@@ -20,13 +21,16 @@ pub(super) struct Between {
     reopens: AtomicU64,
     /// How many sinks can never write again.
     failed_for_good: tokio::sync::watch::Sender<usize>,
+    /// Where events the sinks give up on are kept, if anywhere.
+    dead_letters: Option<DeadLetters>,
 }
 
 impl Between {
-    pub(super) fn new() -> Between {
+    pub(super) fn new(dead_letters: Option<DeadLetters>) -> Between {
         Between {
             reopens: AtomicU64::new(0),
             failed_for_good: tokio::sync::watch::Sender::new(0),
+            dead_letters,
         }
     }
 
@@ -69,7 +73,9 @@ pub(super) async fn drive(
             .await
             .expect("a sink's thread panicked"),
         ),
-        Sink::Network(sink) => Sink::Network(drive_network(sink, index, batches, ledger).await),
+        Sink::Network(sink) => {
+            Sink::Network(drive_network(sink, index, batches, ledger, between).await)
+        }
     }
 }
 
@@ -93,7 +99,11 @@ fn drive_blocking(
         }
         reopen_if_asked(sink.as_mut(), between, &mut reopened);
         let outcome = sink.write_batch(&batch);
-        settle(sink.name(), index, &batch, outcome, &ledger);
+        let tried = Tried {
+            outcome,
+            attempts: 1,
+        };
+        settle(sink.name(), index, &batch, tried, &ledger, between);
         if !failed && sink.failed_for_good() {
             failed = true;
             between.failed_for_good.send_modify(|failed| *failed += 1);
@@ -126,6 +136,7 @@ async fn drive_network(
     index: usize,
     mut batches: mpsc::Receiver<Arc<Batch>>,
     ledger: Arc<Ledger>,
+    between: Arc<Between>,
 ) -> Box<dyn NetworkSink> {
     while let Some(batch) = batches.recv().await {
         if batch.len() == 0 {
@@ -133,18 +144,64 @@ async fn drive_network(
             ledger.settle(&batch, index, 0);
             continue;
         }
-        let outcome = sink.write(&batch, &|| ledger.retried(index, 1)).await;
-        settle(sink.name(), index, &batch, outcome, &ledger);
+        let retries = AtomicU32::new(0);
+        let retrying = || {
+            retries.fetch_add(1, Ordering::Relaxed);
+            ledger.retried(index, 1);
+        };
+        let outcome = sink.write(&batch, &retrying).await;
+        let attempts = 1 + retries.into_inner();
+        let tried = Tried { outcome, attempts };
+        if between.dead_letters.is_none() || !tried.outcome.lost_any(batch.len()) {
+            settle(sink.name(), index, &batch, tried, &ledger, &between);
+            continue;
+        }
+        // Keeping letters waits on the disk: not on the runtime's thread.
+        let (name, ledger, between) = (
+            sink.name().to_owned(),
+            Arc::clone(&ledger),
+            Arc::clone(&between),
+        );
+        tokio::task::spawn_blocking(move || settle(&name, index, &batch, tried, &ledger, &between))
+            .await
+            .expect("settling a batch panicked");
     }
     sink
 }
 
-/// Reports a failure, if any, and settles the batch for this sink.
-fn settle(name: &str, index: usize, batch: &Batch, outcome: WriteOutcome, ledger: &Ledger) {
+/// What a sink did with a batch, and after how many attempts.
+struct Tried {
+    outcome: WriteOutcome,
+    attempts: u32,
+}
+
+/// Reports a failure, if any, keeps what the sink gave up on as dead
+/// letters (durable before the batch settles), and settles the batch for
+/// this sink.
+fn settle(
+    name: &str,
+    index: usize,
+    batch: &Batch,
+    tried: Tried,
+    ledger: &Ledger,
+    between: &Between,
+) {
+    let outcome = tried.outcome;
     if let Some(error) = &outcome.error {
         report_failure(name, batch, outcome.written, error);
     }
     report_refusals(name, batch, &outcome);
+    if let Some(letters) = &between.dead_letters
+        && outcome.lost_any(batch.len())
+    {
+        let unsaid = SinkError {
+            kind: "NotWritten".to_owned(),
+            message: "the sink stopped short (its error was told before)".to_owned(),
+            status: None,
+        };
+        let lost = lost_lines(batch, &outcome, &unsaid);
+        keep_letters(letters, name, batch, lost, tried.attempts, ledger);
+    }
     let refused = outcome.refused_lines();
     let report = SinkReport {
         written: outcome.written,
@@ -152,6 +209,55 @@ fn settle(name: &str, index: usize, batch: &Batch, outcome: WriteOutcome, ledger
         unnamed: outcome.unnamed_count(),
     };
     ledger.settle_report(batch, index, &report);
+}
+
+/// The lines a sink gave up on, each with the error that cost it: those
+/// it did not send, and those its receiver turned away.
+fn lost_lines<'a>(
+    batch: &Batch,
+    outcome: &'a WriteOutcome,
+    unsaid: &'a SinkError,
+) -> Vec<(usize, &'a SinkError)> {
+    let error = outcome.error.as_ref().unwrap_or(unsaid);
+    let mut lost: Vec<_> = (outcome.written.min(batch.len())..batch.len())
+        .map(|line| (line, error))
+        .collect();
+    let refused = outcome
+        .refused
+        .iter()
+        .map(|refusal| (refusal.line, &refusal.error));
+    lost.extend(refused.filter(|&(line, _)| line < outcome.written));
+    lost.sort_by_key(|&(line, _)| line);
+    lost
+}
+
+/// Writes the letters and counts them; a failure to is said, and the
+/// events stay counted as dropped only.
+fn keep_letters(
+    letters: &DeadLetters,
+    name: &str,
+    batch: &Batch,
+    lines: Vec<(usize, &SinkError)>,
+    attempts: u32,
+    ledger: &Ledger,
+) {
+    let loss = Loss {
+        sink: name,
+        attempts,
+        lines,
+    };
+    match letters.keep(batch, &loss) {
+        Ok(kept) => ledger.dead_lettered(kept),
+        Err(error) => diagnostics::error("dead_letter", "write", || {
+            (
+                format!(
+                    "could not keep {} events {name} gave up on in the dead-letter file: {error}",
+                    loss.lines.len()
+                ),
+                json!({"sink": name, "events": loss.lines.len(), "error": error.to_string()}),
+            )
+        }),
+    }
 }
 
 /// Names the sink and the events its receiver turned away although they
@@ -236,7 +342,7 @@ mod tests {
 
     #[test]
     fn a_reopen_asked_before_the_sink_s_thread_started_is_not_lost() {
-        let between = Between::new();
+        let between = Between::new(None);
         between.reopen();
         let record = Arc::new(Mutex::new(Record::default()));
         let sink = Box::new(MemorySink::new("m", Arc::clone(&record)));

@@ -42,6 +42,9 @@ pub(crate) struct Settled {
     pub batches: u64,
     /// Gap markers written into the stream.
     pub markers: u64,
+    /// Events kept in the dead-letter file, one for each sink that gave
+    /// up on it.
+    pub dead_lettered: u64,
     /// Lines read as plain text, by the format they were not in.
     pub fallbacks: Fallbacks,
     /// One entry per sink, in command-line order.
@@ -156,6 +159,13 @@ impl Ledger {
     pub(crate) fn refuse(&self, count: u64) {
         let mut inner = self.inner.lock().expect("ledger lock poisoned");
         inner.settled.dropped.add(DropReason::Shutdown, count);
+    }
+
+    /// Events kept in the dead-letter file.
+    pub(crate) fn dead_lettered(&self, count: u64) {
+        if count > 0 {
+            self.update(|settled| settled.dead_lettered += count);
+        }
     }
 
     pub(crate) fn retried(&self, sink: usize, count: u64) {

@@ -12,6 +12,7 @@
 //! (read only); neither reaches the queue or the ledger themselves.
 
 mod counts;
+pub(crate) mod dead_letters;
 mod delivery;
 mod dropped;
 mod intake;
@@ -80,11 +81,13 @@ pub(crate) struct CloseFailure {
 }
 
 impl Pipeline {
-    /// Starts the worker and one task per sink. Must run inside a runtime.
+    /// Starts the worker and one task per sink, which keep what they give
+    /// up on in `dead_letters` if given. Must run inside a runtime.
     pub(crate) fn start(
         config: &PipelineConfig,
         mut encoder: Encoder,
         sinks: Vec<Sink>,
+        dead_letters: Option<dead_letters::DeadLetters>,
     ) -> Pipeline {
         let ledger = Arc::new(Ledger::new(sinks.len()));
         // Every redaction rule of the run is counted, zero or not.
@@ -99,7 +102,7 @@ impl Pipeline {
         let names = sinks.iter().map(|sink| sink.name().to_owned()).collect();
         let mut senders = Vec::with_capacity(sinks.len());
         let mut tasks = Vec::with_capacity(sinks.len());
-        let between = Arc::new(delivery::Between::new());
+        let between = Arc::new(delivery::Between::new(dead_letters));
         for (index, sink) in sinks.into_iter().enumerate() {
             let (sender, batches) = mpsc::channel(config.sink_backlog());
             senders.push(sender);

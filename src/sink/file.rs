@@ -152,7 +152,7 @@ fn open_output(path: &Path) -> io::Result<Output> {
 /// write that never finished was never acknowledged, so its events were
 /// never processed. The file is shipper's output; a line another program
 /// left unfinished there is cut the same way, and the warning shows it.
-fn repair_tail(file: &File, path: &Path) -> io::Result<()> {
+pub(crate) fn repair_tail(file: &File, path: &Path) -> io::Result<()> {
     let size = file.metadata()?.len();
     if size == 0 {
         return Ok(());

@@ -36,6 +36,11 @@ impl WriteOutcome {
         self.refused.iter().map(|refusal| refusal.line).collect()
     }
 
+    /// Whether any of a batch of `lines` lines was not delivered, named.
+    pub(crate) fn lost_any(&self, lines: usize) -> bool {
+        self.written < lines || !self.refused.is_empty()
+    }
+
     /// How many events the receiver turned away without naming them.
     pub(crate) fn unnamed_count(&self) -> usize {
         self.unnamed.as_ref().map_or(0, |(count, _)| *count)

@@ -8,6 +8,7 @@ mod cli;
 mod collector;
 mod common;
 mod config_file;
+mod dead_letters;
 mod delivery;
 mod envelope;
 mod exit_status;

@@ -1,0 +1,183 @@
+//! `--dead-letter`: every event a sink gives up on is kept, with why, byte
+//! for byte, and counted; nothing else is.
+
+use serde_json::Value;
+
+use crate::collector::{Collector, QUICK_RETRIES, Reply};
+use crate::common::*;
+
+/// The letters in a dead-letter file, parsed.
+fn letters(path: &std::path::Path) -> Vec<Value> {
+    read_events(path)
+}
+
+/// Lines of `path` as they are, without their newline.
+fn raw_lines(path: &std::path::Path) -> Vec<Vec<u8>> {
+    std::fs::read(path)
+        .unwrap()
+        .split(|&byte| byte == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+#[test]
+fn events_a_collector_keeps_refusing_are_kept_byte_for_byte_with_why() {
+    let collector = Collector::start(
+        vec![Reply::ok()],
+        Reply::Status(503, Vec::new(), "overloaded"),
+    );
+    let sink = collector.sink();
+    let mut args = vec![
+        "--sink",
+        &sink,
+        "--sink",
+        "file=all.log",
+        "--dead-letter",
+        "dead.jsonl",
+        "--batch-size",
+        "10",
+        "--retry-max",
+        "3",
+    ];
+    args.extend(QUICK_RETRIES);
+    let run = run(&args, numbered_lines(30));
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 20);
+    assert_eq!(run.summary["dead_lettered"], 20);
+    assert!(
+        run.stderr.contains("20 kept as dead letters"),
+        "{}",
+        run.stderr
+    );
+    let letters = letters(&run.path("dead.jsonl"));
+    assert_eq!(letters.len(), 20);
+    for letter in &letters {
+        assert_eq!(letter["dead_letter"], 1);
+        assert_eq!(letter["sink"], collector.sink());
+        assert_eq!(letter["status"], 503);
+        assert_eq!(letter["error_kind"], "HttpStatus");
+        assert_eq!(letter["attempts"], 3);
+        assert!(letter["error"].as_str().unwrap().contains("overloaded"));
+        assert!(letter["stream"].as_str().unwrap().contains("stdin"));
+    }
+    // The event in each letter is the one the file sink wrote, byte for
+    // byte: lines 11 to 30 (the first batch was delivered).
+    let written = raw_lines(&run.path("all.log"));
+    let kept: Vec<Vec<u8>> = raw_lines(&run.path("dead.jsonl"))
+        .iter()
+        .map(|line| {
+            let start = memchr_find(line, b"\"event\":") + b"\"event\":".len();
+            line[start..line.len() - 1].to_vec()
+        })
+        .collect();
+    assert_eq!(kept, written[10..]);
+    assert_eq!(
+        collector.delivered().len(),
+        10,
+        "the first batch went through"
+    );
+}
+
+fn memchr_find(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+        .expect("the needle")
+}
+
+#[test]
+fn a_full_disk_keeps_its_events_as_letters_and_a_healthy_run_keeps_none() {
+    let args = [
+        "--sink",
+        "file=/dev/full",
+        "--dead-letter",
+        "dead.jsonl",
+        "--raw",
+    ];
+    let run = run(&args, "plain one\nplain two\n");
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(run.summary["dead_lettered"], 2);
+    let letters = letters(&run.path("dead.jsonl"));
+    assert_eq!(letters.len(), 2);
+    assert_eq!(
+        letters[0]["line"], "plain one",
+        "a raw line is kept as a string"
+    );
+    assert_eq!(letters[1]["line"], "plain two");
+    assert_eq!(letters[0]["sink"], "file=/dev/full");
+    assert_eq!(letters[0]["attempts"], 1);
+
+    let healthy = crate::common::run(
+        &["--sink", "file=out.log", "--dead-letter", "dead.jsonl"],
+        "fine\n",
+    );
+    assert_eq!(healthy.code, Some(0), "{}", healthy.stderr);
+    assert_eq!(healthy.summary["dead_lettered"], 0);
+    assert_eq!(
+        std::fs::read(healthy.path("dead.jsonl")).unwrap(),
+        b"",
+        "created, empty"
+    );
+}
+
+#[test]
+fn letters_are_appended_across_runs_and_a_cut_last_letter_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = dir.path().join("dead.jsonl");
+    let args = [
+        "--sink",
+        "file=/dev/full",
+        "--dead-letter",
+        dead.to_str().unwrap(),
+    ];
+    let first = run(&args, "one\n");
+    assert_eq!(first.summary["dead_lettered"], 1);
+    // A crash mid-write left half a letter.
+    let mut before = std::fs::read(&dead).unwrap();
+    before.extend_from_slice(b"{\"dead_letter\":1,\"at\":\"20");
+    std::fs::write(&dead, &before).unwrap();
+    let second = run(&args, "two\n");
+    assert_eq!(second.summary["dead_lettered"], 1);
+    let letters = letters(&dead);
+    let messages: Vec<&str> = letters
+        .iter()
+        .map(|letter| letter["event"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["one", "two"]);
+    assert!(
+        second.stderr.contains("unfinished line"),
+        "{}",
+        second.stderr
+    );
+}
+
+#[test]
+fn a_dead_letter_path_shipper_may_not_write_is_refused_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
+    for (path, why) in [
+        (link.to_str().unwrap(), "symbolic link"),
+        ("/dev/null", "character device"),
+        ("out.log", "same file"),
+    ] {
+        let output = shipper()
+            .current_dir(dir.path())
+            .args(["--sink", "file=out.log", "--dead-letter", path])
+            .write_stdin("a line\n")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{path}: {stderr}");
+        assert!(stderr.contains(why), "{path}: {stderr}");
+    }
+    assert!(
+        !dir.path().join("elsewhere").exists(),
+        "nothing written through the link"
+    );
+    assert!(
+        !dir.path().join("out.log").exists(),
+        "nothing read or written"
+    );
+}
