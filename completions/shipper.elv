@@ -27,7 +27,7 @@ set edit:completion:arg-completer[shipper] = {|@words|
             cand --rotate-wait 'How long a file renamed away (rotated) is still read, so the lines written just before the rotation are not lost'
             cand --exclude-file 'Leave files out of every --follow pattern''s expansion: a glob matched against each file''s name and its whole path (`''*.bak''`, `''/var/log/app/debug-*''`). Compressed files are always left out. Repeatable'
             cand --sink 'Where events go: `stdout`, `file[=PATH]`, `http=URL`, `nats=URL/SUBJECT` or `syslog=URL`; repeat for several [default: stdout]'
-            cand --dead-letter 'Keep every event a sink gives up on (its retries spent, or turned away by the collector) in this file, one JSON line each with the sink, the reason and the event byte for byte, made durable before the checkpoint moves past it'
+            cand --dead-letter 'Keep every event a sink gives up on (its retries spent, or turned away by the collector) in this file, one JSON line each with the sink, the reason and the event byte for byte, made durable before the checkpoint moves past it. Give the file as FILE to send its events again'
             cand --file-path 'Path written by a bare `--sink file`'
             cand --file-max-bytes 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset'
             cand --file-max-files 'How many rotated files (`PATH.1` … `PATH.N`) a file sink keeps'

@@ -13,7 +13,7 @@ file=\t''
 http=\t''
 nats=\t''
 syslog=\t''"
-complete -c shipper -l dead-letter -d 'Keep every event a sink gives up on (its retries spent, or turned away by the collector) in this file, one JSON line each with the sink, the reason and the event byte for byte, made durable before the checkpoint moves past it' -r -F
+complete -c shipper -l dead-letter -d 'Keep every event a sink gives up on (its retries spent, or turned away by the collector) in this file, one JSON line each with the sink, the reason and the event byte for byte, made durable before the checkpoint moves past it. Give the file as FILE to send its events again' -r -F
 complete -c shipper -l file-path -d 'Path written by a bare `--sink file`' -r -F
 complete -c shipper -l file-max-bytes -d 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset' -r
 complete -c shipper -l file-max-files -d 'How many rotated files (`PATH.1` … `PATH.N`) a file sink keeps' -r

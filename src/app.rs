@@ -282,7 +282,7 @@ fn take_checkpoint(config: &Config) -> anyhow::Result<Option<Arc<Checkpoint>>> {
 fn checkpoint_path(config: &Config) -> Option<&std::path::Path> {
     match &config.input {
         crate::config::Input::Files(files) => files.checkpoint.as_deref(),
-        crate::config::Input::Stdin => None,
+        crate::config::Input::Stdin | crate::config::Input::Letters(_) => None,
     }
 }
 

@@ -292,7 +292,8 @@ pub(crate) struct Args {
     /// Keep every event a sink gives up on (its retries spent, or turned
     /// away by the collector) in this file, one JSON line each with the
     /// sink, the reason and the event byte for byte, made durable before
-    /// the checkpoint moves past it.
+    /// the checkpoint moves past it. Give the file as FILE to send its
+    /// events again.
     #[arg(
         long,
         value_name = "PATH",

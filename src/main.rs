@@ -17,6 +17,7 @@ mod exit_code;
 mod files;
 mod filter;
 mod host;
+mod letter;
 mod level;
 mod manual;
 mod multiline;

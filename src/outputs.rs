@@ -38,7 +38,7 @@ fn checkpoint(config: &Config) -> Option<&Path> {
     match (&config.task, &config.input) {
         (Task::ShowCheckpoint(path, _, _) | Task::ResetCheckpoint(path, _), _) => Some(path),
         (Task::Ship, Input::Files(files)) => files.checkpoint.as_deref(),
-        (Task::Ship, Input::Stdin) => None,
+        (Task::Ship, Input::Stdin | Input::Letters(_)) => None,
     }
 }
 

@@ -62,6 +62,10 @@ impl Inputs {
                 stdin: true,
                 ..Inputs::default()
             },
+            Input::Letters(files) => Inputs {
+                files: files.clone(),
+                ..Inputs::default()
+            },
             Input::Files(files) => match files.mode {
                 ReadMode::Once => Inputs {
                     files: files.paths.clone(),

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crate::cli::{Args, LogFormatArg, ProgressArg, ReadFromArg, ShowArg, SummaryArg};
 use crate::diagnostics;
+use crate::letter;
 use crate::level::Level;
 use file::FileOptions;
 use http::HttpOptions;
@@ -97,6 +98,8 @@ pub(crate) enum Input {
     Stdin,
     /// Files read once or followed.
     Files(InputConfig),
+    /// `--dead-letter` files, read once, each letter's event sent again.
+    Letters(Vec<String>),
 }
 
 #[derive(Debug, Clone)]
@@ -227,6 +230,14 @@ impl Config {
             _ => Input::Stdin,
         };
         let split = split(&args, &envelope)?;
+        let envelope = match input {
+            // Dead letters hold events: each goes again as it is.
+            Input::Letters(_) => EnvelopeConfig {
+                mode: EnvelopeMode::Raw,
+                ..envelope
+            },
+            _ => envelope,
+        };
         Ok(Config {
             task,
             input,
@@ -359,6 +370,11 @@ fn input(args: &Args) -> Result<Input, String> {
             }
             return Ok(Input::Stdin);
         }
+        (files, follow)
+            if follow.is_empty() && files.iter().any(|file| letter::is_letters(file)) =>
+        {
+            return letters(args, files);
+        }
         (files, follow) if follow.is_empty() => (lossy(files), ReadMode::Once),
         (_, follow) => {
             globs("--follow", follow)?;
@@ -381,6 +397,30 @@ fn input(args: &Args) -> Result<Input, String> {
         checkpoint: args.checkpoint.clone(),
         exclude: globs("--exclude-file", &args.exclude_file)?,
     }))
+}
+
+/// FILEs that are dead-letter files: all of them must be, and their
+/// events go again as they were (no envelope is made, so nothing may be
+/// added to it), to be sent once (no positions to save).
+fn letters(args: &Args, files: &[PathBuf]) -> Result<Input, String> {
+    if let Some(other) = files.iter().find(|file| !letter::is_letters(file)) {
+        return Err(format!(
+            "'{}' is not a dead-letter file while other FILEs are: send dead letters again in \
+             a run of their own",
+            diagnostics::shown(other)
+        ));
+    }
+    let refused = [
+        (args.checkpoint.is_some(), "--checkpoint"),
+        (args.strict_envelope, "--strict-envelope"),
+        (!args.fields.is_empty(), "--field"),
+    ];
+    if let Some((_, flag)) = refused.iter().find(|(given, _)| *given) {
+        return Err(format!(
+            "{flag} does not apply to dead letters sent again: their events go as they were kept"
+        ));
+    }
+    Ok(Input::Letters(lossy(files)))
 }
 
 /// Each of `flag`'s values as a glob, or why one is not.

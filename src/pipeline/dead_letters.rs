@@ -3,7 +3,7 @@
 //! line saying which sink, why and after how many attempts, with the event
 //! itself byte for byte. Letters are made durable (fsync) before the
 //! events are settled, so a checkpoint never moves past an event that was
-//! neither delivered nor kept. `shipper PATH --sink ...` sends them again.
+//! neither delivered nor kept. What a letter is, read back: `letter`. `shipper PATH --sink ...` sends them again.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -134,44 +134,7 @@ mod tests {
     use super::*;
     use crate::batch::BatchBuilder;
     use crate::chunk::Stream;
-
-    /// What a letter holds, read back as a later run would.
-    #[derive(Debug, PartialEq, Eq)]
-    struct Letter {
-        /// The event's bytes as they were first written.
-        event: Vec<u8>,
-        /// Its stream's identity and the position past it, when it was read.
-        origin: Option<(String, u64)>,
-    }
-
-    /// Reads one letter; `None` for a line that is none.
-    fn read_letter(line: &[u8]) -> Option<Letter> {
-        #[derive(serde::Deserialize)]
-        struct Read<'a> {
-            dead_letter: u8,
-            #[serde(borrow)]
-            event: Option<&'a RawValue>,
-            line: Option<String>,
-            stream: Option<String>,
-            offset: Option<u64>,
-        }
-        if !line.starts_with(b"{\"dead_letter\":1,") {
-            return None;
-        }
-        let read: Read = serde_json::from_slice(line).ok()?;
-        if read.dead_letter != 1 {
-            return None;
-        }
-        let event = match (read.event, read.line) {
-            (Some(event), None) => event.get().as_bytes().to_vec(),
-            (None, Some(line)) => line.into_bytes(),
-            _ => return None,
-        };
-        Some(Letter {
-            event,
-            origin: read.stream.zip(read.offset),
-        })
-    }
+    use crate::letter;
 
     fn error(message: &str) -> SinkError {
         SinkError {
@@ -219,16 +182,13 @@ mod tests {
         assert_eq!(first["status"], 500);
         assert_eq!(first["attempts"], 3);
         assert_eq!(first["offset"], 40);
-        let read = read_letter(lines[0]).unwrap();
-        assert_eq!(read.event, json, "byte for byte");
+        assert!(lines.iter().all(|line| line.starts_with(letter::MARK)));
+        let read = letter::read(lines[0]).unwrap();
+        assert_eq!(&*read.event, json, "byte for byte");
         assert_eq!(read.origin, Some(("app.log".to_owned(), 40)));
-        assert_eq!(
-            read_letter(lines[1]).unwrap().event,
-            "raw \u{fffd} line".as_bytes()
-        );
-        assert_eq!(read_letter(lines[2]).unwrap().event, b"{not json");
-        assert_eq!(read_letter(br#"{"message":"dead_letter"}"#), None);
-        assert_eq!(read_letter(br#"{"dead_letter":1,"sink":"x"}"#), None);
+        let raw = letter::read(lines[1]).unwrap();
+        assert_eq!(&*raw.event, "raw \u{fffd} line".as_bytes());
+        assert_eq!(&*letter::read(lines[2]).unwrap().event, b"{not json");
     }
 
     #[test]

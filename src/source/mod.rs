@@ -9,6 +9,7 @@ pub(crate) mod compressed;
 pub(crate) mod descriptors;
 pub(crate) mod follow;
 pub(crate) mod lines;
+pub(crate) mod replay;
 pub(crate) mod stdin;
 
 /// Reading inputs like standard input, as the pipeline's tests do.
@@ -56,6 +57,14 @@ impl Source {
                 let reader = stdin::spawn(intake, split)
                     .context("could not start reading standard input")?;
                 return Ok(Source::piped(reader, "standard input"));
+            }
+            Input::Letters(names) => {
+                // A letter holds an event, which may be longer than the
+                // line it was made from (escaped, with its envelope).
+                let max_line = split.max_line.saturating_mul(6).saturating_add(64 << 10);
+                let reader = stdin::spawn_letters(names, intake, max_line)
+                    .context("could not start reading dead letters")?;
+                return Ok(Source::piped(reader, "dead letters"));
             }
             Input::Files(files) => files,
         };

@@ -64,7 +64,22 @@ fn spawn_named(
     intake: Intake,
     split: impl Into<Split>,
 ) -> io::Result<(ReaderThread, Arc<AtomicBool>)> {
-    let inputs = names
+    spawn_reading(named(names), intake, split.into(), false)
+}
+
+/// Starts reading the dead-letter files `names` like files named, each
+/// letter shipped as its event again (`replay`).
+pub(crate) fn spawn_letters(
+    names: &[String],
+    intake: Intake,
+    max_line: usize,
+) -> io::Result<(ReaderThread, Arc<AtomicBool>)> {
+    spawn_reading(named(names), intake, Split::from(max_line), true)
+}
+
+/// Each file named, to open when its turn comes.
+fn named(names: &[String]) -> Vec<Piped> {
+    names
         .iter()
         .map(|name| {
             let name = name.clone();
@@ -73,8 +88,7 @@ fn spawn_named(
                 open: Box::new(move || open_named(Path::new(&name))),
             }
         })
-        .collect();
-    spawn_reader(inputs, intake, split)
+        .collect()
 }
 
 /// Opens a file named on the command line; a FIFO waits here for a writer.
@@ -148,17 +162,27 @@ pub(crate) fn spawn_reader(
     intake: Intake,
     split: impl Into<Split>,
 ) -> io::Result<(ReaderThread, Arc<AtomicBool>)> {
+    spawn_reading(inputs, intake, split.into(), false)
+}
+
+/// `spawn_reader`; with `letters`, the lines are dead letters, each
+/// shipped as its event again.
+fn spawn_reading(
+    inputs: Vec<Piped>,
+    intake: Intake,
+    split: Split,
+    letters: bool,
+) -> io::Result<(ReaderThread, Arc<AtomicBool>)> {
     let (tx, done) = tokio::sync::oneshot::channel();
     let shared = Shared::default();
     let theirs = shared.clone();
     let name = inputs
         .first()
         .map_or("nothing".into(), |input| input.stream.name.clone());
-    let split = split.into();
     let thread = std::thread::Builder::new()
         .name(format!("read {name}"))
         .spawn(move || {
-            let result = read_inputs(inputs, &intake, &split, &theirs);
+            let result = read_inputs(inputs, &intake, &split, &theirs, letters);
             intake.close();
             let _ = tx.send(result);
         })?;
@@ -176,6 +200,7 @@ fn read_inputs(
     intake: &Intake,
     split: &Split,
     shared: &Shared,
+    letters: bool,
 ) -> io::Result<()> {
     use std::sync::atomic::Ordering::Relaxed;
     for input in inputs {
@@ -185,7 +210,8 @@ fn read_inputs(
         shared.blocked.store(true, Relaxed);
         let opened = (input.open)();
         shared.blocked.store(false, Relaxed);
-        read_to_end(input.stream, opened?, intake, split, shared)?;
+        let unwrap = letters.then(super::replay::Unwrap::new);
+        read_to_end(input.stream, opened?, intake, split, shared, unwrap)?;
     }
     Ok(())
 }
@@ -197,6 +223,7 @@ fn read_to_end(
     intake: &Intake,
     split: &Split,
     shared: &Shared,
+    mut unwrap: Option<super::replay::Unwrap>,
 ) -> io::Result<()> {
     let mut splitter = lines::LineSplitter::new(Arc::clone(&stream), split.clone());
     let mut reader = UntilStopped {
@@ -204,9 +231,22 @@ fn read_to_end(
         intake,
         blocked: &shared.blocked,
     };
-    // The queue counts every line it is offered, even once closed.
-    let mut push = |chunk| {
-        let _ = intake.push(chunk);
+    // The queue counts every line it is offered, even once closed. Dead
+    // letters go in as their events; a line that is none stops the
+    // reading there.
+    let not_letter = std::cell::RefCell::new(None);
+    let mut push = |chunk| match &mut unwrap {
+        None => {
+            let _ = intake.push(chunk);
+        }
+        Some(_) if not_letter.borrow().is_some() => {}
+        Some(unwrap) => {
+            let (events, failed) = unwrap.unwrap(&chunk);
+            for events in events {
+                let _ = intake.push(events);
+            }
+            *not_letter.borrow_mut() = failed;
+        }
     };
     loop {
         // An event waiting for its next line ships when its time is up,
@@ -217,6 +257,9 @@ fn read_to_end(
             splitter.flush(&mut push);
         }
         let read = splitter.read_from(&mut reader, &mut push);
+        if let Some(error) = not_letter.borrow_mut().take() {
+            return Err(error);
+        }
         shared
             .unfinished
             .set([(Arc::clone(&stream), splitter.unfinished())]);

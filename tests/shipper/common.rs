@@ -160,7 +160,7 @@ pub fn read_summary(path: &Path) -> Value {
 
 /// `submitted == processed + dropped + filtered`, `dropped` and
 /// `filtered` are each the sum of their reasons, the high-water mark is
-/// within the capacity, and every line read is an event, blank, or joined
+/// within the capacity, no more dead letters than sink failures, and every line read is an event, blank, or joined
 /// into an event before it.
 pub fn assert_invariant(summary: &Value) {
     let n = |key: &str| {
@@ -188,6 +188,15 @@ pub fn assert_invariant(summary: &Value) {
         n("queue_high_watermark") <= n("queue_capacity"),
         "{summary}"
     );
+    // A letter is kept for a sink that failed the event: never more
+    // letters than failures.
+    let failed: u64 = summary["sinks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("sinks in {summary}"))
+        .iter()
+        .map(|sink| sink["failed"].as_u64().unwrap())
+        .sum();
+    assert!(n("dead_lettered") <= failed, "{summary}");
     assert_eq!(
         n("lines_read"),
         n("submitted") + n("blank") + n("joined"),
@@ -408,12 +417,14 @@ pub fn stuck_fifo_sink() -> (TempDir, PathBuf, File, String) {
     (dir, fifo, held, sink)
 }
 
-/// Reads the FIFO to its end (shipper closing it) on a fresh handle. It is
+/// Reads the FIFO to its end (shipper closing it) on a fresh handle,
 /// opened without waiting for a writer, since shipper may already have
-/// written its last and closed it (what it wrote waits in the pipe), then
-/// read blocking.
+/// written its last and closed it (what it wrote waits in the pipe). Its
+/// end is a hang-up after a writer came, never the lack of a writer yet:
+/// on a busy machine shipper may open the FIFO after the read began.
 pub fn drain_fifo(path: &Path) -> std::thread::JoinHandle<Vec<u8>> {
-    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
     let path = path.to_path_buf();
     std::thread::spawn(move || {
         let mut reader = OpenOptions::new()
@@ -421,11 +432,24 @@ pub fn drain_fifo(path: &Path) -> std::thread::JoinHandle<Vec<u8>> {
             .custom_flags(nix::libc::O_NONBLOCK)
             .open(path)
             .unwrap();
-        let flags = OFlag::from_bits_truncate(fcntl(&reader, FcntlArg::F_GETFL).unwrap());
-        fcntl(&reader, FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK)).unwrap();
         let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).unwrap();
-        bytes
+        let mut buffer = vec![0; 64 << 10];
+        loop {
+            // Linux reports a hang-up on a FIFO only once a writer that
+            // came has gone; before any writer, it waits.
+            let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                result => result.unwrap(),
+            };
+            let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+            match reader.read(&mut buffer) {
+                Ok(0) if revents.contains(PollFlags::POLLHUP) => return bytes,
+                Ok(read) => bytes.extend_from_slice(&buffer[..read]),
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(err) => panic!("reading the FIFO: {err}"),
+            }
+        }
     })
 }
 

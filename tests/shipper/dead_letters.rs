@@ -181,3 +181,139 @@ fn a_dead_letter_path_shipper_may_not_write_is_refused_before_anything_is_read()
         "nothing read or written"
     );
 }
+
+/// Runs shipper with `args` from `dir`, with `--summary-file`, and checks
+/// the invariant.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, Value) {
+    let summary = dir.join("summary.json");
+    let output = shipper()
+        .current_dir(dir)
+        .args(args)
+        .arg("--summary-file")
+        .arg(&summary)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr, read_summary(&summary))
+}
+
+#[test]
+fn dead_letters_named_as_a_file_are_sent_again_as_the_events_they_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "first\n{\"message\":\"second\",\"n\":2}\n\nthird\n").unwrap();
+    let (code, stderr, summary) = run_in(
+        dir.path(),
+        &[
+            "app.log",
+            "--sink",
+            "file=/dev/full",
+            "--dead-letter",
+            "dead.jsonl",
+        ],
+    );
+    assert_eq!(code, Some(3), "{stderr}");
+    assert_eq!(summary["dead_lettered"], 3);
+    let kept: Vec<Vec<u8>> = raw_lines(&dir.path().join("dead.jsonl"))
+        .iter()
+        .map(|line| {
+            let start = memchr_find(line, b"\"event\":") + b"\"event\":".len();
+            line[start..line.len() - 1].to_vec()
+        })
+        .collect();
+
+    let (code, stderr, summary) = run_in(dir.path(), &["dead.jsonl", "--sink", "file=again.log"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(summary["processed"], 3);
+    assert_eq!(summary["inputs"]["files"][0], "dead.jsonl");
+    assert_eq!(
+        raw_lines(&dir.path().join("again.log")),
+        kept,
+        "each event again, byte for byte, not wrapped in a second envelope"
+    );
+}
+
+#[test]
+fn events_jetstream_already_stored_are_not_stored_twice_when_sent_again() {
+    let server = crate::servers::NatsServer::start();
+    server.create_stream("LOGS", &["logs.app"]);
+    let nats = server.sink("logs.app");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.log"), numbered_lines(20)).unwrap();
+    // JetStream stores every event; the file sink beside it keeps none,
+    // and its letters name each event by where it was read.
+    let (code, stderr, summary) = run_in(
+        dir.path(),
+        &[
+            "app.log",
+            "--sink",
+            &nats,
+            "--sink",
+            "file=/dev/full",
+            "--dead-letter",
+            "dead.jsonl",
+        ],
+    );
+    assert_eq!(code, Some(3), "{stderr}");
+    assert_eq!(summary["dead_lettered"], 20);
+    assert_eq!(server.stream_state("LOGS").unwrap().1, 20);
+    let first_ids: Vec<String> = server
+        .read_stream("LOGS")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+
+    let (code, stderr, summary) = run_in(dir.path(), &["dead.jsonl", "--sink", &nats]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(summary["processed"], 20);
+    assert!(
+        stderr.contains("JetStream already held 20 events"),
+        "{stderr}"
+    );
+    let stored = server.read_stream("LOGS");
+    assert_eq!(stored.len(), 20, "none stored twice");
+    let ids: Vec<String> = stored.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, first_ids);
+}
+
+#[test]
+fn dead_letters_go_in_a_run_of_their_own_and_a_line_that_is_none_stops_the_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let letters = [
+        r#"{"dead_letter":1,"stream":"s","offset":6,"event":{"message":"one"}}"#,
+        r#"{"dead_letter":1,"stream":"s","offset":12,"event":{"message":"two"}}"#,
+        "an ordinary line",
+        r#"{"dead_letter":1,"stream":"s","offset":20,"event":{"message":"three"}}"#,
+    ];
+    std::fs::write(dir.path().join("dead.jsonl"), letters.join("\n") + "\n").unwrap();
+    std::fs::write(dir.path().join("app.log"), "a line\n").unwrap();
+    for args in [
+        &["dead.jsonl", "app.log"][..],
+        &["dead.jsonl", "--checkpoint", "state.json"],
+        &["dead.jsonl", "--field", "env=prod"],
+        &["dead.jsonl", "--strict-envelope"],
+    ] {
+        let output = shipper()
+            .current_dir(dir.path())
+            .args(args)
+            .args(["--sink", "file=out.log"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("dead"), "{args:?}: {stderr}");
+    }
+    assert!(!dir.path().join("out.log").exists());
+
+    let (code, stderr, summary) = run_in(dir.path(), &["dead.jsonl", "--sink", "file=out.log"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is not a dead letter") && stderr.contains("stopped there"),
+        "{stderr}"
+    );
+    assert_eq!(summary["processed"], 2, "the letters before it went");
+    assert_eq!(
+        raw_lines(&dir.path().join("out.log")),
+        [&br#"{"message":"one"}"#[..], br#"{"message":"two"}"#]
+    );
+}
