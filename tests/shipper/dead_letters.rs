@@ -317,3 +317,66 @@ fn dead_letters_go_in_a_run_of_their_own_and_a_line_that_is_none_stops_the_readi
         [&br#"{"message":"one"}"#[..], br#"{"message":"two"}"#]
     );
 }
+
+#[test]
+fn after_a_sigkill_every_event_before_the_checkpoint_was_delivered_or_kept() {
+    use crate::following::{Writer, follow_in, wait_delivered};
+    let collector = Collector::start(Vec::new(), Reply::status(400));
+    let refusing = collector.sink();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut writer = Writer::new(log.clone(), "app");
+    let extra = [
+        "--sink",
+        &refusing,
+        "--dead-letter",
+        "dead.jsonl",
+        "--checkpoint",
+        "state.json",
+        "--batch-size",
+        "50",
+    ];
+    let running = follow_in(dir, &["app.log"], &extra);
+    for _ in 0..100 {
+        writer.write(20);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    wait_delivered(&running, 1000);
+    let saved = || -> Option<u64> {
+        let state: Value =
+            serde_json::from_slice(&std::fs::read(running.path("state.json")).ok()?).ok()?;
+        state["files"][0]["offset"]
+            .as_u64()
+            .filter(|&offset| offset > 0)
+    };
+    wait_until(PATIENCE, "a checkpoint saved", || saved().is_some());
+    writer.write(500);
+    running.signal(nix::sys::signal::Signal::SIGKILL);
+    let mut running = running;
+    assert_eq!(wait_for(&mut running.child, PATIENCE), None, "killed");
+    running.reaper.armed = false;
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(running.path("state.json")).unwrap()).unwrap();
+    let offset = state["files"][0]["offset"].as_u64().unwrap() as usize;
+    let acknowledged = std::fs::read(&log).unwrap()[..offset]
+        .iter()
+        .filter(|&&byte| byte == b'\n')
+        .count();
+    assert!(acknowledged > 0, "a checkpoint was saved before the kill");
+    let kept: std::collections::HashSet<String> = letters(&running.path("dead.jsonl"))
+        .iter()
+        .map(|letter| letter["event"]["message"].as_str().unwrap().to_owned())
+        .collect();
+    let missing: Vec<String> = writer.written()[..acknowledged]
+        .iter()
+        .filter(|line| !kept.contains(*line))
+        .cloned()
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {acknowledged} lines before the checkpoint neither delivered to the refusing sink \
+         nor kept: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+}
