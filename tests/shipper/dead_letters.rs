@@ -64,13 +64,7 @@ fn events_a_collector_keeps_refusing_are_kept_byte_for_byte_with_why() {
     // The event in each letter is the one the file sink wrote, byte for
     // byte: lines 11 to 30 (the first batch was delivered).
     let written = raw_lines(&run.path("all.log"));
-    let kept: Vec<Vec<u8>> = raw_lines(&run.path("dead.jsonl"))
-        .iter()
-        .map(|line| {
-            let start = memchr_find(line, b"\"event\":") + b"\"event\":".len();
-            line[start..line.len() - 1].to_vec()
-        })
-        .collect();
+    let kept = kept_events(&run.path("dead.jsonl"));
     assert_eq!(kept, written[10..]);
     assert_eq!(
         collector.delivered().len(),
@@ -79,11 +73,20 @@ fn events_a_collector_keeps_refusing_are_kept_byte_for_byte_with_why() {
     );
 }
 
-fn memchr_find(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
-        .expect("the needle")
+/// The events of the letters in `path` as they were written, byte for
+/// byte: what follows `"event":` up to the letter's closing brace.
+fn kept_events(path: &std::path::Path) -> Vec<Vec<u8>> {
+    const EVENT: &[u8] = b"\"event\":";
+    raw_lines(path)
+        .iter()
+        .map(|line| {
+            let at = line
+                .windows(EVENT.len())
+                .position(|window| window == EVENT)
+                .expect("an event in the letter");
+            line[at + EVENT.len()..line.len() - 1].to_vec()
+        })
+        .collect()
 }
 
 #[test]
@@ -214,13 +217,7 @@ fn dead_letters_named_as_a_file_are_sent_again_as_the_events_they_hold() {
     );
     assert_eq!(code, Some(3), "{stderr}");
     assert_eq!(summary["dead_lettered"], 3);
-    let kept: Vec<Vec<u8>> = raw_lines(&dir.path().join("dead.jsonl"))
-        .iter()
-        .map(|line| {
-            let start = memchr_find(line, b"\"event\":") + b"\"event\":".len();
-            line[start..line.len() - 1].to_vec()
-        })
-        .collect();
+    let kept = kept_events(&dir.path().join("dead.jsonl"));
 
     let (code, stderr, summary) = run_in(dir.path(), &["dead.jsonl", "--sink", "file=again.log"]);
     assert_eq!(code, Some(0), "{stderr}");
