@@ -66,7 +66,7 @@ fn is_literal(rest: &[u8]) -> bool {
 
 /// Where a JSON string whose text starts at `from` ends (its closing
 /// quote), or the line's end.
-fn string_end(line: &[u8], from: usize) -> usize {
+pub(super) fn string_end(line: &[u8], from: usize) -> usize {
     let mut at = from;
     while at < line.len() {
         match line[at] {
@@ -79,7 +79,7 @@ fn string_end(line: &[u8], from: usize) -> usize {
 }
 
 /// Where a string inside a JSON string ends: at its escaped quote (`\"`).
-fn escaped_string_end(line: &[u8], from: usize) -> usize {
+pub(super) fn escaped_string_end(line: &[u8], from: usize) -> usize {
     let mut at = from;
     while at < line.len() {
         match line[at] {
