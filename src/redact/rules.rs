@@ -213,8 +213,33 @@ pub(super) fn pii() -> Vec<Rule> {
 
 /// The shapes a token may have around the mark at `at` (the bytes each
 /// shape's pattern starts or goes on with), as bits by `Shape`: only then
-/// does its rule look.
+/// does its rule look. The byte before or after the mark rules out most
+/// marks (a date's dashes, a word's `b`) before the words are compared.
+#[inline]
 pub(super) fn shapes_at(line: &[u8], at: usize) -> u32 {
+    let before = at.checked_sub(1).map(|before| line[before]);
+    let after = line.get(at + 1).copied();
+    let may = match line[at] {
+        b'B' | b'b' => after.is_some_and(|byte| matches!(byte | 0x20, b'e' | b'a')),
+        b'J' => before == Some(b'y'),
+        b'A' => matches!(after, Some(b'K' | b'S' | b'I')),
+        b'_' => {
+            matches!(before, Some(b'p' | b'o' | b'u' | b's' | b'r' | b'b' | b'c'))
+                || matches!(after, Some(b'l' | b't'))
+        }
+        b'-' => {
+            matches!(
+                before,
+                Some(b't' | b'a' | b'b' | b'p' | b'o' | b's' | b'r' | b'e')
+            ) || after == Some(b'-')
+        }
+        _ => true,
+    };
+    if may { shapes_here(line, at) } else { 0 }
+}
+
+/// `shapes_at`, the words compared.
+fn shapes_here(line: &[u8], at: usize) -> u32 {
     let (before, after) = line.split_at(at);
     let ends = |word: &[u8]| before.ends_with(word);
     let starts = |word: &[u8]| after.starts_with(word);
