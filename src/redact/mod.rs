@@ -25,7 +25,7 @@ use sha2::Sha256;
 
 use pairs::KeyRules;
 use rules::{Finder, Pattern, Rule, Shape, Wake};
-use values::Quoting;
+use values::{Find, Quoting};
 
 /// What replaces a value without `--redact-hash`.
 pub(crate) const REDACTED: &str = "[REDACTED]";
@@ -70,14 +70,6 @@ pub(crate) struct Redactor {
     /// Values hidden so far, by rule, since last taken.
     counts: Vec<u64>,
     hash_key: Option<Vec<u8>>,
-}
-
-/// One part of a line to replace.
-#[derive(Debug)]
-struct Find {
-    range: Range<usize>,
-    quoting: Quoting,
-    rule: usize,
 }
 
 impl Redactor {

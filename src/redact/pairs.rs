@@ -5,9 +5,8 @@
 //! member holds (`{"name":"password","value":"..."}`), whose value is the
 //! sibling member's.
 
-use super::Find;
 use super::keys::{self, Named as Name};
-use super::values::{Quoting, Value, escaped_string_end, string_end, value_at};
+use super::values::{Find, Quoting, Value, escaped_string_end, string_end, value_at};
 
 /// The key rules of a run: the built-in secret names, and the keys of
 /// `--redact-key`.

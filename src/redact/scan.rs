@@ -64,7 +64,7 @@ const NIBBLES: ([u8; 16], [u8; 16]) = {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::NIBBLES;
+    use crate::redact::scan::NIBBLES;
 
     /// A table of 16 bytes in both halves of a vector.
     #[target_feature(enable = "avx2")]

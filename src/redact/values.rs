@@ -16,6 +16,14 @@ pub(super) enum Quoting {
     EscapedJson,
 }
 
+/// One part of a line to replace, how, and by which rule (its index).
+#[derive(Debug)]
+pub(super) struct Find {
+    pub range: Range<usize>,
+    pub quoting: Quoting,
+    pub rule: usize,
+}
+
 /// The part of a line to replace, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Value {
