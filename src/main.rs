@@ -25,6 +25,7 @@ mod outputs;
 mod pipeline;
 mod progress;
 mod public_url;
+mod reasons;
 mod redact;
 mod shutdown;
 mod sink;

@@ -4,24 +4,28 @@
 //! covers the message, every string in `data` and `context`, `--raw`
 //! lines and anything that quotes the line later.
 //!
-//! Most lines hold nothing to hide: one prefilter scan (Aho-Corasick over
-//! the rules' key words and prefixes) tells so, and only the rules whose
-//! words a line holds run their patterns on it.
+//! Most lines hold nothing to hide. One vector pass marks the few bytes
+//! a secret cannot be without (separators, joiners, the first letters of
+//! tokens' shapes); the keys before separators are read there, and only
+//! the rules whose shape a mark shows run their patterns on the line.
 
 mod checks;
+mod keys;
+mod pairs;
 mod rules;
+mod scan;
 mod values;
 
 use std::borrow::Cow;
 use std::ops::Range;
 
-use aho_corasick::packed::{self, Searcher};
 use hmac::{Hmac, KeyInit, Mac};
 use regex::bytes::Regex;
 use sha2::Sha256;
 
-use rules::{Finder, Rule};
-use values::{Quoting, Value, value_at};
+use pairs::KeyRules;
+use rules::{Finder, Pattern, Rule, Shape, Wake};
+use values::{Find, Quoting};
 
 /// What replaces a value without `--redact-hash`.
 pub(crate) const REDACTED: &str = "[REDACTED]";
@@ -55,26 +59,17 @@ pub(crate) struct RedactConfig {
 /// Finds and replaces what the rules name, counting each rule's finds.
 pub(crate) struct Redactor {
     rules: Vec<Rule>,
-    /// Finds any rule's words (Teddy: a vector scan); `None` when no
-    /// rule has any.
-    prefilter: Option<Searcher>,
-    /// For each prefilter word, the rules it wakes (bits by rule index).
-    woken_by: Vec<u64>,
-    /// The rules that look at every line (they have no words).
+    /// The rules of keys' values, found at the marks.
+    keys: KeyRules,
+    /// For each shape, the rules it wakes (bits by rule index).
+    woken_by: Vec<(Shape, u64)>,
+    /// Whether the marks are looked at (a rule finds or wakes by them).
+    marks: bool,
+    /// The rules that look at every line (they have no marks).
     always: u64,
-    /// The line lowercased, for the prefilter (kept to reuse its room).
-    lowered: Vec<u8>,
     /// Values hidden so far, by rule, since last taken.
     counts: Vec<u64>,
     hash_key: Option<Vec<u8>>,
-}
-
-/// One part of a line to replace.
-#[derive(Debug)]
-struct Find {
-    range: Range<usize>,
-    quoting: Quoting,
-    rule: usize,
 }
 
 impl Redactor {
@@ -87,69 +82,48 @@ impl Redactor {
                 Preset::Pii => rules::pii(),
             });
         }
+        let mut keys = KeyRules::default();
+        if let Some(rule) = rules.iter().position(|rule| rule.name == "secret_key") {
+            keys.secret = Some(rule);
+        }
         if !config.keys.is_empty() {
-            let names: Vec<String> = config.keys.iter().map(|key| regex::escape(key)).collect();
-            let words = config
+            let names = config
                 .keys
                 .iter()
-                .map(|key| key.to_ascii_lowercase())
+                .map(|key| key.to_ascii_lowercase().into_bytes())
                 .collect();
-            rules.push(rules::key_rule("key", &names.join("|"), true, words));
+            keys.own = Some((rules.len(), names));
+            rules.push(rules::key_rule("key"));
         }
         for (index, regex) in config.patterns.iter().enumerate() {
             let group = usize::from(regex.captures_len() > 1);
             rules.push(Rule {
                 name: format!("pattern_{}", index + 1),
                 finder: Finder::Pattern {
-                    regex: regex.clone(),
+                    regex: Pattern::Own(regex.clone()),
                     group,
                     check: None,
                 },
-                triggers: Vec::new(),
+                wake: Wake::Always,
             });
         }
         if rules.len() > 64 {
             return Err("at most 64 redaction rules (presets, keys and patterns)".to_owned());
         }
-        // Each word once, waking every rule that has it.
-        let mut words: Vec<String> = Vec::new();
-        let mut woken_by: Vec<u64> = Vec::new();
+        let mut woken_by = Vec::new();
         let mut always = 0u64;
         for (index, rule) in rules.iter().enumerate() {
-            if rule.triggers.is_empty() {
-                always |= 1 << index;
+            match rule.wake {
+                Wake::Always => always |= 1 << index,
+                Wake::Shape(shape) => woken_by.push((shape, 1 << index)),
+                Wake::Marks => {}
             }
-            for word in &rule.triggers {
-                match words.iter().position(|known| known == word) {
-                    Some(at) => woken_by[at] |= 1 << index,
-                    None => {
-                        words.push(word.clone());
-                        woken_by.push(1 << index);
-                    }
-                }
-            }
-        }
-        let prefilter = match words.is_empty() {
-            true => None,
-            false => packed::Config::new()
-                .match_kind(packed::MatchKind::LeftmostFirst)
-                // More words than Teddy likes (many --redact-key) still
-                // scan faster packed than every rule on every line.
-                .heuristic_pattern_limits(false)
-                .builder()
-                .extend(&words)
-                .build(),
-        };
-        if prefilter.is_none() {
-            // Too many words for the vector scan (many --redact-key):
-            // every rule looks at every line, slower but as thorough.
-            always = u64::MAX >> (64 - rules.len().max(1));
         }
         Ok(Redactor {
             counts: vec![0; rules.len() + 1],
-            lowered: Vec::new(),
+            marks: keys.is_on() || !woken_by.is_empty(),
             rules,
-            prefilter,
+            keys,
             woken_by,
             always,
             hash_key: config.hash_key.clone(),
@@ -179,21 +153,14 @@ impl Redactor {
     /// was. A `cut` line (at the line limit) also loses its last word,
     /// which may be the first half of a secret no rule can tell.
     pub(crate) fn redact<'l>(&mut self, line: &'l [u8], cut: bool) -> Cow<'l, [u8]> {
+        let mut finds = Vec::new();
         let mut woken = self.always;
-        if let Some(prefilter) = &self.prefilter {
-            // Lowercased, one word a rule stands for every casing, and
-            // the few words fit the fastest scan.
-            self.lowered.clear();
-            self.lowered.extend_from_slice(line);
-            self.lowered.make_ascii_lowercase();
-            for found in prefilter.find_iter(&self.lowered) {
-                woken |= self.woken_by[found.pattern().as_usize()];
-            }
+        if self.marks {
+            woken |= self.look_at_marks(line, &mut finds);
         }
-        if woken == 0 && !cut {
+        if woken == 0 && finds.is_empty() && !cut {
             return Cow::Borrowed(line);
         }
-        let mut finds = Vec::new();
         for (index, rule) in self.rules.iter().enumerate() {
             if woken & (1 << index) != 0 {
                 find(rule, index, line, &mut finds);
@@ -210,6 +177,38 @@ impl Redactor {
             return Cow::Borrowed(line);
         }
         Cow::Owned(self.replace(line, finds))
+    }
+
+    /// Reads the keys at the marks of `line` into `finds`; returns the
+    /// rules that the shapes seen there wake.
+    fn look_at_marks(&self, line: &[u8], finds: &mut Vec<Find>) -> u64 {
+        let mut shapes = 0u32;
+        let mut escapes = false;
+        let keys = self.keys.is_on().then_some(&self.keys);
+        scan::each_mark(line, |at| match (line[at], keys) {
+            (b'\\' | b'%', _) => escapes = true,
+            (b':' | b'=', Some(keys)) => {
+                keys.at_separator(line, at, escapes, finds);
+                if line.get(at + 1) == Some(&b'/') {
+                    shapes |= rules::shapes_at(line, at);
+                }
+            }
+            (b':', None) if line.get(at + 1) == Some(&b'/') => shapes |= rules::shapes_at(line, at),
+            (b'>', Some(keys)) => keys.at_tag_end(line, at, finds),
+            (b'-', Some(keys)) if line.get(at + 1) == Some(&b'-') => {
+                keys.at_dash(line, at, finds);
+                shapes |= rules::shapes_at(line, at);
+            }
+            (b':' | b'=' | b'>', _) => {}
+            _ => shapes |= rules::shapes_at(line, at),
+        });
+        if shapes == 0 {
+            return 0;
+        }
+        self.woken_by
+            .iter()
+            .filter(|(shape, _)| shapes & (1 << *shape as u32) != 0)
+            .fold(0, |woken, (_, rules)| woken | rules)
     }
 
     /// Writes `line` with each find replaced, the earliest winning where
@@ -267,33 +266,13 @@ impl Redactor {
 /// What `rule` (the `index`th) finds in `line`, added to `finds`.
 fn find(rule: &Rule, index: usize, line: &[u8], finds: &mut Vec<Find>) {
     match &rule.finder {
-        Finder::Key(regex) => {
-            let mut at = 0;
-            while let Some(captures) = regex.captures_at(line, at) {
-                let whole = captures.get(0).expect("group 0 always matches");
-                let key = captures["key"].to_ascii_lowercase();
-                let context = match captures.name("quote").map(|quote| quote.as_bytes()) {
-                    Some(b"\"") => Quoting::Json,
-                    Some(b"\\\"") => Quoting::EscapedJson,
-                    _ => Quoting::Bare,
-                };
-                at = whole.end().max(at + 1);
-                if let Some(Value { range, quoting }) = value_at(line, whole.end(), &key, context) {
-                    at = range.end.max(at);
-                    finds.push(Find {
-                        range,
-                        quoting,
-                        rule: index,
-                    });
-                }
-            }
-        }
+        Finder::Keys => {}
         Finder::Pattern {
             regex,
             group,
             check,
         } => {
-            for captures in regex.captures_iter(line) {
+            for captures in regex.get().captures_iter(line) {
                 let Some(found) = captures.get(*group) else {
                     continue;
                 };

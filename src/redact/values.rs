@@ -16,6 +16,14 @@ pub(super) enum Quoting {
     EscapedJson,
 }
 
+/// One part of a line to replace, how, and by which rule (its index).
+#[derive(Debug)]
+pub(super) struct Find {
+    pub range: Range<usize>,
+    pub quoting: Quoting,
+    pub rule: usize,
+}
+
 /// The part of a line to replace, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Value {
@@ -66,7 +74,7 @@ fn is_literal(rest: &[u8]) -> bool {
 
 /// Where a JSON string whose text starts at `from` ends (its closing
 /// quote), or the line's end.
-fn string_end(line: &[u8], from: usize) -> usize {
+pub(super) fn string_end(line: &[u8], from: usize) -> usize {
     let mut at = from;
     while at < line.len() {
         match line[at] {
@@ -79,7 +87,7 @@ fn string_end(line: &[u8], from: usize) -> usize {
 }
 
 /// Where a string inside a JSON string ends: at its escaped quote (`\"`).
-fn escaped_string_end(line: &[u8], from: usize) -> usize {
+pub(super) fn escaped_string_end(line: &[u8], from: usize) -> usize {
     let mut at = from;
     while at < line.len() {
         match line[at] {

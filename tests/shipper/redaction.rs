@@ -274,3 +274,129 @@ fn metrics_count_redactions_and_show_no_value() {
     assert_eq!(code, Some(0));
     assert_no_secret("stderr", &stderr);
 }
+
+/// Secrets whose keys an attacker would spell otherwise, and the text that
+/// must stay around them.
+const SPELLED: &[&str] = &[
+    "escPw0rdVal",
+    "escApiK3yVal",
+    "harPw0rdVal",
+    "harBearerT0k",
+    "harApiK3yVal",
+    "spacedPw0rd",
+    "spacedJs0nPw",
+    "upperApiK3y",
+    "dottedS3cret",
+    "formPw0rdVal",
+    "xmlPw0rdVal",
+    "flagPw0rdVal",
+    "rubyPw0rdVal",
+];
+
+/// Lines holding each of `SPELLED`, with words around them that stay.
+fn spelled_corpus() -> String {
+    [
+        r#"{"message":"escaped keys keep-1","pass\u0077ord":"escPw0rdVal","data":{"api\u005fkey":"escApiK3yVal"}}"#,
+        r#"{"message":"k8s env keep-2","env":[{"name":"DB_PASSWORD","value":"harPw0rdVal"},{"name":"HOME","value":"/keep-3"}]}"#,
+        r#"{"message":"har keep-4","headers":[{"key":"Authorization","value":"Bearer harBearerT0k"},{"name":"X-Api-Key","value":"harApiK3yVal"}]}"#,
+        "config password = spacedPw0rd keep-5",
+        r#"{"message":"spaced keep-6","password" : "spacedJs0nPw"}"#,
+        "curl -H 'X-API-KEY: upperApiK3y' keep-7",
+        "loaded client.secret=dottedS3cret keep-8",
+        "POST /login user%5Bpassword%5D=formPw0rdVal&keep-9=1",
+        "soap <auth><password>xmlPw0rdVal</password></auth> keep-10",
+        "exec mysql --password flagPw0rdVal --host keep-11",
+        r#"params {"user"=>"keep-12", "password"=>"rubyPw0rdVal"}"#,
+        "kept: the token expired; max_tokens=5; sshd[811]: keep-13",
+    ]
+    .iter()
+    .map(|line| format!("{line}\n"))
+    .collect()
+}
+
+fn assert_none_of(secrets: &[&str], what: &str, text: &str) {
+    for secret in secrets {
+        assert!(!text.contains(secret), "{secret} reached {what}: {text}");
+    }
+}
+
+fn assert_kept_around(text: &str) {
+    for n in 1..=13 {
+        let around = format!("keep-{n}");
+        assert!(text.contains(&around), "{around} was lost: {text}");
+    }
+    assert!(text.contains("max_tokens=5"), "{text}");
+}
+
+#[test]
+fn keys_spelled_otherwise_and_named_by_a_neighbour_are_hidden() {
+    let run = run(
+        &["--sink", "file=out.log", "--sink", "stdout"],
+        spelled_corpus(),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let written = std::fs::read_to_string(run.path("out.log")).unwrap();
+    assert_none_of(SPELLED, "the file sink", &written);
+    assert_none_of(SPELLED, "stdout", &String::from_utf8_lossy(&run.stdout));
+    assert_none_of(SPELLED, "stderr", &run.stderr);
+    assert_none_of(SPELLED, "the summary", &run.summary.to_string());
+    assert_kept_around(&written);
+    let events = parse_events(written.as_bytes());
+    assert_eq!(events.len(), 12, "every line is still an event of JSON");
+    assert_eq!(events[1]["data"]["env"][0]["value"], "[REDACTED]");
+    assert_eq!(events[1]["data"]["env"][1]["value"], "/keep-3");
+    assert_eq!(
+        events[2]["data"]["headers"][0]["value"], "Bearer [REDACTED]",
+        "the scheme stays: {}",
+        events[2]
+    );
+    assert_eq!(run.summary["redacted_by_rule"]["secret_key"], 13);
+}
+
+#[test]
+fn keys_spelled_otherwise_are_hidden_in_raw_lines() {
+    let run = run(&["--sink", "stdout", "--raw"], spelled_corpus());
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let out = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert_none_of(SPELLED, "--raw output", &out);
+    assert_kept_around(&out);
+    assert!(
+        out.contains("config password = [REDACTED] keep-5\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn keys_spelled_otherwise_are_hidden_in_a_followed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.log"), spelled_corpus()).unwrap();
+    let port = crate::servers::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let (running, stdin) = Running::start_in(
+        dir,
+        &[
+            "--sink",
+            "file=out.log",
+            "--follow",
+            "app.log",
+            "--metrics-addr",
+            &addr,
+            "--batch-timeout",
+            "10ms",
+        ],
+    );
+    drop(stdin);
+    let out = running.path("out.log");
+    wait_until(Duration::from_secs(60), "every line delivered", || {
+        std::fs::read_to_string(&out).is_ok_and(|text| text.lines().count() == 12)
+    });
+    assert_none_of(SPELLED, "/metrics", &scrape(port).unwrap());
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    let written = std::fs::read_to_string(&out).unwrap();
+    let (_, stderr, summary, _dir) = running.finish();
+    assert_none_of(SPELLED, "the file sink", &written);
+    assert_none_of(SPELLED, "stderr", &stderr);
+    assert_none_of(SPELLED, "the summary", &summary.to_string());
+    assert_kept_around(&written);
+    assert_eq!(summary["redacted_by_rule"]["secret_key"], 13);
+}
