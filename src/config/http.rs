@@ -37,7 +37,7 @@ pub(crate) struct HttpOptions {
 
 /// The settings of the sinks that speak a collector's API.
 #[derive(Debug, Clone, Default)]
-#[allow(dead_code, reason = "the OTLP, Loki and Splunk sinks read the rest")]
+#[allow(dead_code, reason = "the Loki and Splunk sinks read the rest")]
 pub(crate) struct CollectorOptions {
     /// Elasticsearch's `Authorization: ApiKey`; never printed.
     pub es_api_key: Option<String>,

@@ -14,6 +14,7 @@ pub(crate) mod known_secrets;
 #[cfg(test)]
 pub(crate) mod memory;
 pub(crate) mod nats;
+pub(crate) mod otlp;
 pub(crate) mod output;
 pub(crate) mod protocol;
 pub(crate) mod retry;
@@ -85,7 +86,8 @@ fn open_collector(
 ) -> anyhow::Result<http::HttpSink> {
     match collector {
         Collector::Elasticsearch | Collector::OpenSearch => elasticsearch::open(url, name, options),
-        Collector::Otlp | Collector::Loki | Collector::Splunk => {
+        Collector::Otlp => otlp::open(url, name, options),
+        Collector::Loki | Collector::Splunk => {
             anyhow::bail!("not built yet")
         }
     }

@@ -121,7 +121,6 @@ pub(crate) fn unreadable(answer: &Answer<'_>, what: &str) -> Reading {
 }
 
 /// `time` as nanoseconds since the epoch.
-#[allow(dead_code, reason = "for the OTLP and Loki sinks")]
 pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
     let since = time
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -131,7 +130,6 @@ pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
 
 /// An RFC 3339 timestamp (an event's `timestamp`) as nanoseconds since
 /// the epoch; `None` if it is no such time.
-#[allow(dead_code, reason = "for the OTLP and Loki sinks")]
 pub(crate) fn timestamp_nanos(text: &str) -> Option<u64> {
     let time =
         time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;

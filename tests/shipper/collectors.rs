@@ -7,6 +7,12 @@
 
 use std::io::Read;
 
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use prost::Message;
 use serde_json::{Value, json};
 
 use crate::collector::{QUICK_RETRIES, Request, closed_port_url};
@@ -282,6 +288,7 @@ fn every_collector_sink_counts_a_closed_port_against_itself() {
     let sinks = [
         format!("elasticsearch=http://{address}/logs"),
         format!("opensearch=http://{address}/logs"),
+        format!("otlp=http://{address}/v1/logs"),
     ];
     for sink in sinks {
         let mut args = vec!["--sink", &sink, "--retry-max", "2"];
@@ -292,4 +299,168 @@ fn every_collector_sink_counts_a_closed_port_against_itself() {
         assert_eq!(run.summary["retried"], 1);
         assert!(run.stderr.contains("Connect"), "{}", run.stderr);
     }
+}
+
+/// An OTLP request, decoded with the official definitions as its
+/// content type says.
+fn otlp_request(request: &Request) -> ExportLogsServiceRequest {
+    let body = plain_body(request);
+    match request.header("content-type") {
+        Some("application/x-protobuf") => ExportLogsServiceRequest::decode(&body[..]).unwrap(),
+        Some("application/json") => serde_json::from_slice(&body).unwrap(),
+        other => panic!("content type {other:?}"),
+    }
+}
+
+/// The records of a request, in order, each with its scope's name.
+fn otlp_records(request: &ExportLogsServiceRequest) -> Vec<(String, LogRecord)> {
+    request
+        .resource_logs
+        .iter()
+        .flat_map(|resource| &resource.scope_logs)
+        .flat_map(|scope| {
+            let name = scope
+                .scope
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
+            scope
+                .log_records
+                .iter()
+                .map(move |record| (name.clone(), record.clone()))
+        })
+        .collect()
+}
+
+fn string_value(value: &Option<AnyValue>) -> Option<&str> {
+    match value.as_ref()?.value.as_ref()? {
+        any_value::Value::StringValue(text) => Some(text),
+        _ => None,
+    }
+}
+
+fn otlp_answer(rejected: i64, message: &str) -> Reaction {
+    let response = ExportLogsServiceResponse {
+        partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: rejected,
+            error_message: message.into(),
+        }),
+    };
+    let headers = vec![("Content-Type", "application/x-protobuf".to_owned())];
+    Reaction::Answer(200, headers, response.encode_to_vec())
+}
+
+#[test]
+fn otlp_sends_log_records_the_official_definitions_decode() {
+    for encoding in ["protobuf", "json"] {
+        let collector = Reactive::start(move |_, _| match encoding {
+            "json" => Reaction::json(200, &json!({})),
+            _ => otlp_answer(0, ""),
+        });
+        let sink = format!("otlp=http://{}/v1/logs", collector.addr);
+        let input = "{\"level\":\"error\",\"msg\":\"db timeout\",\"logger\":\"db\",\"pid\":81,\"user\":{\"id\":7}}\n\
+                     2026-11-30T18:21:00Z WARN cache cold\n";
+        let args = [
+            "--sink",
+            &sink,
+            "--otlp-encoding",
+            encoding,
+            "--field",
+            "service=billing",
+            "--field",
+            "team=core",
+        ];
+        let run = run(&args, input);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        assert_eq!(run.summary["processed"], 2);
+        let requests = collector.requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].path, "/v1/logs");
+        let request = otlp_request(&requests[0]);
+        let resource = request.resource_logs[0].resource.clone().unwrap();
+        let resource: Vec<(String, Option<String>)> = resource
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.clone(), string_value(&kv.value).map(str::to_owned)))
+            .collect();
+        assert_eq!(
+            resource[1],
+            ("service.name".to_owned(), Some("billing".to_owned()))
+        );
+        assert_eq!(resource[0].0, "host.name");
+        let records = otlp_records(&request);
+        assert_eq!(records.len(), 2, "{encoding}");
+        let (scope, error) = records
+            .iter()
+            .find(|(_, r)| r.severity_number == 17)
+            .unwrap();
+        assert_eq!(scope, "db");
+        assert_eq!(error.severity_text, "ERROR");
+        assert_eq!(string_value(&error.body), Some("db timeout"));
+        assert!(error.observed_time_unix_nano > 1_700_000_000_000_000_000);
+        let keys: Vec<&str> = error.attributes.iter().map(|kv| kv.key.as_str()).collect();
+        for key in ["pid", "user", "team", "shipper.host", "shipper.source"] {
+            assert!(keys.contains(&key), "{key} in {keys:?}");
+        }
+        let user = error.attributes.iter().find(|kv| kv.key == "user").unwrap();
+        assert!(matches!(
+            user.value.as_ref().unwrap().value,
+            Some(any_value::Value::KvlistValue(_))
+        ));
+        let (_, warning) = records
+            .iter()
+            .find(|(_, r)| r.severity_number == 13)
+            .unwrap();
+        assert_eq!(warning.time_unix_nano, 1_796_062_860_000_000_000);
+        assert_eq!(string_value(&warning.body), Some("cache cold"));
+    }
+}
+
+#[test]
+fn otlp_records_a_collector_rejects_are_counted_with_its_message() {
+    let collector = Reactive::start(|_, nth| match nth {
+        0 => otlp_answer(2, "log records too old"),
+        _ => otlp_answer(0, ""),
+    });
+    let sink = format!("otlp=http://{}", collector.addr);
+    let run = run(&["--sink", &sink, "--batch-size", "5"], numbered_lines(10));
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(
+        collector.requests()[0].path,
+        "/v1/logs",
+        "the logs path by default"
+    );
+    assert_eq!(run.summary["processed"], 8);
+    assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 2);
+    let told = refusals(&run.stderr);
+    assert_eq!(told.len(), 1, "{}", run.stderr);
+    assert_eq!(told[0]["reasons"][0]["kind"], "PartialSuccess");
+    assert_eq!(told[0]["reasons"][0]["error"], "log records too old");
+    assert_eq!(told[0]["reasons"][0]["events"], 2);
+}
+
+#[test]
+fn otlp_retries_an_overloaded_collector_and_fails_on_an_unreadable_answer() {
+    let collector = Reactive::start(|_, nth| match nth {
+        0 => Reaction::Answer(503, vec![("Retry-After", "0".into())], Vec::new()),
+        _ => otlp_answer(0, ""),
+    });
+    let sink = format!("otlp=http://{}/v1/logs", collector.addr);
+    let mut args = vec!["--sink", &sink];
+    args.extend(QUICK_RETRIES);
+    let recovered = run(&args, numbered_lines(3));
+    assert_eq!(recovered.code, Some(0), "{}", recovered.stderr);
+    assert_eq!(recovered.summary["retried"], 1);
+
+    let collector =
+        Reactive::start(|_, _| Reaction::Answer(200, Vec::new(), b"\xff\xff\xff garbage".to_vec()));
+    let sink = format!("otlp=http://{}/v1/logs", collector.addr);
+    let run = run(&["--sink", &sink], numbered_lines(3));
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 3);
+    assert!(
+        run.stderr.contains("not an export answer"),
+        "{}",
+        run.stderr
+    );
 }
