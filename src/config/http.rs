@@ -37,7 +37,6 @@ pub(crate) struct HttpOptions {
 
 /// The settings of the sinks that speak a collector's API.
 #[derive(Debug, Clone, Default)]
-#[allow(dead_code, reason = "the Loki and Splunk sinks read the rest")]
 pub(crate) struct CollectorOptions {
     /// Elasticsearch's `Authorization: ApiKey`; never printed.
     pub es_api_key: Option<String>,
@@ -49,8 +48,6 @@ pub(crate) struct CollectorOptions {
     /// Splunk HEC's `Authorization: Splunk`; never printed.
     pub splunk_token: Option<String>,
     pub splunk_sourcetype: String,
-    /// The events are raw lines, not JSON.
-    pub raw: bool,
 }
 
 /// How an OTLP request is encoded.
@@ -111,6 +108,18 @@ fn collectors(args: &Args) -> Result<CollectorOptions, String> {
             ));
         }
     }
+    let bearer = args.http_token.is_some()
+        || args
+            .http_headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+    if bearer && (args.es_api_key.is_some() || args.splunk_token.is_some()) {
+        return Err(
+            "an HTTP request has one Authorization, and it would come from --http-token or an \
+             Authorization header and from --es-api-key or --splunk-token: keep one"
+                .to_owned(),
+        );
+    }
     for (key, _) in &args.loki_labels {
         if !loki_label_name(key) {
             return Err(format!(
@@ -130,7 +139,6 @@ fn collectors(args: &Args) -> Result<CollectorOptions, String> {
         loki_labels: args.loki_labels.clone(),
         splunk_token: args.splunk_token.clone(),
         splunk_sourcetype: args.splunk_sourcetype.clone(),
-        raw: args.raw,
     })
 }
 

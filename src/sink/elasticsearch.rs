@@ -307,6 +307,11 @@ mod tests {
             end: End::Whole,
             attempt,
             lines,
+            sending: &Sending {
+                lines: &[],
+                batch: 1,
+                now: SystemTime::UNIX_EPOCH,
+            },
         })
     }
 

@@ -327,17 +327,21 @@ impl<'a> Post<'a> {
         }
     }
 
+    /// The lines still to send, as a request carries them.
+    fn sending(&self) -> Sending<'_> {
+        Sending {
+            lines: &self.lines,
+            batch: self.sink.batches,
+            now: self.now,
+        }
+    }
+
     /// The body for the lines still to send, made at most once.
     fn body(&mut self) -> std::io::Result<Bytes> {
         if let Some(body) = &self.body {
             return Ok(body.clone());
         }
-        let sending = Sending {
-            lines: &self.lines,
-            batch: self.sink.batches,
-            now: self.now,
-        };
-        let body = self.sink.body(&sending)?;
+        let body = self.sink.body(&self.sending())?;
         Ok(self.body.insert(body).clone())
     }
 }
@@ -353,12 +357,14 @@ impl Delivery for Post<'_> {
             Ok(heard) => heard,
             Err(attempt) => return attempt,
         };
+        let sending = self.sending();
         let answer = Answer {
             status: heard.status.as_u16(),
             body: &heard.body,
             end: heard.end,
             attempt: self.attempts,
             lines: self.lines.len(),
+            sending: &sending,
         };
         match self.sink.protocol.read(&answer) {
             Reading::ByStatus => self.sink.judge(&heard),

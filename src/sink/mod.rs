@@ -11,6 +11,7 @@ pub(crate) mod file;
 pub(crate) mod http;
 mod interface;
 pub(crate) mod known_secrets;
+pub(crate) mod loki;
 #[cfg(test)]
 pub(crate) mod memory;
 pub(crate) mod nats;
@@ -18,6 +19,7 @@ pub(crate) mod otlp;
 pub(crate) mod output;
 pub(crate) mod protocol;
 pub(crate) mod retry;
+pub(crate) mod splunk;
 pub(crate) mod stdout;
 pub(crate) mod syslog;
 pub(crate) mod tls;
@@ -87,8 +89,7 @@ fn open_collector(
     match collector {
         Collector::Elasticsearch | Collector::OpenSearch => elasticsearch::open(url, name, options),
         Collector::Otlp => otlp::open(url, name, options),
-        Collector::Loki | Collector::Splunk => {
-            anyhow::bail!("not built yet")
-        }
+        Collector::Loki => loki::open(url, name, options),
+        Collector::Splunk => splunk::open(url, name, options),
     }
 }

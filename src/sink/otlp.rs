@@ -365,6 +365,11 @@ mod tests {
             end: End::Whole,
             attempt: 1,
             lines: 10,
+            sending: &Sending {
+                lines: &[],
+                batch: 1,
+                now: std::time::SystemTime::UNIX_EPOCH,
+            },
         })
     }
 

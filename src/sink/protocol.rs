@@ -28,6 +28,7 @@ pub(crate) trait Protocol: Send + Sync + 'static {
 }
 
 /// The lines one request carries.
+#[derive(Clone, Copy)]
 pub(crate) struct Sending<'a> {
     /// Each line's index in its batch, and its bytes (no newline).
     pub lines: &'a [(usize, &'a [u8])],
@@ -49,6 +50,8 @@ pub(crate) struct Answer<'a> {
     pub attempt: u32,
     /// Lines the request carried.
     pub lines: usize,
+    /// The request's lines, as its body was made of them.
+    pub sending: &'a Sending<'a>,
 }
 
 /// How the reading of an answer's body ended.

@@ -289,6 +289,8 @@ fn every_collector_sink_counts_a_closed_port_against_itself() {
         format!("elasticsearch=http://{address}/logs"),
         format!("opensearch=http://{address}/logs"),
         format!("otlp=http://{address}/v1/logs"),
+        format!("loki=http://{address}"),
+        format!("splunk=http://{address}"),
     ];
     for sink in sinks {
         let mut args = vec!["--sink", &sink, "--retry-max", "2"];
@@ -463,4 +465,229 @@ fn otlp_retries_an_overloaded_collector_and_fails_on_an_unreadable_answer() {
         "{}",
         run.stderr
     );
+}
+
+/// A Loki push request's streams: each one's labels and its entries.
+fn loki_streams(request: &Request) -> Vec<(Value, Vec<(String, Value)>)> {
+    let push: Value = serde_json::from_slice(&plain_body(request)).unwrap();
+    push["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|stream| {
+            let entries = stream["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|entry| {
+                    let line: Value = serde_json::from_str(entry[1].as_str().unwrap()).unwrap();
+                    (entry[0].as_str().unwrap().to_owned(), line)
+                })
+                .collect();
+            (stream["stream"].clone(), entries)
+        })
+        .collect()
+}
+
+#[test]
+fn loki_gets_streams_by_label_in_time_order() {
+    let loki = Reactive::start(|_, _| Reaction::Answer(204, Vec::new(), Vec::new()));
+    let sink = format!("loki=http://{}", loki.addr);
+    let input = "2026-11-30T18:21:02Z ERROR disk full\n\
+                 2026-11-30T18:21:01Z INFO started\n\
+                 2026-11-30T18:21:00Z INFO booting\n";
+    let args = [
+        "--sink",
+        &sink,
+        "--loki-label",
+        "job=billing",
+        "--loki-label",
+        "env=prod",
+        "--http-gzip",
+    ];
+    let run = run(&args, input);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.summary["processed"], 3);
+    let requests = loki.requests();
+    assert_eq!(requests[0].path, "/loki/api/v1/push");
+    assert_eq!(requests[0].header("content-type"), Some("application/json"));
+    let streams = loki_streams(&requests[0]);
+    assert_eq!(streams.len(), 2);
+    assert_eq!(
+        streams[0].0,
+        json!({"job": "billing", "env": "prod", "level": "error"})
+    );
+    assert_eq!(streams[1].0["level"], "info");
+    let info: Vec<(&str, &str)> = streams[1]
+        .1
+        .iter()
+        .map(|(nanos, event)| (nanos.as_str(), event["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        info,
+        [
+            ("1796062860000000000", "booting"),
+            ("1796062861000000000", "started")
+        ],
+        "in time order, the time in nanoseconds"
+    );
+}
+
+#[test]
+fn loki_entries_it_names_in_a_400_are_refused_with_its_message() {
+    // Loki stores what it can of a push and names each entry it turned
+    // away; an answer that names none fails the batch.
+    let loki = Reactive::start(|_, nth| {
+        match nth {
+        0 => Reaction::Answer(
+            400,
+            Vec::new(),
+            b"entry with timestamp 2026-11-30 18:21:00 +0000 UTC ignored, reason: 'entry too far behind, oldest acceptable timestamp is: 2026-11-30T18:21:01Z' for stream: {level=\"info\"},\ntotal ignored: 1 out of 2\n".to_vec(),
+        ),
+        _ => Reaction::Answer(400, Vec::new(), b"error parsing labels".to_vec()),
+    }
+    });
+    let sink = format!("loki=http://{}", loki.addr);
+    let input = "2026-11-30T18:21:01Z INFO a\n2026-11-30T18:21:00Z INFO b\n";
+    let first = run(&["--sink", &sink], input);
+    assert_eq!(first.code, Some(3), "{}", first.stderr);
+    assert_eq!(first.summary["processed"], 1);
+    assert_eq!(first.summary["dropped_by_reason"]["sink_error"], 1);
+    let told = refusals(&first.stderr);
+    let reason = told[0]["reasons"][0]["error"].as_str().unwrap();
+    assert!(reason.contains("entry too far behind"), "{reason}");
+    let second = run(&["--sink", &sink], input);
+    assert_eq!(second.code, Some(3), "{}", second.stderr);
+    assert_eq!(second.summary["dropped_by_reason"]["sink_error"], 2);
+    assert!(
+        second.stderr.contains("error parsing labels"),
+        "{}",
+        second.stderr
+    );
+}
+
+#[test]
+fn loki_is_retried_while_it_is_overloaded() {
+    let loki = Reactive::start(|_, nth| match nth {
+        0 => Reaction::Answer(
+            429,
+            vec![("Retry-After", "0".into())],
+            b"ingestion rate limit exceeded".to_vec(),
+        ),
+        _ => Reaction::Answer(204, Vec::new(), Vec::new()),
+    });
+    let sink = format!("loki=http://{}", loki.addr);
+    let mut args = vec!["--sink", &sink];
+    args.extend(QUICK_RETRIES);
+    let run = run(&args, numbered_lines(3));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.summary["retried"], 1);
+    assert_eq!(loki_streams(&loki.requests()[1])[0].1.len(), 3);
+}
+
+/// The HEC events of a request, one JSON object each.
+fn hec_events(request: &Request) -> Vec<Value> {
+    serde_json::Deserializer::from_slice(&plain_body(request))
+        .into_iter::<Value>()
+        .map(Result::unwrap)
+        .collect()
+}
+
+const SPLUNK_TOKEN: &str = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
+
+#[test]
+fn splunk_gets_one_event_object_each_with_its_token() {
+    let splunk =
+        Reactive::start(|_, _| Reaction::json(200, &json!({"text": "Success", "code": 0})));
+    let sink = format!("splunk=http://{}", splunk.addr);
+    let args = ["--sink", &sink, "--splunk-sourcetype", "billing:json"];
+    let input =
+        "{\"timestamp\":\"2026-11-30T18:21:00.031Z\",\"level\":\"INFO\",\"message\":\"paid\"}\n";
+    let run = run_with_env(&args, &[("SHIPPER_SPLUNK_TOKEN", SPLUNK_TOKEN)], input);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let request = &splunk.requests()[0];
+    assert_eq!(request.path, "/services/collector/event");
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Splunk {SPLUNK_TOKEN}").as_str())
+    );
+    let events = hec_events(request);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["time"], 1796062860.031);
+    assert_eq!(events[0]["sourcetype"], "billing:json");
+    assert_eq!(events[0]["source"], "stdin");
+    assert!(events[0]["host"].is_string());
+    assert_eq!(events[0]["event"]["message"], "paid");
+    assert!(!run.stderr.contains(SPLUNK_TOKEN) && !run.summary.to_string().contains(SPLUNK_TOKEN));
+}
+
+#[test]
+fn splunk_refuses_the_invalid_event_and_sends_those_after_it_again() {
+    let splunk = Reactive::start(|_, nth| match nth {
+        0 => Reaction::json(
+            400,
+            &json!({"text": "Invalid data format", "code": 6, "invalid-event-number": 1}),
+        ),
+        _ => Reaction::json(200, &json!({"text": "Success", "code": 0})),
+    });
+    let sink = format!("splunk=http://{}", splunk.addr);
+    let mut args = vec!["--sink", &sink];
+    args.extend(QUICK_RETRIES);
+    let run = run_with_env(
+        &args,
+        &[("SHIPPER_SPLUNK_TOKEN", SPLUNK_TOKEN)],
+        numbered_lines(4),
+    );
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(run.summary["processed"], 3);
+    assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 1);
+    let again: Vec<Value> = hec_events(&splunk.requests()[1]);
+    let messages: Vec<&str> = again
+        .iter()
+        .map(|e| e["event"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["line 2", "line 3"]);
+    let told = refusals(&run.stderr);
+    assert_eq!(
+        told[0]["reasons"][0]["error"],
+        "HEC code 6: Invalid data format"
+    );
+}
+
+#[test]
+fn splunk_retries_a_busy_server_and_gives_up_on_a_bad_token() {
+    let splunk = Reactive::start(|_, nth| match nth {
+        0 => Reaction::json(503, &json!({"text": "Server is busy", "code": 9})),
+        _ => Reaction::json(200, &json!({"text": "Success", "code": 0})),
+    });
+    let sink = format!("splunk=http://{}", splunk.addr);
+    let mut args = vec!["--sink", &sink];
+    args.extend(QUICK_RETRIES);
+    let busy = run_with_env(
+        &args,
+        &[("SHIPPER_SPLUNK_TOKEN", SPLUNK_TOKEN)],
+        numbered_lines(2),
+    );
+    assert_eq!(busy.code, Some(0), "{}", busy.stderr);
+    assert_eq!(busy.summary["retried"], 1);
+
+    let splunk =
+        Reactive::start(|_, _| Reaction::json(403, &json!({"text": "Invalid token", "code": 4})));
+    let sink = format!("splunk=http://{}", splunk.addr);
+    let mut args = vec!["--sink", &sink];
+    args.extend(QUICK_RETRIES);
+    let refused = run_with_env(
+        &args,
+        &[("SHIPPER_SPLUNK_TOKEN", SPLUNK_TOKEN)],
+        numbered_lines(2),
+    );
+    assert_eq!(refused.code, Some(3), "{}", refused.stderr);
+    assert_eq!(refused.summary["retried"], 0, "a bad token is not retried");
+    assert_eq!(splunk.requests().len(), 1);
+    assert!(
+        refused.stderr.contains("Invalid token"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains(SPLUNK_TOKEN));
 }
