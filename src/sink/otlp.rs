@@ -17,7 +17,7 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::http::HttpSink;
 use super::protocol::{self, Answer, End, Items, Protocol, Reading, Sending};
@@ -148,19 +148,20 @@ impl Otlp {
     }
 }
 
-/// An event's members, as far as a LogRecord needs them.
+/// An event's members, as far as a LogRecord needs them, read straight
+/// into OTLP's values.
 #[derive(Deserialize)]
 struct Event {
     timestamp: Option<String>,
     level: Option<String>,
-    message: Option<Value>,
+    message: Option<Any>,
     logger: Option<String>,
     #[serde(default)]
-    data: Map<String, Value>,
+    data: Attributes,
     #[serde(default)]
-    context: Map<String, Value>,
+    context: Attributes,
     #[serde(default)]
-    diagnostics: Map<String, Value>,
+    diagnostics: Attributes,
 }
 
 /// One line as a LogRecord, and its logger. A line that is no event
@@ -179,37 +180,137 @@ fn record(line: &[u8], observed: u64) -> (String, LogRecord) {
         .as_deref()
         .and_then(protocol::timestamp_nanos);
     let level = event.level.unwrap_or_default();
-    let body = event.message.map(|message| match message {
-        Value::String(message) => text(message),
-        other => any_value_of(other),
-    });
-    let mut attributes: Vec<KeyValue> = Vec::new();
-    attributes.extend(
-        event
-            .context
-            .into_iter()
-            .map(|(key, value)| attribute(&key, any_value_of(value))),
-    );
-    for (key, value) in event.data {
-        let key = match attributes.iter().any(|kv| kv.key == key) {
-            true => format!("data.{key}"),
-            false => key,
-        };
-        attributes.push(attribute(&key, any_value_of(value)));
+    let mut attributes = event.context.0;
+    let context = attributes.len();
+    attributes.reserve(event.data.0.len() + event.diagnostics.0.len());
+    for mut member in event.data.0 {
+        if attributes[..context].iter().any(|kv| kv.key == member.key) {
+            member.key.insert_str(0, "data.");
+        }
+        attributes.push(member);
     }
-    for (key, value) in event.diagnostics {
-        attributes.push(attribute(&format!("shipper.{key}"), any_value_of(value)));
+    for mut member in event.diagnostics.0 {
+        member.key.insert_str(0, "shipper.");
+        attributes.push(member);
     }
     let record = LogRecord {
         time_unix_nano: time.unwrap_or(0),
         observed_time_unix_nano: observed,
         severity_number: severity(&level),
         severity_text: level,
-        body,
+        body: event.message.map(|message| message.0),
         attributes,
         ..LogRecord::default()
     };
     (event.logger.unwrap_or_default(), record)
+}
+
+/// A JSON value read as an AnyValue, with no `serde_json::Value` between:
+/// objects as key-value lists, arrays as arrays, integers as integers (a
+/// larger one as a double), `null` empty.
+struct Any(AnyValue);
+
+/// A JSON object's members as attributes, in their order.
+#[derive(Default)]
+struct Attributes(Vec<KeyValue>);
+
+impl<'de> Deserialize<'de> for Any {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Any, D::Error> {
+        deserializer.deserialize_any(AnyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Attributes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Attributes, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = Attributes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                map: M,
+            ) -> Result<Attributes, M::Error> {
+                members(map).map(Attributes)
+            }
+            fn visit_unit<E>(self) -> Result<Attributes, E> {
+                Ok(Attributes::default())
+            }
+        }
+        deserializer.deserialize_any(Members)
+    }
+}
+
+/// The members of a JSON object, as key-values.
+fn members<'de, M: serde::de::MapAccess<'de>>(mut map: M) -> Result<Vec<KeyValue>, M::Error> {
+    let mut values = Vec::with_capacity(map.size_hint().unwrap_or(8));
+    while let Some((key, value)) = map.next_entry::<String, Any>()? {
+        values.push(KeyValue {
+            key,
+            value: Some(value.0),
+            ..KeyValue::default()
+        });
+    }
+    Ok(values)
+}
+
+struct AnyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for AnyVisitor {
+    type Value = Any;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, flag: bool) -> Result<Any, E> {
+        Ok(of(any_value::Value::BoolValue(flag)))
+    }
+
+    fn visit_i64<E>(self, integer: i64) -> Result<Any, E> {
+        Ok(of(any_value::Value::IntValue(integer)))
+    }
+
+    fn visit_u64<E>(self, integer: u64) -> Result<Any, E> {
+        Ok(of(match i64::try_from(integer) {
+            Ok(integer) => any_value::Value::IntValue(integer),
+            Err(_) => any_value::Value::DoubleValue(integer as f64),
+        }))
+    }
+
+    fn visit_f64<E>(self, number: f64) -> Result<Any, E> {
+        Ok(of(any_value::Value::DoubleValue(number)))
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Any, E> {
+        Ok(of(any_value::Value::StringValue(text.to_owned())))
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<Any, E> {
+        Ok(of(any_value::Value::StringValue(text)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Any, E> {
+        Ok(Any(AnyValue { value: None }))
+    }
+
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Any, S::Error> {
+        let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+        while let Some(Any(value)) = seq.next_element::<Any>()? {
+            values.push(value);
+        }
+        Ok(of(any_value::Value::ArrayValue(ArrayValue { values })))
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<Any, M::Error> {
+        let values = members(map)?;
+        Ok(of(any_value::Value::KvlistValue(KeyValueList { values })))
+    }
+}
+
+fn of(value: any_value::Value) -> Any {
+    Any(AnyValue { value: Some(value) })
 }
 
 /// An answer in OTLP's JSON mapping, where an int64 is written as a
@@ -265,31 +366,6 @@ fn text(text: String) -> AnyValue {
     }
 }
 
-/// A JSON value as an AnyValue: objects as key-value lists, arrays as
-/// arrays, integers as integers (a larger one as a double), `null` empty.
-fn any_value_of(value: Value) -> AnyValue {
-    use any_value::Value as Any;
-    let value = match value {
-        Value::Null => None,
-        Value::Bool(flag) => Some(Any::BoolValue(flag)),
-        Value::Number(number) => Some(match number.as_i64() {
-            Some(integer) => Any::IntValue(integer),
-            None => Any::DoubleValue(number.as_f64().unwrap_or(f64::NAN)),
-        }),
-        Value::String(string) => Some(Any::StringValue(string)),
-        Value::Array(values) => Some(Any::ArrayValue(ArrayValue {
-            values: values.into_iter().map(any_value_of).collect(),
-        })),
-        Value::Object(members) => Some(Any::KvlistValue(KeyValueList {
-            values: members
-                .into_iter()
-                .map(|(key, value)| attribute(&key, any_value_of(value)))
-                .collect(),
-        })),
-    };
-    AnyValue { value }
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -335,16 +411,18 @@ mod tests {
             keys,
             [
                 "request_id",
-                "none",
-                "ok",
                 "pid",
+                "ok",
                 "ratio",
                 "tags",
                 "user",
+                "none",
                 "shipper.host"
-            ]
+            ],
+            "in the event's order"
         );
-        let user = record.attributes[6].value.clone().unwrap();
+        assert_eq!(record.attributes[6].value, Some(AnyValue { value: None }));
+        let user = record.attributes[5].value.clone().unwrap();
         assert_eq!(
             user.value,
             Some(any_value::Value::KvlistValue(KeyValueList {
