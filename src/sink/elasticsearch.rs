@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::http::HttpSink;
+use super::interface::SinkError;
 use super::protocol::{self, Answer, End, Items, Protocol, Reading, Sending};
 use crate::config::http::HttpOptions;
 
@@ -190,7 +191,7 @@ struct ItemError {
 }
 
 impl ItemOutcome {
-    fn error(&self) -> crate::sink::SinkError {
+    fn error(&self) -> SinkError {
         let raw = self.error.as_ref().map(|raw| raw.get());
         let parsed = raw.and_then(|raw| serde_json::from_str::<ItemError>(raw).ok());
         let (kind, reason) = match parsed {
