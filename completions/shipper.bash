@@ -23,7 +23,7 @@ _shipper() {
 
     case "${cmd}" in
         shipper)
-            opts="-F -q -v -h -V --follow --read-from --checkpoint --show-checkpoint --reset-checkpoint --glob-interval --rotate-wait --poll --exclude-file --sink --dead-letter --file-path --file-max-bytes --file-max-files --http-format --http-gzip --http-header --http-token --http-timeout --http-ca-file --retry-initial --retry-max-delay --retry-max --nats-stream --nats-user --nats-password --nats-token --nats-creds --nats-ca-file --nats-timeout --syslog-app-name --syslog-facility --syslog-max-message --syslog-timeout --syslog-ca-file --strict-envelope --raw --field --format --message-key --level-key --timestamp-key --level-from --max-line-bytes --multiline --multiline-timeout --multiline-max-lines --queue-capacity --queue-max-bytes --drop-on-full --backpressure-wait --protect-level --gap-markers --min-level --include --exclude --sample --rate-limit --redact --redact-key --redact-pattern --redact-hash --batch-size --batch-timeout --shutdown-timeout --summary --summary-file --progress --quiet --log-format --stats-interval --metrics-addr --verbose --config --check-config --print-config --generate --help --version"
+            opts="-F -q -v -h -V --follow --read-from --checkpoint --show-checkpoint --reset-checkpoint --glob-interval --rotate-wait --poll --exclude-file --sink --dead-letter --file-path --file-max-bytes --file-max-files --http-format --http-gzip --http-header --http-token --http-timeout --http-ca-file --es-api-key --otlp-encoding --otlp-service --loki-label --splunk-token --splunk-sourcetype --retry-initial --retry-max-delay --retry-max --nats-stream --nats-user --nats-password --nats-token --nats-creds --nats-ca-file --nats-timeout --syslog-app-name --syslog-facility --syslog-max-message --syslog-timeout --syslog-ca-file --strict-envelope --raw --field --format --message-key --level-key --timestamp-key --level-from --max-line-bytes --multiline --multiline-timeout --multiline-max-lines --queue-capacity --queue-max-bytes --drop-on-full --backpressure-wait --protect-level --gap-markers --min-level --include --exclude --sample --rate-limit --redact --redact-key --redact-pattern --redact-hash --batch-size --batch-timeout --shutdown-timeout --summary --summary-file --progress --quiet --log-format --stats-interval --metrics-addr --verbose --config --check-config --print-config --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -62,7 +62,7 @@ _shipper() {
                     return 0
                     ;;
                 --sink)
-                    COMPREPLY=($(compgen -W "stdout file file= http= nats= syslog=" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "stdout file file= http= nats= syslog= elasticsearch= opensearch= otlp= loki= splunk=" -- "${cur}"))
                     return 0
                     ;;
                 --dead-letter)
@@ -98,6 +98,30 @@ _shipper() {
                     return 0
                     ;;
                 --http-ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --es-api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --otlp-encoding)
+                    COMPREPLY=($(compgen -W "protobuf json" -- "${cur}"))
+                    return 0
+                    ;;
+                --otlp-service)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --loki-label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --splunk-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --splunk-sourcetype)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -7,12 +7,17 @@ json\t'One JSON object'"
 complete -c shipper -l glob-interval -d 'How often --follow patterns are expanded again for new files' -r
 complete -c shipper -l rotate-wait -d 'How long a file renamed away (rotated) is still read, so the lines written just before the rotation are not lost' -r
 complete -c shipper -l exclude-file -d 'Leave files out of every --follow pattern\'s expansion: a glob matched against each file\'s name and its whole path (`\'*.bak\'`, `\'/var/log/app/debug-*\'`). Compressed files are always left out. Repeatable' -r
-complete -c shipper -l sink -d 'Where events go: `stdout`, `file[=PATH]`, `http=URL`, `nats=URL/SUBJECT` or `syslog=URL`; repeat for several [default: stdout]' -r -f -a "stdout\t''
+complete -c shipper -l sink -d 'Where events go: `stdout`, `file[=PATH]`, `http=URL`, `nats=URL/SUBJECT`, `syslog=URL`, `elasticsearch=URL/INDEX`, `opensearch=URL/INDEX`, `otlp=URL`, `loki=URL` or `splunk=URL`; repeat for several [default: stdout]' -r -f -a "stdout\t''
 file\t''
 file=\t''
 http=\t''
 nats=\t''
-syslog=\t''"
+syslog=\t''
+elasticsearch=\t''
+opensearch=\t''
+otlp=\t''
+loki=\t''
+splunk=\t''"
 complete -c shipper -l dead-letter -d 'Keep every event a sink gives up on (its retries spent, or turned away by the collector) in this file, one JSON line each with the sink, the reason and the event byte for byte, made durable before the checkpoint moves past it. Give the file as FILE to send its events again' -r -F
 complete -c shipper -l file-path -d 'Path written by a bare `--sink file`' -r -F
 complete -c shipper -l file-max-bytes -d 'Rotate a file sink before it would grow past this size (`100MiB`, `1G`, `65536`). No rotation when unset' -r
@@ -23,6 +28,13 @@ complete -c shipper -l http-header -d 'Add a header to every HTTP request, `Name
 complete -c shipper -l http-token -d 'Bearer token sent as `Authorization`; set it through the environment so that it never shows in the process list' -r
 complete -c shipper -l http-timeout -d 'Longest one HTTP request may take, answer included' -r
 complete -c shipper -l http-ca-file -d 'Trust this PEM certificate (a private CA) as well as the system\'s' -r -F
+complete -c shipper -l es-api-key -d 'An Elasticsearch or OpenSearch API key (the encoded `id:key`), sent as `Authorization: ApiKey`; set it through the environment' -r
+complete -c shipper -l otlp-encoding -d 'How the OTLP sink encodes a request: `protobuf` or `json`' -r -f -a "protobuf\t'Protocol buffers (`application/x-protobuf`)'
+json\t'OTLP\'s JSON mapping (`application/json`)'"
+complete -c shipper -l otlp-service -d 'The `service.name` the OTLP sink gives its logs [default: the value of `--field service=...`, else `shipper`]' -r
+complete -c shipper -l loki-label -d 'A label every Loki stream carries, KEY=VALUE (repeatable); `level` is added from each event' -r
+complete -c shipper -l splunk-token -d 'The Splunk HTTP Event Collector token, sent as `Authorization: Splunk`; set it through the environment' -r
+complete -c shipper -l splunk-sourcetype -d 'The `sourcetype` of the events the Splunk sink sends' -r
 complete -c shipper -l retry-initial -d 'First wait before a network sink (HTTP, NATS, syslog) retries a failed write; it doubles each time' -r
 complete -c shipper -l retry-max-delay -d 'Longest wait between two attempts (Retry-After included)' -r
 complete -c shipper -l retry-max -d 'Attempts at one batch before it is given up as `sink_error`' -r

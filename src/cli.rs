@@ -267,8 +267,9 @@ pub(crate) struct Args {
     pub exclude_file: Vec<String>,
 
     /// Where events go: `stdout`, `file[=PATH]`, `http=URL`,
-    /// `nats=URL/SUBJECT` or `syslog=URL`; repeat for several [default:
-    /// stdout]
+    /// `nats=URL/SUBJECT`, `syslog=URL`, `elasticsearch=URL/INDEX`,
+    /// `opensearch=URL/INDEX`, `otlp=URL`, `loki=URL` or `splunk=URL`;
+    /// repeat for several [default: stdout]
     ///
     /// `file` alone writes --file-path. NATS publishes to JetStream and
     /// takes several servers: `nats=nats://HOST:PORT[,HOST:PORT...]/SUBJECT`.
@@ -370,6 +371,64 @@ pub(crate) struct Args {
         help_heading = "HTTP sinks"
     )]
     pub http_ca_file: Option<PathBuf>,
+
+    /// An Elasticsearch or OpenSearch API key (the encoded `id:key`), sent
+    /// as `Authorization: ApiKey`; set it through the environment.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "SHIPPER_ES_API_KEY",
+        hide_env_values = true,
+        help_heading = "Collector sinks"
+    )]
+    pub es_api_key: Option<String>,
+
+    /// How the OTLP sink encodes a request: `protobuf` or `json`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "ENCODING",
+        default_value = "protobuf",
+        env = "SHIPPER_OTLP_ENCODING",
+        help_heading = "Collector sinks"
+    )]
+    pub otlp_encoding: OtlpEncodingArg,
+
+    /// The `service.name` the OTLP sink gives its logs [default: the
+    /// value of `--field service=...`, else `shipper`].
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "SHIPPER_OTLP_SERVICE",
+        help_heading = "Collector sinks"
+    )]
+    pub otlp_service: Option<String>,
+
+    /// A label every Loki stream carries, KEY=VALUE (repeatable); `level`
+    /// is added from each event.
+    #[arg(long = "loki-label", value_name = "KEY=VALUE", value_parser = parse_field, env = "SHIPPER_LOKI_LABEL", value_delimiter = ',', help_heading = "Collector sinks")]
+    pub loki_labels: Vec<(String, String)>,
+
+    /// The Splunk HTTP Event Collector token, sent as `Authorization:
+    /// Splunk`; set it through the environment.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SHIPPER_SPLUNK_TOKEN",
+        hide_env_values = true,
+        help_heading = "Collector sinks"
+    )]
+    pub splunk_token: Option<String>,
+
+    /// The `sourcetype` of the events the Splunk sink sends.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "_json",
+        env = "SHIPPER_SPLUNK_SOURCETYPE",
+        help_heading = "Collector sinks"
+    )]
+    pub splunk_sourcetype: String,
 
     /// First wait before a network sink (HTTP, NATS, syslog) retries a
     /// failed write; it doubles each time.
@@ -888,7 +947,19 @@ fn parse_rate(text: &str) -> Result<u32, String> {
 }
 
 /// What completions offer after `--sink`.
-const SINK_VALUES: [&str; 6] = ["stdout", "file", "file=", "http=", "nats=", "syslog="];
+const SINK_VALUES: [&str; 11] = [
+    "stdout",
+    "file",
+    "file=",
+    "http=",
+    "nats=",
+    "syslog=",
+    "elasticsearch=",
+    "opensearch=",
+    "otlp=",
+    "loki=",
+    "splunk=",
+];
 
 /// A value parser that offers `values` to completions and help, and leaves
 /// the checking to `parse`: for flags whose values have aliases, or are
@@ -932,7 +1003,17 @@ fn any_text(text: &str) -> Result<String, String> {
 }
 
 /// How a sink with a value starts.
-const SINK_KINDS: [&str; 4] = ["file=", "http=", "nats=", "syslog="];
+const SINK_KINDS: [&str; 9] = [
+    "file=",
+    "http=",
+    "nats=",
+    "syslog=",
+    "elasticsearch=",
+    "opensearch=",
+    "otlp=",
+    "loki=",
+    "splunk=",
+];
 
 /// Sinks without a value.
 const BARE_SINKS: [&str; 2] = ["stdout", "file"];
@@ -965,6 +1046,14 @@ pub(crate) enum HttpFormatArg {
     /// One event a line (`application/x-ndjson`).
     Ndjson,
     /// One JSON array of events (`application/json`).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OtlpEncodingArg {
+    /// Protocol buffers (`application/x-protobuf`).
+    Protobuf,
+    /// OTLP's JSON mapping (`application/json`).
     Json,
 }
 

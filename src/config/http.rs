@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::retry::RetryPolicy;
-use crate::cli::{Args, HttpFormatArg};
+use crate::cli::{Args, HttpFormatArg, OtlpEncodingArg};
 use crate::public_url::{has_secrets, public_url};
 
 /// How a batch is sent in a request's body.
@@ -31,6 +31,31 @@ pub(crate) struct HttpOptions {
     /// A PEM certificate trusted besides the system's roots.
     pub ca_file: Option<PathBuf>,
     pub retry: RetryPolicy,
+    /// What the collectors' own APIs need besides.
+    pub collectors: CollectorOptions,
+}
+
+/// The settings of the sinks that speak a collector's API.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CollectorOptions {
+    /// Elasticsearch's `Authorization: ApiKey`; never printed.
+    pub es_api_key: Option<String>,
+    pub otlp_encoding: OtlpEncoding,
+    /// OTLP's `service.name`.
+    pub service: String,
+    /// Labels every Loki stream carries.
+    pub loki_labels: Vec<(String, String)>,
+    /// Splunk HEC's `Authorization: Splunk`; never printed.
+    pub splunk_token: Option<String>,
+    pub splunk_sourcetype: String,
+}
+
+/// How an OTLP request is encoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum OtlpEncoding {
+    #[default]
+    Protobuf,
+    Json,
 }
 
 /// The `--http-*` flags, checked as the HTTP client would check them.
@@ -51,7 +76,79 @@ pub(crate) fn options(
         timeout: args.http_timeout,
         ca_file: args.http_ca_file.clone(),
         retry,
+        collectors: collectors(args)?,
     })
+}
+
+/// The collector sinks' flags, checked.
+fn collectors(args: &Args) -> Result<CollectorOptions, String> {
+    use reqwest::header::HeaderValue;
+    let service = args.otlp_service.clone().or_else(|| {
+        let field = args.fields.iter().find(|(key, _)| key == "service");
+        field.map(|(_, value)| value.clone())
+    });
+    for (flag, secret, scheme) in [
+        (
+            "--es-api-key (or SHIPPER_ES_API_KEY)",
+            &args.es_api_key,
+            "ApiKey",
+        ),
+        (
+            "--splunk-token (or SHIPPER_SPLUNK_TOKEN)",
+            &args.splunk_token,
+            "Splunk",
+        ),
+    ] {
+        if let Some(secret) = secret
+            && (secret.is_empty() || HeaderValue::from_str(&format!("{scheme} {secret}")).is_err())
+        {
+            return Err(format!(
+                "{flag} is empty or holds characters a header cannot carry (not quoted, as it \
+                 is a secret)"
+            ));
+        }
+    }
+    let bearer = args.http_token.is_some()
+        || args
+            .http_headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+    if bearer && (args.es_api_key.is_some() || args.splunk_token.is_some()) {
+        return Err(
+            "an HTTP request has one Authorization, and it would come from --http-token or an \
+             Authorization header and from --es-api-key or --splunk-token: keep one"
+                .to_owned(),
+        );
+    }
+    for (key, _) in &args.loki_labels {
+        if !loki_label_name(key) {
+            return Err(format!(
+                "--loki-label: '{}' is not a Loki label name (a letter or _, then letters, \
+                 digits and _)",
+                crate::diagnostics::escape(key)
+            ));
+        }
+    }
+    Ok(CollectorOptions {
+        es_api_key: args.es_api_key.clone(),
+        otlp_encoding: match args.otlp_encoding {
+            OtlpEncodingArg::Protobuf => OtlpEncoding::Protobuf,
+            OtlpEncodingArg::Json => OtlpEncoding::Json,
+        },
+        service: service.unwrap_or_else(|| "shipper".to_owned()),
+        loki_labels: args.loki_labels.clone(),
+        splunk_token: args.splunk_token.clone(),
+        splunk_sourcetype: args.splunk_sourcetype.clone(),
+    })
+}
+
+/// Prometheus's label names, which Loki takes: `[a-zA-Z_][a-zA-Z0-9_]*`.
+fn loki_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `--http-format`: a JSON array needs JSON events.

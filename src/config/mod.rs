@@ -7,7 +7,7 @@ mod filters;
 pub(crate) mod http;
 pub(crate) mod nats;
 pub(crate) mod retry;
-mod sinks;
+pub(crate) mod sinks;
 pub(crate) mod syslog;
 
 use std::path::PathBuf;

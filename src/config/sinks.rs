@@ -17,6 +17,67 @@ pub(crate) enum SinkSpec {
     Nats(nats::Target),
     /// A syslog server over TCP or UDP.
     Syslog(syslog::Target),
+    /// A collector's own API over HTTP: its kind and URL, checked.
+    Collector(Collector, String),
+}
+
+/// The collectors whose own APIs shipper speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Collector {
+    /// `POST /INDEX/_bulk`.
+    Elasticsearch,
+    /// The same bulk API, named as the user named it.
+    OpenSearch,
+    /// OTLP/HTTP logs.
+    Otlp,
+    /// Loki's push API.
+    Loki,
+    /// Splunk's HTTP Event Collector.
+    Splunk,
+}
+
+impl Collector {
+    /// The kind as `--sink` names it.
+    pub(crate) fn kind(self) -> &'static str {
+        match self {
+            Collector::Elasticsearch => "elasticsearch",
+            Collector::OpenSearch => "opensearch",
+            Collector::Otlp => "otlp",
+            Collector::Loki => "loki",
+            Collector::Splunk => "splunk",
+        }
+    }
+
+    fn of(kind: &str) -> Option<Collector> {
+        [
+            Collector::Elasticsearch,
+            Collector::OpenSearch,
+            Collector::Otlp,
+            Collector::Loki,
+            Collector::Splunk,
+        ]
+        .into_iter()
+        .find(|collector| collector.kind() == kind)
+    }
+
+    /// `url` checked as this collector's: a bulk API needs an index.
+    fn check(self, url: &str) -> Result<String, String> {
+        let url = http::check_url(url)?;
+        let parsed = reqwest::Url::parse(&url).map_err(|err| err.to_string())?;
+        if matches!(self, Collector::Elasticsearch | Collector::OpenSearch) {
+            let index = parsed.path().trim_matches('/');
+            if index.is_empty() || index.contains('/') {
+                return Err(format!(
+                    "'{}': an {} sink needs the index in its URL, as in \
+                     http://HOST:9200/INDEX",
+                    crate::public_url::public_url(&url),
+                    self.kind()
+                ));
+            }
+        }
+        // As its name shows it, so that the name is the same sink.
+        Ok(parsed.into())
+    }
 }
 
 /// `stdout`, `file`, `file=PATH`; no sink at all means `stdout`.
@@ -33,7 +94,7 @@ pub(super) fn parse(
             None if spec == "stdout" => SinkSpec::Stdout,
             None if spec == "file" => SinkSpec::File(default_file.to_path_buf()),
             Some(("file", path)) if !path.is_empty() => SinkSpec::File(PathBuf::from(path)),
-            Some(("http", url)) if url.ends_with(http::HIDDEN) => {
+            Some((kind, url)) if url.ends_with(http::HIDDEN) && over_http(kind) => {
                 return Err(format!(
                     "'{}' is the name of an HTTP sink whose credentials were hidden: give its \
                      URL in full",
@@ -41,6 +102,10 @@ pub(super) fn parse(
                 ));
             }
             Some(("http", url)) => SinkSpec::Http(http::check_url(url)?),
+            Some((kind, url)) if Collector::of(kind).is_some() => {
+                let collector = Collector::of(kind).expect("a collector");
+                SinkSpec::Collector(collector, collector.check(url)?)
+            }
             Some(("nats", url)) => SinkSpec::Nats(nats::Target::parse(url)?),
             Some(("syslog", url)) => SinkSpec::Syslog(syslog::Target::parse(url)?),
             _ => return Err(unknown_sink(spec)),
@@ -59,11 +124,18 @@ pub(super) fn parse(
     Ok(sinks)
 }
 
+/// Whether a sink of `kind` posts over HTTP.
+fn over_http(kind: &str) -> bool {
+    kind == "http" || Collector::of(kind).is_some()
+}
+
 /// Why `spec` is no sink, quoting only a kind that is a plain word: any
 /// other text may be a piece of a URL's password or query.
 fn unknown_sink(spec: &str) -> String {
     let expected = "`stdout`, `file`, `file=PATH`, `http=URL`, \
-                    `nats=nats://HOST:PORT/SUBJECT` or `syslog=tcp://HOST:PORT`";
+                    `nats=nats://HOST:PORT/SUBJECT`, `syslog=tcp://HOST:PORT`, \
+                    `elasticsearch=URL/INDEX`, `opensearch=URL/INDEX`, `otlp=URL`, \
+                    `loki=URL` or `splunk=URL`";
     let kind = spec.split_once('=').map_or(spec, |(kind, _)| kind);
     let is_word = !kind.is_empty()
         && kind.len() <= 32
@@ -90,6 +162,9 @@ pub(crate) fn sink_label(sink: &SinkSpec) -> String {
         SinkSpec::Http(url) => format!("http={}", http::label(url)),
         SinkSpec::Nats(target) => format!("nats={}", target.label()),
         SinkSpec::Syslog(target) => format!("syslog={}", target.label()),
+        SinkSpec::Collector(collector, url) => {
+            format!("{}={}", collector.kind(), http::label(url))
+        }
     }
 }
 
@@ -99,7 +174,7 @@ pub(super) fn http_urls(sinks: &[SinkSpec]) -> Vec<&str> {
     sinks
         .iter()
         .filter_map(|sink| match sink {
-            SinkSpec::Http(url) => Some(url.as_str()),
+            SinkSpec::Http(url) | SinkSpec::Collector(_, url) => Some(url.as_str()),
             _ => None,
         })
         .collect()
@@ -127,6 +202,11 @@ mod tests {
             "syslog=tcp://loghost:514",
             "syslog=udp://loghost:514",
             "syslog=tls://loghost:6514",
+            "elasticsearch=http://es:9200/logs",
+            "opensearch=https://os:9200/logs",
+            "otlp=http://otel:4318/v1/logs",
+            "loki=http://loki:3100",
+            "splunk=https://splunk:8088",
         ])
         .unwrap();
         let names: Vec<String> = sinks.iter().map(sink_label).collect();
@@ -142,6 +222,11 @@ mod tests {
                 "syslog=tcp://loghost:514",
                 "syslog=udp://loghost:514",
                 "syslog=tls://loghost:6514",
+                "elasticsearch=http://es:9200/logs",
+                "opensearch=https://os:9200/logs",
+                "otlp=http://otel:4318/v1/logs",
+                "loki=http://loki:3100/",
+                "splunk=https://splunk:8088/",
             ]
         );
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -149,6 +234,16 @@ mod tests {
         assert_eq!(again.iter().map(sink_label).collect::<Vec<_>>(), names);
         assert_eq!(again[..3], sinks[..3]);
         assert_eq!(again[4..], sinks[4..], "the same targets");
+        assert!(
+            parsed(&["elasticsearch=http://es:9200"]).is_err(),
+            "no index"
+        );
+        assert!(
+            parsed(&["opensearch=http://es:9200/a/b"]).is_err(),
+            "no index"
+        );
+        let hidden = parsed(&["splunk=https://splunk:8088/?t=T0KEN"]).unwrap();
+        assert!(parsed(&[&sink_label(&hidden[0])]).is_err());
         // The URL as printed: the one the requests go to.
         assert_eq!(again[3], SinkSpec::Http("http://collector:8080/".into()));
     }

@@ -106,11 +106,26 @@ fn sinks(given: &[String]) -> toml::Value {
     toml::Value::Array(shown)
 }
 
+/// The sinks whose URL may hold credentials.
+const HIDING_KINDS: [&str; 8] = [
+    "http",
+    "nats",
+    "syslog",
+    "elasticsearch",
+    "opensearch",
+    "otlp",
+    "loki",
+    "splunk",
+];
+
 /// `http=http://user:pw@host/in?key=k` as `http=http://(hidden)@host/in?(hidden)`:
 /// what is between `//` and the last `@`, and from the first `?` or `#`
 /// on, where credentials and API keys hide.
 fn hide_in_sink(sink: &str) -> String {
-    let Some((kind @ ("http" | "nats" | "syslog"), url)) = sink.split_once('=') else {
+    let Some((kind, url)) = sink
+        .split_once('=')
+        .filter(|(kind, _)| HIDING_KINDS.contains(kind))
+    else {
         return sink.to_owned();
     };
     let (scheme, rest) = url.split_once("//").unwrap_or(("", url));
@@ -152,6 +167,10 @@ mod tests {
             ("stdout", "stdout"),
             ("file=/tmp/a?b@c", "file=/tmp/a?b@c"),
             ("http=http://host/in", "http=http://host/in"),
+            (
+                "opensearch=http://u:p@h/i",
+                "opensearch=http://(hidden)@h/i",
+            ),
             (
                 "http=https://us3r:p@ss@host:8080/in?api_key=K#f",
                 "http=https://(hidden)@host:8080/in?(hidden)",

@@ -3,6 +3,12 @@
 //! errors, timeouts, 408, 429 and 5xx, honouring Retry-After; any other
 //! answer fails the batch at once.
 //!
+//! The collectors' own APIs (Elasticsearch, OTLP, Loki, Splunk) are spoken
+//! over the same sink: each is a `Protocol` that makes the body and reads
+//! the answer, and may say which lines it refused or wants again; the
+//! client, TLS, credentials, gzip, retries and the bounds on answers are
+//! the same for all.
+//!
 //! Built on reqwest (with rustls and the platform's certificate verifier):
 //! well kept, async on the same tokio runtime as the pipeline, so a retry's
 //! wait is a timer rather than a parked thread, and no OpenSSL.
@@ -11,14 +17,16 @@ use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
+use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures_util::future::BoxFuture;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Response, StatusCode};
 
-use super::interface::{NetworkSink, SinkError, WriteOutcome};
+use super::interface::{NetworkSink, Refusal, SinkError, WriteOutcome};
 use super::known_secrets::KnownSecrets;
+use super::protocol::{Answer, End, Items, Protocol, Reading, Sending};
 use super::retry::{self, Attempt, Delivery, Health};
 use crate::batch::Batch;
 use crate::config::http::{HttpFormat, HttpOptions};
@@ -28,10 +36,9 @@ use crate::public_url::{public_url, public_urls_in};
 
 /// Bytes of an error answer quoted in the diagnostic.
 const QUOTED_ANSWER: usize = 200;
-/// Most bytes of an answer's body read, 2xx or not: enough to quote it, and
-/// to keep the connection when the body is short; an endless body costs no
-/// more than this.
-const ANSWER_LIMIT: usize = 4 << 10;
+/// Bytes of a collector's reason for refusing events kept in its
+/// diagnostic.
+const QUOTED_REASON: usize = 300;
 
 pub(crate) struct HttpSink {
     /// Where batches go, credentials included.
@@ -41,37 +48,50 @@ pub(crate) struct HttpSink {
     client: Client,
     /// What an answer quoted in a diagnostic must not show.
     secrets: KnownSecrets,
-    format: HttpFormat,
+    /// The collector's API: the body a batch makes, what an answer says.
+    protocol: Box<dyn Protocol>,
     gzip: bool,
     retry: RetryPolicy,
     /// What its failures have been told so far.
     health: Health,
+    /// Batches given so far: names each one for all its attempts.
+    batches: u64,
 }
 
 impl HttpSink {
+    /// The plain HTTP sink: a batch as NDJSON or a JSON array.
     pub(crate) fn open(url: &str, name: String, options: &HttpOptions) -> anyhow::Result<HttpSink> {
+        let plain = Plain {
+            format: options.format,
+        };
+        HttpSink::speaking(url, name, options, Box::new(plain), None)
+    }
+
+    /// A sink that posts to `url` in `protocol`, with `authorization`
+    /// (never shown) as its `Authorization` header when given.
+    pub(crate) fn speaking(
+        url: &str,
+        name: String,
+        options: &HttpOptions,
+        protocol: Box<dyn Protocol>,
+        authorization: Option<&str>,
+    ) -> anyhow::Result<HttpSink> {
+        let mut headers = headers(options)?;
+        if let Some(authorization) = authorization {
+            let mut value = HeaderValue::from_str(authorization)
+                .context("the sink's credentials hold characters a header cannot carry")?;
+            value.set_sensitive(true);
+            headers.insert(header::AUTHORIZATION, value);
+        }
         let mut client = Client::builder()
             .timeout(options.timeout)
             // A redirected POST would come back as a GET without its body:
             // a redirect is an answer to report, not to follow.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("shipper/", env!("CARGO_PKG_VERSION")))
-            .default_headers(headers(options)?);
+            .default_headers(headers);
         if let Some(path) = &options.ca_file {
-            let limit = crate::config::MAX_KEY_FILE;
-            let pem = crate::files::read_bounded(path, limit, true);
-            let pem = pem
-                .map_err(|why| anyhow::anyhow!("{why}"))
-                .with_context(|| {
-                    format!(
-                        "could not read --http-ca-file '{}'",
-                        diagnostics::shown(path)
-                    )
-                })?;
-            let certificate = reqwest::Certificate::from_pem(&pem).with_context(|| {
-                format!("'{}' holds no PEM certificate", diagnostics::shown(path))
-            })?;
-            client = client.add_root_certificate(certificate);
+            client = client.add_root_certificate(certificate(path)?);
         }
         Ok(HttpSink {
             url: url.to_owned(),
@@ -79,75 +99,282 @@ impl HttpSink {
             name,
             client: client.build().context("could not set up the HTTP client")?,
             secrets: KnownSecrets::of(url, options),
-            format: options.format,
+            protocol,
             gzip: options.gzip,
             retry: options.retry,
+            batches: 0,
         })
     }
 
     /// Sends a batch, retrying as the policy allows (and telling `retrying`
-    /// each time, so retries count while they happen); the batch is either
-    /// written whole or not at all.
-    async fn deliver(&self, batch: &Batch, retrying: &(dyn Fn() + Sync)) -> WriteOutcome {
-        let body = match self.body(batch) {
-            Ok(body) => body,
-            Err(error) => return WriteOutcome::new(0, Some(error)),
-        };
-        let mut post = Post { sink: self, body };
+    /// each time, so retries count while they happen). A batch is taken
+    /// whole, not at all, or, when the collector answers line by line, all
+    /// but the lines it refused.
+    async fn deliver(&mut self, batch: &Batch, retrying: &(dyn Fn() + Sync)) -> WriteOutcome {
+        self.batches += 1;
+        let mut post = Post::new(self, batch);
         let error = retry::deliver(self.retry, &self.health, retrying, &mut post).await;
-        let written = if error.is_none() { batch.len() } else { 0 };
-        WriteOutcome {
-            written,
-            error,
-            ..WriteOutcome::default()
-        }
+        post.outcome(batch.len(), error)
     }
 
-    fn body(&self, batch: &Batch) -> std::io::Result<Vec<u8>> {
-        let plain = match self.format {
-            HttpFormat::Ndjson => batch.bytes().to_vec(),
-            HttpFormat::JsonArray => json_array(batch),
-        };
+    /// The body of one request, compressed if asked.
+    fn body(&self, sending: &Sending<'_>) -> std::io::Result<Bytes> {
+        let bytes: usize = sending.lines.iter().map(|(_, line)| line.len() + 1).sum();
+        let mut plain = Vec::with_capacity(bytes + bytes / 4 + 16);
+        self.protocol.body(sending, &mut plain);
         if !self.gzip {
-            return Ok(plain);
+            return Ok(Bytes::from(plain));
         }
         let mut encoder = GzEncoder::new(Vec::with_capacity(plain.len() / 4), Compression::fast());
         encoder.write_all(&plain)?;
-        encoder.finish()
+        encoder.finish().map(Bytes::from)
     }
 
-    async fn attempt(&self, body: Vec<u8>) -> Attempt {
-        let content_type = match self.format {
-            HttpFormat::Ndjson => "application/x-ndjson",
-            HttpFormat::JsonArray => "application/json",
-        };
+    /// Posts one request and reads its answer as far as the protocol
+    /// reads; a request that got no answer is worth another attempt.
+    async fn post(&self, body: Bytes, lines: usize) -> Result<Heard, Attempt> {
         let mut request = self
             .client
             .post(&self.url)
-            .header(header::CONTENT_TYPE, content_type)
+            .header(header::CONTENT_TYPE, self.protocol.content_type())
             .body(body);
         if self.gzip {
             request = request.header(header::CONTENT_ENCODING, "gzip");
         }
-        match request.send().await {
-            Ok(response) => judge(response, &self.secrets).await,
-            Err(err) => Attempt::Retry {
-                error: transport_error(err),
-                after: None,
-            },
+        let mut response = request.send().await.map_err(|err| Attempt::Retry {
+            error: transport_error(err),
+            after: None,
+        })?;
+        let status = response.status();
+        let after = retry_after(response.headers());
+        let location = location(response.headers());
+        let limit = self.protocol.answer_limit(lines);
+        let (body, end) = answer_start(&mut response, limit).await;
+        Ok(Heard {
+            status,
+            after,
+            location,
+            body,
+            end,
+        })
+    }
+
+    /// By its status alone: 2xx delivers; 408, 429 and 5xx are worth
+    /// retrying; the rest is final.
+    fn judge(&self, heard: &Heard) -> Attempt {
+        let status = heard.status;
+        if status.is_success() {
+            return Attempt::Delivered;
+        }
+        let retryable = status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT;
+        let whole = heard.end == End::Whole;
+        let error = SinkError {
+            kind: "HttpStatus".to_owned(),
+            message: format!(
+                "HTTP {status}{}: {}",
+                heard.location,
+                quoted(&heard.body, whole, &self.secrets, QUOTED_ANSWER)
+            ),
+            status: Some(status.as_u16()),
+        };
+        if retryable {
+            Attempt::Retry {
+                error,
+                after: heard.after,
+            }
+        } else {
+            Attempt::Fail(error)
+        }
+    }
+
+    /// A collector's reason as a diagnostic may show it.
+    fn shown(&self, error: SinkError) -> SinkError {
+        SinkError {
+            message: quoted(error.message.as_bytes(), true, &self.secrets, QUOTED_REASON),
+            ..error
         }
     }
 }
 
-/// A batch's body, posted whole at each attempt.
+/// An answer, read as far as the protocol reads.
+struct Heard {
+    status: StatusCode,
+    /// When the collector asked to be tried again.
+    after: Option<Duration>,
+    /// Where it redirected, as a diagnostic says it.
+    location: String,
+    body: Vec<u8>,
+    end: End,
+}
+
+/// A PEM certificate to trust besides the system's roots.
+fn certificate(path: &std::path::Path) -> anyhow::Result<reqwest::Certificate> {
+    let limit = crate::config::MAX_KEY_FILE;
+    let pem = crate::files::read_bounded(path, limit, true);
+    let pem = pem
+        .map_err(|why| anyhow::anyhow!("{why}"))
+        .with_context(|| {
+            format!(
+                "could not read --http-ca-file '{}'",
+                diagnostics::shown(path)
+            )
+        })?;
+    reqwest::Certificate::from_pem(&pem)
+        .with_context(|| format!("'{}' holds no PEM certificate", diagnostics::shown(path)))
+}
+
+/// A batch on its way: the lines still to send, and what the collector
+/// said of the others so far.
 struct Post<'a> {
     sink: &'a HttpSink,
-    body: Vec<u8>,
+    /// Lines still to send, each with its index in the batch.
+    lines: Vec<(usize, &'a [u8])>,
+    /// Their body, made once for all the attempts that send them.
+    body: Option<Bytes>,
+    /// Attempts made so far.
+    attempts: u32,
+    /// When the batch was first tried: the time of lines that carry none.
+    now: SystemTime,
+    /// Lines the collector refused for good.
+    refused: Vec<Refusal>,
+    /// Events it refused without naming them.
+    unnamed: Option<(usize, SinkError)>,
+}
+
+impl<'a> Post<'a> {
+    fn new(sink: &'a HttpSink, batch: &'a Batch) -> Post<'a> {
+        Post {
+            sink,
+            lines: batch.lines().enumerate().collect(),
+            body: None,
+            attempts: 0,
+            now: SystemTime::now(),
+            refused: Vec::new(),
+            unnamed: None,
+        }
+    }
+
+    /// What became of the batch's `len` lines once the attempts ended,
+    /// with `error` if the last one failed. If the collector took none,
+    /// the batch failed whole; if it took some, those left unsent are
+    /// refused with that error.
+    fn outcome(self, len: usize, error: Option<SinkError>) -> WriteOutcome {
+        let mut refused = self.refused;
+        let untouched = self.lines.len() == len && refused.is_empty() && self.unnamed.is_none();
+        match error {
+            Some(error) if untouched => WriteOutcome {
+                written: 0,
+                error: Some(error),
+                ..WriteOutcome::default()
+            },
+            Some(error) => {
+                let left = self.lines.iter().map(|&(line, _)| Refusal {
+                    line,
+                    error: error.clone(),
+                });
+                refused.extend(left);
+                refused.sort_by_key(|refusal| refusal.line);
+                WriteOutcome {
+                    written: len,
+                    error: None,
+                    refused,
+                    unnamed: self.unnamed,
+                }
+            }
+            None => WriteOutcome {
+                written: len,
+                error: None,
+                refused,
+                unnamed: self.unnamed,
+            },
+        }
+    }
+
+    /// Takes in what the collector said of the lines sent: those refused
+    /// for good are set aside, those it wants again stay for the next
+    /// attempt.
+    fn take_in(&mut self, items: Items, after: Option<Duration>) -> Attempt {
+        for (place, error) in items.refused {
+            if let Some(&(line, _)) = self.lines.get(place) {
+                let error = self.sink.shown(error);
+                self.refused.push(Refusal { line, error });
+            }
+        }
+        if let Some((count, error)) = items.unnamed {
+            let count = count.min(self.lines.len());
+            self.unnamed = Some((count, self.sink.shown(error)));
+        }
+        let mut again = vec![false; self.lines.len()];
+        for &place in &items.again {
+            if let Some(slot) = again.get_mut(place) {
+                *slot = true;
+            }
+        }
+        let mut flags = again.into_iter();
+        self.lines.retain(|_| flags.next().unwrap_or(false));
+        if self.lines.is_empty() {
+            return Attempt::Delivered;
+        }
+        self.body = None;
+        let why = items.again_why.unwrap_or_else(|| {
+            super::protocol::error("Refused", "the collector asked for events again", None)
+        });
+        Attempt::Retry {
+            error: self.sink.shown(why),
+            after,
+        }
+    }
+
+    /// The lines still to send, as a request carries them.
+    fn sending(&self) -> Sending<'_> {
+        Sending {
+            lines: &self.lines,
+            batch: self.sink.batches,
+            now: self.now,
+        }
+    }
+
+    /// The body for the lines still to send, made at most once.
+    fn body(&mut self) -> std::io::Result<Bytes> {
+        if let Some(body) = &self.body {
+            return Ok(body.clone());
+        }
+        let body = self.sink.body(&self.sending())?;
+        Ok(self.body.insert(body).clone())
+    }
 }
 
 impl Delivery for Post<'_> {
     async fn attempt(&mut self) -> Attempt {
-        self.sink.attempt(self.body.clone()).await
+        self.attempts += 1;
+        let body = match self.body() {
+            Ok(body) => body,
+            Err(error) => return Attempt::Fail(error.into()),
+        };
+        let heard = match self.sink.post(body, self.lines.len()).await {
+            Ok(heard) => heard,
+            Err(attempt) => return attempt,
+        };
+        let sending = self.sending();
+        let answer = Answer {
+            status: heard.status.as_u16(),
+            body: &heard.body,
+            end: heard.end,
+            attempt: self.attempts,
+            lines: self.lines.len(),
+            sending: &sending,
+        };
+        match self.sink.protocol.read(&answer) {
+            Reading::ByStatus => self.sink.judge(&heard),
+            Reading::Items(items) => self.take_in(items, heard.after),
+            Reading::Retry(error) => Attempt::Retry {
+                error: self.sink.shown(error),
+                after: heard.after,
+            },
+            Reading::Fail(error) => Attempt::Fail(self.sink.shown(error)),
+        }
     }
 }
 
@@ -165,75 +392,88 @@ impl NetworkSink for HttpSink {
     }
 }
 
-/// 2xx delivers; 408, 429 and 5xx are worth retrying; the rest is final.
-async fn judge(mut response: Response, secrets: &KnownSecrets) -> Attempt {
-    let status = response.status();
-    if status.is_success() {
-        // Read (a short body whole, so that the connection serves again),
-        // never kept.
-        answer_start(&mut response).await;
-        return Attempt::Delivered;
+/// The plain HTTP sink's protocol: the lines as they are.
+struct Plain {
+    format: HttpFormat,
+}
+
+impl Protocol for Plain {
+    fn content_type(&self) -> &'static str {
+        match self.format {
+            HttpFormat::Ndjson => "application/x-ndjson",
+            HttpFormat::JsonArray => "application/json",
+        }
     }
-    let retryable = status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT;
-    let after = retry_after(response.headers());
-    let location = response
-        .headers()
+
+    fn body(&self, sending: &Sending<'_>, out: &mut Vec<u8>) {
+        match self.format {
+            HttpFormat::Ndjson => {
+                for (_, line) in sending.lines {
+                    out.extend_from_slice(line);
+                    out.push(b'\n');
+                }
+            }
+            HttpFormat::JsonArray => json_array(sending.lines, out),
+        }
+    }
+}
+
+/// The lines as one JSON array.
+fn json_array(lines: &[(usize, &[u8])], out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (index, (_, line)) in lines.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(line);
+    }
+    out.push(b']');
+}
+
+/// Where a redirect pointed, as a diagnostic may show it.
+fn location(headers: &HeaderMap) -> String {
+    headers
         .get(header::LOCATION)
         .and_then(|value| value.to_str().ok())
         .map(|location| {
             let location = diagnostics::escape(&public_url(location)).into_owned();
             format!(" (redirected to {location}; not followed)")
         })
-        .unwrap_or_default();
-    let error = SinkError {
-        kind: "HttpStatus".to_owned(),
-        message: format!(
-            "HTTP {status}{location}: {}",
-            quoted(&mut response, secrets).await
-        ),
-        status: Some(status.as_u16()),
-    };
-    if retryable {
-        Attempt::Retry { error, after }
-    } else {
-        Attempt::Fail(error)
-    }
+        .unwrap_or_default()
 }
 
-/// The start of an answer's body, as a diagnostic may show it: at most
-/// `QUOTED_ANSWER` bytes, the sink's own secrets hidden (hidden before the
-/// cut, so that none is left half shown), control characters escaped,
-/// `...` when cut.
-async fn quoted(response: &mut Response, secrets: &KnownSecrets) -> String {
-    let (start, whole) = answer_start(response).await;
-    let text = secrets.hide(&String::from_utf8_lossy(&start));
-    let cut = text.len() > QUOTED_ANSWER || !whole;
-    let text = &text[..text.floor_char_boundary(QUOTED_ANSWER.min(text.len()))];
+/// The start of an answer (or a collector's reason), as a diagnostic may
+/// show it: at most `limit` bytes, the sink's own secrets hidden (hidden
+/// before the cut, so that none is left half shown), control characters
+/// escaped, `...` when cut.
+fn quoted(start: &[u8], whole: bool, secrets: &KnownSecrets, limit: usize) -> String {
+    let text = secrets.hide(&String::from_utf8_lossy(start));
+    let cut = text.len() > limit || !whole;
+    let text = &text[..text.floor_char_boundary(limit.min(text.len()))];
     let text = diagnostics::escape(text.trim()).into_owned();
     if cut { format!("{text}...") } else { text }
 }
 
-/// The first `ANSWER_LIMIT` bytes of the body at most, and whether that
-/// was all of it. Read chunk by chunk, within the client's timeout; the
-/// rest is never read (the connection goes with the response).
-async fn answer_start(response: &mut Response) -> (Vec<u8>, bool) {
+/// The first `limit` bytes of the body at most, and how the reading
+/// ended. Read chunk by chunk, within the client's timeout; the rest is
+/// never read (the connection goes with the response). A short body is
+/// read whole, so that the connection serves again.
+async fn answer_start(response: &mut Response, limit: usize) -> (Vec<u8>, End) {
     let mut start = Vec::new();
-    while start.len() < ANSWER_LIMIT {
+    loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
-                let room = ANSWER_LIMIT - start.len();
-                start.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                let room = limit - start.len();
                 if chunk.len() > room {
-                    return (start, false);
+                    start.extend_from_slice(&chunk[..room]);
+                    return (start, End::Cut);
                 }
+                start.extend_from_slice(&chunk);
             }
-            Ok(None) => return (start, true),
-            Err(_) => return (start, false),
+            Ok(None) => return (start, End::Whole),
+            Err(_) => return (start, End::Broken),
         }
     }
-    (start, false)
 }
 
 /// The error without the URL reqwest would put in its text (the query
@@ -287,20 +527,6 @@ fn headers(options: &HttpOptions) -> anyhow::Result<HeaderMap> {
         map.insert(header::AUTHORIZATION, value);
     }
     Ok(map)
-}
-
-/// The batch's events as one JSON array.
-fn json_array(batch: &Batch) -> Vec<u8> {
-    let mut body = Vec::with_capacity(batch.bytes().len() + 2);
-    body.push(b'[');
-    for (index, line) in batch.lines().enumerate() {
-        if index > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(line);
-    }
-    body.push(b']');
-    body
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The secrets an HTTP sink sends (the URL's password and query, the
-//! Basic credentials, the bearer token, header values), to hide in a
+//! Basic credentials, the bearer token, the Elasticsearch API key and the
+//! Splunk token, header values), to hide in a
 //! collector's answer that echoes the request before it is printed.
 
 use crate::config::http::HttpOptions;
@@ -25,6 +26,9 @@ impl KnownSecrets {
             from_url(&parsed, &mut secrets);
         }
         secrets.extend(options.token.iter().cloned());
+        let collectors = &options.collectors;
+        secrets.extend(collectors.es_api_key.iter().cloned());
+        secrets.extend(collectors.splunk_token.iter().cloned());
         let values = options.headers.iter().map(|(_, value)| value);
         secrets.extend(values.filter(|value| long_enough(value)).cloned());
         secrets.retain(|secret| !secret.is_empty());
@@ -141,12 +145,25 @@ mod tests {
                 max_delay: std::time::Duration::from_secs(1),
                 max_attempts: 1,
             },
+            collectors: crate::config::http::CollectorOptions {
+                es_api_key: Some("ESK3Y".into()),
+                splunk_token: Some("SPL7NK".into()),
+                ..Default::default()
+            },
         };
         let secrets = KnownSecrets::of("http://user:SECRET%50W@h/x?k=QSECRET&n=1", &options);
         let echo = "for /x?k=QSECRET&n=1 k=QSECRET Basic dXNlcjpTRUNSRVRQVw== SECRET%50W \
-                    SECRETPW T0KEN H3ADER status 1";
+                    SECRETPW T0KEN H3ADER ESK3Y SPL7NK status 1";
         let hidden = secrets.hide(echo);
-        for secret in ["QSECRET", "dXNlcjpTRUNSRVRQVw", "SECRET", "T0KEN", "H3ADER"] {
+        for secret in [
+            "QSECRET",
+            "dXNlcjpTRUNSRVRQVw",
+            "SECRET",
+            "T0KEN",
+            "H3ADER",
+            "ESK3Y",
+            "SPL7NK",
+        ] {
             assert!(!hidden.contains(secret), "{secret} in {hidden}");
         }
         assert!(hidden.ends_with("status 1"), "{hidden}");

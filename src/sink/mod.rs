@@ -6,15 +6,20 @@
 //! wrote and why it stopped; the pipeline counts the rest against it and
 //! names it in a diagnostic, and the next batch is tried as usual.
 
+pub(crate) mod elasticsearch;
 pub(crate) mod file;
 pub(crate) mod http;
 mod interface;
 pub(crate) mod known_secrets;
+pub(crate) mod loki;
 #[cfg(test)]
 pub(crate) mod memory;
 pub(crate) mod nats;
+pub(crate) mod otlp;
 pub(crate) mod output;
+pub(crate) mod protocol;
 pub(crate) mod retry;
+pub(crate) mod splunk;
 pub(crate) mod stdout;
 pub(crate) mod syslog;
 pub(crate) mod tls;
@@ -24,6 +29,8 @@ pub(crate) use interface::{BlockingSink, NetworkSink, Sink, SinkError, WriteOutc
 use anyhow::Context;
 use serde_json::json;
 
+use crate::config::http::HttpOptions;
+use crate::config::sinks::Collector;
 use crate::config::{Config, SinkSpec, sink_label};
 use crate::diagnostics;
 
@@ -52,6 +59,10 @@ pub(crate) async fn open_all(config: &Config) -> anyhow::Result<Vec<Sink>> {
                     .await
                     .with_context(|| format!("could not open sink '{shown}'"))?,
             )),
+            SinkSpec::Collector(collector, url) => Sink::Network(Box::new(
+                open_collector(*collector, url, label.clone(), &config.http)
+                    .with_context(|| format!("could not set up sink '{shown}'"))?,
+            )),
             SinkSpec::Syslog(target) => Sink::Network(Box::new(
                 syslog::SyslogSink::open(target, label.clone(), &config.syslog)
                     .await
@@ -66,4 +77,19 @@ pub(crate) async fn open_all(config: &Config) -> anyhow::Result<Vec<Sink>> {
         sinks.push(sink);
     }
     Ok(sinks)
+}
+
+/// The HTTP sink that speaks `collector`'s API to `url`.
+fn open_collector(
+    collector: Collector,
+    url: &str,
+    name: String,
+    options: &HttpOptions,
+) -> anyhow::Result<http::HttpSink> {
+    match collector {
+        Collector::Elasticsearch | Collector::OpenSearch => elasticsearch::open(url, name, options),
+        Collector::Otlp => otlp::open(url, name, options),
+        Collector::Loki => loki::open(url, name, options),
+        Collector::Splunk => splunk::open(url, name, options),
+    }
 }

@@ -308,7 +308,10 @@ fn the_man_page_tells_the_environment_and_the_exit_statuses() {
 fn completions_offer_the_values_of_sinks_levels_and_facilities() {
     let bash = generated("bash");
     for (flag, values) in [
-        ("--sink", "stdout file file= http= nats= syslog="),
+        (
+            "--sink",
+            "stdout file file= http= nats= syslog= elasticsearch= opensearch= otlp= loki= splunk=",
+        ),
         ("--protect-level", "debug info warning error critical"),
         ("--log-format", "auto text json"),
     ] {

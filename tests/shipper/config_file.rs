@@ -107,7 +107,9 @@ fn a_bad_value_in_the_file_names_its_line_and_column() {
         (
             "batch-size = 10\nsink = [\"stdout\", \"kafka\"]\n",
             "shipper.toml:2:8: unknown sink 'kafka' (expected `stdout`, `file`, `file=PATH`, \
-             `http=URL`, `nats=nats://HOST:PORT/SUBJECT` or `syslog=tcp://HOST:PORT`)",
+             `http=URL`, `nats=nats://HOST:PORT/SUBJECT`, `syslog=tcp://HOST:PORT`, \
+             `elasticsearch=URL/INDEX`, `opensearch=URL/INDEX`, `otlp=URL`, `loki=URL` or \
+             `splunk=URL`)",
         ),
         (
             "# the queue\n  queue-capacity =  0\n",

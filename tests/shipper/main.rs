@@ -6,6 +6,7 @@ mod backpressure;
 mod checkpoints;
 mod cli;
 mod collector;
+mod collectors;
 mod common;
 mod config_file;
 mod dead_letters;

@@ -733,3 +733,103 @@ fn read_received(path: &Path) -> Vec<Received> {
         })
         .collect()
 }
+
+/// How a `Reactive` server answers one request.
+pub enum Reaction {
+    /// A status, extra headers and a body.
+    Answer(u16, Vec<(&'static str, String)>, Vec<u8>),
+    /// A status and a body that never ends (chunked), until shipper lets
+    /// the connection go or a minute passes.
+    Endless(u16),
+}
+
+impl Reaction {
+    pub fn json(status: u16, body: &serde_json::Value) -> Reaction {
+        let headers = vec![("Content-Type", "application/json".to_owned())];
+        Reaction::Answer(status, headers, body.to_string().into_bytes())
+    }
+}
+
+/// An HTTP server on 127.0.0.1:0 that answers each request as a function
+/// of it and of how many came before (from 0), as a collector's API
+/// answers what it was sent; it records every request.
+pub struct Reactive {
+    pub addr: std::net::SocketAddr,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<crate::collector::Request>>>,
+}
+
+type React = dyn Fn(&crate::collector::Request, usize) -> Reaction + Send + Sync;
+
+impl Reactive {
+    pub fn start(
+        react: impl Fn(&crate::collector::Request, usize) -> Reaction + Send + Sync + 'static,
+    ) -> Reactive {
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&requests);
+        let react: Arc<React> = Arc::new(react);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let (recorded, react) = (Arc::clone(&recorded), Arc::clone(&react));
+                std::thread::spawn(move || react_on(stream, &recorded, &*react));
+            }
+        });
+        Reactive { addr, requests }
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<crate::collector::Request> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn react_on(
+    stream: std::net::TcpStream,
+    recorded: &std::sync::Mutex<Vec<crate::collector::Request>>,
+    react: &React,
+) {
+    use std::io::Write;
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    while let Some(mut request) = crate::collector::read_request(&mut reader) {
+        let reaction = {
+            let mut recorded = recorded.lock().unwrap();
+            let reaction = react(&request, recorded.len());
+            let (Reaction::Answer(status, ..) | Reaction::Endless(status)) = &reaction;
+            request.answered = Some(*status);
+            recorded.push(request);
+            reaction
+        };
+        let (status, headers, body) = match reaction {
+            Reaction::Answer(status, headers, body) => (status, headers, body),
+            Reaction::Endless(status) => {
+                let head =
+                    format!("HTTP/1.1 {status} Endless\r\nTransfer-Encoding: chunked\r\n\r\n");
+                let deadline = Instant::now() + Duration::from_secs(60);
+                let piece = format!("{:x}\r\n{}\r\n", 4096, "x".repeat(4096));
+                let mut written = writer.write_all(head.as_bytes());
+                while written.is_ok() && Instant::now() < deadline {
+                    written = writer.write_all(piece.as_bytes());
+                }
+                return;
+            }
+        };
+        let mut head = format!(
+            "HTTP/1.1 {status} Reacted\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        if writer
+            .write_all(head.as_bytes())
+            .and_then(|()| writer.write_all(&body))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
