@@ -163,9 +163,28 @@ fn elasticsearch_items_it_refuses_are_counted_with_its_reason() {
         })
     });
     let sink = format!("elasticsearch=http://{}/logs", es.addr);
-    let run = run(&["--sink", &sink, "--batch-size", "6"], numbered_lines(12));
+    let args = [
+        "--sink",
+        &sink,
+        "--batch-size",
+        "6",
+        "--dead-letter",
+        "dead.jsonl",
+    ];
+    let run = run(&args, numbered_lines(12));
     assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert_eq!(run.summary["processed"], 8);
+    // Each refused event is kept with the cluster's own reason.
+    assert_eq!(run.summary["dead_lettered"], 4);
+    let letters = crate::common::read_events(&run.path("dead.jsonl"));
+    let kept: Vec<&str> = letters
+        .iter()
+        .map(|letter| letter["event"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept, ["line 1", "line 4", "line 7", "line 10"]);
+    assert_eq!(letters[0]["error_kind"], "document_parsing_exception");
+    assert_eq!(letters[0]["status"], 400);
+    assert!(letters[0]["error"].as_str().unwrap().contains("data.pid"));
     assert_eq!(run.summary["dropped_by_reason"]["sink_error"], 4);
     assert_eq!(run.summary["sinks"][0]["failed"], 4);
     assert_eq!(run.summary["retried"], 0, "a refusal is not retried");
