@@ -196,10 +196,12 @@ async fn start(
     };
     let sinks = open_sinks(sinks, stops).await?;
     let host = crate::host::name();
-    let redactor = Redactor::new(&config.redact).expect("the config bounds the rules");
-    let encoder = Encoder::new(&config.envelope, &host)
-        .with_filter(config.filter.clone())
-        .with_redactor(redactor);
+    let encoder = || {
+        let redactor = Redactor::new(&config.redact).expect("the config bounds the rules");
+        Encoder::new(&config.envelope, &host)
+            .with_filter(config.filter.clone())
+            .with_redactor(redactor)
+    };
     let pipeline = Pipeline::start(&config.pipeline, encoder, sinks);
     start_reading(config, pipeline, checkpoint, metrics, started)
 }

@@ -14,6 +14,7 @@
 mod counts;
 mod delivery;
 mod dropped;
+mod encoders;
 mod intake;
 mod ledger;
 mod queue;
@@ -80,15 +81,30 @@ pub(crate) struct CloseFailure {
 }
 
 impl Pipeline {
-    /// Starts the worker and one task per sink. Must run inside a runtime.
+    /// Starts the worker, its encoder threads and one task per sink.
+    /// `encoders` makes each encoder, all alike. Must run inside a runtime.
     pub(crate) fn start(
         config: &PipelineConfig,
-        mut encoder: Encoder,
+        encoders: impl Fn() -> Encoder,
         sinks: Vec<Sink>,
     ) -> Pipeline {
+        let mut encoder = encoders();
         let ledger = Arc::new(Ledger::new(sinks.len()));
         // Every redaction rule of the run is counted, zero or not.
-        ledger.redacted(encoder.take_redactions().into_iter());
+        let redactions = encoder.take_redactions();
+        let redaction_names = redactions
+            .iter()
+            .map(|(name, _)| (*name).to_owned())
+            .collect();
+        ledger.redacted(redactions.into_iter());
+        let helpers = (0..encoders::threads())
+            .map(|_| {
+                let mut helper = encoders().telling_once_with(&encoder);
+                // Sampling and the rate limit are the worker's, in order.
+                helper.take_in_order_filter();
+                helper
+            })
+            .collect();
         let queue = Arc::new(Queue::new(
             config.queue_capacity,
             config.queue_max_bytes,
@@ -113,7 +129,11 @@ impl Pipeline {
         }
         let worker = Worker {
             queue: Arc::clone(&queue),
+            in_order: encoder.take_in_order_filter(),
             encoder,
+            encoders: encoders::Encoders::start(helpers),
+            redaction_names,
+            spares: Vec::new(),
             builder: BatchBuilder::new(config.batch_size).with_max_bytes(config.batch_max_bytes()),
             batch_timeout: config.batch_timeout,
             sinks: senders,

@@ -97,7 +97,7 @@ fn assert_invariant(counts: &Counts) {
 
 /// Pushes `lines` through a pipeline with the given sinks and drains it.
 async fn run(lines: &[&str], batch_size: usize, sinks: Vec<Sink>) -> (Counts, Vec<CloseFailure>) {
-    let mut pipeline = Pipeline::start(&config(batch_size), raw_encoder(), sinks);
+    let mut pipeline = Pipeline::start(&config(batch_size), raw_encoder, sinks);
     let intake = pipeline.intake();
     let chunk = chunk_of(lines);
     let pushed = tokio::task::spawn_blocking(move || intake.push(chunk));
@@ -139,7 +139,7 @@ async fn every_event_reaches_every_sink_in_order() {
 async fn a_chunk_split_across_batches_is_settled_to_its_last_line() {
     let mut pipeline = Pipeline::start(
         &config(3),
-        raw_encoder(),
+        raw_encoder,
         vec![blocking(memory("one", &Arc::default()))],
     );
     let chunk = chunk_of(&["a", "bb", "ccc", "dddd", "eeeee"]);
@@ -199,7 +199,7 @@ async fn a_partial_batch_goes_out_after_the_timeout() {
         batch_timeout: timeout,
         ..config(100)
     };
-    let pipeline = Pipeline::start(&config, raw_encoder(), vec![blocking(memory("m", &record))]);
+    let pipeline = Pipeline::start(&config, raw_encoder, vec![blocking(memory("m", &record))]);
     let pushed = std::time::Instant::now();
     pipeline.intake().push(chunk_of(&["a", "b"])).unwrap();
     within("the partial batch written", async {
@@ -225,7 +225,7 @@ async fn block_mode_waits_as_long_as_a_sink_hangs_and_loses_nothing() {
         queue_capacity: 5,
         ..config(2)
     };
-    let mut pipeline = Pipeline::start(&config, raw_encoder(), vec![blocking(sink)]);
+    let mut pipeline = Pipeline::start(&config, raw_encoder, vec![blocking(sink)]);
     let intake = pipeline.intake();
     let lines: Vec<String> = (0..50).map(|i| i.to_string()).collect();
     let chunk = chunk_of(&lines.iter().map(String::as_str).collect::<Vec<_>>());
@@ -270,7 +270,7 @@ async fn a_gap_marker_stands_where_invalid_lines_were_dropped() {
         timestamp_key: None,
     };
     let sinks = vec![blocking(memory("m", &record))];
-    let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks);
+    let mut pipeline = Pipeline::start(&config, || Encoder::new(&envelope, "test"), sinks);
     let chunk = chunk_of(&[
         r#"{"message":"a"}"#,
         "bad",
@@ -384,7 +384,7 @@ mod properties {
                     let sink = memory(&format!("sink{i}"), &Arc::default());
                     blocking(match fail_at { Some(k) => sink.failing_at(*k), None => sink })
                 }).collect();
-                let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks);
+                let mut pipeline = Pipeline::start(&config, || Encoder::new(&envelope, "test"), sinks);
                 let intake = pipeline.intake();
                 let chunks: Vec<Chunk> = chunks.iter().map(|lines| chunk_of(lines)).collect();
                 let pushed = tokio::task::spawn_blocking(move || {

@@ -9,6 +9,7 @@ mod collector;
 mod common;
 mod config_file;
 mod delivery;
+mod encoding;
 mod envelope;
 mod exit_status;
 mod filters;

@@ -1,0 +1,242 @@
+//! Enveloping a chunk's lines, on the worker or on the encoder threads.
+//!
+//! Parsing and writing events is most of shipper's work, so the worker
+//! hands large chunks to threads of their own, each with its own
+//! `Encoder`, and gathers the results back in the order it took the
+//! chunks. What a chunk's lines became (an event, filtered, invalid) is
+//! kept line by line, so that the worker settles them, marks gaps and
+//! forms batches exactly as it would have encoding them itself. Small
+//! chunks are encoded on the worker: a hand-off costs more than it saves.
+
+use std::collections::VecDeque;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use tokio::sync::oneshot;
+
+use super::queue::Taken;
+use crate::chunk::Chunk;
+use crate::envelope::{Encoded, Encoder, Fallbacks, LineRef};
+use crate::filter::FilterReason;
+
+/// Encoder threads at most: the worker, the reader and the sinks need
+/// little besides.
+const THREADS: usize = 2;
+
+/// Encoder threads to start: none on one core, where they could only
+/// take turns with the worker.
+pub(super) fn threads() -> usize {
+    match thread::available_parallelism().map_or(1, usize::from) {
+        1 => 0,
+        cores => cores.min(THREADS),
+    }
+}
+
+/// Chunks with fewer events than this are encoded on the worker.
+pub(super) const INLINE_BELOW: usize = 32;
+
+/// Chunks handed to the threads and not yet gathered, at most: enough to
+/// keep each thread one chunk ahead.
+pub(super) const IN_FLIGHT: usize = 4;
+
+/// What became of one line of a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// Its event is written, ending at this offset in `events`.
+    Event(usize),
+    /// A filter set it aside.
+    Filtered(FilterReason),
+    /// Strict mode rejected it.
+    Invalid,
+}
+
+/// A chunk taken off the queue and, once encoded, its lines' events.
+pub(super) struct EncodedChunk {
+    pub chunk: Chunk,
+    /// Lines dropped `queue_full` just before the chunk.
+    pub dropped_before: u64,
+    /// The events written, back to back, without newlines.
+    pub events: Vec<u8>,
+    /// One for each of the chunk's spans, in order.
+    pub outcomes: Vec<Outcome>,
+    /// Lines read as plain text, by the format they were not in.
+    pub fallbacks: Fallbacks,
+    /// Values redacted, by rule (in the order of the encoder's rules).
+    pub redactions: Vec<u64>,
+}
+
+/// Buffers of a chunk already gathered, to encode the next one into.
+#[derive(Default)]
+pub(super) struct Spare {
+    events: Vec<u8>,
+    outcomes: Vec<Outcome>,
+}
+
+impl EncodedChunk {
+    pub(super) fn new(taken: Taken, spare: Spare) -> EncodedChunk {
+        EncodedChunk {
+            chunk: taken.chunk,
+            dropped_before: taken.dropped_before,
+            events: spare.events,
+            outcomes: spare.outcomes,
+            fallbacks: Fallbacks::default(),
+            redactions: Vec::new(),
+        }
+    }
+
+    /// Envelopes every line with `encoder`, noting what each became.
+    pub(super) fn encode(&mut self, encoder: &mut Encoder) {
+        let chunk = &self.chunk;
+        self.events.clear();
+        self.outcomes.clear();
+        self.outcomes.reserve(chunk.spans.len());
+        for span in &chunk.spans {
+            let line = LineRef {
+                bytes: chunk.line(span),
+                source: &chunk.stream.name,
+                read_at: chunk.read_at,
+                cut_from: span.cut_from,
+                lines: span.lines,
+            };
+            let start = self.events.len();
+            let outcome = match encoder.encode(&line, &mut self.events) {
+                Ok(Encoded::Written) => Outcome::Event(self.events.len()),
+                Ok(Encoded::Filtered(reason)) => Outcome::Filtered(reason),
+                Err(_) => Outcome::Invalid,
+            };
+            if !matches!(outcome, Outcome::Event(_)) {
+                self.events.truncate(start);
+            }
+            self.outcomes.push(outcome);
+        }
+        self.fallbacks = encoder.take_fallbacks();
+        self.redactions = encoder
+            .take_redactions()
+            .into_iter()
+            .map(|(_, count)| count)
+            .collect();
+    }
+
+    /// The chunk's buffers, for the next chunk.
+    pub(super) fn into_spare(self) -> Spare {
+        Spare {
+            events: self.events,
+            outcomes: self.outcomes,
+        }
+    }
+}
+
+/// A chunk for a thread, and where to send it back encoded.
+struct Job {
+    encoded: EncodedChunk,
+    done: oneshot::Sender<EncodedChunk>,
+}
+
+/// The encoder threads. Dropping it lets them finish once the chunks
+/// handed to them are encoded.
+pub(super) struct Encoders {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Encoders {
+    /// Starts one thread for each encoder; `None` when given none.
+    pub(super) fn start(encoders: Vec<Encoder>) -> Option<Encoders> {
+        if encoders.is_empty() {
+            return None;
+        }
+        let (jobs, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for (index, encoder) in encoders.into_iter().enumerate() {
+            let receiver = Arc::clone(&receiver);
+            thread::Builder::new()
+                .name(format!("encoder-{index}"))
+                .spawn(move || run(encoder, &receiver))
+                .expect("could not start an encoder thread");
+        }
+        Some(Encoders { jobs })
+    }
+
+    /// Hands `encoded` to the first thread free; the receiver gets it
+    /// back encoded.
+    fn submit(&self, encoded: EncodedChunk) -> oneshot::Receiver<EncodedChunk> {
+        let (done, receiver) = oneshot::channel();
+        self.jobs
+            .send(Job { encoded, done })
+            .expect("the encoder threads outlive their sender");
+        receiver
+    }
+}
+
+/// Encodes the chunks it is handed until the sender is gone.
+fn run(mut encoder: Encoder, jobs: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        // The lock is held only to take a job, never while encoding.
+        let job = jobs.lock().map(|jobs| jobs.recv());
+        let Ok(Ok(Job { mut encoded, done })) = job else {
+            return;
+        };
+        encoded.encode(&mut encoder);
+        // The worker may be gone (a second signal): nothing waits then.
+        let _ = done.send(encoded);
+    }
+}
+
+/// A chunk on its way through the encoders, in the order taken.
+enum Pending {
+    /// Encoded already (on the worker).
+    Ready(Box<EncodedChunk>),
+    /// On a thread.
+    Encoding(oneshot::Receiver<EncodedChunk>),
+}
+
+/// The chunks taken off the queue and not yet gathered, in order.
+#[derive(Default)]
+pub(super) struct InFlight {
+    pending: VecDeque<Pending>,
+}
+
+impl InFlight {
+    pub(super) fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Whether another chunk may be taken in.
+    pub(super) fn has_room(&self) -> bool {
+        self.pending.len() < IN_FLIGHT
+    }
+
+    /// Takes `encoded` in: to a thread when there are threads and it is
+    /// large, otherwise encoded at once with `encoder`.
+    pub(super) fn add(
+        &mut self,
+        mut encoded: EncodedChunk,
+        encoders: Option<&Encoders>,
+        encoder: &mut Encoder,
+    ) {
+        match encoders {
+            Some(encoders) if encoded.chunk.len() >= INLINE_BELOW => {
+                self.pending
+                    .push_back(Pending::Encoding(encoders.submit(encoded)));
+            }
+            _ => {
+                encoded.encode(encoder);
+                self.pending.push_back(Pending::Ready(Box::new(encoded)));
+            }
+        }
+    }
+
+    /// The oldest chunk, once encoded. Cancel-safe: a chunk still being
+    /// encoded stays first until it is returned.
+    pub(super) async fn oldest(&mut self) -> Option<EncodedChunk> {
+        let front = self.pending.front_mut()?;
+        if let Pending::Encoding(receiver) = front {
+            let encoded = receiver.await.expect("an encoder thread panicked");
+            *front = Pending::Ready(Box::new(encoded));
+        }
+        match self.pending.pop_front() {
+            Some(Pending::Ready(encoded)) => Some(*encoded),
+            _ => unreachable!("the oldest chunk was made ready above"),
+        }
+    }
+}
