@@ -196,10 +196,15 @@ async fn start(
     };
     let sinks = open_sinks(sinks, stops).await?;
     let host = crate::host::name();
-    let encoder = || {
-        let redactor = Redactor::new(&config.redact).expect("the config bounds the rules");
-        Encoder::new(&config.envelope, &host)
-            .with_filter(config.filter.clone())
+    let (envelope, filter, redact) = (
+        config.envelope.clone(),
+        config.filter.clone(),
+        config.redact.clone(),
+    );
+    let encoder = move || {
+        let redactor = Redactor::new(&redact).expect("the config bounds the rules");
+        Encoder::new(&envelope, &host)
+            .with_filter(filter.clone())
             .with_redactor(redactor)
     };
     let pipeline = Pipeline::start(&config.pipeline, encoder, sinks);

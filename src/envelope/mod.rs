@@ -143,6 +143,10 @@ pub(crate) struct Encoder {
     redactor: Option<Redactor>,
 }
 
+/// What the encoders of one run have told once a run, shared between them.
+#[derive(Debug, Clone)]
+pub(crate) struct ToldOnce(Arc<AtomicBool>);
+
 /// What became of a line that was not rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Encoded {
@@ -160,6 +164,9 @@ pub(crate) struct Levels {
     guess: bool,
     names: Arc<Names>,
     format: Format,
+    /// The local zone, read once a run: the times of lines that name
+    /// none are read in it.
+    zone: jiff::tz::TimeZone,
 }
 
 impl Levels {
@@ -170,6 +177,7 @@ impl Levels {
             guess: true,
             names: Arc::default(),
             format: Format::Auto,
+            zone: jiff::tz::TimeZone::UTC,
         }
     }
 
@@ -205,7 +213,7 @@ impl Levels {
         if let Some(event) = from_json {
             return event.level;
         }
-        let clock = Clock::local(timestamp::millis(SystemTime::now()));
+        let clock = Clock::in_zone(self.zone.clone(), timestamp::millis(SystemTime::now()));
         let parsed = read_text(self.format, &text, &clock, self.guess)
             .unwrap_or_else(|_| text::parse(&text, &clock, self.guess));
         parsed.level.map_or(Level::Info, |(level, _)| level)
@@ -242,6 +250,7 @@ impl Encoder {
                     config.timestamp_key.as_deref(),
                 )),
                 format: config.format,
+                zone: jiff::tz::TimeZone::system(),
             },
             told_no_message: Arc::default(),
             fallbacks: Fallbacks::default(),
@@ -275,10 +284,16 @@ impl Encoder {
         self.in_order.take()
     }
 
-    /// Tells what is told once a run (a JSON line without a message) once
-    /// for both `self` and `other`: encoders of one run on several threads.
-    pub(crate) fn telling_once_with(mut self, other: &Encoder) -> Encoder {
-        self.told_no_message = Arc::clone(&other.told_no_message);
+    /// What this encoder tells once a run (a JSON line without a
+    /// message), to share with the other encoders of the run.
+    pub(crate) fn told_once(&self) -> ToldOnce {
+        ToldOnce(Arc::clone(&self.told_no_message))
+    }
+
+    /// Tells what is told once a run once for every encoder sharing `told`:
+    /// encoders of one run on several threads.
+    pub(crate) fn telling_once_with(mut self, told: ToldOnce) -> Encoder {
+        self.told_no_message = told.0;
         self
     }
 
@@ -906,8 +921,8 @@ impl<'a> Event<'a> {
             extra,
             fallback: None,
         };
-        let timestamp = fit.check(timestamp, |_, raw| {
-            timestamp::normalise(raw).ok_or_else(|| Invalid::BadTimestamp(raw.get().to_owned()))
+        let time = fit.check(timestamp, |_, raw| {
+            timestamp::read(raw).ok_or_else(|| Invalid::BadTimestamp(raw.get().to_owned()))
         })?;
         let level = match level {
             Some(member) => fit.check(Some(member), |key, raw| conventions::level(key, raw))?,
@@ -920,8 +935,14 @@ impl<'a> Event<'a> {
         let message = fit.message(message)?;
         let logger = fit.logger(logger).map(Logger::Json);
         Ok(Event {
-            timestamp,
-            timestamp_ms: None,
+            timestamp: match time {
+                Some(timestamp::Time::Text(text)) => Some(text),
+                _ => None,
+            },
+            timestamp_ms: match time {
+                Some(timestamp::Time::Millis(ms)) => Some(ms),
+                _ => None,
+            },
             level: level.map_or(Level::Info, |(level, _)| level),
             finer: level.and_then(|(_, finer)| finer),
             message,

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 use super::queue::Taken;
 use crate::chunk::Chunk;
-use crate::envelope::{Encoded, Encoder, Fallbacks, LineRef};
+use crate::envelope::{Encoded, Encoder, Fallbacks, LineRef, ToldOnce};
 use crate::filter::FilterReason;
 
 /// Encoder threads at most: the worker, the reader and the sinks need
@@ -133,39 +133,70 @@ struct Job {
     done: oneshot::Sender<EncodedChunk>,
 }
 
-/// The encoder threads. Dropping it lets them finish once the chunks
-/// handed to them are encoded.
+/// Makes an encoder like the worker's, for a thread.
+pub(crate) type MakeEncoder = Arc<dyn Fn() -> Encoder + Send + Sync>;
+
+/// The encoder threads, started with the first chunk worth handing over:
+/// a short run never pays for their encoders. Dropping it lets them
+/// finish once the chunks handed to them are encoded.
 pub(super) struct Encoders {
-    jobs: mpsc::Sender<Job>,
+    /// Makes the threads' encoders.
+    make: MakeEncoder,
+    /// Shared by the threads' encoders and the worker's.
+    told: ToldOnce,
+    /// Threads to start (none on one core).
+    threads: usize,
+    /// To the threads, once started.
+    jobs: Option<mpsc::Sender<Job>>,
 }
 
 impl Encoders {
-    /// Starts one thread for each encoder; `None` when given none.
-    pub(super) fn start(encoders: Vec<Encoder>) -> Option<Encoders> {
-        if encoders.is_empty() {
-            return None;
+    /// Encoders that `make` makes, telling once a run as `told` did.
+    pub(super) fn new(make: MakeEncoder, told: ToldOnce) -> Encoders {
+        Encoders {
+            make,
+            told,
+            threads: threads(),
+            jobs: None,
         }
-        let (jobs, receiver) = mpsc::channel::<Job>();
-        let receiver = Arc::new(Mutex::new(receiver));
-        for (index, encoder) in encoders.into_iter().enumerate() {
-            let receiver = Arc::clone(&receiver);
-            thread::Builder::new()
-                .name(format!("encoder-{index}"))
-                .spawn(move || run(encoder, &receiver))
-                .expect("could not start an encoder thread");
-        }
-        Some(Encoders { jobs })
     }
 
-    /// Hands `encoded` to the first thread free; the receiver gets it
-    /// back encoded.
-    fn submit(&self, encoded: EncodedChunk) -> oneshot::Receiver<EncodedChunk> {
+    /// Whether the threads take this chunk: a large one, when there are
+    /// threads.
+    fn take(&self, chunk: &Chunk) -> bool {
+        chunk.len() >= INLINE_BELOW && self.threads > 0
+    }
+
+    /// Hands `encoded` to the first thread free, starting the threads
+    /// first if need be; the receiver gets it back encoded.
+    fn submit(&mut self, encoded: EncodedChunk) -> oneshot::Receiver<EncodedChunk> {
         let (done, receiver) = oneshot::channel();
         self.jobs
+            .get_or_insert_with(|| start(self.threads, &self.make, &self.told))
             .send(Job { encoded, done })
             .expect("the encoder threads outlive their sender");
         receiver
     }
+}
+
+/// Starts `threads` threads, each making its encoder itself, off the
+/// worker.
+fn start(threads: usize, make: &MakeEncoder, told: &ToldOnce) -> mpsc::Sender<Job> {
+    let (jobs, receiver) = mpsc::channel::<Job>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    for index in 0..threads {
+        let (receiver, make, told) = (Arc::clone(&receiver), Arc::clone(make), told.clone());
+        thread::Builder::new()
+            .name(format!("encoder-{index}"))
+            .spawn(move || {
+                let mut encoder = make().telling_once_with(told);
+                // Sampling and the rate limit are the worker's, in order.
+                encoder.take_in_order_filter();
+                run(encoder, &receiver);
+            })
+            .expect("could not start an encoder thread");
+    }
+    jobs
 }
 
 /// Encodes the chunks it is handed until the sender is gone.
@@ -206,23 +237,20 @@ impl InFlight {
         self.pending.len() < IN_FLIGHT
     }
 
-    /// Takes `encoded` in: to a thread when there are threads and it is
-    /// large, otherwise encoded at once with `encoder`.
+    /// Takes `encoded` in: to a thread when it is large and there are
+    /// threads, otherwise encoded at once with `encoder`.
     pub(super) fn add(
         &mut self,
         mut encoded: EncodedChunk,
-        encoders: Option<&Encoders>,
+        encoders: &mut Encoders,
         encoder: &mut Encoder,
     ) {
-        match encoders {
-            Some(encoders) if encoded.chunk.len() >= INLINE_BELOW => {
-                self.pending
-                    .push_back(Pending::Encoding(encoders.submit(encoded)));
-            }
-            _ => {
-                encoded.encode(encoder);
-                self.pending.push_back(Pending::Ready(Box::new(encoded)));
-            }
+        if encoders.take(&encoded.chunk) {
+            self.pending
+                .push_back(Pending::Encoding(encoders.submit(encoded)));
+        } else {
+            encoded.encode(encoder);
+            self.pending.push_back(Pending::Ready(Box::new(encoded)));
         }
     }
 

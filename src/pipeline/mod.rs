@@ -85,7 +85,7 @@ impl Pipeline {
     /// `encoders` makes each encoder, all alike. Must run inside a runtime.
     pub(crate) fn start(
         config: &PipelineConfig,
-        encoders: impl Fn() -> Encoder,
+        encoders: impl Fn() -> Encoder + Send + Sync + 'static,
         sinks: Vec<Sink>,
     ) -> Pipeline {
         let mut encoder = encoders();
@@ -97,14 +97,6 @@ impl Pipeline {
             .map(|(name, _)| (*name).to_owned())
             .collect();
         ledger.redacted(redactions.into_iter());
-        let helpers = (0..encoders::threads())
-            .map(|_| {
-                let mut helper = encoders().telling_once_with(&encoder);
-                // Sampling and the rate limit are the worker's, in order.
-                helper.take_in_order_filter();
-                helper
-            })
-            .collect();
         let queue = Arc::new(Queue::new(
             config.queue_capacity,
             config.queue_max_bytes,
@@ -130,8 +122,8 @@ impl Pipeline {
         let worker = Worker {
             queue: Arc::clone(&queue),
             in_order: encoder.take_in_order_filter(),
+            encoders: encoders::Encoders::new(Arc::new(encoders), encoder.told_once()),
             encoder,
-            encoders: encoders::Encoders::start(helpers),
             redaction_names,
             spares: Vec::new(),
             builder: BatchBuilder::new(config.batch_size).with_max_bytes(config.batch_max_bytes()),

@@ -270,7 +270,7 @@ async fn a_gap_marker_stands_where_invalid_lines_were_dropped() {
         timestamp_key: None,
     };
     let sinks = vec![blocking(memory("m", &record))];
-    let mut pipeline = Pipeline::start(&config, || Encoder::new(&envelope, "test"), sinks);
+    let mut pipeline = Pipeline::start(&config, move || Encoder::new(&envelope, "test"), sinks);
     let chunk = chunk_of(&[
         r#"{"message":"a"}"#,
         "bad",
@@ -384,7 +384,7 @@ mod properties {
                     let sink = memory(&format!("sink{i}"), &Arc::default());
                     blocking(match fail_at { Some(k) => sink.failing_at(*k), None => sink })
                 }).collect();
-                let mut pipeline = Pipeline::start(&config, || Encoder::new(&envelope, "test"), sinks);
+                let mut pipeline = Pipeline::start(&config, move || Encoder::new(&envelope, "test"), sinks);
                 let intake = pipeline.intake();
                 let chunks: Vec<Chunk> = chunks.iter().map(|lines| chunk_of(lines)).collect();
                 let pushed = tokio::task::spawn_blocking(move || {

@@ -20,8 +20,8 @@ pub(crate) struct Worker {
     pub queue: Arc<Queue>,
     /// Encodes the small chunks, and writes the gap markers.
     pub encoder: Encoder,
-    /// The threads that encode the large chunks; `None` on one core.
-    pub encoders: Option<Encoders>,
+    /// The threads that encode the large chunks (none on one core).
+    pub encoders: Encoders,
     /// `--sample` and `--rate-limit`, decided here, in the order of the
     /// lines, after the encoders: so they stay deterministic.
     pub in_order: Option<Filter>,
@@ -79,7 +79,7 @@ impl Worker {
     fn take_in(&mut self, taken: Taken, in_flight: &mut InFlight) {
         let spare = self.spares.pop().unwrap_or_default();
         let encoded = EncodedChunk::new(taken, spare);
-        in_flight.add(encoded, self.encoders.as_ref(), &mut self.encoder);
+        in_flight.add(encoded, &mut self.encoders, &mut self.encoder);
     }
 
     /// Puts an encoded chunk's events into batches, in order, sending each
