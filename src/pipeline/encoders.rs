@@ -40,6 +40,10 @@ pub(super) const INLINE_BELOW: usize = 32;
 /// keep each thread one chunk ahead.
 pub(super) const IN_FLIGHT: usize = 4;
 
+/// Largest buffer of events kept to reuse: a chunk read in one go (256
+/// KiB) makes about twice as much.
+const SPARE_BYTES: usize = 1 << 20;
+
 /// What became of one line of a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Outcome {
@@ -118,8 +122,12 @@ impl EncodedChunk {
             .collect();
     }
 
-    /// The chunk's buffers, for the next chunk.
+    /// The chunk's buffers, for the next chunk; one grown by long lines
+    /// is let go, so that the spares stay small.
     pub(super) fn into_spare(self) -> Spare {
+        if self.events.capacity() > SPARE_BYTES {
+            return Spare::default();
+        }
         Spare {
             events: self.events,
             outcomes: self.outcomes,
@@ -265,6 +273,84 @@ impl InFlight {
         match self.pending.pop_front() {
             Some(Pending::Ready(encoded)) => Some(*encoded),
             _ => unreachable!("the oldest chunk was made ready above"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{EnvelopeConfig, EnvelopeMode, Format};
+    use crate::pipeline::tests::chunk_of;
+
+    fn strict() -> Encoder {
+        let config = EnvelopeConfig {
+            mode: EnvelopeMode::Strict,
+            max_line_bytes: 1 << 20,
+            fields: Vec::new(),
+            guess_levels: true,
+            format: Format::Auto,
+            message_key: None,
+            level_key: None,
+            timestamp_key: None,
+        };
+        Encoder::new(&config, "test")
+    }
+
+    fn taken(lines: &[String]) -> Taken {
+        Taken {
+            chunk: chunk_of(lines),
+            dropped_before: 0,
+        }
+    }
+
+    /// Large chunks go to the threads, small ones are encoded at once,
+    /// and either way they come back in the order taken, line by line as
+    /// the worker's own encoder makes them.
+    #[tokio::test]
+    async fn chunks_come_back_in_order_as_the_worker_would_encode_them() {
+        let mut encoders = Encoders {
+            threads: 2,
+            ..Encoders::new(Arc::new(strict), strict().told_once())
+        };
+        let mut own = strict();
+        let chunks: Vec<Vec<String>> = (0..12)
+            .map(|c| {
+                let size = if c % 3 == 0 { 5 } else { 40 + c * 50 };
+                (0..size)
+                    .map(|i| match i % 4 {
+                        3 => format!("not json {c}/{i}"),
+                        _ => format!(
+                            r#"{{"timestamp":"2026-11-30T18:21:00.000Z","message":"{c}/{i}"}}"#
+                        ),
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut in_flight = InFlight::default();
+        let mut gathered = Vec::new();
+        for lines in &chunks {
+            if !in_flight.has_room() {
+                gathered.push(in_flight.oldest().await.unwrap());
+            }
+            in_flight.add(
+                EncodedChunk::new(taken(lines), Spare::default()),
+                &mut encoders,
+                &mut own,
+            );
+        }
+        while let Some(encoded) = in_flight.oldest().await {
+            gathered.push(encoded);
+        }
+        assert!(encoders.jobs.is_some(), "the threads took the large chunks");
+        assert_eq!(gathered.len(), chunks.len());
+        for (encoded, lines) in gathered.into_iter().zip(&chunks) {
+            let mut expected = EncodedChunk::new(taken(lines), Spare::default());
+            expected.encode(&mut own);
+            assert_eq!(encoded.outcomes, expected.outcomes);
+            assert_eq!(encoded.events, expected.events);
+            let invalid = encoded.outcomes.iter().filter(|o| **o == Outcome::Invalid);
+            assert_eq!(invalid.count(), lines.len() / 4);
         }
     }
 }
