@@ -977,7 +977,8 @@ fn claim<'a>(members: Members<'a>, names: &Names) -> ([Option<Member<'a>>; 7], M
     let mut claims: [Option<Member>; 7] = Default::default();
     // The rank of the name holding each role (lower wins).
     let mut ranks = [u8::MAX; 7];
-    let mut extra = Vec::new();
+    // Most members have no role: room for all of them at once.
+    let mut extra = Vec::with_capacity(members.len());
     for (key, value) in members {
         let Some((role, rank)) = names.role(&key) else {
             extra.push((key, value));
