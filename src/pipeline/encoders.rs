@@ -6,7 +6,8 @@
 //! chunks. What a chunk's lines became (an event, filtered, invalid) is
 //! kept line by line, so that the worker settles them, marks gaps and
 //! forms batches exactly as it would have encoding them itself. Small
-//! chunks are encoded on the worker: a hand-off costs more than it saves.
+//! chunks (under 32 KiB) are encoded on the worker: a hand-off costs
+//! more than it saves.
 
 use std::collections::VecDeque;
 use std::sync::mpsc;
@@ -33,8 +34,11 @@ pub(super) fn threads() -> usize {
     }
 }
 
-/// Chunks with fewer events than this are encoded on the worker.
-pub(super) const INLINE_BELOW: usize = 32;
+/// Chunks with fewer bytes of lines than this are encoded on the worker:
+/// their encoding costs about what handing them over and back does (two
+/// threads woken), and a run of such hand-offs would slow a worker that
+/// is not behind, as when a small queue cuts reads into small chunks.
+pub(super) const INLINE_BELOW: usize = 32 * 1024;
 
 /// Chunks handed to the threads and not yet gathered, at most: enough to
 /// keep each thread one chunk ahead.
@@ -172,7 +176,7 @@ impl Encoders {
     /// Whether the threads take this chunk: a large one, when there are
     /// threads.
     fn take(&self, chunk: &Chunk) -> bool {
-        chunk.len() >= INLINE_BELOW && self.threads > 0
+        self.threads > 0 && chunk.bytes() >= INLINE_BELOW
     }
 
     /// Hands `encoded` to the first thread free, starting the threads
@@ -316,7 +320,7 @@ mod tests {
         let mut own = strict();
         let chunks: Vec<Vec<String>> = (0..12)
             .map(|c| {
-                let size = if c % 3 == 0 { 5 } else { 40 + c * 50 };
+                let size = if c % 3 == 0 { 5 } else { 40 + c * 150 };
                 (0..size)
                     .map(|i| match i % 4 {
                         3 => format!("not json {c}/{i}"),
