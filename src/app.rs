@@ -206,10 +206,17 @@ async fn start(
     };
     let sinks = open_sinks(sinks, stops).await?;
     let host = crate::host::name();
-    let redactor = Redactor::new(&config.redact).expect("the config bounds the rules");
-    let encoder = Encoder::new(&config.envelope, &host)
-        .with_filter(config.filter.clone())
-        .with_redactor(redactor);
+    let (envelope, filter, redact) = (
+        config.envelope.clone(),
+        config.filter.clone(),
+        config.redact.clone(),
+    );
+    let encoder = move || {
+        let redactor = Redactor::new(&redact).expect("the config bounds the rules");
+        Encoder::new(&envelope, &host)
+            .with_filter(filter.clone())
+            .with_redactor(redactor)
+    };
     let pipeline = Pipeline::start(&config.pipeline, encoder, sinks, dead_letters);
     start_reading(config, pipeline, checkpoint, metrics, started)
 }

@@ -44,6 +44,15 @@ impl Clock {
         }
     }
 
+    /// A clock in `zone`: one read once a run, not once a line.
+    pub(crate) fn in_zone(zone: TimeZone, now_ms: i64) -> Clock {
+        Clock {
+            zone,
+            now_ms,
+            minute: Cell::new((i64::MIN, 0)),
+        }
+    }
+
     /// A clock in a fixed zone, `offset_seconds` east of UTC: for tests.
     #[cfg(test)]
     pub(crate) fn fixed(offset_seconds: i32, now_ms: i64) -> Clock {

@@ -22,6 +22,7 @@ pub(crate) mod timestamp;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
 use serde_json::json;
@@ -125,15 +126,26 @@ pub(crate) struct Encoder {
     /// share one (a file's path is escaped once, not once per event).
     source: (String, Vec<u8>),
     levels: Levels,
-    /// A JSON line without a message was told of (once a run).
-    told_no_message: bool,
+    /// A JSON line without a message was told of (once a run, shared by
+    /// the encoders of one run).
+    told_no_message: Arc<AtomicBool>,
     /// Lines read as plain text since last taken.
     fallbacks: Fallbacks,
-    /// The user's filters, when any is set.
+    /// The user's filters that look at one event alone (level, include,
+    /// exclude), when any is set.
     filter: Option<Filter>,
+    /// The filters that count events of a source (`--sample`,
+    /// `--rate-limit`), when set: they must see the events in order, so a
+    /// pipeline that encodes on several threads takes them out and applies
+    /// them itself, after gathering the events back in order.
+    in_order: Option<Filter>,
     /// What hides secrets in each line before it is read, when on.
     redactor: Option<Redactor>,
 }
+
+/// What the encoders of one run have told once a run, shared between them.
+#[derive(Debug, Clone)]
+pub(crate) struct ToldOnce(Arc<AtomicBool>);
 
 /// What became of a line that was not rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +164,9 @@ pub(crate) struct Levels {
     guess: bool,
     names: Arc<Names>,
     format: Format,
+    /// The local zone, read once a run: the times of lines that name
+    /// none are read in it.
+    zone: jiff::tz::TimeZone,
 }
 
 impl Levels {
@@ -162,6 +177,7 @@ impl Levels {
             guess: true,
             names: Arc::default(),
             format: Format::Auto,
+            zone: jiff::tz::TimeZone::UTC,
         }
     }
 
@@ -197,7 +213,7 @@ impl Levels {
         if let Some(event) = from_json {
             return event.level;
         }
-        let clock = Clock::local(timestamp::millis(SystemTime::now()));
+        let clock = Clock::in_zone(self.zone.clone(), timestamp::millis(SystemTime::now()));
         let parsed = read_text(self.format, &text, &clock, self.guess)
             .unwrap_or_else(|_| text::parse(&text, &clock, self.guess));
         parsed.level.map_or(Level::Info, |(level, _)| level)
@@ -234,17 +250,50 @@ impl Encoder {
                     config.timestamp_key.as_deref(),
                 )),
                 format: config.format,
+                zone: jiff::tz::TimeZone::system(),
             },
-            told_no_message: false,
+            told_no_message: Arc::default(),
             fallbacks: Fallbacks::default(),
             filter: None,
+            in_order: None,
             redactor: None,
         }
     }
 
     /// Applies `filters` to each event before it is written.
     pub(crate) fn with_filter(mut self, filters: FilterConfig) -> Encoder {
-        self.filter = filters.is_active().then(|| Filter::new(filters));
+        let in_order = FilterConfig {
+            sample: filters.sample,
+            rate_limit: filters.rate_limit,
+            ..FilterConfig::default()
+        };
+        let each = FilterConfig {
+            sample: None,
+            rate_limit: None,
+            ..filters
+        };
+        self.filter = each.is_active().then(|| Filter::new(each));
+        self.in_order = in_order.is_active().then(|| Filter::new(in_order));
+        self
+    }
+
+    /// Takes out the filters that must see events in order (`--sample`,
+    /// `--rate-limit`): the caller applies them, with `Filter::check`, to
+    /// each event this encoder wrote, in the order of the lines.
+    pub(crate) fn take_in_order_filter(&mut self) -> Option<Filter> {
+        self.in_order.take()
+    }
+
+    /// What this encoder tells once a run (a JSON line without a
+    /// message), to share with the other encoders of the run.
+    pub(crate) fn told_once(&self) -> ToldOnce {
+        ToldOnce(Arc::clone(&self.told_no_message))
+    }
+
+    /// Tells what is told once a run once for every encoder sharing `told`:
+    /// encoders of one run on several threads.
+    pub(crate) fn telling_once_with(mut self, told: ToldOnce) -> Encoder {
+        self.told_no_message = told.0;
         self
     }
 
@@ -308,23 +357,37 @@ impl Encoder {
     /// Why the filters set a `--raw` line aside: its level is read only
     /// for `--min-level`, and the whole line is its message.
     fn filter_raw(&mut self, line: &LineRef) -> Option<FilterReason> {
-        let filter = self.filter.as_mut()?;
-        let level = match filter.config().min_level {
-            Some(_) => self.levels.of(line.bytes),
-            None => Level::Info,
-        };
-        let message = || String::from_utf8_lossy(line.bytes).into_owned();
-        filter.check(level, message, line.source, Instant::now)
+        if let Some(filter) = self.filter.as_mut() {
+            let level = match filter.config().min_level {
+                Some(_) => self.levels.of(line.bytes),
+                None => Level::Info,
+            };
+            let message = || String::from_utf8_lossy(line.bytes).into_owned();
+            if let Some(reason) = filter.check(level, message, line.source, Instant::now) {
+                return Some(reason);
+            }
+        }
+        self.filter_in_order(line)
     }
 
     /// Why the filters set `event` aside, if they do.
     fn filter_event(&mut self, event: &Event, line: &LineRef) -> Option<FilterReason> {
-        let filter = self.filter.as_mut()?;
         let message = || match &event.message {
             Message::Json(raw) => serde_json::from_str(raw.get()).unwrap_or_default(),
             Message::Text(text) => text.clone().into_owned(),
         };
-        filter.check(event.level, message, line.source, Instant::now)
+        let each = match self.filter.as_mut() {
+            Some(filter) => filter.check(event.level, message, line.source, Instant::now),
+            None => None,
+        };
+        each.or_else(|| self.filter_in_order(line))
+    }
+
+    /// Why sampling or the rate limit set the line's event aside, when
+    /// this encoder still applies them itself.
+    fn filter_in_order(&mut self, line: &LineRef) -> Option<FilterReason> {
+        let filter = self.in_order.as_mut()?;
+        filter.check(Level::Info, String::new, line.source, Instant::now)
     }
 
     fn encode_strict(&mut self, line: &LineRef, out: &mut Vec<u8>) -> Result<Encoded, Invalid> {
@@ -407,7 +470,7 @@ impl Encoder {
         if let Some(fault) = &event.fallback {
             report_repair(line, self.mode, format!("{fault}; kept under data"));
         }
-        if event.no_message && !std::mem::replace(&mut self.told_no_message, true) {
+        if event.no_message && !self.told_no_message.swap(true, Ordering::Relaxed) {
             diagnostics::warn("envelope", "no_message", || {
                 (
                     "JSON lines without a message member are shipped with an empty message \
@@ -858,8 +921,8 @@ impl<'a> Event<'a> {
             extra,
             fallback: None,
         };
-        let timestamp = fit.check(timestamp, |_, raw| {
-            timestamp::normalise(raw).ok_or_else(|| Invalid::BadTimestamp(raw.get().to_owned()))
+        let time = fit.check(timestamp, |_, raw| {
+            timestamp::read(raw).ok_or_else(|| Invalid::BadTimestamp(raw.get().to_owned()))
         })?;
         let level = match level {
             Some(member) => fit.check(Some(member), |key, raw| conventions::level(key, raw))?,
@@ -872,8 +935,14 @@ impl<'a> Event<'a> {
         let message = fit.message(message)?;
         let logger = fit.logger(logger).map(Logger::Json);
         Ok(Event {
-            timestamp,
-            timestamp_ms: None,
+            timestamp: match time {
+                Some(timestamp::Time::Text(text)) => Some(text),
+                _ => None,
+            },
+            timestamp_ms: match time {
+                Some(timestamp::Time::Millis(ms)) => Some(ms),
+                _ => None,
+            },
             level: level.map_or(Level::Info, |(level, _)| level),
             finer: level.and_then(|(_, finer)| finer),
             message,
@@ -908,7 +977,8 @@ fn claim<'a>(members: Members<'a>, names: &Names) -> ([Option<Member<'a>>; 7], M
     let mut claims: [Option<Member>; 7] = Default::default();
     // The rank of the name holding each role (lower wins).
     let mut ranks = [u8::MAX; 7];
-    let mut extra = Vec::new();
+    // Most members have no role: room for all of them at once.
+    let mut extra = Vec::with_capacity(members.len());
     for (key, value) in members {
         let Some((role, rank)) = names.role(&key) else {
             extra.push((key, value));

@@ -14,16 +14,37 @@ pub(crate) const TEXT_LEN: usize = 24;
 
 /// A JSON timestamp value written as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Text
 /// already in that form (what fapilog writes) is checked and kept as it
-/// is, without a round trip through a date type.
+/// is, without a round trip through a date type. (The encoder reads with
+/// `read` and formats as it writes.)
+#[cfg(test)]
 pub(crate) fn normalise(raw: Raw<'_>) -> Option<[u8; TEXT_LEN]> {
+    match read(raw)? {
+        Time::Text(text) => Some(text),
+        Time::Millis(ms) => Some(format(ms)),
+    }
+}
+
+/// A JSON timestamp value, read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Time {
+    /// Written as the envelope writes it already: copied as it is.
+    Text([u8; TEXT_LEN]),
+    /// Any other form, in milliseconds since the epoch: the writer
+    /// formats it, from the second it formatted last (the lines of a log
+    /// share their second).
+    Millis(i64),
+}
+
+/// A JSON timestamp value as `normalise` reads it, not yet formatted.
+pub(crate) fn read(raw: Raw<'_>) -> Option<Time> {
     let text = raw.get().as_bytes();
     if let [b'"', inner @ .., b'"'] = text
         && let Ok(canonical) = <[u8; TEXT_LEN]>::try_from(inner)
         && is_canonical(&canonical)
     {
-        return Some(canonical);
+        return Some(Time::Text(canonical));
     }
-    parse(raw).map(format)
+    parse(raw).map(Time::Millis)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` with every field in range.

@@ -15,6 +15,7 @@ mod counts;
 pub(crate) mod dead_letters;
 mod delivery;
 mod dropped;
+mod encoders;
 mod intake;
 mod ledger;
 mod queue;
@@ -81,17 +82,24 @@ pub(crate) struct CloseFailure {
 }
 
 impl Pipeline {
-    /// Starts the worker and one task per sink, which keep what they give
-    /// up on in `dead_letters` if given. Must run inside a runtime.
+    /// Starts the worker, its encoder threads and one task per sink,
+    /// which keep what they give up on in `dead_letters` if given.
+    /// `encoders` makes each encoder, all alike. Must run inside a runtime.
     pub(crate) fn start(
         config: &PipelineConfig,
-        mut encoder: Encoder,
+        encoders: impl Fn() -> Encoder + Send + Sync + 'static,
         sinks: Vec<Sink>,
         dead_letters: Option<dead_letters::DeadLetters>,
     ) -> Pipeline {
+        let mut encoder = encoders();
         let ledger = Arc::new(Ledger::new(sinks.len()));
         // Every redaction rule of the run is counted, zero or not.
-        ledger.redacted(encoder.take_redactions().into_iter());
+        let redactions = encoder.take_redactions();
+        let redaction_names = redactions
+            .iter()
+            .map(|(name, _)| (*name).to_owned())
+            .collect();
+        ledger.redacted(redactions.into_iter());
         let queue = Arc::new(Queue::new(
             config.queue_capacity,
             config.queue_max_bytes,
@@ -116,7 +124,11 @@ impl Pipeline {
         }
         let worker = Worker {
             queue: Arc::clone(&queue),
+            in_order: encoder.take_in_order_filter(),
+            encoders: encoders::Encoders::new(Arc::new(encoders), encoder.told_once()),
             encoder,
+            redaction_names,
+            spares: Vec::new(),
             builder: BatchBuilder::new(config.batch_size).with_max_bytes(config.batch_max_bytes()),
             batch_timeout: config.batch_timeout,
             sinks: senders,

@@ -97,7 +97,7 @@ fn assert_invariant(counts: &Counts) {
 
 /// Pushes `lines` through a pipeline with the given sinks and drains it.
 async fn run(lines: &[&str], batch_size: usize, sinks: Vec<Sink>) -> (Counts, Vec<CloseFailure>) {
-    let mut pipeline = Pipeline::start(&config(batch_size), raw_encoder(), sinks, None);
+    let mut pipeline = Pipeline::start(&config(batch_size), raw_encoder, sinks, None);
     let intake = pipeline.intake();
     let chunk = chunk_of(lines);
     let pushed = tokio::task::spawn_blocking(move || intake.push(chunk));
@@ -139,7 +139,7 @@ async fn every_event_reaches_every_sink_in_order() {
 async fn a_chunk_split_across_batches_is_settled_to_its_last_line() {
     let mut pipeline = Pipeline::start(
         &config(3),
-        raw_encoder(),
+        raw_encoder,
         vec![blocking(memory("one", &Arc::default()))],
         None,
     );
@@ -221,7 +221,7 @@ async fn a_partial_batch_goes_out_after_the_timeout() {
     };
     let pipeline = Pipeline::start(
         &config,
-        raw_encoder(),
+        raw_encoder,
         vec![blocking(memory("m", &record))],
         None,
     );
@@ -250,7 +250,7 @@ async fn block_mode_waits_as_long_as_a_sink_hangs_and_loses_nothing() {
         queue_capacity: 5,
         ..config(2)
     };
-    let mut pipeline = Pipeline::start(&config, raw_encoder(), vec![blocking(sink)], None);
+    let mut pipeline = Pipeline::start(&config, raw_encoder, vec![blocking(sink)], None);
     let intake = pipeline.intake();
     let lines: Vec<String> = (0..50).map(|i| i.to_string()).collect();
     let chunk = chunk_of(&lines.iter().map(String::as_str).collect::<Vec<_>>());
@@ -295,7 +295,12 @@ async fn a_gap_marker_stands_where_invalid_lines_were_dropped() {
         timestamp_key: None,
     };
     let sinks = vec![blocking(memory("m", &record))];
-    let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks, None);
+    let mut pipeline = Pipeline::start(
+        &config,
+        move || Encoder::new(&envelope, "test"),
+        sinks,
+        None,
+    );
     let chunk = chunk_of(&[
         r#"{"message":"a"}"#,
         "bad",
@@ -409,7 +414,7 @@ mod properties {
                     let sink = memory(&format!("sink{i}"), &Arc::default());
                     blocking(match fail_at { Some(k) => sink.failing_at(*k), None => sink })
                 }).collect();
-                let mut pipeline = Pipeline::start(&config, Encoder::new(&envelope, "test"), sinks, None);
+                let mut pipeline = Pipeline::start(&config, move || Encoder::new(&envelope, "test"), sinks, None);
                 let intake = pipeline.intake();
                 let chunks: Vec<Chunk> = chunks.iter().map(|lines| chunk_of(lines)).collect();
                 let pushed = tokio::task::spawn_blocking(move || {

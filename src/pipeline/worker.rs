@@ -2,22 +2,31 @@
 //! hands each batch to every sink.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant as StdInstant};
 
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
 use super::dropped::DropReason;
+use super::encoders::{EncodedChunk, Encoders, InFlight, Outcome, Spare};
 use super::ledger::Ledger;
-use super::queue::Queue;
+use super::queue::{Queue, Taken};
 use crate::batch::{Batch, BatchBuilder};
-use crate::chunk::Chunk;
-use crate::envelope::{Encoded, Encoder, Gap, LineRef};
-use crate::filter::Filtered;
+use crate::envelope::{Encoder, Gap};
+use crate::filter::{Filter, FilterReason, Filtered};
+use crate::level::Level;
 
 pub(crate) struct Worker {
     pub queue: Arc<Queue>,
+    /// Encodes the small chunks, and writes the gap markers.
     pub encoder: Encoder,
+    /// The threads that encode the large chunks (none on one core).
+    pub encoders: Encoders,
+    /// `--sample` and `--rate-limit`, decided here, in the order of the
+    /// lines, after the encoders: so they stay deterministic.
+    pub in_order: Option<Filter>,
+    /// The redaction rules' names, in the order the encoders count them.
+    pub redaction_names: Vec<String>,
     pub builder: BatchBuilder,
     /// Longest a partly filled batch waits.
     pub batch_timeout: Duration,
@@ -28,29 +37,36 @@ pub(crate) struct Worker {
     pub gap_markers: bool,
     /// Events dropped since the last marker, waiting to be told.
     pub gap: Gap,
+    /// Buffers of gathered chunks, to encode the next ones into.
+    pub spares: Vec<Spare>,
 }
 
 impl Worker {
     /// Runs until the queue is closed and empty, then sends the last batch
     /// and lets the sinks' channels close.
     pub(crate) async fn run(mut self) {
+        let mut in_flight = InFlight::default();
         loop {
             let deadline = self.builder.deadline(self.batch_timeout);
             tokio::select! {
-                // Lines to envelope; `None` once intake has stopped and the
-                // queue is empty.
-                taken = self.queue.take() => match taken {
-                    Some(taken) => {
-                        self.gap.queue_full += taken.dropped_before;
-                        self.take_in(&taken.chunk).await;
-                    }
+                // Lines to envelope, while the encoders have room; `None`
+                // once intake has stopped and the queue is empty.
+                taken = self.queue.take(), if in_flight.has_room() => match taken {
+                    Some(taken) => self.take_in(taken, &mut in_flight),
                     None => break,
                 },
+                // The oldest chunk taken in is encoded: into the batches.
+                Some(encoded) = in_flight.oldest(), if !in_flight.is_empty() => {
+                    self.gather(encoded).await;
+                }
                 // The oldest event of a partly filled batch has waited long enough.
                 () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                     self.dispatch().await;
                 }
             }
+        }
+        while let Some(encoded) = in_flight.oldest().await {
+            self.gather(encoded).await;
         }
         self.gap.queue_full += self.queue.take_trailing_gap();
         self.mark_gap();
@@ -59,29 +75,74 @@ impl Worker {
         }
     }
 
-    /// Envelopes one line into the batch. After a gap, the marker goes in
-    /// first, once the line is known to ship: one marker tells a whole run
-    /// of drops.
-    fn ship(&mut self, line: &LineRef, end: u64) -> Shipped {
-        let encoder = &mut self.encoder;
-        let mut shipped = Shipped::Invalid;
-        if !self.gap_markers || self.gap.total() == 0 {
-            self.builder.push(end, |out| {
-                shipped = Shipped::of(encoder.encode(line, out));
-                shipped == Shipped::Event
-            });
-            return shipped;
+    /// Starts enveloping a chunk: on a thread, or here when it is small.
+    fn take_in(&mut self, taken: Taken, in_flight: &mut InFlight) {
+        let spare = self.spares.pop().unwrap_or_default();
+        let encoded = EncodedChunk::new(taken, spare);
+        in_flight.add(encoded, &mut self.encoders, &mut self.encoder);
+    }
+
+    /// Puts an encoded chunk's events into batches, in order, sending each
+    /// batch as it fills. After a gap, the marker goes in first, once an
+    /// event is known to ship: one marker tells a whole run of drops. A
+    /// rejected line is counted at once, before any wait for a sink; a
+    /// filtered one with the chunk's others, and so are redactions.
+    async fn gather(&mut self, encoded: EncodedChunk) {
+        self.gap.queue_full += encoded.dropped_before;
+        self.settle_encoded(&encoded);
+        let chunk = &encoded.chunk;
+        self.builder.reading(&chunk.stream);
+        let mut filtered = Filtered::default();
+        let mut start = 0;
+        for (span, &outcome) in chunk.spans.iter().zip(&encoded.outcomes) {
+            let shipped = match outcome {
+                Outcome::Event(end) => {
+                    let event = &encoded.events[start..end];
+                    start = end;
+                    self.ship(event, span.end, &chunk.stream.name)
+                }
+                Outcome::Filtered(reason) => Err(reason),
+                Outcome::Invalid => {
+                    self.builder.pass(span.end);
+                    self.ledger.drop_events(DropReason::Invalid, 1);
+                    if self.gap_markers {
+                        self.gap.invalid += 1;
+                    }
+                    continue;
+                }
+            };
+            match shipped {
+                Ok(()) if self.builder.is_full() => {
+                    self.ledger.filter_events(&std::mem::take(&mut filtered));
+                    self.dispatch().await;
+                    self.builder.reading(&chunk.stream);
+                }
+                Ok(()) => {}
+                Err(reason) => {
+                    self.builder.pass(span.end);
+                    filtered.add(reason, 1);
+                }
+            }
         }
-        let mut event = Vec::new();
-        shipped = Shipped::of(encoder.encode(line, &mut event));
-        if shipped == Shipped::Event {
-            self.mark_gap();
-            self.builder.push(end, |out| {
-                out.extend_from_slice(&event);
-                true
-            });
+        self.ledger.filter_events(&filtered);
+        self.spares.push(encoded.into_spare());
+    }
+
+    /// Puts one encoded event into the batch, unless sampling or the rate
+    /// limit sets it aside (the reason); after a gap, the marker goes in
+    /// first.
+    fn ship(&mut self, event: &[u8], end: u64, source: &str) -> Result<(), FilterReason> {
+        if let Some(filter) = &mut self.in_order
+            && let Some(reason) = filter.check(Level::Info, String::new, source, StdInstant::now)
+        {
+            return Err(reason);
         }
-        shipped
+        self.mark_gap();
+        self.builder.push(end, |out| {
+            out.extend_from_slice(event);
+            true
+        });
+        Ok(())
     }
 
     /// Writes a marker for the events dropped since the last one, if any
@@ -97,54 +158,16 @@ impl Worker {
             .push_marker(|out| encoder.write_marker(&gap, out));
     }
 
-    /// Envelopes a chunk's lines, sending each batch as it fills. A
-    /// rejected line is counted at once, before any wait for a sink; a
-    /// filtered one with the chunk's others, and so are redactions.
-    async fn take_in(&mut self, chunk: &Chunk) {
-        self.builder.reading(&chunk.stream);
-        let mut filtered = Filtered::default();
-        for span in &chunk.spans {
-            let line = LineRef {
-                bytes: chunk.line(span),
-                source: &chunk.stream.name,
-                read_at: chunk.read_at,
-                cut_from: span.cut_from,
-                lines: span.lines,
-            };
-            match self.ship(&line, span.end) {
-                Shipped::Event if self.builder.is_full() => {
-                    self.settle_filtered(&mut filtered);
-                    self.dispatch().await;
-                    self.builder.reading(&chunk.stream);
-                }
-                Shipped::Event => {}
-                Shipped::Filtered(reason) => {
-                    self.builder.pass(span.end);
-                    filtered.add(reason, 1);
-                }
-                Shipped::Invalid => {
-                    self.builder.pass(span.end);
-                    self.ledger.drop_events(DropReason::Invalid, 1);
-                    if self.gap_markers {
-                        self.gap.invalid += 1;
-                    }
-                }
-            }
+    /// Counts the values a chunk had redacted and its lines read as plain
+    /// text.
+    fn settle_encoded(&mut self, encoded: &EncodedChunk) {
+        if encoded.redactions.iter().any(|&count| count > 0) {
+            let names = self.redaction_names.iter().map(String::as_str);
+            self.ledger
+                .redacted(names.zip(encoded.redactions.iter().copied()));
         }
-        self.settle_filtered(&mut filtered);
-    }
-
-    /// Counts the events filtered, the values redacted and the lines read
-    /// as plain text so far.
-    fn settle_filtered(&mut self, filtered: &mut Filtered) {
-        self.ledger.filter_events(&std::mem::take(filtered));
-        let redactions = self.encoder.take_redactions();
-        if redactions.iter().any(|(_, count)| *count > 0) {
-            self.ledger.redacted(redactions.into_iter());
-        }
-        let fallbacks = self.encoder.take_fallbacks();
-        if fallbacks.total() > 0 {
-            self.ledger.read_as_text(fallbacks);
+        if encoded.fallbacks.total() > 0 {
+            self.ledger.read_as_text(encoded.fallbacks);
         }
     }
 
@@ -162,27 +185,6 @@ impl Worker {
                 // The sink's task is gone; it wrote none of this batch.
                 self.ledger.settle(&batch, index, 0);
             }
-        }
-    }
-}
-
-/// What became of one line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shipped {
-    /// Its event is in the batch.
-    Event,
-    /// A filter set it aside.
-    Filtered(crate::filter::FilterReason),
-    /// Strict mode rejected it.
-    Invalid,
-}
-
-impl Shipped {
-    fn of(encoded: Result<Encoded, crate::envelope::Invalid>) -> Shipped {
-        match encoded {
-            Ok(Encoded::Written) => Shipped::Event,
-            Ok(Encoded::Filtered(reason)) => Shipped::Filtered(reason),
-            Err(_) => Shipped::Invalid,
         }
     }
 }

@@ -11,6 +11,7 @@ mod common;
 mod config_file;
 mod dead_letters;
 mod delivery;
+mod encoding;
 mod envelope;
 mod exit_status;
 mod filters;
