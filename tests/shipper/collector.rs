@@ -144,22 +144,29 @@ fn serve(
         };
         request.answered = Some(code);
         recorded.lock().unwrap().push(request);
-        let mut head = format!(
-            "HTTP/1.1 {code} Scripted\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        if writer
-            .write_all(head.as_bytes())
-            .and_then(|()| writer.write_all(body.as_bytes()))
-            .is_err()
-        {
+        if answer(&mut writer, code, &headers, body.as_bytes()).is_err() {
             return;
         }
     }
+}
+
+/// Writes one whole answer: the status, `headers` and `body`.
+pub fn answer(
+    writer: &mut impl Write,
+    status: u16,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} Scripted\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    writer.write_all(head.as_bytes())?;
+    writer.write_all(body)
 }
 
 pub fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {

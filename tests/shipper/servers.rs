@@ -816,19 +816,7 @@ fn react_on(
                 return;
             }
         };
-        let mut head = format!(
-            "HTTP/1.1 {status} Reacted\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        if writer
-            .write_all(head.as_bytes())
-            .and_then(|()| writer.write_all(&body))
-            .is_err()
-        {
+        if crate::collector::answer(&mut writer, status, &headers, &body).is_err() {
             return;
         }
     }
