@@ -168,11 +168,16 @@ impl Batch {
     /// the markers and what its receiver turned away.
     pub(crate) fn delivered_by(&self, report: &SinkReport) -> usize {
         let written = report.written.min(self.len());
-        let mut refused = vec![false; written];
-        for &line in report.refused.iter().filter(|&&line| line < written) {
-            refused[line] = true;
-        }
-        let sent = self.events_in(written) - self.refused_events(&refused);
+        // Events refused, each once; nothing is allocated when none was.
+        let mut refused: Vec<usize> = report
+            .refused
+            .iter()
+            .copied()
+            .filter(|&line| line < written && !self.is_marker(line))
+            .collect();
+        refused.sort_unstable();
+        refused.dedup();
+        let sent = self.events_in(written) - refused.len();
         sent - report.unnamed.min(sent)
     }
 }
